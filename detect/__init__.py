@@ -1,0 +1,1 @@
+"""Scores content for AI origin (combined report; the detection issue builds it out)."""

