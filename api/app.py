@@ -53,6 +53,15 @@ class DetectRequest(BaseModel):
     text: str
 
 
+def get_text_service(request: Request) -> TextService:
+    """The application's text service (overridable in tests)."""
+    service: TextService = request.app.state.text
+    return service
+
+
+ServiceDep = Annotated[TextService, Depends(get_text_service)]
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application; ``settings`` defaults to :func:`get_settings`."""
     settings = settings or get_settings()
@@ -61,11 +70,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Assay", version="0.1.0", description="Provenance, watermarking and AI-content detection.")
     app.state.text = service
     install_problem_handlers(app)
-
-    def get_service() -> TextService:
-        return service
-
-    ServiceDep = Annotated[TextService, Depends(get_service)]
 
     @app.middleware("http")
     async def _limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ASSAY_", env_file=None, extra="ignore")
 
     data_dir: Path = Field(default_factory=default_data_dir, description="Where caches, keys and stores live.")
+    cache_dir: Path | None = Field(default=None, description="Model cache; unset = data_dir/models.")
     model: str | None = Field(default=None, description="Model directory or hub id; unset = embedded SmolLM2.")
     allow_network: bool = Field(default=False, description="Allow model downloads from a hub.")
     keyring: Path | None = Field(default=None, description="Key ring TOML file; unset = data_dir/keys.toml.")
@@ -39,9 +40,9 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
 
     @property
-    def cache_dir(self) -> Path:
-        """Model cache directory."""
-        return self.data_dir / "models"
+    def model_cache(self) -> Path:
+        """Model cache directory in use."""
+        return self.cache_dir if self.cache_dir is not None else self.data_dir / "models"
 
     @property
     def keyring_path(self) -> Path:

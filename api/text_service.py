@@ -81,7 +81,7 @@ class TextService:
         with self._lock:
             if self._model is None:
                 self._model = load_model(
-                    self.settings.model, cache_dir=self.settings.cache_dir, allow_network=self.settings.allow_network
+                    self.settings.model, cache_dir=self.settings.model_cache, allow_network=self.settings.allow_network
                 )
                 self._tokenizer = self._model.tokenizer
             return self._model
@@ -91,7 +91,7 @@ class TextService:
         with self._lock:
             if self._tokenizer is None:
                 self._tokenizer = load_tokenizer(
-                    self.settings.model, cache_dir=self.settings.cache_dir, allow_network=self.settings.allow_network
+                    self.settings.model, cache_dir=self.settings.model_cache, allow_network=self.settings.allow_network
                 )
             return self._tokenizer
 
@@ -112,7 +112,7 @@ class TextService:
             if self._model is not None:
                 vocab = self._model.vocab_size
             else:
-                vocab = load_vocab_size(s.model, cache_dir=s.cache_dir, allow_network=s.allow_network)
+                vocab = load_vocab_size(s.model, cache_dir=s.model_cache, allow_network=s.allow_network)
             self._detector = TextWatermarkDetector.from_keyring(
                 self.keyring, vocab_size=vocab, tokenizer=tok, alpha=s.alpha, max_chars=s.max_text_chars
             )

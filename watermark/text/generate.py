@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from transformers import LogitsProcessorList
 
 from watermark.errors import InvalidInput
 from watermark.text.model import LanguageModel
@@ -130,7 +129,7 @@ def generate(
         raise InvalidInput(f"prompt is longer than {max_prompt_tokens} tokens")
     device = next(lm.model.parameters()).device
     enc = {k: v.to(device) for k, v in enc.items()}
-    processors = LogitsProcessorList([scheme.logits_processor()] if scheme is not None else [])
+    marking = scheme.generation_kwargs() if scheme is not None else {}
     sampling: dict[str, Any] = {"do_sample": temperature > 0}
     if temperature > 0:
         sampling.update(temperature=temperature, top_p=top_p, top_k=top_k)
@@ -141,7 +140,7 @@ def generate(
     with torch.inference_mode():
         out = lm.model.generate(
             **enc,
-            logits_processor=processors,
+            **marking,
             max_new_tokens=max_new_tokens,
             repetition_penalty=repetition_penalty,
             pad_token_id=tok.pad_token_id,

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 import torch
-from transformers import LogitsProcessor
+from transformers import LogitsProcessor, WatermarkingConfig
 from transformers.generation.logits_process import WatermarkLogitsProcessor
 
 from watermark.errors import ConfigurationError
@@ -91,6 +91,11 @@ class TransformersKGWScheme(TextScheme):
             "seeding_scheme": self.seeding_scheme,
             "context_width": self.context_width,
         }
+
+    def generation_kwargs(self) -> dict[str, Any]:
+        # Exactly what a transformers user passes, so transformers places the processor itself
+        # (after temperature, top-k and top-p) and the output is identical to a stock install's.
+        return {"watermarking_config": WatermarkingConfig(hashing_key=self._hashing_key, **self.parameters())}
 
     def logits_processor(self) -> LogitsProcessor:
         # transformers' own processor: the reference behaviour, including its rejection sampling.

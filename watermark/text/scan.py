@@ -4,8 +4,8 @@ Windows of 32, 64, 128, ... scored tokens (each shorter than the text) slide wit
 stride over the sequence of scored positions. Each window gets the scheme's exact p-value; the
 scan's p-value is the smallest one times the number of windows (Bonferroni), so on text without
 the mark the probability that any span is reported is at most ``alpha``, whatever the dependence
-between overlapping windows. Significant windows are merged into spans and trimmed to start and
-end on a token with positive score.
+between overlapping windows. The significant windows that contain no smaller significant window
+are merged into spans, trimmed to start and end on a token with positive score.
 """
 
 from __future__ import annotations
@@ -97,6 +97,11 @@ def _merge(
     hits = np.flatnonzero(adjusted <= alpha)
     if hits.size == 0:
         return ()
+    # A long window is significant whenever a short marked passage lies inside it; keep only
+    # significant windows that contain no smaller significant window, so spans stay tight.
+    hs, he, hw = starts[hits], starts[hits] + widths[hits], widths[hits]
+    contains = (hs[:, None] <= hs[None, :]) & (he[None, :] <= he[:, None]) & (hw[:, None] > hw[None, :])
+    hits = hits[~contains.any(axis=1)]
     order = hits[np.argsort(starts[hits], kind="stable")]
     spans: list[TokenSpan] = []
     cur_first, cur_end, cur_p = (

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
-from transformers import LogitsProcessor
+from transformers import LogitsProcessor, LogitsProcessorList
 
 from watermark.errors import ConfigurationError
 from watermark.keys import WatermarkKey
@@ -82,6 +82,10 @@ class TextScheme(ABC):
     @abstractmethod
     def logits_processor(self) -> LogitsProcessor:
         """A processor for ``model.generate`` that embeds this key's watermark."""
+
+    def generation_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``model.generate`` that embed this watermark."""
+        return {"logits_processor": LogitsProcessorList([self.logits_processor()])}
 
     @abstractmethod
     def score_tokens(self, ids: Sequence[int] | IntArray, *, skip_ids: frozenset[int] = frozenset()) -> PositionScores:

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from api.cli import main
+
+RING = """
+[[keys]]
+id = "cli-key"
+scheme = "kgw"
+secret = "cli-test-secret-value"
+"""
+
+
+def run(*args: str, input: bytes | str | None = None) -> tuple[int, str, str]:
+    r = CliRunner().invoke(main, list(args), input=input)
+    return r.exit_code, r.stdout, r.stderr
+
+
+def test_keys_init_writes_private_file_and_list_hides_secrets(tmp_path: Path, env: Path) -> None:
+    path = tmp_path / "ring.toml"
+    code, out, _ = run("keys", "init", str(path), "--id", "k-2026")
+    assert code == 0 and "k-2026" in out
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    code, _, err = run("keys", "init", str(path))
+    assert code == 2 and "not overwriting" in err
+    code, out, _ = run("keys", "list", "--keys", str(path), "--json")
+    assert code == 0
+    rows = json.loads(out)
+    assert rows[0]["key_id"] == "k-2026" and rows[0]["active"]
+    secret = path.read_text().split('secret = "')[1].split('"')[0]
+    assert secret not in out
+
+
+def test_default_key_ring_is_created_once_with_private_mode(env: Path) -> None:
+    code, out, _ = run("keys", "list")
+    assert code == 0 and "default-1" in out
+    ring = env / "keys.toml"
+    assert stat.S_IMODE(ring.stat().st_mode) == 0o600
+    before = ring.read_text()
+    run("keys", "list")
+    assert ring.read_text() == before
+
+
+@pytest.mark.slow
+def test_generate_then_detect_round_trip(tmp_path: Path, env: Path) -> None:
+    ring = tmp_path / "ring.toml"
+    ring.write_text(RING)
+    code, out, err = run(
+        "generate", "--keys", str(ring), "--json", "--max-new-tokens", "80", "--seed", "1", "Write about the sea."
+    )
+    assert code == 0, err
+    gen = json.loads(out)
+    assert gen["watermark"]["key_id"] == "cli-key" and "cli-test-secret-value" not in out
+    text_file = tmp_path / "text.txt"
+    text_file.write_text(gen["text"])
+    code, out, _ = run("detect", "--keys", str(ring), "--json", str(text_file))
+    assert code == 0
+    report = json.loads(out)
+    best = report["watermarks"][0]
+    assert best["key_id"] == "cli-key" and best["detected"] and best["p_value"] <= 1e-3
+    assert {"scheme", "key_id", "p_value", "detected", "tokens_scored", "spans"} <= set(best)
+    code, out, _ = run("detect", "--keys", str(ring), "-", input=gen["text"])
+    assert code == 0 and "AI-generated" in out and "cli-key" in out
+
+
+def test_detect_bad_inputs_exit_cleanly(tmp_path: Path, env: Path) -> None:
+    ring = tmp_path / "ring.toml"
+    ring.write_text(RING)
+    cases = [
+        (b"\xff\xfe\xfa bad bytes", "UTF-8"),
+        (b"", "empty"),
+        (b"a" * 10_000_000, "larger than"),
+    ]
+    for data, message in cases:
+        code, out, err = run("detect", "--keys", str(ring), "-", input=data)
+        assert code == 2 and message in err and "Traceback" not in out + err
+    code, _, err = run("detect", "--keys", str(ring), str(tmp_path / "missing.txt"))
+    assert code == 2 and "cannot read" in err
+    code, out, _ = run("detect", "--keys", str(ring), "-", input="Just a few words here.")
+    assert code == 0 and "Too short to decide" in out
+    code, _, err = run("detect", "--keys", str(tmp_path / "nope.toml"), "-", input="text")
+    assert code == 1 and "does not exist" in err

@@ -1,0 +1,74 @@
+"""Shared fixtures: offline mode, the embedded model (cached once), a tiny random model."""
+
+from __future__ import annotations
+
+import os
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from watermark.keys import KeyRing, Secret, WatermarkKey
+from watermark.text.model import LanguageModel, load_model, load_tokenizer
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def cache_dir() -> Path:
+    """Model cache shared by test runs (the GGUF conversion happens once)."""
+    return Path(os.environ.get("ASSAY_TEST_CACHE", REPO / ".cache" / "models"))
+
+
+@pytest.fixture(scope="session")
+def tokenizer(cache_dir: Path) -> Any:
+    """The embedded model's tokenizer."""
+    return load_tokenizer(cache_dir=cache_dir)
+
+
+@pytest.fixture(scope="session")
+def embedded(cache_dir: Path) -> LanguageModel:
+    """The real embedded SmolLM2-135M-Instruct."""
+    return load_model(cache_dir=cache_dir)
+
+
+@pytest.fixture(scope="session")
+def tiny_lm(tokenizer: Any) -> LanguageModel:
+    """A two-layer random Llama with the real tokenizer: high-entropy, fast generations."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=2048,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    model = LlamaForCausalLM(config).eval()
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return LanguageModel(model=model, tokenizer=tokenizer, name="tiny-random")
+
+
+def make_key(key_id: str = "k1", secret: bytes = b"test-secret", scheme: str = "kgw", **params: Any) -> WatermarkKey:
+    """A key for tests."""
+    return WatermarkKey(key_id, scheme, Secret(secret), params)
+
+
+@pytest.fixture
+def ring() -> Iterator[KeyRing]:
+    """Two KGW keys, the second active (rotation)."""
+    yield KeyRing([make_key("old", b"old-secret"), make_key("new", b"new-secret")], active="new")
