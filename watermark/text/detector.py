@@ -173,7 +173,9 @@ class TextWatermarkDetector:
         z = float(scheme.zscore(total, n))
         keys = len(self.schemes)
         # Spans are shown only where they alone would make the document detected.
-        scan = scan_windows(values, scheme.pvalue, alpha=self.alpha / (2 * keys), min_window=self.min_window)
+        scan = scan_windows(
+            values, scheme.pvalue, null_mean=scheme.null_mean, alpha=self.alpha / (2 * keys), min_window=self.min_window
+        )
         p_doc = bonferroni(min(p_text, scan.p_value), 2) if scan.windows else p_text
         p_final = bonferroni(p_doc, keys)
         spans: list[Span] = []

@@ -77,6 +77,7 @@ def generate(
     *,
     scheme: TextScheme | None,
     max_new_tokens: int = 200,
+    min_new_tokens: int = 0,
     temperature: float = 1.0,
     top_p: float = 1.0,
     top_k: int = 0,
@@ -92,6 +93,7 @@ def generate(
         prompts: one prompt (a string or a list of chat messages) or a list of prompts.
         scheme: the watermark scheme bound to the active key; ``None`` for no watermark.
         max_new_tokens: tokens to generate per prompt (1 to 4096).
+        min_new_tokens: suppress end-of-sequence before this many tokens (for fixed-length runs).
         temperature: 0 for greedy decoding, else the sampling temperature.
         top_p: nucleus sampling mass in (0, 1].
         top_k: keep only the k most likely tokens (0 = off).
@@ -114,6 +116,8 @@ def generate(
         raise InvalidInput("no prompts")
     if not (isinstance(max_new_tokens, int) and 1 <= max_new_tokens <= 4096):
         raise InvalidInput("`max_new_tokens` has to be an int in [1, 4096]")
+    if not 0 <= min_new_tokens <= max_new_tokens:
+        raise InvalidInput("`min_new_tokens` has to be in [0, max_new_tokens]")
     if not 0.0 <= temperature <= 10.0:
         raise InvalidInput("`temperature` has to be in [0, 10]")
     if not 0.0 < top_p <= 1.0:
@@ -142,6 +146,7 @@ def generate(
             **enc,
             **marking,
             max_new_tokens=max_new_tokens,
+            min_new_tokens=min_new_tokens,
             repetition_penalty=repetition_penalty,
             pad_token_id=tok.pad_token_id,
             **sampling,

@@ -2,17 +2,18 @@
 
 A candidate token ``v`` at position ``t`` is green when
 
-    uniform53(fmix64(seed_t XOR Tv[v])) < round(gamma * 2**53)
+    fmix32(fmix32(seed_t XOR Tv[v]) XOR Tw[v]) < round(gamma * 2**32)   (words read as unsigned)
 
-where ``Tv`` is a keyed per-token table and ``seed_t`` comes from the ``h`` tokens before ``t``
-through a second keyed table ``Tc``: ``"minhash"`` takes ``min(Tc[x_{t-h}], ..., Tc[x_{t-1}])``
-(one edited context token changes the seed only if it held the minimum), ``"hash"`` chains all
-``h`` tokens in order. The candidate enters the PRF itself, so every token has its own
-membership (the benefit of KGW's "selfhash") at the cost of one vectorised pass over the
-vocabulary, with no rejection sampling and no ``torch.randperm``.
+where ``Tv`` and ``Tw`` are keyed per-token tables and ``seed_t`` comes from the ``h`` tokens
+before ``t`` through a third keyed table ``Tc``: ``"minhash"`` takes ``min(Tc[x_{t-h}], ...,
+Tc[x_{t-1}])`` (one edited context token changes the seed only if it held the minimum),
+``"hash"`` chains all ``h`` tokens in order. The second round breaks the XOR structure that one
+round leaves between pairs ``(s1, v1), (s1, v2), (s2, v1), (s2, v2)``. The candidate enters the
+PRF itself, so every token has its own membership (the benefit of KGW's "selfhash") at the cost
+of one vectorised pass over the vocabulary, with no rejection sampling and no ``torch.randperm``.
 
-Under the null each distinct PRF input ``seed XOR Tv[v]`` is green with probability exactly
-``gamma_eff = round(gamma * 2**53) / 2**53``; repeated inputs are scored once, so the green count
+Under the null each distinct PRF input ``(seed, v)`` is green with probability exactly
+``gamma_eff = round(gamma * 2**32) / 2**32``; repeated inputs are scored once, so the green count
 of ``n`` scored tokens is ``Binomial(n, gamma_eff)`` and its tail is the exact p-value.
 """
 
@@ -29,7 +30,7 @@ from transformers import LogitsProcessor
 
 from watermark.errors import ConfigurationError
 from watermark.keys import WatermarkKey
-from watermark.text.prf import fmix64, keyed_token_table, uniform53
+from watermark.text.prf import fmix32, keyed_token_table, unsigned_less
 from watermark.text.scheme import (
     BatchScores,
     FloatArray,
@@ -44,7 +45,8 @@ from watermark.text.stats import binomial_pvalue, binomial_zscore
 __all__ = ["KGWLogitsProcessor", "KGWScheme"]
 
 _SEEDINGS = ("minhash", "hash")
-_ONE = 1 << 53
+_ONE = 1 << 32
+# Larger than every (seed << 32 | token) key, since token ids are < 2**31.
 _SENTINEL = torch.iinfo(torch.int64).max
 DEFAULTS: dict[str, Any] = {"gamma": 0.25, "delta": 2.0, "context_width": 1, "seeding": "minhash"}
 
@@ -90,7 +92,7 @@ class KGWScheme(TextScheme):
     # -- PRF -------------------------------------------------------------------------------
 
     def _table(self, which: str, device: torch.device | str = "cpu") -> torch.Tensor:
-        """Keyed ``(vocab_size,)`` table ``which`` in {"ctx", "tok"}, cached per device."""
+        """Keyed ``(vocab_size,)`` table ``which`` in {"ctx", "tok", "mix"}, cached per device."""
         dev = str(torch.device(device))
         with self._lock:
             table = self._tables.get((which, dev))
@@ -108,19 +110,27 @@ class KGWScheme(TextScheme):
         """Seeds from ``(..., h)`` context words (oldest first) -> ``(...,)``."""
         if self.context_width == 1 or self.seeding == "minhash":
             return ctx_words.amin(dim=-1)
-        s = torch.zeros(ctx_words.shape[:-1], dtype=torch.int64, device=ctx_words.device)
+        s = torch.zeros(ctx_words.shape[:-1], dtype=torch.int32, device=ctx_words.device)
         for i in range(self.context_width):
-            s = fmix64(s ^ ctx_words[..., i])
+            s = fmix32(s ^ ctx_words[..., i])
         return s
 
-    def _green(self, words: torch.Tensor) -> torch.Tensor:
-        return uniform53(fmix64(words)) < self.threshold
+    def _green(self, seeds: torch.Tensor, tok: torch.Tensor, mix: torch.Tensor) -> torch.Tensor:
+        """Green bits from broadcastable seeds and the candidates' ``Tv`` and ``Tw`` words."""
+        return unsigned_less(fmix32(fmix32(seeds ^ tok) ^ mix), self.threshold)
 
-    def _pair_words(self, ids: torch.Tensor) -> torch.Tensor:
-        """PRF inputs for every position ``t >= h`` of ``(N, L)`` ids -> ``(N, L - h)``."""
+    def _green_at(self, seeds: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return self._green(seeds, self._table("tok")[targets], self._table("mix")[targets])
+
+    def _pair_keys(self, ids: torch.Tensor) -> torch.Tensor:
+        """PRF inputs ``seed << 32 | token`` for every position ``t >= h`` of ``(N, L)`` ids."""
         h = self.context_width
-        ctx = self._table("ctx")[ids].unfold(-1, h, 1)[:, :-1, :]
-        return self._seeds(ctx) ^ self._table("tok")[ids[:, h:]]
+        seeds = self._seeds(self._table("ctx")[ids].unfold(-1, h, 1)[:, :-1, :])
+        return (seeds.to(torch.int64) << 32) | ids[:, h:]
+
+    @staticmethod
+    def _split(keys: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return (keys >> 32).to(torch.int32), keys & 0xFFFFFFFF
 
     # -- generation ------------------------------------------------------------------------
 
@@ -131,10 +141,10 @@ class KGWScheme(TextScheme):
         """Green membership of every candidate after each row of ``(B, L)`` ids -> ``(B, width)``."""
         dev = input_ids.device
         seeds = self._seeds(self._table("ctx", dev)[input_ids[:, -self.context_width :]])
-        tok = self._table("tok", dev)
+        tok, mix = self._table("tok", dev), self._table("mix", dev)
         if width > tok.shape[0]:
             raise ValueError(f"model has {width} logits but the scheme was bound to {tok.shape[0]} tokens")
-        return self._green(seeds[:, None] ^ tok[None, :width])
+        return self._green(seeds[:, None], tok[None, :width], mix[None, :width])
 
     # -- detection -------------------------------------------------------------------------
 
@@ -146,10 +156,9 @@ class KGWScheme(TextScheme):
         h = self.context_width
         if length <= h:
             return PositionScores(scored, values)
-        t = torch.from_numpy(arr)[None, :]
-        words = self._pair_words(t)[0]
-        green = self._green(words).numpy()
-        w = words.numpy()
+        keys = self._pair_keys(torch.from_numpy(arr)[None, :])[0]
+        green = self._green_at(*self._split(keys)).numpy()
+        w = keys.numpy()
         ok = np.ones(length - h, dtype=np.bool_)
         if skip_ids:
             ok = ~np.isin(arr[h:], np.fromiter(skip_ids, dtype=np.int64))
@@ -174,19 +183,23 @@ class KGWScheme(TextScheme):
         for i, a in enumerate(arrays):
             padded[i, : a.size] = a
         ids = torch.from_numpy(padded)
-        words = self._pair_words(ids)
+        keys = self._pair_keys(ids)
         pos = torch.arange(h, width)[None, :]
         valid = pos < torch.from_numpy(lengths)[:, None]
         if skip_ids:
             valid &= ~torch.isin(ids[:, h:], torch.tensor(sorted(skip_ids), dtype=torch.int64))
-        # A real PRF input equal to the sentinel (probability 2**-64 per token) would be dropped.
-        words = torch.where(valid, words, _SENTINEL)
-        ordered = torch.sort(words, dim=1).values
+        keys = torch.where(valid, keys, _SENTINEL)
+        ordered = torch.sort(keys, dim=1).values
         first = torch.ones_like(ordered, dtype=torch.bool)
         first[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
         first &= ordered != _SENTINEL
-        green = self._green(ordered) & first
+        seeds, targets = self._split(torch.where(first, ordered, 0))
+        green = self._green_at(seeds, targets) & first
         return BatchScores(first.sum(1).numpy().astype(np.int64), green.sum(1).numpy().astype(np.float64))
+
+    @property
+    def null_mean(self) -> float:
+        return self.gamma_eff
 
     def pvalue(self, score_sum: npt.ArrayLike, tokens: npt.ArrayLike) -> FloatArray:
         return binomial_pvalue(score_sum, tokens, self.gamma_eff)
@@ -206,5 +219,5 @@ class KGWLogitsProcessor(LogitsProcessor):
         if input_ids.shape[-1] < self.scheme.context_width:
             return scores  # no full context yet: these positions are never scored either
         green = self.scheme.green_mask(input_ids, scores.shape[-1])
-        out: torch.FloatTensor = scores + self.scheme.delta * green.to(scores.dtype)  # type: ignore[assignment]
+        out: torch.FloatTensor = torch.where(green, scores + self.scheme.delta, scores)  # type: ignore[assignment]
         return out

@@ -159,6 +159,10 @@ class TransformersKGWScheme(TextScheme):
             values[t] = float(self._greenlist(seed)[token])
         return PositionScores(scored, values)
 
+    @property
+    def null_mean(self) -> float:
+        return self.gamma_eff
+
     def pvalue(self, score_sum: npt.ArrayLike, tokens: npt.ArrayLike) -> FloatArray:
         return binomial_pvalue(score_sum, tokens, self.gamma_eff)
 

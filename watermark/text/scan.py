@@ -4,8 +4,8 @@ Windows of 32, 64, 128, ... scored tokens (each shorter than the text) slide wit
 stride over the sequence of scored positions. Each window gets the scheme's exact p-value; the
 scan's p-value is the smallest one times the number of windows (Bonferroni), so on text without
 the mark the probability that any span is reported is at most ``alpha``, whatever the dependence
-between overlapping windows. The significant windows that contain no smaller significant window
-are merged into spans, trimmed to start and end on a token with positive score.
+between overlapping windows. Spans are the maximum-likelihood segments around the significant
+windows (see ``_merge``), so they start and end on tokens with positive evidence.
 """
 
 from __future__ import annotations
@@ -50,13 +50,19 @@ def _window_starts(n: int, width: int) -> npt.NDArray[np.int64]:
 
 
 def scan_windows(
-    values: npt.NDArray[np.float64], pvalue: PValueFn, *, alpha: float, min_window: int = 32
+    values: npt.NDArray[np.float64],
+    pvalue: PValueFn,
+    *,
+    null_mean: float,
+    alpha: float,
+    min_window: int = 32,
 ) -> ScanResult:
     """Scan the scores of the scored positions, in text order.
 
     Args:
         values: ``(n,)`` per-token scores of the scored positions only.
         pvalue: the scheme's exact tail ``pvalue(score_sum, tokens)``.
+        null_mean: expected per-token score of unmarked text (KGW: gamma).
         alpha: spans are reported where the adjusted p-value is ``<= alpha``.
         min_window: smallest window, in scored tokens.
 
@@ -82,8 +88,18 @@ def scan_windows(
     widths_arr = np.concatenate(all_widths)
     sums = csum[starts + widths_arr] - csum[starts]
     adjusted = np.minimum(1.0, pvalue(sums, widths_arr) * starts.size)
-    spans = _merge(values, csum, starts, widths_arr, adjusted, alpha)
+    spans = _merge(values, csum, starts, widths_arr, adjusted, alpha, null_mean)
     return ScanResult(int(starts.size), float(adjusted.min()), spans)
+
+
+def _best_segment(c: npt.NDArray[np.float64]) -> tuple[int, int, float]:
+    """Maximum-sum contiguous segment ``[i, j]`` of ``c`` (Kadane, vectorised with cumsums)."""
+    csum = np.concatenate([[0.0], np.cumsum(c)])
+    lowest_before = np.minimum.accumulate(csum[:-1])  # min over csum[0..j]
+    gains = csum[1:] - lowest_before
+    j = int(np.argmax(gains))
+    i = int(np.argmin(csum[: j + 1]))
+    return i, j, float(gains[j])
 
 
 def _merge(
@@ -93,38 +109,32 @@ def _merge(
     widths: npt.NDArray[np.int64],
     adjusted: npt.NDArray[np.float64],
     alpha: float,
+    null_mean: float,
 ) -> tuple[TokenSpan, ...]:
     hits = np.flatnonzero(adjusted <= alpha)
     if hits.size == 0:
         return ()
-    # A long window is significant whenever a short marked passage lies inside it; keep only
-    # significant windows that contain no smaller significant window, so spans stay tight.
-    hs, he, hw = starts[hits], starts[hits] + widths[hits], widths[hits]
-    contains = (hs[:, None] <= hs[None, :]) & (he[None, :] <= he[:, None]) & (hw[:, None] > hw[None, :])
-    hits = hits[~contains.any(axis=1)]
-    order = hits[np.argsort(starts[hits], kind="stable")]
+    hs, he = starts[hits], starts[hits] + widths[hits]
+    # Spans are maximum-likelihood segments: the best-sum runs of (score - m), where m lies halfway
+    # between the null mean and the mean inside the significant windows; each must overlap a
+    # significant window. Found greedily, then searched for again left and right of each.
+    marked_mean = float(np.mean([(csum[e] - csum[s]) / (e - s) for s, e in zip(hs, he, strict=True)]))
+    centred = values - 0.5 * (null_mean + marked_mean)
     spans: list[TokenSpan] = []
-    cur_first, cur_end, cur_p = (
-        int(starts[order[0]]),
-        int(starts[order[0]] + widths[order[0]]),
-        float(adjusted[order[0]]),
-    )
-    for i in order[1:]:
-        s, e = int(starts[i]), int(starts[i] + widths[i])
-        if s <= cur_end:
-            cur_end, cur_p = max(cur_end, e), min(cur_p, float(adjusted[i]))
-        else:
-            spans.append(_trimmed(values, csum, cur_first, cur_end, cur_p))
-            cur_first, cur_end, cur_p = s, e, float(adjusted[i])
-    spans.append(_trimmed(values, csum, cur_first, cur_end, cur_p))
-    return tuple(spans)
-
-
-def _trimmed(
-    values: npt.NDArray[np.float64], csum: npt.NDArray[np.float64], first: int, end: int, p: float
-) -> TokenSpan:
-    positive = np.flatnonzero(values[first:end] > 0)
-    last = end - 1
-    if positive.size:
-        first, last = first + int(positive[0]), first + int(positive[-1])
-    return TokenSpan(first, last, last - first + 1, float(csum[last + 1] - csum[first]), p)
+    pending = [(0, int(values.size))]
+    while pending:
+        lo, hi = pending.pop()
+        inside = (hs >= lo) & (he <= hi)
+        if hi - lo < 1 or not inside.any():
+            continue
+        i, j, _ = _best_segment(centred[lo:hi])
+        first, last = lo + i, lo + j
+        overlaps = inside & (hs <= last) & (he > first)
+        if not overlaps.any():  # the best run is elsewhere: fall back to the strongest window
+            k = int(np.flatnonzero(inside)[np.argmin(adjusted[hits][inside])])
+            first, last = int(hs[k]), int(he[k]) - 1
+            overlaps = inside & (hs <= last) & (he > first)
+        p = float(adjusted[hits][overlaps].min())
+        spans.append(TokenSpan(first, last, last - first + 1, float(csum[last + 1] - csum[first]), p))
+        pending += [(lo, first), (last + 1, hi)]
+    return tuple(sorted(spans, key=lambda sp: sp.first))

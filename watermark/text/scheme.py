@@ -96,6 +96,11 @@ class TextScheme(ABC):
             skip_ids: special token ids that are never scored.
         """
 
+    @property
+    @abstractmethod
+    def null_mean(self) -> float:
+        """Expected per-token score of text not marked with this key."""
+
     @abstractmethod
     def pvalue(self, score_sum: npt.ArrayLike, tokens: npt.ArrayLike) -> FloatArray:
         """Exact ``P(S >= score_sum)`` for the sum of ``tokens`` scores under the null."""

@@ -54,9 +54,10 @@ def test_human_text_is_not_flagged_and_repetition_does_not_fool_it(tiny_lm: Lang
     assert d[0].tokens_scored < 60  # the repeats were scored once
 
 
-def test_span_localises_ai_paragraph_in_human_text(tiny_lm: LanguageModel, ring: KeyRing) -> None:
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_span_localises_ai_paragraph_in_human_text(tiny_lm: LanguageModel, ring: KeyRing, seed: int) -> None:
     scheme = scheme_for_key(ring.active, vocab_size=tiny_lm.vocab_size)
-    ai = generate(tiny_lm, "Write a paragraph.", scheme=scheme, max_new_tokens=120, seed=11)[0].text
+    ai = generate(tiny_lm, "Write a paragraph.", scheme=scheme, max_new_tokens=120, seed=seed)[0].text
     before, after = " ".join(HUMAN[1:4]), " ".join(HUMAN[4:7])
     text = f"{before}\n\n{ai}\n\n{after}"
     start, end = len(before) + 2, len(before) + 2 + len(ai)
@@ -65,7 +66,7 @@ def test_span_localises_ai_paragraph_in_human_text(tiny_lm: LanguageModel, ring:
     assert len(best.spans) == 1
     span = best.spans[0]
     overlap = max(0, min(span.end, end) - max(span.start, start))
-    assert overlap / (end - start) > 0.8  # recall
+    assert overlap / (end - start) > 0.85  # recall
     assert overlap / (span.end - span.start) > 0.7  # precision
     assert text[span.start : span.end].strip()
 
