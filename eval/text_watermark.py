@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from scipy import stats
 from tqdm import tqdm
-from transformers import WatermarkDetector, WatermarkingConfig
+from transformers import LogitsProcessor, LogitsProcessorList, WatermarkDetector, WatermarkingConfig
 
 from watermark.keys import Secret, WatermarkKey
 from watermark.text import TextWatermarkDetector, generate, load_model, scheme_for_key
@@ -104,14 +104,45 @@ def _sums(scheme: TextScheme, ids: Any) -> tuple[float, int]:
 
 
 def _timed_generate(lm: LanguageModel, prompts: list[str], tokens: int, **kw: Any) -> float:
+    """Seconds for one batch generation of exactly ``tokens`` new tokens."""
     t0 = time.perf_counter()
     generate(lm, prompts, max_new_tokens=tokens, min_new_tokens=tokens, seed=0, **kw)
     return time.perf_counter() - t0
 
 
+class _Timed(LogitsProcessor):
+    """Wraps a processor and accumulates the time spent in it."""
+
+    def __init__(self, inner: LogitsProcessor) -> None:
+        self.inner, self.seconds, self.calls = inner, 0.0, 0
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        t0 = time.perf_counter()
+        out: torch.FloatTensor = self.inner(input_ids, scores)
+        self.seconds += time.perf_counter() - t0
+        self.calls += 1
+        return out
+
+
+class _With:
+    """Stands in for a scheme in `generate`: only supplies the (timed) processor."""
+
+    name = key_id = "timed"
+
+    def __init__(self, processor: LogitsProcessor) -> None:
+        self.processor = processor
+
+    def generation_kwargs(self) -> dict[str, Any]:
+        return {"logits_processor": LogitsProcessorList([self.processor])}
+
+    def parameters(self) -> dict[str, Any]:
+        return {}
+
+
 def generation_overhead(lm: LanguageModel, prompts: list[str], tokens: int, repeats: int) -> dict[str, Any]:
-    configs: dict[str, TextScheme | None] = {
-        "plain": None,
+    """End-to-end time per configuration (rounds in rotating order, paired ratios against plain
+    generation in the same round), and the time spent inside each watermark processor."""
+    schemes = {
         "assay kgw h=1": scheme_for_key(key("g", "g"), vocab_size=lm.vocab_size),
         "assay kgw h=4": scheme_for_key(key("g", "g", context_width=4), vocab_size=lm.vocab_size),
         "transformers lefthash": scheme_for_key(key("g", "1", scheme="kgw-transformers"), vocab_size=lm.vocab_size),
@@ -120,18 +151,32 @@ def generation_overhead(lm: LanguageModel, prompts: list[str], tokens: int, repe
             vocab_size=lm.vocab_size,
         ),
     }
-    _timed_generate(lm, prompts[:2], 4, scheme=None)  # warm-up
-    times: dict[str, list[float]] = {k: [] for k in configs}
-    for _ in tqdm(range(repeats), desc="generation overhead"):
-        for name, scheme in configs.items():  # interleaved, so drift hits every config alike
-            times[name].append(_timed_generate(lm, prompts, tokens, scheme=scheme))
-    base = statistics.median(times["plain"])
+    timed = {name: _Timed(s.logits_processor()) for name, s in schemes.items()}
+    configs: dict[str, Any] = {"plain": None, **{n: _With(p) for n, p in timed.items()}}
+    for c in configs.values():  # warm-up: keyed tables, allocator, threads
+        _timed_generate(lm, prompts[:2], 4, scheme=c)
+    for p in timed.values():
+        p.seconds, p.calls = 0.0, 0
+    names = list(configs)
+    times: dict[str, list[float]] = {k: [] for k in names}
+    for r in tqdm(range(repeats), desc="generation overhead"):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            times[name].append(_timed_generate(lm, prompts, tokens, scheme=configs[name]))
+    plain = times["plain"]
+    step = statistics.median(plain) / tokens
     return {
-        "prompts": len(prompts),
+        "prompts (batch)": len(prompts),
         "new_tokens": tokens,
-        "repeats": repeats,
+        "rounds": repeats,
         "median_seconds": {k: statistics.median(v) for k, v in times.items()},
-        "overhead_vs_plain": {k: statistics.median(v) / base - 1.0 for k, v in times.items() if k != "plain"},
+        "end_to_end_overhead_median_paired": {
+            k: statistics.median(t / p - 1.0 for t, p in zip(v, plain, strict=True))
+            for k, v in times.items()
+            if k != "plain"
+        },
+        "processor_ms_per_step": {k: 1000 * p.seconds / max(p.calls, 1) for k, p in timed.items()},
+        "plain_ms_per_step": 1000 * step,
+        "processor_share_of_plain_step": {k: (p.seconds / max(p.calls, 1)) / step for k, p in timed.items()},
     }
 
 
@@ -258,23 +303,37 @@ def model_load(cache: Path) -> dict[str, float]:
 # -- report ----------------------------------------------------------------------------------
 
 
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def load_previous(out_dir: Path) -> dict[str, Any]:
+    """Results of an earlier run (with raw p-values), so a partial run (--skip) updates them."""
+    for name in ("text_watermark_raw.json", "text_watermark.json"):
+        path = out_dir / name
+        if path.is_file():
+            return dict(json.loads(path.read_text()))
+    return {}
+
+
 def write_report(results: dict[str, Any], out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     plots = results.get("power", {})
+    _atomic_write(out_dir / "text_watermark_raw.json", json.dumps(results, default=float))
     public = json.loads(json.dumps(results, default=float))
     for name in ("kgw h=1", "kgw h=4 minhash"):
         for private in ("_null_p", "_marked_p_by_length"):
             public.get("power", {}).get(name, {}).pop(private, None)
-    tmp = out_dir / "text_watermark.json.tmp"
-    tmp.write_text(json.dumps(public, indent=2))
-    tmp.replace(out_dir / "text_watermark.json")
+    _atomic_write(out_dir / "text_watermark.json", json.dumps(public, indent=2))
     lines = ["# Text watermark benchmark", "", f"Machine: {results['machine']}", ""]
     for section, body in public.items():
         if section == "machine":
             continue
         lines += [f"## {section}", "", "```json", json.dumps(body, indent=2), "```", ""]
-    (out_dir / "text_watermark.md").write_text("\n".join(lines))
-    if plots:
+    _atomic_write(out_dir / "text_watermark.md", "\n".join(lines))
+    if any("_null_p" in v for v in plots.values() if isinstance(v, dict)):
         _plot(plots, out_dir / "text_watermark.png")
 
 
@@ -317,17 +376,18 @@ def main() -> None:
     ap.add_argument("--speed-texts", type=int, default=10_000)
     ap.add_argument("--hf-texts", type=int, default=100, help="texts timed for transformers' slow detector")
     ap.add_argument("--overhead-prompts", type=int, default=8)
-    ap.add_argument("--overhead-tokens", type=int, default=64)
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--overhead-tokens", type=int, default=48)
+    ap.add_argument("--repeats", type=int, default=8, help="rounds of the overhead measurement")
     ap.add_argument("--skip", nargs="*", default=[], choices=["speed", "overhead", "power", "load"])
     ap.add_argument("--out", type=Path, default=REPO / "eval" / "results")
     ap.add_argument("--cache", type=Path, default=REPO / ".cache" / "models")
     args = ap.parse_args()
     torch.set_num_threads(os.cpu_count() or 1)
     prompts = [p for p in (DATA / "prompts.txt").read_text().splitlines() if p.strip()]
-    results: dict[str, Any] = {
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}"
-    }
+    results = load_previous(args.out)
+    results["machine"] = (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}"
+    )
     if "load" not in args.skip:
         results["model_load"] = model_load(args.cache)
         print("model load:", results["model_load"])

@@ -24,7 +24,6 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
-import numpy.typing as npt
 import torch
 from transformers import LogitsProcessor
 
@@ -33,14 +32,12 @@ from watermark.keys import WatermarkKey
 from watermark.text.prf import fmix32, keyed_token_table, unsigned_less
 from watermark.text.scheme import (
     BatchScores,
-    FloatArray,
+    GreenListScheme,
     IntArray,
     PositionScores,
-    TextScheme,
-    check_params,
+    parse_params,
     register_scheme,
 )
-from watermark.text.stats import binomial_pvalue, binomial_zscore
 
 __all__ = ["KGWLogitsProcessor", "KGWScheme"]
 
@@ -52,16 +49,16 @@ DEFAULTS: dict[str, Any] = {"gamma": 0.25, "delta": 2.0, "context_width": 1, "se
 
 
 @register_scheme
-class KGWScheme(TextScheme):
+class KGWScheme(GreenListScheme):
     """KGW green-list watermark with a keyed PRF (scheme name ``"kgw"``)."""
 
     name: ClassVar[str] = "kgw"
 
     def __init__(self, key: WatermarkKey, *, vocab_size: int) -> None:
         super().__init__(key, vocab_size=vocab_size)
-        params = dict(key.params)
-        check_params(key, params, {"gamma": (float, int), "delta": (float, int), "context_width": int, "seeding": str})
-        merged = {**DEFAULTS, **params}
+        merged = parse_params(
+            key, DEFAULTS, {"gamma": (float, int), "delta": (float, int), "context_width": int, "seeding": str}
+        )
         self.gamma = float(merged["gamma"])
         self.delta = float(merged["delta"])
         self.context_width = int(merged["context_width"])
@@ -77,7 +74,7 @@ class KGWScheme(TextScheme):
         if self.seeding not in _SEEDINGS:
             raise ConfigurationError(f"key {key.key_id!r}: `seeding` has to be one of {_SEEDINGS}")
         self.threshold = round(self.gamma * _ONE)
-        self.gamma_eff = self.threshold / _ONE
+        self.gamma_eff = self.z_gamma = self.threshold / _ONE
         self._tables: dict[tuple[str, str], torch.Tensor] = {}
         self._lock = threading.Lock()
 
@@ -196,16 +193,6 @@ class KGWScheme(TextScheme):
         seeds, targets = self._split(torch.where(first, ordered, 0))
         green = self._green_at(seeds, targets) & first
         return BatchScores(first.sum(1).numpy().astype(np.int64), green.sum(1).numpy().astype(np.float64))
-
-    @property
-    def null_mean(self) -> float:
-        return self.gamma_eff
-
-    def pvalue(self, score_sum: npt.ArrayLike, tokens: npt.ArrayLike) -> FloatArray:
-        return binomial_pvalue(score_sum, tokens, self.gamma_eff)
-
-    def zscore(self, score_sum: npt.ArrayLike, tokens: npt.ArrayLike) -> FloatArray:
-        return binomial_zscore(score_sum, tokens, self.gamma_eff)
 
 
 class KGWLogitsProcessor(LogitsProcessor):

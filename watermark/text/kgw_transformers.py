@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
-import numpy.typing as npt
 import torch
 from transformers import LogitsProcessor, WatermarkingConfig
 from transformers.generation.logits_process import WatermarkLogitsProcessor
@@ -28,14 +27,12 @@ from transformers.generation.logits_process import WatermarkLogitsProcessor
 from watermark.errors import ConfigurationError
 from watermark.keys import WatermarkKey
 from watermark.text.scheme import (
-    FloatArray,
+    GreenListScheme,
     IntArray,
     PositionScores,
-    TextScheme,
-    check_params,
+    parse_params,
     register_scheme,
 )
-from watermark.text.stats import binomial_pvalue, binomial_zscore
 
 __all__ = ["TransformersKGWScheme"]
 
@@ -50,20 +47,18 @@ DEFAULTS: dict[str, Any] = {
 
 
 @register_scheme
-class TransformersKGWScheme(TextScheme):
+class TransformersKGWScheme(GreenListScheme):
     """KGW exactly as ``transformers.WatermarkingConfig`` embeds it (scheme ``"kgw-transformers"``)."""
 
     name: ClassVar[str] = "kgw-transformers"
 
     def __init__(self, key: WatermarkKey, *, vocab_size: int) -> None:
         super().__init__(key, vocab_size=vocab_size)
-        params = dict(key.params)
-        check_params(
+        merged = parse_params(
             key,
-            params,
+            DEFAULTS,
             {"greenlist_ratio": (float, int), "bias": (float, int), "seeding_scheme": str, "context_width": int},
         )
-        merged = {**DEFAULTS, **params}
         self.greenlist_ratio = float(merged["greenlist_ratio"])
         self.bias = float(merged["bias"])
         self.seeding_scheme = str(merged["seeding_scheme"])
@@ -81,6 +76,8 @@ class TransformersKGWScheme(TextScheme):
         self.greenlist_size = int(self.vocab_size * self.greenlist_ratio)
         # Under the null a token falls in a list of exactly this many of `vocab_size` ids.
         self.gamma_eff = self.greenlist_size / self.vocab_size
+        # transformers standardises its z-score with greenlist_ratio itself; so do we, for agreement.
+        self.z_gamma = self.greenlist_ratio
         self._fixed_table: torch.Tensor | None = None
         self._cache: OrderedDict[int, torch.Tensor] = OrderedDict()
 
@@ -158,14 +155,3 @@ class TransformersKGWScheme(TextScheme):
             scored[t] = True
             values[t] = float(self._greenlist(seed)[token])
         return PositionScores(scored, values)
-
-    @property
-    def null_mean(self) -> float:
-        return self.gamma_eff
-
-    def pvalue(self, score_sum: npt.ArrayLike, tokens: npt.ArrayLike) -> FloatArray:
-        return binomial_pvalue(score_sum, tokens, self.gamma_eff)
-
-    def zscore(self, score_sum: npt.ArrayLike, tokens: npt.ArrayLike) -> FloatArray:
-        # transformers standardises with greenlist_ratio itself; so do we, for agreement.
-        return binomial_zscore(score_sum, tokens, self.greenlist_ratio)

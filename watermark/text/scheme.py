@@ -20,11 +20,14 @@ from transformers import LogitsProcessor, LogitsProcessorList
 
 from watermark.errors import ConfigurationError
 from watermark.keys import WatermarkKey
+from watermark.text.stats import binomial_pvalue, binomial_zscore
 
 __all__ = [
     "BatchScores",
+    "GreenListScheme",
     "PositionScores",
     "TextScheme",
+    "parse_params",
     "register_scheme",
     "scheme_for_key",
     "scheme_names",
@@ -159,8 +162,15 @@ def scheme_for_key(key: WatermarkKey, *, vocab_size: int) -> TextScheme:
     return cls(key, vocab_size=vocab_size)
 
 
-def check_params(key: WatermarkKey, params: Mapping[str, Any], allowed: Mapping[str, type | tuple[type, ...]]) -> None:
-    """Reject unknown parameter names and wrong types with a message naming the key."""
+def parse_params(
+    key: WatermarkKey, defaults: Mapping[str, Any], allowed: Mapping[str, type | tuple[type, ...]]
+) -> dict[str, Any]:
+    """The key's parameters merged over ``defaults``; unknown names and wrong types are rejected.
+
+    Raises:
+        ConfigurationError: naming the key and the parameter.
+    """
+    params = dict(key.params)
     unknown = sorted(set(params) - set(allowed))
     if unknown:
         raise ConfigurationError(
@@ -172,3 +182,22 @@ def check_params(key: WatermarkKey, params: Mapping[str, Any], allowed: Mapping[
             raise ConfigurationError(f"key {key.key_id!r}: `{name}` has the wrong type")
         if not isinstance(value, types):
             raise ConfigurationError(f"key {key.key_id!r}: `{name}` has the wrong type")
+    return {**defaults, **params}
+
+
+class GreenListScheme(TextScheme):
+    """A scheme whose per-token score is a green bit, green with probability ``gamma_eff`` under
+    the null: the sum over distinct PRF inputs is Binomial, with an exact tail."""
+
+    gamma_eff: float
+    z_gamma: float  # the ratio the z-score standardises with (normally gamma_eff)
+
+    @property
+    def null_mean(self) -> float:
+        return self.gamma_eff
+
+    def pvalue(self, score_sum: npt.ArrayLike, tokens: npt.ArrayLike) -> FloatArray:
+        return binomial_pvalue(score_sum, tokens, self.gamma_eff)
+
+    def zscore(self, score_sum: npt.ArrayLike, tokens: npt.ArrayLike) -> FloatArray:
+        return binomial_zscore(score_sum, tokens, self.z_gamma)
