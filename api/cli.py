@@ -56,6 +56,7 @@ def main() -> None:
 @click.option("--temperature", default=1.0, show_default=True, type=click.FloatRange(0.0, 10.0))
 @click.option("--top-p", default=1.0, show_default=True, type=click.FloatRange(0.0, 1.0, min_open=True))
 @click.option("--seed", type=int, help="Seed for reproducible sampling.")
+@click.option("--key", "key_id", help="Mark with this key id instead of the active key.")
 @click.option("--no-watermark", is_flag=True, help="Generate without a watermark (a baseline).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def generate(
@@ -65,6 +66,7 @@ def generate(
     temperature: float,
     top_p: float,
     seed: int | None,
+    key_id: str | None,
     no_watermark: bool,
     as_json: bool,
 ) -> None:
@@ -76,6 +78,7 @@ def generate(
         gen = svc.generate(
             prompt,
             watermark=not no_watermark,
+            key_id=key_id,
             max_new_tokens=max_new_tokens,
             temperature=temperature,
             top_p=top_p,
@@ -110,15 +113,16 @@ def _print_report(report: dict[str, Any]) -> None:
 @click.argument("source", default="-")
 @click.option("--keys", type=click.Path(dir_okay=False), help="Key ring TOML (default: ASSAY_KEYRING or the data dir).")
 @click.option("--alpha", type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True), help="False-positive rate.")
+@click.option("--key", "key_id", help="Test only this key id (no correction for the others).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def detect(source: str, keys: str | None, alpha: float | None, as_json: bool) -> None:
+def detect(source: str, keys: str | None, alpha: float | None, key_id: str | None, as_json: bool) -> None:
     """Detect watermarks in the text of SOURCE (a file, or - for stdin)."""
     from api.text_service import TextService
 
     try:
         settings = _settings(keys, alpha=alpha)
         data = _read_input(source, settings.max_text_chars)
-        report = TextService(settings).detect(data).to_dict()
+        report = TextService(settings).detect(data, key_id=key_id).to_dict()
     except AssayError as exc:
         _fail(exc)
         return

@@ -100,9 +100,14 @@ class TextService:
         """Whether the model is in memory."""
         return self._model is not None
 
-    def active_scheme(self, vocab_size: int) -> TextScheme:
-        """The scheme of the active key, bound to a vocabulary."""
-        return scheme_for_key(self.keyring.active, vocab_size=vocab_size)
+    def scheme(self, vocab_size: int, key_id: str | None = None) -> TextScheme:
+        """The scheme of key ``key_id`` (default: the active key), bound to a vocabulary.
+
+        Raises:
+            UnknownKey: no key has this id.
+        """
+        key = self.keyring.active if key_id is None else self.keyring.get(key_id)
+        return scheme_for_key(key, vocab_size=vocab_size)
 
     def detector(self) -> TextWatermarkDetector:
         """A detector over every key, with the configured FPR and limits (built once)."""
@@ -118,12 +123,37 @@ class TextService:
             )
         return self._detector
 
-    def generate(self, prompt: Prompt, *, watermark: bool = True, **kwargs: Any) -> Generation:
-        """Generate one text, watermarked with the active key unless ``watermark`` is False."""
+    def generate(
+        self, prompt: Prompt, *, watermark: bool = True, key_id: str | None = None, **kwargs: Any
+    ) -> Generation:
+        """Generate one text, watermarked with ``key_id`` (default: the active key) unless
+        ``watermark`` is False.
+
+        Raises:
+            UnknownKey: ``key_id`` is not in the key ring.
+        """
+        if key_id is not None:
+            self.keyring.get(key_id)  # fail before loading the model
         lm = self.model()
-        scheme = self.active_scheme(lm.vocab_size) if watermark else None
+        scheme = self.scheme(lm.vocab_size, key_id) if watermark else None
         return generate(lm, prompt, scheme=scheme, **kwargs)[0]
 
-    def detect(self, text: str | bytes) -> Report:
-        """The report for one text."""
-        return text_report(self.detector().detect_text(text))
+    def detect(self, text: str | bytes, *, key_id: str | None = None) -> Report:
+        """The report for one text, under every key or only ``key_id``.
+
+        Raises:
+            UnknownKey: ``key_id`` is not in the key ring.
+        """
+        detector = self.detector()
+        if key_id is not None:
+            self.keyring.get(key_id)
+            only = [s for s in detector.schemes if s.key_id == key_id]
+            detector = TextWatermarkDetector(
+                schemes=only,
+                tokenizer=detector.tokenizer,
+                alpha=detector.alpha,
+                min_tokens=detector.min_tokens,
+                min_window=detector.min_window,
+                max_chars=detector.max_chars,
+            )
+        return text_report(detector.detect_text(text))

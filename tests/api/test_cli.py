@@ -11,6 +11,11 @@ from api.cli import main
 
 RING = """
 [[keys]]
+id = "other-key"
+scheme = "kgw"
+secret = "another-secret"
+
+[[keys]]
 id = "cli-key"
 scheme = "kgw"
 secret = "cli-test-secret-value"
@@ -64,9 +69,12 @@ def test_generate_then_detect_round_trip(tmp_path: Path, env: Path) -> None:
     report = json.loads(out)
     best = report["watermarks"][0]
     assert best["key_id"] == "cli-key" and best["detected"] and best["p_value"] <= 1e-3
+    assert best["keys_tried"] == 2 and not report["watermarks"][1]["detected"]
     assert {"scheme", "key_id", "p_value", "detected", "tokens_scored", "spans"} <= set(best)
     code, out, _ = run("detect", "--keys", str(ring), "-", input=gen["text"])
     assert code == 0 and "AI-generated" in out and "cli-key" in out
+    code, out, _ = run("detect", "--keys", str(ring), "--key", "cli-key", "--json", "-", input=gen["text"])
+    assert code == 0 and json.loads(out)["watermarks"][0]["keys_tried"] == 1
 
 
 def test_detect_bad_inputs_exit_cleanly(tmp_path: Path, env: Path) -> None:
@@ -84,5 +92,9 @@ def test_detect_bad_inputs_exit_cleanly(tmp_path: Path, env: Path) -> None:
     assert code == 2 and "cannot read" in err
     code, out, _ = run("detect", "--keys", str(ring), "-", input="Just a few words here.")
     assert code == 0 and "Too short to decide" in out
+    code, _, err = run("detect", "--keys", str(ring), "--key", "no-such-key", "-", input="Some text to test.")
+    assert code == 2 and "no-such-key" in err
+    code, _, err = run("generate", "--keys", str(ring), "--key", "no-such-key", "hello")
+    assert code == 2 and "no-such-key" in err
     code, _, err = run("detect", "--keys", str(tmp_path / "nope.toml"), "-", input="text")
     assert code == 1 and "does not exist" in err
