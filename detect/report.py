@@ -58,9 +58,12 @@ def _label(detections: tuple[TextDetection, ...]) -> str:
 def text_report(detections: list[TextDetection]) -> Report:
     """The report for a text, from the watermark detections under every key (best first)."""
     dets = tuple(detections)
+    label = _label(dets)
+    if any(d.normalization for d in dets):
+        label += "; the text contains invisible or look-alike characters (a sign of evasion)"
     return Report(
         content_type="text/plain",
-        label=_label(dets),
+        label=label,
         watermarks=dets,
         not_checked=("provenance", "ai_likelihood"),
     )

@@ -201,6 +201,15 @@ def _generate_all(
     return out
 
 
+def _zero_width(text: str, rng: np.random.Generator) -> str:
+    return "".join(c + ("\u200b" if i % 3 == 2 else "") for i, c in enumerate(text))
+
+
+def _homoglyphs(text: str, rng: np.random.Generator) -> str:
+    table = {"a": "\u0430", "e": "\u0435", "o": "\u043e", "p": "\u0440", "c": "\u0441"}
+    return "".join(table[c] if c in table and rng.random() < 0.3 else c for c in text)
+
+
 def _attack(ids: tuple[int, ...], rate: float, vocab: int, rng: np.random.Generator) -> np.ndarray:
     arr = np.array(ids, dtype=np.int64)
     hit = rng.random(arr.size) < rate
@@ -230,6 +239,9 @@ def power_and_fpr(lm: LanguageModel, prompts: list[str], tokens: int, batch: int
         texts = [lm.tokenizer.decode(ids, skip_special_tokens=True) for ids in marked]
         p_text = np.array([det.detect_text(t)[0].p_value for t in texts])
         res[f"TPR@{ALPHA:g} from re-tokenised text"] = float(np.mean(p_text <= ALPHA))
+        for attack, fn in (("zero-width space every 3rd char", _zero_width), ("30% homoglyphs", _homoglyphs)):
+            p_att = np.array([det.detect_text(fn(t, rng))[0].p_value for t in texts])
+            res[f"TPR@{ALPHA:g} text attack: {attack}"] = float(np.mean(p_att <= ALPHA))
         res["median p (ids)"] = float(np.median([det.detect_ids(ids)[0].p_value for ids in marked]))
         for rate in (0.1, 0.2, 0.3):
             p = np.array([det.detect_ids(_attack(ids, rate, lm.vocab_size, rng))[0].p_value for ids in marked])

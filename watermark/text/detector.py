@@ -4,7 +4,9 @@ For each key the scheme scores the distinct (context, token) PRF inputs of the t
 whole-text p-value is the scheme's exact tail. When the text is long enough, a windowed scan
 (:mod:`watermark.text.scan`) also looks for a marked passage inside unmarked text; the document
 p-value is then ``min(1, 2 * min(p_text, p_scan))`` (Bonferroni over the two tests), and finally
-``min(1, K * p)`` over the ``K`` keys tried. A text is reported as watermarked when that p-value is
+``min(1, K * p)`` over the ``K`` keys tried. When Unicode normalisation
+(:mod:`watermark.text.normalize`) changes a text, it is scored both as given and normalised and
+``K`` doubles. A text is reported as watermarked when that p-value is
 ``<= alpha``; with fewer than ``min_tokens`` scored tokens the verdict is ``too-short``, never
 "not watermarked".
 """
@@ -12,7 +14,7 @@ p-value is then ``min(1, 2 * min(p_text, p_scan))`` (Bonferroni over the two tes
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 import numpy as np
@@ -20,6 +22,7 @@ import numpy.typing as npt
 
 from watermark.errors import InvalidInput, PayloadTooLarge, TooShort
 from watermark.keys import KeyRing
+from watermark.text.normalize import normalize_text
 from watermark.text.scan import scan_windows
 from watermark.text.scheme import IntArray, TextScheme, scheme_for_key
 from watermark.text.stats import bonferroni
@@ -72,6 +75,7 @@ class TextDetection:
     keys_tried: int
     windows_tested: int
     spans: tuple[Span, ...] = field(default=())
+    normalization: dict[str, int] | None = None  # set when Unicode normalisation changed the text
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary (no secret is ever part of a detection)."""
@@ -139,9 +143,27 @@ class TextWatermarkDetector:
             raise PayloadTooLarge(f"text has {len(text)} characters; the limit is {self.max_chars}")
         if not text.strip():
             raise InvalidInput("text is empty")
+        norm = normalize_text(text)
+        if not norm.changed:
+            ids, offsets = self._encode(text)
+            return self.detect_ids(ids, char_offsets=offsets)
+        # Score the text as given and as normalised (two tests per key: Bonferroni x2), and keep
+        # per key the variant with more evidence. Spans are mapped back to the original text.
+        raw = self._detect_all(*self._encode(text), variants=2)
+        ids, offsets = self._encode(norm.text)
+        normalised = self._detect_all(ids, norm.original_offsets(offsets), variants=2)
+        changes = norm.changes()
+        best = [
+            replace(b, normalization=changes) if b.p_value < a.p_value else replace(a, normalization=changes)
+            for a, b in zip(raw, normalised, strict=True)
+        ]
+        return self._finish(best)
+
+    def _encode(self, text: str) -> tuple[IntArray, npt.NDArray[np.int64]]:
+        assert self.tokenizer is not None
         enc = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
         offsets = np.asarray(enc["offset_mapping"], dtype=np.int64).reshape(-1, 2)
-        return self.detect_ids(np.asarray(enc["input_ids"], dtype=np.int64), char_offsets=offsets)
+        return np.asarray(enc["input_ids"], dtype=np.int64), offsets
 
     def detect_ids(
         self, ids: Sequence[int] | IntArray, *, char_offsets: npt.NDArray[np.int64] | None = None
@@ -158,12 +180,24 @@ class TextWatermarkDetector:
         arr = np.asarray(ids, dtype=np.int64).reshape(-1)
         if arr.size == 0:
             raise TooShort("no tokens to score")
-        results = [self._detect_one(s, arr, char_offsets) for s in self.schemes]
+        return self._finish(self._detect_all(arr, char_offsets, variants=1))
+
+    def _detect_all(
+        self, ids: IntArray, offsets: npt.NDArray[np.int64] | None, *, variants: int
+    ) -> list[TextDetection]:
+        if ids.size == 0:
+            raise TooShort("no tokens to score")
+        return [self._detect_one(s, ids, offsets, variants) for s in self.schemes]
+
+    @staticmethod
+    def _finish(results: list[TextDetection]) -> list[TextDetection]:
         if all(r.tokens_scored == 0 for r in results):
             raise TooShort("too short to decide: no token has a full context")
         return sorted(results, key=lambda r: (r.p_value, -r.z_score))
 
-    def _detect_one(self, scheme: TextScheme, ids: IntArray, offsets: npt.NDArray[np.int64] | None) -> TextDetection:
+    def _detect_one(
+        self, scheme: TextScheme, ids: IntArray, offsets: npt.NDArray[np.int64] | None, variants: int
+    ) -> TextDetection:
         pos = scheme.score_tokens(ids, skip_ids=self._skip)
         where = np.flatnonzero(pos.scored)
         values = pos.values[where]
@@ -171,7 +205,7 @@ class TextWatermarkDetector:
         total = float(values.sum())
         p_text = float(scheme.pvalue(total, n))
         z = float(scheme.zscore(total, n))
-        keys = len(self.schemes)
+        keys = len(self.schemes) * variants  # tests per document: keys x text variants
         # Spans are shown only where they alone would make the document detected.
         scan = scan_windows(
             values, scheme.pvalue, null_mean=scheme.null_mean, alpha=self.alpha / (2 * keys), min_window=self.min_window
@@ -201,7 +235,7 @@ class TextWatermarkDetector:
             detected=verdict == "watermarked",
             verdict=verdict,
             alpha=self.alpha,
-            keys_tried=keys,
+            keys_tried=len(self.schemes),
             windows_tested=scan.windows,
             spans=tuple(spans),
         )

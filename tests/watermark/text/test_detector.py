@@ -107,3 +107,17 @@ def test_special_tokens_are_not_scored(tiny_lm: LanguageModel) -> None:
     ids = np.array([special[0]] * 50 + list(range(1000, 1100)), dtype=np.int64)
     d = det.detect_ids(ids)[0]
     assert d.tokens_scored <= 100
+
+
+def test_invisible_characters_and_homoglyphs_do_not_hide_the_mark(tiny_lm: LanguageModel, ring: KeyRing) -> None:
+    scheme = scheme_for_key(ring.active, vocab_size=tiny_lm.vocab_size)
+    text = generate(tiny_lm, "Write a paragraph.", scheme=scheme, max_new_tokens=120, seed=4)[0].text
+    attacked = "\u200b".join(text)  # a zero-width space between every character
+    det = detector(tiny_lm, ring)
+    clean = det.detect_text(text)[0]
+    assert clean.normalization is None
+    best = det.detect_text(attacked)[0]
+    assert best.key_id == "new" and best.detected
+    assert best.normalization is not None and best.normalization["invisible_removed"] == len(text) - 1
+    for span in best.spans:
+        assert 0 <= span.start < span.end <= len(attacked)
