@@ -1,1 +1,5 @@
-"""C2PA manifests, signing credentials, trust and the manifest store (the provenance issue)."""
+"""C2PA provenance: signing credentials, AI-origin manifests, signing and verification.
+
+Only :mod:`provenance.c2pa_io` imports ``c2pa``. The manifest store, soft-binding index and
+recovery through the watermark are not built yet.
+"""

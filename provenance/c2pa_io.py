@@ -1,0 +1,172 @@
+"""Sign and verify C2PA manifests: the only module that imports ``c2pa`` (c2pa-python).
+
+c2pa errors are translated to Assay's. Trust anchors are passed per call through a
+``c2pa.Context`` (``trust.anchors``), so one process can verify against different trust
+configurations.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import c2pa
+
+from provenance.credentials import DEV_SIGNER_NAME, SigningCredentials
+from watermark.errors import InvalidInput, SignatureInvalid, UnsupportedMedia
+
+__all__ = ["SUPPORTED_MIME", "SignedAsset", "Verification", "sign_asset", "verify_asset"]
+
+SUPPORTED_MIME = frozenset(
+    {"image/jpeg", "image/png", "image/webp", "image/tiff", "image/avif", "image/heic", "image/gif"}
+)
+_ALG = {
+    "es256": c2pa.C2paSigningAlg.ES256,
+    "es384": c2pa.C2paSigningAlg.ES384,
+    "es512": c2pa.C2paSigningAlg.ES512,
+    "ps256": c2pa.C2paSigningAlg.PS256,
+    "ps384": c2pa.C2paSigningAlg.PS384,
+    "ps512": c2pa.C2paSigningAlg.PS512,
+    "ed25519": c2pa.C2paSigningAlg.ED25519,
+}
+
+
+@dataclass(frozen=True)
+class SignedAsset:
+    """The signed file and the manifest store bytes (what a repository keeps)."""
+
+    data: bytes
+    manifest_store: bytes
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What a C2PA reader found in one file."""
+
+    manifest_present: bool
+    validation_state: str | None = None  # "Invalid" | "Valid" | "Trusted"
+    failures: tuple[str, ...] = ()
+    informational: tuple[str, ...] = ()
+    signer: dict[str, Any] | None = None
+    claim_generator: str | None = None
+    actions: tuple[dict[str, Any], ...] = ()
+    digital_source_type: str | None = None
+    development_signer: bool = False
+    manifest: dict[str, Any] | None = field(default=None, repr=False)
+
+    @property
+    def trusted(self) -> bool:
+        """Whether the signature is valid and the signer chains to a configured anchor."""
+        return self.validation_state == "Trusted"
+
+
+def _check_mime(mime: str) -> None:
+    if mime not in SUPPORTED_MIME:
+        raise UnsupportedMedia(f"{mime!r} is not supported (supported: {', '.join(sorted(SUPPORTED_MIME))})")
+
+
+def _context(anchors: Sequence[str], thumbnail: bool) -> c2pa.Context:
+    settings: dict[str, Any] = {"builder": {"thumbnail": {"enabled": thumbnail}}, "verify": {"verify_trust": True}}
+    if anchors:
+        settings["trust"] = {"anchors": [{"trust_kind": "manifest", "trust_anchors": "\n".join(anchors)}]}
+    return c2pa.Context.from_dict(settings)
+
+
+def sign_asset(
+    data: bytes,
+    mime: str,
+    manifest: dict[str, Any],
+    credentials: SigningCredentials,
+    *,
+    thumbnail: bool = False,
+    sign_callback: Callable[[bytes], bytes] | None = None,
+    tsa_url: str | None = None,
+) -> SignedAsset:
+    """Embed a signed manifest into ``data``.
+
+    Args:
+        data: the asset bytes.
+        mime: its media type.
+        manifest: the manifest definition (see :mod:`provenance.manifest`).
+        credentials: the certificate chain and, unless ``sign_callback`` is given, the key.
+        thumbnail: embed a claim thumbnail (slow: ~60 ms a megapixel).
+        sign_callback: signs the claim bytes instead of the key in ``credentials`` (KMS/HSM).
+        tsa_url: an RFC 3161 timestamp authority; signing fails if it cannot be reached.
+
+    Raises:
+        UnsupportedMedia: a type c2pa cannot embed into.
+        InvalidInput: the asset cannot be parsed.
+        SignatureInvalid: signing failed (credentials, timestamp authority).
+    """
+    _check_mime(mime)
+    alg = _ALG[credentials.alg]
+    try:
+        if sign_callback is not None:
+            signer = c2pa.Signer.from_callback(sign_callback, alg, credentials.chain_pem, tsa_url)
+        else:
+            info = c2pa.C2paSignerInfo(
+                alg.name.lower().encode(),
+                credentials.chain_pem.encode(),
+                credentials.private_key.reveal(),
+                tsa_url.encode() if tsa_url else None,
+            )
+            signer = c2pa.Signer.from_info(info)
+    except c2pa.C2paError as exc:
+        raise SignatureInvalid(f"cannot create signer: {exc.__class__.__name__}") from None
+    out = io.BytesIO()
+    try:
+        with c2pa.Builder(json.dumps(manifest), _context((), thumbnail)) as builder:
+            store = builder.sign(signer, mime, io.BytesIO(data), out)
+    except (c2pa.C2paError.Signature, c2pa.C2paError.Verify) as exc:
+        raise SignatureInvalid(f"signing failed: {str(exc)[:300]}") from None
+    except c2pa.C2paError as exc:
+        raise InvalidInput(f"cannot embed a manifest into this {mime} file: {str(exc)[:200]}") from None
+    finally:
+        signer.close()
+    return SignedAsset(out.getvalue(), bytes(store))
+
+
+def verify_asset(data: bytes, mime: str, *, trust_anchors: Sequence[str] = ()) -> Verification:
+    """Read and validate the manifest embedded in ``data`` against ``trust_anchors`` (PEM).
+
+    A file without a manifest gives ``manifest_present=False``; a file c2pa cannot parse raises.
+
+    Raises:
+        UnsupportedMedia: a type c2pa cannot read.
+        InvalidInput: the file is truncated or malformed.
+    """
+    _check_mime(mime)
+    try:
+        reader = c2pa.Reader(mime, io.BytesIO(data), context=_context(trust_anchors, False))
+    except c2pa.C2paError.ManifestNotFound:
+        return Verification(manifest_present=False)
+    except c2pa.C2paError as exc:
+        raise InvalidInput(f"cannot read this {mime} file: {str(exc)[:200]}") from None
+    with reader:
+        store = json.loads(reader.json())
+        state = reader.get_validation_state()
+        results = reader.get_validation_results() or {}
+    active = store.get("manifests", {}).get(store.get("active_manifest", ""), {})
+    codes = results.get("activeManifest", {}) if isinstance(results, dict) else {}
+    actions: list[dict[str, Any]] = []
+    for assertion in active.get("assertions", []):
+        if str(assertion.get("label", "")).startswith("c2pa.actions"):
+            actions.extend(assertion.get("data", {}).get("actions", []))
+    source = next((a.get("digitalSourceType") for a in actions if a.get("digitalSourceType")), None)
+    info = active.get("signature_info") or {}
+    gen = active.get("claim_generator_info") or []
+    return Verification(
+        manifest_present=True,
+        validation_state=state,
+        failures=tuple(c.get("code", "") for c in codes.get("failure", [])),
+        informational=tuple(c.get("code", "") for c in codes.get("informational", [])),
+        signer={k: info.get(k) for k in ("issuer", "common_name", "alg", "time", "cert_serial_number")},
+        claim_generator=(gen[0].get("name") if gen else active.get("claim_generator")),
+        actions=tuple(actions),
+        digital_source_type=source,
+        development_signer=info.get("common_name") == DEV_SIGNER_NAME,
+        manifest=active,
+    )

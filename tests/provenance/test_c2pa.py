@@ -1,0 +1,136 @@
+"""Real c2pa signing and verification with the development CA."""
+
+from __future__ import annotations
+
+import io
+import stat
+from pathlib import Path
+
+import numpy as np
+import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from PIL import Image
+
+from provenance.c2pa_io import sign_asset, verify_asset
+from provenance.credentials import SigningCredentials, credentials_from_files, ensure_dev_credentials
+from provenance.manifest import TRAINED, ai_manifest
+from watermark.errors import ConfigurationError, InvalidInput, SignatureInvalid, UnsupportedMedia
+
+FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG"}
+
+
+@pytest.fixture(scope="module")
+def creds(tmp_path_factory: pytest.TempPathFactory) -> SigningCredentials:
+    return ensure_dev_credentials(tmp_path_factory.mktemp("prov"))
+
+
+def image_bytes(mime: str, seed: int = 0, size: int = 256) -> bytes:
+    pixels = (np.random.default_rng(seed).random((size, size, 3)) * 255).astype("uint8")
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, FORMATS[mime])
+    return out.getvalue()
+
+
+def signed(mime: str, creds: SigningCredentials, **kw: object) -> bytes:
+    manifest = ai_manifest(title="generated", model="test-generator", **kw)  # type: ignore[arg-type]
+    return sign_asset(image_bytes(mime), mime, manifest, creds).data
+
+
+@pytest.mark.parametrize("mime", sorted(FORMATS))
+def test_sign_verify_round_trip_untrusted_then_trusted(mime: str, creds: SigningCredentials) -> None:
+    data = signed(mime, creds, soft_binding=("com.assay.image.1", b"\x01payload"))
+    v = verify_asset(data, mime)
+    assert v.manifest_present and v.validation_state == "Valid"
+    assert "signingCredential.untrusted" in v.failures and not v.trusted
+    assert v.development_signer and v.claim_generator == "Assay"
+    assert v.digital_source_type == TRAINED
+    assert [a["action"] for a in v.actions] == ["c2pa.created", "c2pa.watermarked.bound"]
+    assert v.actions[0]["softwareAgent"]["name"] == "test-generator"
+    assert creds.root_pem is not None
+    t = verify_asset(data, mime, trust_anchors=[creds.root_pem])
+    assert t.validation_state == "Trusted" and t.trusted and t.failures == ()
+
+
+def test_other_root_does_not_make_it_trusted(creds: SigningCredentials, tmp_path: Path) -> None:
+    other = ensure_dev_credentials(tmp_path)
+    assert other.root_pem is not None and other.root_pem != creds.root_pem
+    v = verify_asset(signed("image/jpeg", creds), "image/jpeg", trust_anchors=[other.root_pem])
+    assert v.validation_state == "Valid" and not v.trusted
+
+
+def test_tampered_pixels_are_invalid(creds: SigningCredentials) -> None:
+    data = bytearray(signed("image/jpeg", creds))
+    data[-100] ^= 0xFF  # inside the entropy-coded image data, before the end marker
+    v = verify_asset(bytes(data), "image/jpeg")
+    assert v.manifest_present and v.validation_state == "Invalid"
+    assert "assertion.dataHash.mismatch" in v.failures
+
+
+def test_reencoding_strips_the_manifest(creds: SigningCredentials) -> None:
+    out = io.BytesIO()
+    Image.open(io.BytesIO(signed("image/png", creds))).save(out, "JPEG", quality=90)
+    assert not verify_asset(out.getvalue(), "image/jpeg").manifest_present
+    assert not verify_asset(image_bytes("image/png"), "image/png").manifest_present
+
+
+def test_truncated_and_garbage_files_get_clear_results(creds: SigningCredentials) -> None:
+    data = signed("image/jpeg", creds)
+    truncated = verify_asset(data[: len(data) // 3], "image/jpeg")
+    assert truncated.validation_state == "Invalid" and "assertion.dataHash.mismatch" in truncated.failures
+    for garbage in (b"\xff\xd8\xff" + b"\x00" * 50, b"not an image at all"):
+        with pytest.raises(InvalidInput, match="cannot read"):
+            verify_asset(garbage, "image/jpeg")
+    with pytest.raises(UnsupportedMedia):
+        verify_asset(data, "text/plain")
+    with pytest.raises(UnsupportedMedia):
+        sign_asset(data, "application/x-foo", ai_manifest(title="x", model="m"), creds)
+
+
+def test_callback_signer_keeps_the_key_outside(tmp_path: Path, creds: SigningCredentials) -> None:
+    key = serialization.load_pem_private_key(creds.private_key.reveal(), password=None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    calls = []
+
+    def sign(payload: bytes) -> bytes:
+        calls.append(len(payload))
+        return key.sign(payload, ec.ECDSA(hashes.SHA256()))
+
+    public_only = SigningCredentials(alg="es256", chain_pem=creds.chain_pem, private_key=creds.private_key)
+    data = sign_asset(
+        image_bytes("image/jpeg"), "image/jpeg", ai_manifest(title="x", model="m"), public_only, sign_callback=sign
+    ).data
+    assert calls
+    assert creds.root_pem is not None
+    assert verify_asset(data, "image/jpeg", trust_anchors=[creds.root_pem]).trusted
+
+
+def test_dev_credentials_are_created_once_privately(tmp_path: Path) -> None:
+    first = ensure_dev_credentials(tmp_path)
+    second = ensure_dev_credentials(tmp_path)
+    assert first.root_pem == second.root_pem and first.development
+    assert stat.S_IMODE((tmp_path / "dev-ca" / "signer.key").stat().st_mode) == 0o600
+    assert "PRIVATE" not in repr(first) and b"PRIVATE KEY" in first.private_key.reveal()
+
+
+def test_credentials_from_files_checks_key_and_algorithm(tmp_path: Path) -> None:
+    a, b = ensure_dev_credentials(tmp_path / "a"), ensure_dev_credentials(tmp_path / "b")
+    (tmp_path / "chain.pem").write_text(a.chain_pem)
+    (tmp_path / "wrong.key").write_bytes(b.private_key.reveal())
+    with pytest.raises(ConfigurationError, match="does not belong"):
+        credentials_from_files(tmp_path / "chain.pem", tmp_path / "wrong.key", alg="es256")
+    with pytest.raises(ConfigurationError, match="algorithm"):
+        credentials_from_files(tmp_path / "chain.pem", tmp_path / "wrong.key", alg="md5")
+    with pytest.raises(ConfigurationError, match="cannot load"):
+        credentials_from_files(tmp_path / "missing.pem", tmp_path / "wrong.key", alg="es256")
+
+
+def test_unreachable_timestamp_authority_fails_signing(creds: SigningCredentials) -> None:
+    with pytest.raises(SignatureInvalid, match="signing failed"):
+        sign_asset(
+            image_bytes("image/jpeg"),
+            "image/jpeg",
+            ai_manifest(title="x", model="m"),
+            creds,
+            tsa_url="http://127.0.0.1:9/tsa",
+        )
