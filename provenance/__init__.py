@@ -1,5 +1,6 @@
 """C2PA provenance: signing credentials, AI-origin manifests, signing and verification.
 
-Only :mod:`provenance.c2pa_io` imports ``c2pa``. The manifest store, soft-binding index and
-recovery through the watermark are not built yet.
+Only :mod:`provenance.c2pa_io` imports ``c2pa``. :mod:`provenance.store` keeps signed manifests
+and their soft-binding index (SQLite or PostgreSQL). Recovery through the image watermark waits
+for the image watermark.
 """

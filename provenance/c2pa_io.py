@@ -129,10 +129,14 @@ def sign_asset(
     return SignedAsset(out.getvalue(), bytes(store))
 
 
-def verify_asset(data: bytes, mime: str, *, trust_anchors: Sequence[str] = ()) -> Verification:
+def verify_asset(
+    data: bytes, mime: str, *, trust_anchors: Sequence[str] = (), manifest_store: bytes | None = None
+) -> Verification:
     """Read and validate the manifest embedded in ``data`` against ``trust_anchors`` (PEM).
 
-    A file without a manifest gives ``manifest_present=False``; a file c2pa cannot parse raises.
+    With ``manifest_store`` (a stored or sidecar ``application/c2pa`` store), that store is
+    validated against ``data`` instead of an embedded one. A file without a manifest gives
+    ``manifest_present=False``; a file c2pa cannot parse raises.
 
     Raises:
         UnsupportedMedia: a type c2pa cannot read.
@@ -140,11 +144,13 @@ def verify_asset(data: bytes, mime: str, *, trust_anchors: Sequence[str] = ()) -
     """
     _check_mime(mime)
     try:
-        reader = c2pa.Reader(mime, io.BytesIO(data), context=_context(trust_anchors, False))
+        reader = c2pa.Reader(mime, io.BytesIO(data), manifest_store, context=_context(trust_anchors, False))
     except c2pa.C2paError.ManifestNotFound:
         return Verification(manifest_present=False)
     except c2pa.C2paError as exc:
         raise InvalidInput(f"cannot read this {mime} file: {str(exc)[:200]}") from None
+    if reader is None:
+        return Verification(manifest_present=False)
     with reader:
         store = json.loads(reader.json())
         state = reader.get_validation_state()

@@ -1,0 +1,192 @@
+"""The manifest store: every signed manifest with its asset hash, signer and soft bindings.
+
+SQLAlchemy 2 Core; a SQLite file by default (WAL) and the same code on PostgreSQL
+(``postgresql+psycopg://...``). Lookups follow the C2PA Soft Binding Resolution API:
+:meth:`ManifestStore.by_binding` is ``matches/byBinding?alg=&value=`` and
+:meth:`ManifestStore.manifest_bytes` is ``manifests/{id}`` (``application/c2pa``). Each record is
+written in one transaction: a failed write leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from watermark.errors import InvalidInput, ManifestNotFound
+
+__all__ = ["ManifestRecord", "ManifestStore", "SoftBindingMatch"]
+
+_MAX_MANIFEST = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ManifestRecord:
+    """What the store keeps about one signed manifest (the bytes are fetched separately)."""
+
+    manifest_id: str
+    asset_sha256: str
+    mime: str
+    created_at: dt.datetime
+    signer: str
+    development_signer: bool
+    soft_bindings: tuple[tuple[str, str], ...]  # (alg, base64 value)
+
+
+@dataclass(frozen=True)
+class SoftBindingMatch:
+    """One answer of ``matches/byBinding``."""
+
+    manifest_id: str
+    similarity_score: int = 100
+
+
+class ManifestStore:
+    """Manifests and their soft-binding index in a relational database."""
+
+    def __init__(self, engine: Engine, *, schema: str | None = None) -> None:
+        self.engine = engine
+        self.metadata = sa.MetaData(schema=schema)
+        self.manifests = sa.Table(
+            "assay_manifests",
+            self.metadata,
+            sa.Column("manifest_id", sa.String(64), primary_key=True),
+            sa.Column("asset_sha256", sa.String(64), nullable=False, index=True),
+            sa.Column("mime", sa.String(100), nullable=False),
+            sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+            sa.Column("signer", sa.String(400), nullable=False),
+            sa.Column("development_signer", sa.Boolean, nullable=False),
+            sa.Column("manifest_store", sa.LargeBinary, nullable=False),
+        )
+        self.bindings = sa.Table(
+            "assay_soft_bindings",
+            self.metadata,
+            sa.Column("alg", sa.String(200), primary_key=True),
+            sa.Column("value", sa.String(400), primary_key=True),
+            sa.Column(
+                "manifest_id",
+                sa.String(64),
+                sa.ForeignKey(self.manifests.c.manifest_id, ondelete="CASCADE"),
+                primary_key=True,
+            ),
+        )
+
+    @classmethod
+    def open(cls, url: str, *, schema: str | None = None) -> ManifestStore:
+        """Open (and create the tables of) a store at a SQLAlchemy URL."""
+        engine = sa.create_engine(url, pool_pre_ping=True)
+        if engine.dialect.name == "sqlite":
+
+            @sa.event.listens_for(engine, "connect")
+            def _pragmas(dbapi_conn: Any, _: Any) -> None:
+                cur = dbapi_conn.cursor()
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA foreign_keys=ON")
+                cur.close()
+
+        store = cls(engine, schema=schema)
+        store.metadata.create_all(engine)
+        return store
+
+    def put(
+        self,
+        *,
+        asset: bytes,
+        mime: str,
+        manifest_store: bytes,
+        signer: str,
+        development_signer: bool,
+        soft_bindings: Sequence[tuple[str, bytes]] = (),
+    ) -> ManifestRecord:
+        """Store one signed manifest and index its soft bindings, atomically.
+
+        Raises:
+            InvalidInput: an empty or oversized manifest store.
+        """
+        if not manifest_store or len(manifest_store) > _MAX_MANIFEST:
+            raise InvalidInput("manifest store must be 1 byte to 16 MiB")
+        record = ManifestRecord(
+            manifest_id=f"urn:uuid:{uuid.uuid4()}",
+            asset_sha256=hashlib.sha256(asset).hexdigest(),
+            mime=mime,
+            created_at=dt.datetime.now(dt.UTC),
+            signer=signer,
+            development_signer=development_signer,
+            soft_bindings=tuple((alg, base64.b64encode(v).decode()) for alg, v in soft_bindings),
+        )
+        with self.engine.begin() as conn:
+            conn.execute(
+                self.manifests.insert().values(
+                    manifest_id=record.manifest_id,
+                    asset_sha256=record.asset_sha256,
+                    mime=mime,
+                    created_at=record.created_at,
+                    signer=signer,
+                    development_signer=development_signer,
+                    manifest_store=manifest_store,
+                )
+            )
+            for alg, value in record.soft_bindings:
+                conn.execute(self.bindings.insert().values(alg=alg, value=value, manifest_id=record.manifest_id))
+        return record
+
+    def by_binding(self, alg: str, value: str) -> list[SoftBindingMatch]:
+        """Manifests whose soft binding ``alg`` has this base64 ``value`` (newest first)."""
+        q = (
+            sa.select(self.bindings.c.manifest_id)
+            .join(self.manifests, self.manifests.c.manifest_id == self.bindings.c.manifest_id)
+            .where(self.bindings.c.alg == alg, self.bindings.c.value == value)
+            .order_by(self.manifests.c.created_at.desc())
+        )
+        with self.engine.connect() as conn:
+            return [SoftBindingMatch(row.manifest_id) for row in conn.execute(q)]
+
+    def by_asset_hash(self, sha256: str) -> list[str]:
+        """Ids of manifests signed for an asset with this SHA-256 (exact copies)."""
+        q = sa.select(self.manifests.c.manifest_id).where(self.manifests.c.asset_sha256 == sha256)
+        with self.engine.connect() as conn:
+            return [row.manifest_id for row in conn.execute(q)]
+
+    def manifest_bytes(self, manifest_id: str) -> bytes:
+        """The stored manifest store (``application/c2pa``).
+
+        Raises:
+            ManifestNotFound: no manifest has this id.
+        """
+        q = sa.select(self.manifests.c.manifest_store).where(self.manifests.c.manifest_id == manifest_id)
+        with self.engine.connect() as conn:
+            row = conn.execute(q).first()
+        if row is None:
+            raise ManifestNotFound(f"no manifest with id {manifest_id!r}")
+        return bytes(row.manifest_store)
+
+    def record(self, manifest_id: str) -> ManifestRecord:
+        """Metadata of one stored manifest.
+
+        Raises:
+            ManifestNotFound: no manifest has this id.
+        """
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(self.manifests).where(self.manifests.c.manifest_id == manifest_id)).first()
+            if row is None:
+                raise ManifestNotFound(f"no manifest with id {manifest_id!r}")
+            binds = conn.execute(
+                sa.select(self.bindings.c.alg, self.bindings.c.value).where(self.bindings.c.manifest_id == manifest_id)
+            ).all()
+        created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=dt.UTC)
+        return ManifestRecord(
+            manifest_id=row.manifest_id,
+            asset_sha256=row.asset_sha256,
+            mime=row.mime,
+            created_at=created,
+            signer=row.signer,
+            development_signer=row.development_signer,
+            soft_bindings=tuple((b.alg, b.value) for b in binds),
+        )
