@@ -31,6 +31,7 @@ test: check
 
 eval: install
 	$(PY) eval/text_watermark.py
+	$(PY) eval/provenance.py
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache
