@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request
 from pydantic import BaseModel, Field, model_validator
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.problems import install_problem_handlers, problem
 from api.settings import Settings, get_settings
@@ -53,6 +53,56 @@ class DetectRequest(BaseModel):
     text: str
 
 
+class BodyLimit:
+    """ASGI middleware: refuse request bodies over ``max_bytes`` (declared or streamed) with 413."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await self._refuse(scope, receive, send)
+            return
+        # Read the body up to the limit before the application sees it, then replay it.
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem(
+            413,
+            "Payload too large",
+            f"request bodies are limited to {self.max_bytes} bytes",
+            "https://assay.dev/problems/payload-too-large",
+        )
+        await response(scope, receive, send)
+
+
 def get_text_service(request: Request) -> TextService:
     """The application's text service (overridable in tests)."""
     service: TextService = request.app.state.text
@@ -71,17 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.text = service
     install_problem_handlers(app)
 
-    @app.middleware("http")
-    async def _limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > _MAX_BODY):
-            return problem(
-                413,
-                "Payload too large",
-                f"request bodies are limited to {_MAX_BODY} bytes",
-                "https://assay.dev/problems/payload-too-large",
-            )
-        return await call_next(request)
+    app.add_middleware(BodyLimit, max_bytes=_MAX_BODY)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

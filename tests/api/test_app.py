@@ -34,6 +34,13 @@ def test_bad_requests_are_problem_json(client: TestClient) -> None:
     assert r.status_code == 413 and r.json()["type"].endswith("/payload-too-large")
     r = client.post("/v1/text/detect", content=b"a" * (5 * 1024 * 1024), headers={"content-type": "application/json"})
     assert r.status_code == 413
+
+    def chunks():  # streamed without a Content-Length header
+        for _ in range(6):
+            yield b" " * (1024 * 1024)
+
+    r = client.post("/v1/text/detect", content=chunks(), headers={"content-type": "application/json"})
+    assert r.status_code == 413 and r.headers["content-type"] == "application/problem+json"
     r = client.post("/v1/text/generate", json={"prompt": "hi", "messages": [{"role": "user", "content": "hi"}]})
     assert r.status_code == 422
     r = client.post("/v1/text/generate", json={"prompt": "hi", "max_new_tokens": 2000})
