@@ -233,16 +233,16 @@ def power_and_fpr(lm: LanguageModel, prompts: list[str], tokens: int, batch: int
         det = TextWatermarkDetector(schemes=[scheme], tokenizer=tok, alpha=ALPHA)
         marked = _generate_all(lm, prompts, scheme, tokens, batch, f"watermarked {name}")
         res: dict[str, Any] = {}
-        for prefix in (25, 50, 100, tokens):
-            p = np.array([det.detect_ids(ids[:prefix])[0].p_value for ids in marked])
-            res[f"TPR@{ALPHA:g} T={prefix}"] = float(np.mean(p <= ALPHA))
+        by_length = {n: [det.detect_ids(ids[:n])[0].p_value for ids in marked] for n in (25, 50, 100, tokens)}
+        for prefix, ps in by_length.items():
+            res[f"TPR@{ALPHA:g} T={prefix}"] = float(np.mean(np.array(ps) <= ALPHA))
         texts = [lm.tokenizer.decode(ids, skip_special_tokens=True) for ids in marked]
         p_text = np.array([det.detect_text(t)[0].p_value for t in texts])
         res[f"TPR@{ALPHA:g} from re-tokenised text"] = float(np.mean(p_text <= ALPHA))
         for attack, fn in (("zero-width space every 3rd char", _zero_width), ("30% homoglyphs", _homoglyphs)):
             p_att = np.array([det.detect_text(fn(t, rng))[0].p_value for t in texts])
             res[f"TPR@{ALPHA:g} text attack: {attack}"] = float(np.mean(p_att <= ALPHA))
-        res["median p (ids)"] = float(np.median([det.detect_ids(ids)[0].p_value for ids in marked]))
+        res["median p (ids)"] = float(np.median(by_length[tokens]))
         for rate in (0.1, 0.2, 0.3):
             p = np.array([det.detect_ids(_attack(ids, rate, lm.vocab_size, rng))[0].p_value for ids in marked])
             res[f"TPR@{ALPHA:g} after {int(rate * 100)}% token substitution"] = float(np.mean(p <= ALPHA))
@@ -275,9 +275,7 @@ def power_and_fpr(lm: LanguageModel, prompts: list[str], tokens: int, batch: int
             "detected": rep.detected,
         }
         res["_null_p"] = nulls["unwatermarked generations"]
-        res["_marked_p_by_length"] = {
-            str(n): [det.detect_ids(ids[:n])[0].p_value for ids in marked] for n in (25, 50, 100, tokens)
-        }
+        res["_marked_p_by_length"] = {str(n): ps for n, ps in by_length.items()}
         out[name] = res
     return out
 
