@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ import click
 
 from api.settings import Settings
 from watermark.errors import AssayError, InvalidInput, PayloadTooLarge
-from watermark.keys import load_keyring, new_keyring_toml
+from watermark.keys import load_keyring
 
 __all__ = ["main"]
 
@@ -143,17 +142,16 @@ def keys() -> None:
 @click.option("--context-width", default=1, show_default=True, type=click.IntRange(1, 16))
 def keys_init(path: str, key_id: str, context_width: int) -> None:
     """Write a new key ring with one random key to PATH (mode 0600; never overwrites)."""
+    from api.text_service import write_new_keyring
+
     try:
-        text = new_keyring_toml(key_id, scheme="kgw", context_width=context_width)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        click.echo(f"error: {path} exists; not overwriting it", err=True)
-        sys.exit(2)
+        written = write_new_keyring(Path(path), key_id, context_width=context_width)
     except AssayError as exc:
         _fail(exc)
         return
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
+    if not written:
+        click.echo(f"error: {path} exists; not overwriting it", err=True)
+        sys.exit(2)
     click.echo(f"wrote key ring {path} with key {key_id!r}")
 
 

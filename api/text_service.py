@@ -25,9 +25,27 @@ from watermark.text import (
 from watermark.text.generate import Prompt
 from watermark.text.model import load_vocab_size
 
-__all__ = ["TextService", "ensure_keyring_file"]
+__all__ = ["TextService", "ensure_keyring_file", "write_new_keyring"]
 
 log = logging.getLogger(__name__)
+
+
+def write_new_keyring(path: Path, key_id: str = "default-1", **params: Any) -> bool:
+    """Write a key ring with one fresh random KGW key to ``path`` (mode 0600, never overwriting).
+
+    Returns:
+        True when written; False when ``path`` already exists.
+    """
+    text = new_keyring_toml(key_id, scheme="kgw", **params)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    log.info("created a new watermark key ring", extra={"path": str(path)})
+    return True
 
 
 def ensure_keyring_file(path: Path) -> bool:
@@ -36,18 +54,7 @@ def ensure_keyring_file(path: Path) -> bool:
     Returns:
         True when a new key ring was written.
     """
-    if path.exists():
-        return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = new_keyring_toml("default-1", scheme="kgw")
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return False  # another process created it first
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    log.info("created a new watermark key ring", extra={"path": str(path)})
-    return True
+    return False if path.exists() else write_new_keyring(path)
 
 
 class TextService:
@@ -60,6 +67,8 @@ class TextService:
         self._tokenizer: Any = None
         self._keyring: KeyRing | None = None
         self._detector: TextWatermarkDetector | None = None
+        # Bound schemes hold keyed per-token tables (~0.1 s each to build): build them once.
+        self._schemes: dict[tuple[str, int], TextScheme] = {}
 
     @property
     def keyring(self) -> KeyRing:
@@ -95,11 +104,6 @@ class TextService:
                 )
             return self._tokenizer
 
-    @property
-    def model_loaded(self) -> bool:
-        """Whether the model is in memory."""
-        return self._model is not None
-
     def scheme(self, vocab_size: int, key_id: str | None = None) -> TextScheme:
         """The scheme of key ``key_id`` (default: the active key), bound to a vocabulary.
 
@@ -107,7 +111,11 @@ class TextService:
             UnknownKey: no key has this id.
         """
         key = self.keyring.active if key_id is None else self.keyring.get(key_id)
-        return scheme_for_key(key, vocab_size=vocab_size)
+        with self._lock:
+            scheme = self._schemes.get((key.key_id, vocab_size))
+            if scheme is None:
+                scheme = self._schemes[(key.key_id, vocab_size)] = scheme_for_key(key, vocab_size=vocab_size)
+        return scheme
 
     def detector(self) -> TextWatermarkDetector:
         """A detector over every key, with the configured FPR and limits (built once)."""
@@ -118,8 +126,11 @@ class TextService:
                 vocab = self._model.vocab_size
             else:
                 vocab = load_vocab_size(s.model, cache_dir=s.model_cache, allow_network=s.allow_network)
-            self._detector = TextWatermarkDetector.from_keyring(
-                self.keyring, vocab_size=vocab, tokenizer=tok, alpha=s.alpha, max_chars=s.max_text_chars
+            self._detector = TextWatermarkDetector(
+                schemes=[self.scheme(vocab, k.key_id) for k in self.keyring],
+                tokenizer=tok,
+                alpha=s.alpha,
+                max_chars=s.max_text_chars,
             )
         return self._detector
 
@@ -147,13 +158,5 @@ class TextService:
         detector = self.detector()
         if key_id is not None:
             self.keyring.get(key_id)
-            only = [s for s in detector.schemes if s.key_id == key_id]
-            detector = TextWatermarkDetector(
-                schemes=only,
-                tokenizer=detector.tokenizer,
-                alpha=detector.alpha,
-                min_tokens=detector.min_tokens,
-                min_window=detector.min_window,
-                max_chars=detector.max_chars,
-            )
+            detector = detector.restricted_to(key_id)
         return text_report(detector.detect_text(text))

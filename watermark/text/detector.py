@@ -122,6 +122,17 @@ class TextWatermarkDetector:
         """A detector for every text key of the ring, bound to a vocabulary of ``vocab_size``."""
         return cls(schemes=[scheme_for_key(k, vocab_size=vocab_size) for k in keyring], tokenizer=tokenizer, **kwargs)
 
+    def restricted_to(self, key_id: str) -> TextWatermarkDetector:
+        """The same detector with only the schemes of ``key_id`` (no correction for the others)."""
+        return TextWatermarkDetector(
+            schemes=[s for s in self.schemes if s.key_id == key_id],
+            tokenizer=self.tokenizer,
+            alpha=self.alpha,
+            min_tokens=self.min_tokens,
+            min_window=self.min_window,
+            max_chars=self.max_chars,
+        )
+
     def detect_text(self, text: str | bytes) -> list[TextDetection]:
         """Re-tokenise ``text`` and test it under every key; best (smallest p) first.
 
@@ -178,8 +189,6 @@ class TextWatermarkDetector:
             TooShort: no token could be scored.
         """
         arr = np.asarray(ids, dtype=np.int64).reshape(-1)
-        if arr.size == 0:
-            raise TooShort("no tokens to score")
         return self._finish(self._detect_all(arr, char_offsets, variants=1))
 
     def _detect_all(

@@ -76,7 +76,7 @@ def scan_windows(
     while w < n:
         widths.append(w)
         w *= 2
-    if n < 2 * min_window or not widths:
+    if n < 2 * min_window:
         return ScanResult(0, 1.0, ())
     csum = np.concatenate([[0.0], np.cumsum(values)])
     all_starts, all_widths = [], []
@@ -92,14 +92,12 @@ def scan_windows(
     return ScanResult(int(starts.size), float(adjusted.min()), spans)
 
 
-def _best_segment(c: npt.NDArray[np.float64]) -> tuple[int, int, float]:
+def _best_segment(c: npt.NDArray[np.float64]) -> tuple[int, int]:
     """Maximum-sum contiguous segment ``[i, j]`` of ``c`` (Kadane, vectorised with cumsums)."""
     csum = np.concatenate([[0.0], np.cumsum(c)])
     lowest_before = np.minimum.accumulate(csum[:-1])  # min over csum[0..j]
-    gains = csum[1:] - lowest_before
-    j = int(np.argmax(gains))
-    i = int(np.argmin(csum[: j + 1]))
-    return i, j, float(gains[j])
+    j = int(np.argmax(csum[1:] - lowest_before))
+    return int(np.argmin(csum[: j + 1])), j
 
 
 def _merge(
@@ -114,11 +112,11 @@ def _merge(
     hits = np.flatnonzero(adjusted <= alpha)
     if hits.size == 0:
         return ()
-    hs, he = starts[hits], starts[hits] + widths[hits]
+    hs, he, hp = starts[hits], starts[hits] + widths[hits], adjusted[hits]
     # Spans are maximum-likelihood segments: the best-sum runs of (score - m), where m lies halfway
     # between the null mean and the mean inside the significant windows; each must overlap a
     # significant window. Found greedily, then searched for again left and right of each.
-    marked_mean = float(np.mean([(csum[e] - csum[s]) / (e - s) for s, e in zip(hs, he, strict=True)]))
+    marked_mean = float(np.mean((csum[he] - csum[hs]) / (he - hs)))
     centred = values - 0.5 * (null_mean + marked_mean)
     spans: list[TokenSpan] = []
     pending = [(0, int(values.size))]
@@ -127,14 +125,14 @@ def _merge(
         inside = (hs >= lo) & (he <= hi)
         if hi - lo < 1 or not inside.any():
             continue
-        i, j, _ = _best_segment(centred[lo:hi])
+        i, j = _best_segment(centred[lo:hi])
         first, last = lo + i, lo + j
         overlaps = inside & (hs <= last) & (he > first)
         if not overlaps.any():  # the best run is elsewhere: fall back to the strongest window
-            k = int(np.flatnonzero(inside)[np.argmin(adjusted[hits][inside])])
+            k = int(np.flatnonzero(inside)[np.argmin(hp[inside])])
             first, last = int(hs[k]), int(he[k]) - 1
             overlaps = inside & (hs <= last) & (he > first)
-        p = float(adjusted[hits][overlaps].min())
+        p = float(hp[overlaps].min())
         spans.append(TokenSpan(first, last, last - first + 1, float(csum[last + 1] - csum[first]), p))
         pending += [(lo, first), (last + 1, hi)]
     return tuple(sorted(spans, key=lambda sp: sp.first))

@@ -6,7 +6,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-__all__ = ["binomial_pvalue", "binomial_zscore", "bonferroni", "min_tokens_to_reach"]
+__all__ = ["binomial_pvalue", "binomial_zscore", "bonferroni"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -42,8 +42,3 @@ def bonferroni(p_value: float, tests: int) -> float:
     if tests < 1:
         raise ValueError(f"`tests` has to be >= 1, but is {tests}")
     return float(min(1.0, p_value * tests))
-
-
-def min_tokens_to_reach(alpha: float, p: float) -> int:
-    """Fewest tokens for which an all-green text reaches ``P <= alpha`` (``p**n <= alpha``)."""
-    return int(np.ceil(np.log(alpha) / np.log(p) - 1e-12))
