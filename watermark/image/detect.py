@@ -16,15 +16,32 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import InvalidInput, UnknownKey
+from ..errors import InvalidInput
 from ..keys import KeyRing, WatermarkKey
 from . import ecc
 from .embed import MIN_SIDE, embed_pixels, luma
 from .layout import TileLayout, layout_for_key
 from .payload import CHECKED_BITS, PAYLOAD_VERSION, Payload, key_tag
-from .sync import Alignment, Geometry, align, detection_frame, fold, autocorrelation, search_geometry, whiten
+from .sync import (
+    DETECT_SIDE,
+    Alignment,
+    Geometry,
+    align,
+    autocorrelation,
+    detection_frame,
+    fold,
+    search_geometry,
+    whiten,
+)
 
-__all__ = ["DEFAULT_FPR", "DEFAULT_PSNR", "MIN_DETECT_SIDE", "ImageDetection", "ImageWatermarkDetector", "ImageWatermarker"]
+__all__ = [
+    "DEFAULT_FPR",
+    "DEFAULT_PSNR",
+    "MIN_DETECT_SIDE",
+    "ImageDetection",
+    "ImageWatermarkDetector",
+    "ImageWatermarker",
+]
 
 DEFAULT_PSNR = 43.0
 DEFAULT_FPR = 1e-6
@@ -53,8 +70,9 @@ class ImageWatermarker:
             UnknownKey: ``key_id`` is not in the key ring.
         """
         if min(pixels.shape[:2]) < MIN_SIDE:
+            h, w = pixels.shape[:2]
             raise InvalidInput(
-                f"images need at least {MIN_SIDE} px on the short side to carry a watermark, got {pixels.shape[1]}x{pixels.shape[0]}"
+                f"images need at least {MIN_SIDE} px on the short side to carry a watermark, got {w}x{h}"
             )
         key = self.keyring.get(key_id) if key_id else self.keyring.active
         payload = Payload.for_key(key.key_id, record_id)
@@ -125,10 +143,7 @@ class ImageWatermarkDetector:
 
     def restricted_to(self, key_id: str) -> ImageWatermarkDetector:
         """A detector that tries only ``key_id`` (fewer decodes, smaller p-values)."""
-        try:
-            key = self.keyring.get(key_id)
-        except UnknownKey:
-            raise
+        key = self.keyring.get(key_id)  # UnknownKey if absent
         return ImageWatermarkDetector(KeyRing([key]), fpr=self.fpr, candidates=self.candidates)
 
     def _try(self, residual: FloatArray, geometry: Geometry, attempt: _Attempt) -> bool:
@@ -160,7 +175,7 @@ class ImageWatermarkDetector:
         residual = whiten(frame)
         attempt = _Attempt()
         # An untouched image: tile = 128 px of the frame when the short side is >= 512, else scaled up.
-        untouched = Geometry(scale=max(1.0, frame.shape[0] and 512 / min(height, width)), angle=0.0)
+        untouched = Geometry(scale=max(1.0, DETECT_SIDE / min(height, width)), angle=0.0)
         searched = False
         if not self._try(residual, untouched, attempt):
             searched = True
@@ -170,7 +185,12 @@ class ImageWatermarkDetector:
         p_value = min(1.0, attempt.decodes * _NULL_PASS) if attempt.hit else 1.0
         if attempt.hit is None:
             return ImageDetection(
-                found=False, p_value=1.0, fpr=self.fpr, decodes=attempt.decodes, searched=searched, pilot_z=attempt.best_z
+                found=False,
+                p_value=1.0,
+                fpr=self.fpr,
+                decodes=attempt.decodes,
+                searched=searched,
+                pilot_z=attempt.best_z,
             )
         key, payload, aligned, agreement, geometry = attempt.hit
         return ImageDetection(

@@ -120,7 +120,10 @@ def _sample(acf: F64, x: F64, y: F64) -> F64:
     xi, yi = x0.astype(np.int64) % w, y0.astype(np.int64) % h
     xj, yj = (xi + 1) % w, (yi + 1) % h
     return np.asarray(
-        acf[yi, xi] * (1 - fx) * (1 - fy) + acf[yi, xj] * fx * (1 - fy) + acf[yj, xi] * (1 - fx) * fy + acf[yj, xj] * fx * fy,
+        acf[yi, xi] * (1 - fx) * (1 - fy)
+        + acf[yi, xj] * fx * (1 - fy)
+        + acf[yj, xi] * (1 - fx) * fy
+        + acf[yj, xj] * fx * fy,
         dtype=np.float64,
     )
 

@@ -1,0 +1,209 @@
+"""Read image files into float pixels and write marked pixels back in the input's format and mode.
+
+What is read: JPEG, PNG, WebP, TIFF, BMP and single-frame GIF; modes L, LA, RGB, RGBA, CMYK,
+P/PA (palette), I;16 (16-bit grey) and 16-bit RGB(A) PNG/TIFF. Pixel counts are checked from
+the header *before* anything is decoded, so a decompression bomb costs a few bytes of parsing.
+
+Documented behaviours:
+- EXIF orientation is applied: pixels are marked as displayed and written upright with the
+  Orientation tag reset, so a platform that bakes the rotation in keeps the mark aligned.
+- Palette images (GIF, palette PNG) come back as PNG in RGB(A): re-quantising to a palette
+  would erase an invisible mark.
+- JPEG is re-encoded at quality 95 with the input's chroma subsampling; WebP at quality 95.
+- Alpha is passed through untouched; ICC profile, EXIF, DPI and PNG text chunks are kept.
+- Animated images, bilevel (mode 1) and floating-point images are refused with
+  :class:`UnsupportedMedia`.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+from PIL import Image, ImageOps, JpegImagePlugin, PngImagePlugin, UnidentifiedImageError
+
+from ..errors import InvalidInput, PayloadTooLarge, UnsupportedMedia
+
+__all__ = ["DEFAULT_MAX_PIXELS", "MIME_TYPES", "Raster", "read_image", "write_image"]
+
+DEFAULT_MAX_PIXELS = 50_000_000
+MIME_TYPES = {
+    "JPEG": "image/jpeg",
+    "PNG": "image/png",
+    "WEBP": "image/webp",
+    "TIFF": "image/tiff",
+    "BMP": "image/bmp",
+    "GIF": "image/gif",
+}
+_CONVERT_TO_RGB = {"CMYK", "YCbCr", "LAB", "HSV", "RGBX"}
+
+FloatArray = npt.NDArray[np.float32]
+
+
+@dataclass
+class Raster:
+    """Decoded pixels plus what is needed to write them back the way they came.
+
+    Attributes:
+        pixels: ``(h, w)`` grey or ``(h, w, 3)`` RGB float32 in ``[0, peak]``, no alpha.
+        alpha: the alpha plane in its native dtype, or ``None``.
+        peak: 255.0 or 65535.0.
+        format: the input's format (``"JPEG"``, ``"PNG"``, ...).
+        mode: the input's mode after orientation (``"RGB"``, ``"I;16"``, ``"RGB;16"`` ...).
+    """
+
+    pixels: FloatArray
+    alpha: npt.NDArray[Any] | None
+    peak: float
+    format: str
+    mode: str
+    save_options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def output_format(self) -> str:
+        """The format marked pixels are written in (palette inputs become PNG)."""
+        return "PNG" if self.mode in ("P", "PA") else self.format
+
+    @property
+    def mime_type(self) -> str:
+        """MIME type of the written output."""
+        return MIME_TYPES[self.output_format]
+
+
+def _open(data: bytes, max_pixels: int) -> Image.Image:
+    if not data:
+        raise InvalidInput("the image is empty")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = Image.open(io.BytesIO(data))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise PayloadTooLarge(f"the image has more than {max_pixels:,} pixels") from exc
+    except UnidentifiedImageError as exc:
+        raise UnsupportedMedia("not an image format Assay reads (JPEG, PNG, WebP, TIFF, BMP, GIF)") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise InvalidInput(f"the image header is corrupt: {exc}") from exc
+    if im.format not in MIME_TYPES:
+        raise UnsupportedMedia(f"{im.format} images are not supported (JPEG, PNG, WebP, TIFF, BMP, GIF are)")
+    width, height = im.size
+    if width * height > max_pixels:
+        raise PayloadTooLarge(f"the image is {width}x{height} = {width * height:,} pixels; the limit is {max_pixels:,}")
+    if width < 1 or height < 1:
+        raise InvalidInput("the image has no pixels")
+    if getattr(im, "n_frames", 1) > 1:
+        raise UnsupportedMedia("animated images are not supported: extract the frame to check")
+    return im
+
+
+def _is_16bit_colour(im: Image.Image, data: bytes) -> bool:
+    if im.mode not in ("RGB", "RGBA"):
+        return False
+    if im.format == "PNG":
+        return len(data) > 25 and data[24] == 16
+    if im.format == "TIFF":
+        bits = im.tag_v2.get(258) if hasattr(im, "tag_v2") else None
+        return bool(bits) and max(bits if isinstance(bits, tuple) else (bits,)) == 16
+    return False
+
+
+def _save_options(im: Image.Image) -> dict[str, Any]:
+    opts: dict[str, Any] = {}
+    for name in ("icc_profile", "dpi", "compression"):
+        if name in im.info:
+            opts[name] = im.info[name]
+    exif = im.getexif()
+    if len(exif):
+        opts["exif"] = exif.tobytes()
+    if im.format == "JPEG":
+        opts["quality"] = 95
+        sampling = JpegImagePlugin.get_sampling(im)
+        if sampling != -1:
+            opts["subsampling"] = sampling
+    elif im.format == "WEBP":
+        opts["quality"] = 95
+    text: dict[str, str] = getattr(im, "text", None) or {}
+    if im.format == "PNG" and text:
+        info = PngImagePlugin.PngInfo()
+        for k, v in text.items():
+            info.add_text(k, v)
+        opts["pnginfo"] = info
+    return opts
+
+
+def _read_16bit_colour(data: bytes, fmt: str) -> Raster:
+    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if arr is None or arr.dtype != np.uint16:
+        raise InvalidInput("the 16-bit image is corrupt or truncated")
+    rgb = arr[..., 2::-1].astype(np.float32)
+    alpha = arr[..., 3].copy() if arr.shape[2] == 4 else None
+    return Raster(rgb, alpha, 65535.0, fmt, "RGBA;16" if alpha is not None else "RGB;16")
+
+
+def read_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Raster:
+    """Decode an image file.
+
+    Raises:
+        InvalidInput: empty, corrupt or truncated data.
+        UnsupportedMedia: not a supported format, animated, bilevel or floating point.
+        PayloadTooLarge: more than ``max_pixels`` pixels (checked before decoding).
+    """
+    im = _open(data, max_pixels)
+    fmt = str(im.format)
+    try:
+        if _is_16bit_colour(im, data):
+            return _read_16bit_colour(data, fmt)
+        options = _save_options(im)
+        im.load()
+        im = ImageOps.exif_transpose(im) or im
+        if "exif" in options:
+            options["exif"] = im.getexif().tobytes()
+    except (OSError, SyntaxError, ValueError, cv2.error) as exc:
+        raise InvalidInput(f"the image is corrupt or truncated: {exc}") from exc
+    mode = im.mode
+    if mode in ("1", "F"):
+        raise UnsupportedMedia(f"mode {mode} images cannot carry an invisible watermark")
+    if mode in ("P", "PA"):
+        im = im.convert("RGBA" if (mode == "PA" or "transparency" in im.info) else "RGB")
+        options = {k: v for k, v in options.items() if k in ("icc_profile", "dpi", "exif")}
+    elif mode in _CONVERT_TO_RGB:
+        im = im.convert("RGB")
+    arr = np.asarray(im)
+    alpha: npt.NDArray[Any] | None = None
+    if im.mode in ("LA", "RGBA"):
+        alpha = arr[..., -1].copy()
+        arr = arr[..., :-1]
+        if im.mode == "LA":
+            arr = arr[..., 0]
+    peak = 65535.0 if arr.dtype in (np.uint16, np.int32) else 255.0
+    if arr.dtype == np.int32:
+        arr = np.clip(arr, 0, 65535)
+    return Raster(np.asarray(arr, dtype=np.float32), alpha, peak, fmt, mode, options)
+
+
+def write_image(raster: Raster, pixels: FloatArray) -> bytes:
+    """Encode ``pixels`` (same shape as ``raster.pixels``) in the raster's output format and mode."""
+    if pixels.shape != raster.pixels.shape:
+        raise ValueError(f"pixels have shape {pixels.shape}, the raster {raster.pixels.shape}")
+    if raster.mode in ("RGB;16", "RGBA;16"):
+        out = np.rint(pixels[..., ::-1]).astype(np.uint16)
+        if raster.alpha is not None:
+            out = np.dstack([out, raster.alpha])
+        ok, buf = cv2.imencode(".png" if raster.format == "PNG" else ".tiff", out)
+        if not ok:
+            raise InvalidInput("could not encode the 16-bit image")
+        return bytes(buf.tobytes())
+    dtype = np.uint16 if raster.peak > 255 else np.uint8
+    arr = np.rint(np.clip(pixels, 0, raster.peak)).astype(dtype)
+    if raster.alpha is not None:
+        arr = np.dstack([arr, raster.alpha])
+    im = Image.fromarray(arr)
+    if raster.mode == "CMYK":
+        im = im.convert("CMYK")
+    buf_io = io.BytesIO()
+    im.save(buf_io, format=raster.output_format, **raster.save_options)
+    return buf_io.getvalue()

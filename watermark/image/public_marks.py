@@ -1,0 +1,110 @@
+"""Decode the public `invisible-watermark` marks that Stable Diffusion and SDXL embed.
+
+Both use the package's ``dwtDct`` method: Haar approximation band of the U plane of YUV, 4 x 4
+blocks, one bit per block from the largest AC magnitude modulo 36, bits repeated over the image
+and decided by majority. This module re-implements that decoder (vectorised, no torch import,
+bit-for-bit equal to ``imwatermark.WatermarkDecoder(...).decode(bgr, "dwtDct")`` in the tests).
+
+- Stable Diffusion v1/v2 reference scripts: 136 bits, the bytes ``b"StableDiffusionV1"``, fed BGR.
+- SDXL / diffusers: 48 bits ``0xB3EC907BB19E``; diffusers hands RGB arrays to a BGR API, so
+  both channel orders are tried.
+
+The mark has no key and no error correction: the p-value given is the binomial tail of the
+matching bits under fair coins, times the two channel orders. Unmarked images do not give fair
+coins (their decoded bits are biased), so this is an approximation; the eval measures the real
+null rate (``eval/image_watermark.py``). dwtDct does not survive JPEG with 4:2:0 subsampling,
+resizing or cropping, so "not found" says little.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+from scipy.stats import binom
+
+__all__ = ["PUBLIC_MARKS", "PublicMark", "PublicMarkDetection", "detect_public_marks", "dwtdct_bits"]
+
+
+@dataclass(frozen=True)
+class PublicMark:
+    """A known public watermark: a name and its bits."""
+
+    name: str
+    generator: str
+    bits: tuple[int, ...]
+
+
+def _bits_of(data: bytes) -> tuple[int, ...]:
+    return tuple(int(b) for b in np.unpackbits(np.frombuffer(data, dtype=np.uint8)))
+
+
+PUBLIC_MARKS = (
+    PublicMark("sdxl-dwtdct", "Stable Diffusion XL / diffusers", _bits_of(bytes.fromhex("b3ec907bb19e"))),
+    PublicMark("sd-v1-dwtdct", "Stable Diffusion v1/v2 reference scripts", _bits_of(b"StableDiffusionV1")),
+)
+_DECISION_P = 1e-6
+_HAAR = 0.7071067811865476
+
+
+@dataclass(frozen=True)
+class PublicMarkDetection:
+    """How well an image's dwtDct bits match one public mark."""
+
+    name: str
+    generator: str
+    matched_bits: int
+    total_bits: int
+    p_value: float
+    found: bool
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        return {
+            "scheme": "invisible-watermark-dwtdct",
+            "mark": self.name,
+            "generator": self.generator,
+            "found": self.found,
+            "matched_bits": self.matched_bits,
+            "total_bits": self.total_bits,
+            "p_value": self.p_value,
+            "p_value_kind": "binomial approximation (unkeyed mark, biased null)",
+        }
+
+
+def dwtdct_bits(bgr: npt.NDArray[np.uint8], length: int) -> npt.NDArray[np.bool_]:
+    """The ``length`` bits ``imwatermark``'s dwtDct decoder reads from a ``(h, w, 3)`` uint8 BGR image."""
+    rows, cols = bgr.shape[0] // 4 * 4, bgr.shape[1] // 4 * 4
+    u = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV)[:rows, :cols, 1].astype(np.float64)
+    # Haar approximation band, in PyWavelets' own order of operations: the decision below sits on
+    # multiples of 18, so the last bit of rounding decides some votes.
+    c = _HAAR
+    ll = (u[0::2, 0::2] * c + u[1::2, 0::2] * c) * c + (u[0::2, 1::2] * c + u[1::2, 1::2] * c) * c
+    bh, bw = ll.shape[0] // 4, ll.shape[1] // 4
+    blocks = ll[: bh * 4, : bw * 4].reshape(bh, 4, bw, 4).transpose(0, 2, 1, 3).reshape(bh * bw, 16)
+    pos = np.argmax(np.abs(blocks[:, 1:]), axis=1) + 1
+    value = np.abs(blocks[np.arange(len(blocks)), pos])
+    votes = (value % 36.0) > 18.0
+    index = np.arange(len(votes)) % length
+    ones = np.bincount(index, weights=votes, minlength=length)
+    count = np.bincount(index, minlength=length)
+    return np.asarray(ones / np.maximum(count, 1) * 255 > 127)
+
+
+def detect_public_marks(rgb: npt.NDArray[np.uint8]) -> list[PublicMarkDetection]:
+    """Match an ``(h, w, 3)`` uint8 RGB image against every known public mark.
+
+    Images under 256 x 256 pixels (the package's own minimum) give an empty list.
+    """
+    if rgb.ndim != 3 or rgb.shape[0] * rgb.shape[1] < 256 * 256:
+        return []
+    orders = (np.ascontiguousarray(rgb[..., ::-1]), np.ascontiguousarray(rgb))  # true BGR, diffusers' RGB-as-BGR
+    results = []
+    for mark in PUBLIC_MARKS:
+        expected = np.array(mark.bits, dtype=bool)
+        matched = max(int(np.sum(dwtdct_bits(img, len(expected)) == expected)) for img in orders)
+        p = min(1.0, 2.0 * float(binom.sf(matched - 1, len(expected), 0.5)))
+        results.append(PublicMarkDetection(mark.name, mark.generator, matched, len(expected), p, p <= _DECISION_P))
+    return results
