@@ -43,7 +43,7 @@ __all__ = [
     "ImageWatermarker",
 ]
 
-DEFAULT_PSNR = 43.0
+DEFAULT_PSNR = 42.3
 DEFAULT_FPR = 1e-6
 MIN_DETECT_SIDE = 128
 _NULL_PASS = 2.0**-CHECKED_BITS

@@ -1,0 +1,482 @@
+"""Image watermark benchmark: quality, robustness, speed and the null run, side by side.
+
+Assay's scheme against ``invisible-watermark`` dwtDct and dwtDctSvd (48-bit SDXL payload) on the
+same images and attacks in the same run, and RivaGAN (32 bits) on a subset. Images: 9 colour and
+7 greyscale ``skimage.data`` images, centre-cropped and resized (LANCZOS) to 512 and 1024 px.
+Writes ``eval/results/image_watermark.{json,md,png}``; ``--skip`` keeps earlier sections.
+
+Decisions at FPR 1e-6: Assay decides with its exact bound (see watermark/image/detect.py); the
+unkeyed marks use the binomial thresholds k >= 41 of 48 and k >= 30 of 32.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+from skimage import data as skdata  # noqa: E402
+from skimage.metrics import structural_similarity  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+from watermark.image import ImageWatermarkDetector, ImageWatermarker  # noqa: E402
+from watermark.image import ecc  # noqa: E402
+from watermark.image.embed import luma  # noqa: E402
+from watermark.image.layout import layout_for_key  # noqa: E402
+from watermark.image.payload import CHECKED_BITS, Payload  # noqa: E402
+from watermark.image.sync import (  # noqa: E402
+    DETECT_SIDE,
+    Geometry,
+    align,
+    autocorrelation,
+    detection_frame,
+    fold,
+    search_geometry,
+    whiten,
+)
+from watermark.keys import KeyRing, Secret, WatermarkKey  # noqa: E402
+
+COLOUR = ["astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry", "retina",
+          "colorwheel", "logo"]  # fmt: skip
+GREY = ["camera", "moon", "page", "coins", "brick", "grass", "gravel"]
+SDXL_BITS = [int(b) for b in np.unpackbits(np.frombuffer(bytes.fromhex("b3ec907bb19e"), dtype=np.uint8))]
+RIVA_BITS = SDXL_BITS[:32]
+THRESHOLD = {48: 41, 32: 30}
+
+Img = np.ndarray
+
+
+# ---------------------------------------------------------------------------------------------- images
+
+
+def load_images(size: int) -> list[tuple[str, Img]]:
+    out = []
+    for name in COLOUR + GREY:
+        arr = getattr(skdata, name)()
+        if arr.ndim == 3 and arr.shape[2] == 4:  # logo: composite on white
+            a = arr[..., 3:4].astype(np.float32) / 255
+            arr = (arr[..., :3] * a + 255 * (1 - a)).astype(np.uint8)
+        h, w = arr.shape[:2]
+        s = min(h, w)
+        arr = arr[(h - s) // 2 : (h - s) // 2 + s, (w - s) // 2 : (w - s) // 2 + s]
+        im = Image.fromarray(arr).resize((size, size), Image.LANCZOS)
+        out.append((f"{name}@{size}", np.asarray(im)))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- attacks
+
+
+def _pil(a: Img) -> Image.Image:
+    return Image.fromarray(a)
+
+
+def jpeg(a: Img, q: int) -> Img:
+    buf = io.BytesIO()
+    _pil(a).save(buf, "JPEG", quality=q, subsampling=2)  # 4:2:0
+    return np.asarray(Image.open(buf))
+
+
+def webp(a: Img, q: int) -> Img:
+    buf = io.BytesIO()
+    _pil(a).save(buf, "WEBP", quality=q)
+    return np.asarray(Image.open(buf))
+
+
+def resize(a: Img, f: float, restore: bool) -> Img:
+    h, w = a.shape[:2]
+    small = cv2.resize(a, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC) if restore else small
+
+
+def crop(a: Img, area: float, where: str) -> Img:
+    h, w = a.shape[:2]
+    ch, cw = round(h * area**0.5), round(w * area**0.5)
+    top, left = ((h - ch) // 2, (w - cw) // 2) if where == "centre" else (h - ch, w // 10)
+    return np.ascontiguousarray(a[top : top + ch, left : left + cw])
+
+
+def rotate(a: Img, deg: float) -> Img:
+    h, w = a.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), deg, 1.0)
+    return cv2.warpAffine(a, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+
+
+def noise(a: Img, sigma: float, seed: int = 0) -> Img:
+    rng = np.random.default_rng(seed)
+    return np.clip(a + rng.normal(0, sigma, a.shape), 0, 255).astype(np.uint8)
+
+
+def gain(a: Img, f: float) -> Img:
+    return np.clip(a.astype(np.float32) * f, 0, 255).astype(np.uint8)
+
+
+def contrast(a: Img, f: float) -> Img:
+    m = a.mean()
+    return np.clip((a.astype(np.float32) - m) * f + m, 0, 255).astype(np.uint8)
+
+
+ATTACKS: dict[str, Callable[[Img], Img]] = {
+    "none": lambda a: a,
+    "jpeg90": lambda a: jpeg(a, 90),
+    "jpeg75": lambda a: jpeg(a, 75),
+    "jpeg50": lambda a: jpeg(a, 50),
+    "webp80": lambda a: webp(a, 80),
+    "resize0.5": lambda a: resize(a, 0.5, False),
+    "resize0.75": lambda a: resize(a, 0.75, False),
+    "resize0.5-restored": lambda a: resize(a, 0.5, True),
+    "resize0.75-restored": lambda a: resize(a, 0.75, True),
+    "crop0.71-centre": lambda a: crop(a, 0.71, "centre"),
+    "crop0.5-centre": lambda a: crop(a, 0.5, "centre"),
+    "crop0.5-offset": lambda a: crop(a, 0.5, "offset"),
+    "rotate2": lambda a: rotate(a, 2),
+    "rotate5": lambda a: rotate(a, 5),
+    "rotate10": lambda a: rotate(a, 10),
+    "blur1": lambda a: cv2.GaussianBlur(a, (0, 0), 1.0),
+    "noise5": lambda a: noise(a, 5),
+    "noise13": lambda a: noise(a, 13),
+    "brightness1.5": lambda a: gain(a, 1.5),
+    "brightness0.5": lambda a: gain(a, 0.5),
+    "contrast1.5": lambda a: contrast(a, 1.5),
+    "contrast0.5": lambda a: contrast(a, 0.5),
+    "social": lambda a: jpeg(resize(a, 0.75, False), 80),
+    "combo": lambda a: gain(crop(jpeg(a, 40), 0.71, "centre"), 0.5),
+}
+
+
+# ---------------------------------------------------------------------------------------------- methods
+
+
+class Method:
+    name: str
+    bits: int
+
+    def embed(self, img: Img) -> Img:
+        raise NotImplementedError
+
+    def detect(self, img: Img) -> tuple[bool, bool, float]:
+        """(decided marked at FPR 1e-6, exact payload, bit accuracy)."""
+        raise NotImplementedError
+
+
+class Assay(Method):
+    name, bits = "assay", 64
+
+    def __init__(self) -> None:
+        self.key = WatermarkKey("eval", "kgw", Secret(b"image-eval-secret-0001"))
+        ring = KeyRing([self.key])
+        self.marker, self.detector = ImageWatermarker(ring), ImageWatermarkDetector(ring)
+        self.layout = layout_for_key(self.key)
+        self.record = 0x5EED_CAFE_F00D
+
+    def embed(self, img: Img) -> Img:
+        marked, _ = self.marker.mark_pixels(img.astype(np.float32), peak=255.0, record_id=self.record)
+        return np.rint(marked).astype(np.uint8)
+
+    def coded_accuracy(self, img: Img) -> float:
+        """Raw coded-bit accuracy at the best pilot alignment over the geometries the detector tries."""
+        frame, _ = detection_frame(luma(img.astype(np.float32)))
+        r = whiten(frame)
+        geoms = [Geometry(max(1.0, DETECT_SIDE / min(img.shape[:2])), 0.0), *search_geometry(autocorrelation(r))]
+        best = max((align(fold(r, g), self.layout) for g in geoms), key=lambda al: al.pilot_z)
+        truth = ecc.encode(ecc.with_crc(Payload.for_key(self.key.key_id, self.record).to_bytes()))
+        return float(np.mean((self.layout.soft_bits(best.spectrum) > 0) == truth))
+
+    def detect(self, img: Img) -> tuple[bool, bool, float]:
+        d = self.detector.detect_pixels(img.astype(np.float32), peak=255.0)
+        exact = bool(d.found and d.payload is not None and d.payload.record_id == self.record)
+        acc = d.bit_accuracy if exact and d.bit_accuracy is not None else self.coded_accuracy(img)
+        return d.found, exact, acc
+
+
+def _bgr3(img: Img) -> Img:
+    rgb = np.dstack([img] * 3) if img.ndim == 2 else img
+    return np.ascontiguousarray(rgb[..., ::-1])
+
+
+class ImWatermark(Method):
+    def __init__(self, method: str, bits: list[int]) -> None:
+        from imwatermark import WatermarkDecoder, WatermarkEncoder
+
+        self.name, self.method, self.payload, self.bits = method, method, np.array(bits, bool), len(bits)
+        self.encoder = WatermarkEncoder()
+        self.encoder.set_watermark("bits", bits)
+        self.decoder = WatermarkDecoder("bits", len(bits))
+        if method == "rivaGan":
+            WatermarkEncoder.loadModel()
+
+    def embed(self, img: Img) -> Img:
+        # Grey images become 3-channel (the package only takes BGR); dwtDct then adds chroma.
+        return np.ascontiguousarray(self.encoder.encode(_bgr3(img), self.method)[..., ::-1])
+
+    def detect(self, img: Img) -> tuple[bool, bool, float]:
+        if img.shape[0] * img.shape[1] < 256 * 256:
+            return False, False, 0.5
+        bits = np.array(self.decoder.decode(_bgr3(img), self.method), dtype=bool)
+        k = int(np.sum(bits == self.payload))
+        return k >= THRESHOLD[self.bits], k == self.bits, k / self.bits
+
+
+# ---------------------------------------------------------------------------------------------- runs
+
+
+def psnr(a: Img, b: Img) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
+
+
+def ssim(a: Img, b: Img) -> float:
+    if a.ndim == 3 and b.ndim == 3:
+        return float(structural_similarity(a, b, channel_axis=2, data_range=255))
+    a2 = a if a.ndim == 2 else cv2.cvtColor(a, cv2.COLOR_RGB2GRAY)
+    b2 = b if b.ndim == 2 else cv2.cvtColor(b, cv2.COLOR_RGB2GRAY)
+    return float(structural_similarity(a2, b2, data_range=255))
+
+
+def robustness(methods: list[Method], images: list[tuple[str, Img]], attacks: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for m in methods:
+        rows: dict[str, list[tuple[bool, bool, float]]] = defaultdict(list)
+        quality: list[tuple[float, float]] = []
+        embed_ms, detect_ms = [], []
+        for name, img in tqdm(images, desc=m.name):
+            mp = img.shape[0] * img.shape[1] / 1e6
+            t = time.perf_counter()
+            marked = m.embed(img)
+            embed_ms.append((time.perf_counter() - t) * 1e3 / mp)
+            ref = img if marked.ndim == img.ndim else np.dstack([img] * 3)
+            quality.append((psnr(ref, marked), ssim(ref, marked)))
+            for attack in attacks:
+                attacked = ATTACKS[attack](marked)
+                t = time.perf_counter()
+                rows[attack].append(m.detect(attacked))
+                if attack == "none":
+                    detect_ms.append((time.perf_counter() - t) * 1e3 / mp)
+        out[m.name] = {
+            "images": len(images),
+            "payload_bits": m.bits,
+            "psnr_db": statistics.mean(q[0] for q in quality),
+            "psnr_db_min": min(q[0] for q in quality),
+            "ssim": statistics.mean(q[1] for q in quality),
+            "ssim_min": min(q[1] for q in quality),
+            "embed_ms_per_mp_median": statistics.median(embed_ms),
+            "detect_ms_per_mp_median_untouched": statistics.median(detect_ms),
+            "attacks": {
+                a: {
+                    "tpr_at_1e-6": float(np.mean([r[0] for r in v])),
+                    "exact_payload": float(np.mean([r[1] for r in v])),
+                    "bit_accuracy": float(np.mean([r[2] for r in v])),
+                }
+                for a, v in rows.items()
+            },
+        }
+        print(m.name, {k: v for k, v in out[m.name].items() if k != "attacks"})
+        print("  TPR:", {a: round(v["tpr_at_1e-6"], 2) for a, v in out[m.name]["attacks"].items()})
+    return out
+
+
+def speed(sizes: list[int]) -> dict[str, Any]:
+    """Embed and detect ms per megapixel, median of 5, at each size; Assay detect with and without search."""
+    a = Assay()
+    img0 = np.asarray(Image.fromarray(skdata.astronaut()).resize((sizes[0], sizes[0]), Image.LANCZOS))
+    res: dict[str, Any] = {}
+    for size in sizes:
+        img = np.asarray(Image.fromarray(img0).resize((size, size), Image.LANCZOS))
+        mp = size * size / 1e6
+        marked = a.embed(img)
+        rotated = rotate(marked, 3)
+
+        def timed(f: Callable[[], Any]) -> float:
+            ts = []
+            for _ in range(5):
+                t = time.perf_counter()
+                f()
+                ts.append(time.perf_counter() - t)
+            return statistics.median(ts) * 1e3 / mp
+
+        res[f"{size}px"] = {
+            "megapixels": mp,
+            "assay_embed_ms_per_mp": timed(lambda: a.embed(img)),  # noqa: B023
+            "assay_detect_ms_per_mp": timed(lambda: a.detector.detect_pixels(marked.astype(np.float32), peak=255.0)),  # noqa: B023
+            "assay_detect_with_search_ms_per_mp": timed(
+                lambda: a.detector.detect_pixels(rotated.astype(np.float32), peak=255.0)  # noqa: B023
+            ),
+        }
+        for method in ("dwtDct", "dwtDctSvd"):
+            iw = ImWatermark(method, SDXL_BITS)
+            m2 = iw.embed(img)
+            res[f"{size}px"][f"{method}_embed_ms_per_mp"] = timed(lambda: iw.embed(img))  # noqa: B023
+            res[f"{size}px"][f"{method}_detect_ms_per_mp"] = timed(lambda: iw.detect(m2))  # noqa: B023
+        print(size, res[f"{size}px"])
+    return res
+
+
+def null_run(images: list[tuple[str, Img]], attacks: list[str], keys: int) -> dict[str, Any]:
+    """Decode unmarked images x attacks x keys exactly as the detector does; count passes.
+
+    Besides the full 48-bit check (expected 0 passes), weaker checks whose null rate is large
+    enough to be seen test the uniformity the exact bound rests on: the version nibble (1/16)
+    and the first CRC byte (1/256).
+    """
+    ring = [WatermarkKey(f"null-{i}", "kgw", Secret(f"null-secret-{i}".encode())) for i in range(keys)]
+    layouts = [(k, layout_for_key(k)) for k in ring]
+    decodes = full = version_ok = crc_byte_ok = 0
+    detector = ImageWatermarkDetector(KeyRing(ring))
+    found = 0
+    for _, img in tqdm(images, desc="null"):
+        for attack in attacks:
+            a = ATTACKS[attack](img).astype(np.float32)
+            found += detector.detect_pixels(a, peak=255.0).found
+            frame, _ = detection_frame(luma(a))
+            r = whiten(frame)
+            geoms = [Geometry(max(1.0, DETECT_SIDE / min(a.shape[:2])), 0.0), *search_geometry(autocorrelation(r))]
+            for g in geoms:
+                folded = fold(r, g)
+                for key, layout in layouts:
+                    msg = ecc.viterbi_decode(layout.soft_bits(align(folded, layout).spectrum))
+                    raw = np.packbits(msg).tobytes()
+                    decodes += 1
+                    version_ok += raw[0] >> 4 == 1
+                    import zlib
+
+                    crc = zlib.crc32(raw[:8]).to_bytes(4, "big")
+                    crc_byte_ok += raw[8] == crc[0]
+                    if ecc.crc_ok(msg) is not None:
+                        p = Payload.from_bytes(raw[:8])
+                        full += p.version == 1 and p.key_tag == Payload.for_key(key.key_id, 0).key_tag
+    from scipy.stats import binomtest
+
+    return {
+        "unmarked_images": len(images),
+        "attacks": len(attacks),
+        "keys": keys,
+        "decodes": decodes,
+        "detector_false_detections": found,
+        "detections_run": len(images) * len(attacks),
+        "full_check_passes": full,
+        "full_check_expected": decodes * 2.0**-CHECKED_BITS,
+        "fpr_bound_95_from_zero_hits": 3.0 / decodes if full == 0 else None,
+        "version_nibble_rate": version_ok / decodes,
+        "version_nibble_expected": 1 / 16,
+        "version_nibble_binom_p": binomtest(version_ok, decodes, 1 / 16).pvalue,
+        "crc_first_byte_rate": crc_byte_ok / decodes,
+        "crc_first_byte_expected": 1 / 256,
+        "crc_first_byte_binom_p": binomtest(crc_byte_ok, decodes, 1 / 256).pvalue,
+    }
+
+
+# ---------------------------------------------------------------------------------------------- report
+
+
+def write_report(results: dict[str, Any], out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / "image_watermark.json.tmp"
+    tmp.write_text(json.dumps(results, indent=2, default=float))
+    tmp.replace(out / "image_watermark.json")
+    lines = ["# Image watermark benchmark", "", f"Machine: {results.get('machine')}", ""]
+    rob = results.get("robustness", {})
+    if rob:
+        methods = list(rob)
+        lines += ["## Quality", "", "| method | images | payload bits | PSNR dB (min) | SSIM (min) | embed ms/MP | detect ms/MP |",
+                  "|---|---|---|---|---|---|---|"]  # fmt: skip
+        for m in methods:
+            r = rob[m]
+            lines.append(
+                f"| {m} | {r['images']} | {r['payload_bits']} | {r['psnr_db']:.1f} ({r['psnr_db_min']:.1f}) | "
+                f"{r['ssim']:.3f} ({r['ssim_min']:.3f}) | {r['embed_ms_per_mp_median']:.0f} | "
+                f"{r['detect_ms_per_mp_median_untouched']:.0f} |"
+            )
+        lines += ["", "## Robustness: TPR at FPR 1e-6 / exact payload / bit accuracy", ""]
+        lines += ["| attack | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
+        for attack in rob[methods[0]]["attacks"]:
+            cells = []
+            for m in methods:
+                v = rob[m]["attacks"].get(attack)
+                cells.append("—" if v is None else f"{v['tpr_at_1e-6']:.2f} / {v['exact_payload']:.2f} / {v['bit_accuracy']:.2f}")
+            lines.append(f"| {attack} | " + " | ".join(cells) + " |")
+        lines.append("")
+    for section in ("speed", "null"):
+        if section in results:
+            lines += [f"## {section}", "", "```json", json.dumps(results[section], indent=2, default=float), "```", ""]
+    (out / "image_watermark.md").write_text("\n".join(lines))
+    if rob:
+        _plot(rob, out / "image_watermark.png")
+
+
+def _plot(rob: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    methods = list(rob)
+    attacks = list(rob[methods[0]]["attacks"])
+    x = np.arange(len(attacks))
+    width = 0.8 / len(methods)
+    fig, ax = plt.subplots(figsize=(14, 5))
+    for i, m in enumerate(methods):
+        vals = [rob[m]["attacks"].get(a, {}).get("tpr_at_1e-6", np.nan) for a in attacks]
+        ax.bar(x + i * width, vals, width, label=f"{m} (PSNR {rob[m]['psnr_db']:.1f} dB)")
+    ax.set_xticks(x + 0.4 - width / 2, attacks, rotation=60, ha="right")
+    ax.set_ylabel("TPR at FPR 1e-6")
+    ax.set_ylim(0, 1.05)
+    ax.set_title("Detection after each attack (same images, same run)")
+    ax.legend(loc="lower left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--sizes", type=int, nargs="*", default=[512, 1024])
+    ap.add_argument("--images", type=int, default=16, help="images per size (9 colour + 7 grey at 16)")
+    ap.add_argument("--riva-images", type=int, default=3)
+    ap.add_argument("--null-keys", type=int, default=40)
+    ap.add_argument("--skip", nargs="*", default=[], choices=["robustness", "riva", "speed", "null"])
+    ap.add_argument("--out", type=Path, default=REPO / "eval" / "results")
+    args = ap.parse_args()
+    prev = args.out / "image_watermark.json"
+    results: dict[str, Any] = json.loads(prev.read_text()) if prev.is_file() else {}
+    results["machine"] = f"{platform.machine()}, {os.cpu_count()} CPUs"
+    pick = [i for i in range(len(COLOUR + GREY))]
+    pick = pick[: args.images] if args.images < len(pick) else pick
+    images = [im for size in args.sizes for i, im in enumerate(load_images(size)) if i in pick]
+    attacks = list(ATTACKS)
+    if "robustness" not in args.skip:
+        methods: list[Method] = [Assay(), ImWatermark("dwtDct", SDXL_BITS), ImWatermark("dwtDctSvd", SDXL_BITS)]
+        results["robustness"] = {**results.get("robustness", {}), **robustness(methods, images, attacks)}
+        write_report(results, args.out)
+    if "riva" not in args.skip:
+        subset = [im for im in images if im[1].shape[0] == 512][: args.riva_images]
+        riva = robustness([ImWatermark("rivaGan", RIVA_BITS)], subset, attacks)
+        riva["rivaGan"]["note"] = f"subset: first {len(subset)} 512 px images"
+        results.setdefault("robustness", {}).update(riva)
+        write_report(results, args.out)
+    if "speed" not in args.skip:
+        results["speed"] = speed([1024, 2048])
+        write_report(results, args.out)
+    if "null" not in args.skip:
+        results["null"] = null_run(images, attacks, args.null_keys)
+        print(results["null"])
+        write_report(results, args.out)
+    print(f"wrote {args.out}/image_watermark.json, .md and .png")
+
+
+if __name__ == "__main__":
+    main()
