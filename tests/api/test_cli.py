@@ -98,3 +98,31 @@ def test_detect_bad_inputs_exit_cleanly(tmp_path: Path, env: Path) -> None:
     assert code == 2 and "no-such-key" in err
     code, _, err = run("detect", "--keys", str(tmp_path / "nope.toml"), "-", input="text")
     assert code == 1 and "does not exist" in err
+
+
+def test_image_mark_then_detect(tmp_path: Path, env: Path) -> None:
+    import numpy as np
+    from PIL import Image
+    from skimage import data as skdata
+
+    src = tmp_path / "in.jpg"
+    Image.fromarray(skdata.coffee()).save(src, quality=92)
+    out = tmp_path / "out.jpg"
+    code, stdout, stderr = run("image", "mark", str(src), str(out), "--record-id", "00000000abcd", "--json")
+    assert code == 0, stderr
+    info = json.loads(stdout)
+    assert info["payload"]["record_id"] == "00000000abcd" and info["mime_type"] == "image/jpeg"
+    assert "secret" not in stdout
+    code, stdout, _ = run("image", "detect", str(out), "--json")
+    report = json.loads(stdout)
+    assert report["assay"]["found"] and report["assay"]["payload"]["record_id"] == "00000000abcd"
+    assert {m["mark"] for m in report["public_marks"]} == {"sdxl-dwtdct", "sd-v1-dwtdct"}
+    code, stdout, _ = run("image", "detect", str(src))
+    assert code == 0 and "No Assay watermark" in stdout
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    code, _, stderr = run("image", "mark", str(bad), str(tmp_path / "x.png"))
+    assert code == 2 and "error:" in stderr and not (tmp_path / "x.png").exists()
+    code, _, stderr = run("image", "mark", str(src), str(tmp_path / "y.jpg"), "--record-id", "zz")
+    assert code == 2 and "hexadecimal" in stderr
+    assert np.asarray(Image.open(out)).shape == np.asarray(Image.open(src)).shape
