@@ -32,6 +32,7 @@ test: check
 eval: install
 	$(PY) eval/text_watermark.py
 	$(PY) eval/provenance.py
+	$(PY) eval/image_watermark.py
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache
