@@ -27,8 +27,8 @@ def _fail(exc: AssayError) -> None:
     sys.exit(2 if exc.status < 500 else 1)
 
 
-def _read_input(source: str, limit_chars: int) -> bytes:
-    limit = 4 * limit_chars + 4  # UTF-8 needs at most 4 bytes a character
+def _read_bounded(source: str, limit: int, what: str) -> bytes:
+    """Read at most ``limit`` bytes of a file (or stdin for ``-``); larger input is refused."""
     if source == "-":
         data = sys.stdin.buffer.read(limit + 1)
     else:
@@ -38,8 +38,13 @@ def _read_input(source: str, limit_chars: int) -> bytes:
         except OSError as exc:
             raise InvalidInput(f"cannot read {source}: {exc.strerror}") from None
     if len(data) > limit:
-        raise PayloadTooLarge(f"input is larger than {limit} bytes (limit {limit_chars} characters)")
+        raise PayloadTooLarge(f"input is larger than {limit} bytes ({what})")
     return data
+
+
+def _read_input(source: str, limit_chars: int) -> bytes:
+    # UTF-8 needs at most 4 bytes a character
+    return _read_bounded(source, 4 * limit_chars + 4, f"limit {limit_chars} characters")
 
 
 @click.group()
@@ -135,14 +140,7 @@ _MAX_IMAGE_BYTES = 64 * 1024 * 1024
 
 
 def _read_image_file(path: str) -> bytes:
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(_MAX_IMAGE_BYTES + 1)
-    except OSError as exc:
-        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
-    if len(data) > _MAX_IMAGE_BYTES:
-        raise PayloadTooLarge(f"{path} is larger than {_MAX_IMAGE_BYTES} bytes")
-    return data
+    return _read_bounded(path, _MAX_IMAGE_BYTES, "the image limit")
 
 
 @main.group()

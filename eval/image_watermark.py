@@ -44,13 +44,12 @@ from watermark.image.embed import luma  # noqa: E402
 from watermark.image.layout import layout_for_key  # noqa: E402
 from watermark.image.payload import CHECKED_BITS, Payload  # noqa: E402
 from watermark.image.sync import (  # noqa: E402
-    DETECT_SIDE,
-    Geometry,
     align,
     autocorrelation,
     detection_frame,
     fold,
     search_geometry,
+    untouched_geometry,
     whiten,
 )
 from watermark.keys import KeyRing, Secret, WatermarkKey  # noqa: E402
@@ -196,7 +195,7 @@ class Assay(Method):
         """Raw coded-bit accuracy at the best pilot alignment over the geometries the detector tries."""
         frame, _ = detection_frame(luma(img.astype(np.float32)))
         r = whiten(frame)
-        geoms = [Geometry(max(1.0, DETECT_SIDE / min(img.shape[:2])), 0.0), *search_geometry(autocorrelation(r))]
+        geoms = [untouched_geometry(*img.shape[:2]), *search_geometry(autocorrelation(r))]
         best = max((align(fold(r, g), self.layout) for g in geoms), key=lambda al: al.pilot_z)
         truth = ecc.encode(ecc.with_crc(Payload.for_key(self.key.key_id, self.record).to_bytes()))
         return float(np.mean((self.layout.soft_bits(best.spectrum) > 0) == truth))
@@ -348,7 +347,7 @@ def null_run(images: list[tuple[str, Img]], attacks: list[str], keys: int) -> di
             found += detector.detect_pixels(a, peak=255.0).found
             frame, _ = detection_frame(luma(a))
             r = whiten(frame)
-            geoms = [Geometry(max(1.0, DETECT_SIDE / min(a.shape[:2])), 0.0), *search_geometry(autocorrelation(r))]
+            geoms = [untouched_geometry(*a.shape[:2]), *search_geometry(autocorrelation(r))]
             for g in geoms:
                 folded = fold(r, g)
                 for key, layout in layouts:

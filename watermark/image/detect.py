@@ -23,7 +23,6 @@ from .embed import MIN_SIDE, embed_pixels, luma
 from .layout import TileLayout, layout_for_key
 from .payload import CHECKED_BITS, PAYLOAD_VERSION, Payload, key_tag
 from .sync import (
-    DETECT_SIDE,
     Alignment,
     Geometry,
     align,
@@ -31,6 +30,7 @@ from .sync import (
     detection_frame,
     fold,
     search_geometry,
+    untouched_geometry,
     whiten,
 )
 
@@ -174,8 +174,7 @@ class ImageWatermarkDetector:
         frame, _ = detection_frame(y)
         residual = whiten(frame)
         attempt = _Attempt()
-        # An untouched image: tile = 128 px of the frame when the short side is >= 512, else scaled up.
-        untouched = Geometry(scale=max(1.0, DETECT_SIDE / min(height, width)), angle=0.0)
+        untouched = untouched_geometry(height, width)
         searched = False
         if not self._try(residual, untouched, attempt):
             searched = True

@@ -36,6 +36,7 @@ __all__ = [
     "detection_frame",
     "fold",
     "search_geometry",
+    "untouched_geometry",
     "whiten",
 ]
 
@@ -67,6 +68,11 @@ class Alignment:
     pilot_z: float
     quarter_turns: int
     shift: tuple[float, float]
+
+
+def untouched_geometry(height: int, width: int) -> Geometry:
+    """Where the tile sits in the frame of an image that was not resized, cropped or rotated."""
+    return Geometry(scale=max(1.0, DETECT_SIDE / min(height, width)), angle=0.0)
 
 
 def detection_frame(y: FloatArray) -> tuple[FloatArray, float]:
