@@ -24,6 +24,8 @@ REFERENCE_SIDE = 512
 MIN_SIDE = 256
 _MASK_FLOOR = 0.3
 _MASK_CEIL = 2.5
+_CAP_FLAT = 0.8  # largest amplitude in a perfectly flat region, in 8-bit levels
+_CAP_SLOPE = 0.3  # ... growing with the local standard deviation
 
 FloatArray = npt.NDArray[np.float32]
 BoolArray = npt.NDArray[np.bool_]
@@ -51,12 +53,15 @@ def _pattern(tile: npt.NDArray[np.float64], height: int, width: int, scale: floa
     return np.ascontiguousarray(out[:height, :width])
 
 
-def _texture_mask(y: FloatArray, scale: float) -> FloatArray:
+def _local_sd(y: FloatArray, scale: float) -> FloatArray:
     sigma = 2.0 * scale
     mean = cv2.GaussianBlur(y, (0, 0), sigma)
     var = cv2.GaussianBlur(y * y, (0, 0), sigma) - mean * mean
-    sd = np.sqrt(np.maximum(var, 0.0))
-    ref = float(np.median(sd)) + 1e-3 * float(y.max() or 1.0)
+    return np.sqrt(np.maximum(var, 0.0)).astype(np.float32)
+
+
+def _texture_mask(sd: FloatArray, peak: float) -> FloatArray:
+    ref = float(np.median(sd)) + 1e-3 * peak
     return np.clip(_MASK_FLOOR + sd / ref, _MASK_FLOOR, _MASK_CEIL).astype(np.float32)
 
 
@@ -75,10 +80,15 @@ def embed_pixels(pixels: FloatArray, layout: TileLayout, coded: BoolArray, *, ps
     """
     height, width = pixels.shape[:2]
     scale = working_scale(height, width)
-    y = luma(pixels)
-    delta = _pattern(layout.tile(coded), height, width, scale) * _texture_mask(y, scale)
+    sd = _local_sd(luma(pixels), scale)
+    pattern = _pattern(layout.tile(coded), height, width, scale)
+    gain = _texture_mask(sd, peak)
     target_rms = peak * 10.0 ** (-psnr / 20.0)
-    delta *= np.float32(target_rms / max(float(np.sqrt(np.mean(delta**2))), 1e-12))
+    gain *= np.float32(target_rms / max(float(np.sqrt(np.mean((pattern * gain) ** 2))), 1e-12))
+    # Smooth content shows a mark that texture hides: cap the gain there (PSNR only rises).
+    levels = np.float32(peak / 255.0)
+    gain = np.minimum(gain, levels * _CAP_FLAT + _CAP_SLOPE * sd)
+    delta = pattern * gain
     if pixels.ndim == 3:
         delta = delta[..., None]
     return np.clip(pixels + delta, 0.0, peak).astype(np.float32)
