@@ -1,8 +1,9 @@
 """Mark pixel arrays with a key ring key, and detect marks with an exact false-positive bound.
 
-Detection tries the geometry of an untouched image first (one decode per key); only when that
-fails does it search scale and rotation (:mod:`watermark.image.sync`). Every decode is a soft
-Viterbi decode followed by a 48-bit check (CRC-32, version, key tag). Under the null "this
+Detection tries the geometry of an untouched image first; only when that fails does it search
+scale and rotation (:mod:`watermark.image.sync`). For each key and geometry a list Viterbi
+decoder proposes its ``list_size`` most likely messages; each proposal is one *decode*, checked
+on 48 bits (CRC-32, version, key tag). Under the null "this
 image was not marked with this key" each decode passes with probability exactly ``2**-48``
 (:mod:`watermark.image.ecc`), so after ``d`` decodes over all keys and candidate geometries the
 p-value of a passing decode is at most ``d * 2**-48`` (a union bound, conservative). A mark is
@@ -11,6 +12,7 @@ p-value of a passing decode is at most ``d * 2**-48`` (a union bound, conservati
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,8 +31,10 @@ from .sync import (
     autocorrelation,
     detection_frame,
     fold,
+    polish,
     search_geometry,
     untouched_geometry,
+    upright_scales,
     whiten,
 )
 
@@ -121,6 +125,7 @@ class ImageDetection:
 
 @dataclass
 class _Attempt:
+    on_decode: Callable[[bytes], None] | None = None
     decodes: int = 0
     hit: tuple[WatermarkKey, Payload, Alignment, float, Geometry] | None = None
     best_z: float = 0.0
@@ -129,14 +134,26 @@ class _Attempt:
 class ImageWatermarkDetector:
     """Detect Assay image watermarks made with any key of a key ring."""
 
-    def __init__(self, keyring: KeyRing, *, fpr: float = DEFAULT_FPR, candidates: int = 3) -> None:
+    def __init__(
+        self,
+        keyring: KeyRing,
+        *,
+        fpr: float = DEFAULT_FPR,
+        candidates: int = 3,
+        proposals: int = 8,
+        list_size: int = 32,
+    ) -> None:
         if not 0.0 < fpr < 1.0:
             raise ValueError(f"fpr must be in (0, 1), got {fpr}")
         if candidates < 1:
             raise ValueError(f"candidates must be >= 1, got {candidates}")
+        if not 1 <= list_size <= 1024:
+            raise ValueError(f"list_size must be in [1, 1024], got {list_size}")
         self.keyring = keyring
         self.fpr = fpr
         self.candidates = candidates
+        self.proposals = proposals
+        self.list_size = list_size
         self._layouts: list[tuple[WatermarkKey, TileLayout, int]] = [
             (k, layout_for_key(k), key_tag(k.key_id)) for k in keyring
         ]
@@ -144,16 +161,23 @@ class ImageWatermarkDetector:
     def restricted_to(self, key_id: str) -> ImageWatermarkDetector:
         """A detector that tries only ``key_id`` (fewer decodes, smaller p-values)."""
         key = self.keyring.get(key_id)  # UnknownKey if absent
-        return ImageWatermarkDetector(KeyRing([key]), fpr=self.fpr, candidates=self.candidates)
+        return ImageWatermarkDetector(
+            KeyRing([key]),
+            fpr=self.fpr,
+            candidates=self.candidates,
+            proposals=self.proposals,
+            list_size=self.list_size,
+        )
 
-    def _try(self, residual: FloatArray, geometry: Geometry, attempt: _Attempt) -> bool:
-        folded = fold(residual, geometry)
-        for key, layout, tag in self._layouts:
-            aligned = align(folded, layout)
-            attempt.best_z = max(attempt.best_z, aligned.pilot_z)
-            soft = layout.soft_bits(aligned.spectrum)
-            message = ecc.viterbi_decode(soft)
+    def _decode(
+        self, key: WatermarkKey, layout: TileLayout, tag: int, aligned: Alignment, geometry: Geometry, attempt: _Attempt
+    ) -> bool:
+        attempt.best_z = max(attempt.best_z, aligned.pilot_z)
+        soft = layout.soft_bits(aligned.spectrum)
+        for message in ecc.viterbi_list(soft, self.list_size):
             attempt.decodes += 1
+            if attempt.on_decode is not None:
+                attempt.on_decode(np.packbits(message).tobytes())
             raw = ecc.crc_ok(message)
             if raw is None:
                 continue
@@ -165,22 +189,48 @@ class ImageWatermarkDetector:
             return True
         return False
 
-    def detect_pixels(self, pixels: FloatArray, *, peak: float) -> ImageDetection:
-        """Look for a mark in ``(h, w)`` grey or ``(h, w, 3)`` RGB float pixels in ``[0, peak]``."""
+    def _search(self, residual: FloatArray, attempt: _Attempt) -> None:
+        """Propose geometries from the autocorrelation, rank them by pilot z per key, polish, decode."""
+        acf = autocorrelation(residual)
+        proposals = search_geometry(acf, candidates=self.proposals) + upright_scales(acf, candidates=4)
+        ranked: list[tuple[float, Geometry, WatermarkKey, TileLayout, int]] = []
+        for geometry in proposals:
+            folded = fold(residual, geometry)
+            for key, layout, tag in self._layouts:
+                ranked.append((align(folded, layout).pilot_z, geometry, key, layout, tag))
+        ranked.sort(key=lambda r: -r[0])
+        for _, geometry, key, layout, tag in ranked[: self.candidates]:
+            polished, aligned = polish(residual, geometry, layout)
+            if self._decode(key, layout, tag, aligned, polished, attempt):
+                return
+
+    def detect_pixels(
+        self, pixels: FloatArray, *, peak: float, on_decode: Callable[[bytes], None] | None = None
+    ) -> ImageDetection:
+        """Look for a mark in ``(h, w)`` grey or ``(h, w, 3)`` RGB float pixels in ``[0, peak]``.
+
+        Args:
+            pixels: the image.
+            peak: the largest representable value (255 for 8-bit, 65535 for 16-bit).
+            on_decode: called with the 12 raw bytes of every decoded message, for audits of
+                the null distribution (``eval/image_watermark.py``).
+        """
         height, width = pixels.shape[:2]
         if min(height, width) < MIN_DETECT_SIDE:
             return ImageDetection(found=False, p_value=1.0, fpr=self.fpr, decodes=0, searched=False, reason="too-small")
         y = luma(pixels) * np.float32(255.0 / peak)
         frame, _ = detection_frame(y)
         residual = whiten(frame)
-        attempt = _Attempt()
+        attempt = _Attempt(on_decode=on_decode)
         untouched = untouched_geometry(height, width)
         searched = False
-        if not self._try(residual, untouched, attempt):
+        folded = fold(residual, untouched)
+        for key, layout, tag in self._layouts:
+            if self._decode(key, layout, tag, align(folded, layout), untouched, attempt):
+                break
+        if attempt.hit is None:
             searched = True
-            for geometry in search_geometry(autocorrelation(residual), candidates=self.candidates):
-                if self._try(residual, geometry, attempt):
-                    break
+            self._search(residual, attempt)
         p_value = min(1.0, attempt.decodes * _NULL_PASS) if attempt.hit else 1.0
         if attempt.hit is None:
             return ImageDetection(

@@ -20,7 +20,7 @@ import zlib
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["CODED_BITS", "MESSAGE_BITS", "crc_ok", "encode", "viterbi_decode", "with_crc"]
+__all__ = ["CODED_BITS", "MESSAGE_BITS", "crc_ok", "encode", "viterbi_decode", "viterbi_list", "with_crc"]
 
 _K = 7
 _STATES = 1 << (_K - 1)
@@ -80,30 +80,57 @@ def encode(message: BoolArray) -> BoolArray:
     return out.reshape(-1)
 
 
-def viterbi_decode(soft: FloatArray) -> BoolArray:
-    """Maximum-likelihood message for soft values (positive = coded 1), shape ``(CODED_BITS,)``.
+def viterbi_list(soft: FloatArray, size: int = 1) -> list[BoolArray]:
+    """The ``size`` most likely messages for soft values (positive = coded 1), best first.
 
-    The metric is the correlation of the soft values with each path's ±1 code symbols, the ML
-    rule for Gaussian noise of equal variance; the scale of ``soft`` does not matter.
+    A parallel list Viterbi decoder: every trellis state keeps its ``size`` best paths. The
+    metric is the correlation of the soft values with each path's ±1 code symbols, the ML rule
+    for Gaussian noise of equal variance; the scale of ``soft`` does not matter. Checking more
+    than the best path against the CRC buys about a decibel; each entry is a uniform message under
+    the null (the list is translation-equivariant like the best path), so a caller that checks
+    ``size`` entries counts ``size`` decodes.
+
+    Args:
+        soft: ``(CODED_BITS,)`` soft values.
+        size: list length (1 = plain Viterbi).
+
+    Returns:
+        Up to ``size`` distinct ``(MESSAGE_BITS,)`` messages, most likely first.
     """
     if soft.shape != (CODED_BITS,):
         raise ValueError(f"soft values must have shape ({CODED_BITS},), got {soft.shape}")
+    if size < 1:
+        raise ValueError(f"size must be >= 1, got {size}")
     steps = MESSAGE_BITS + _K - 1
     branch = soft.reshape(steps, len(_GENERATORS)) @ _SIGN.T  # (steps, 128)
-    metric = np.full(_STATES, -np.inf)
-    metric[0] = 0.0
+    metric = np.full((_STATES, size), -np.inf)
+    metric[0, 0] = 0.0
     next_state = np.arange(_STATES)
     pred0 = next_state >> 1
     pred1 = pred0 | (_STATES >> 1)
-    from_high = np.empty((steps, _STATES), dtype=bool)
+    back = np.empty((steps, _STATES, size), dtype=np.int16)
     for t in range(steps):
-        m0 = metric[pred0] + branch[t, next_state]
-        m1 = metric[pred1] + branch[t, next_state | _STATES]
-        from_high[t] = m1 > m0
-        metric = np.where(from_high[t], m1, m0)
-    bits = np.empty(steps, dtype=bool)
-    state = 0  # zero-terminated
-    for t in range(steps - 1, -1, -1):
-        bits[t] = bool(state & 1)
-        state = int(pred1[state] if from_high[t, state] else pred0[state])
-    return bits[:MESSAGE_BITS]
+        cand = np.concatenate(
+            [metric[pred0] + branch[t, next_state][:, None], metric[pred1] + branch[t, next_state | _STATES][:, None]],
+            axis=1,
+        )  # (states, 2 * size): ranks from pred0, then from pred1
+        order = np.argsort(-cand, axis=1, kind="stable")[:, :size]
+        back[t] = order
+        metric = np.take_along_axis(cand, order, axis=1)
+    messages = []
+    for rank in range(size):
+        if not np.isfinite(metric[0, rank]):
+            break
+        bits = np.empty(steps, dtype=bool)
+        state, r = 0, rank  # zero-terminated
+        for t in range(steps - 1, -1, -1):
+            bits[t] = bool(state & 1)
+            j = int(back[t, state, r])
+            state, r = (int(pred0[state]), j) if j < size else (int(pred1[state]), j - size)
+        messages.append(bits[:MESSAGE_BITS])
+    return messages
+
+
+def viterbi_decode(soft: FloatArray) -> BoolArray:
+    """The maximum-likelihood message for soft values (see :func:`viterbi_list`)."""
+    return viterbi_list(soft, 1)[0]

@@ -57,12 +57,12 @@ def _local_sd(y: FloatArray, scale: float) -> FloatArray:
     sigma = 2.0 * scale
     mean = cv2.GaussianBlur(y, (0, 0), sigma)
     var = cv2.GaussianBlur(y * y, (0, 0), sigma) - mean * mean
-    return np.sqrt(np.maximum(var, 0.0)).astype(np.float32)
+    return np.asarray(np.sqrt(np.maximum(var, 0.0)), dtype=np.float32)
 
 
 def _texture_mask(sd: FloatArray, peak: float) -> FloatArray:
     ref = float(np.median(sd)) + 1e-3 * peak
-    return np.clip(_MASK_FLOOR + sd / ref, _MASK_FLOOR, _MASK_CEIL).astype(np.float32)
+    return np.asarray(np.clip(_MASK_FLOOR + sd / ref, _MASK_FLOOR, _MASK_CEIL), dtype=np.float32)
 
 
 def embed_pixels(pixels: FloatArray, layout: TileLayout, coded: BoolArray, *, psnr: float, peak: float) -> FloatArray:
@@ -88,7 +88,7 @@ def embed_pixels(pixels: FloatArray, layout: TileLayout, coded: BoolArray, *, ps
     # Smooth content shows a mark that texture hides: cap the gain there (PSNR only rises).
     levels = np.float32(peak / 255.0)
     gain = np.minimum(gain, levels * _CAP_FLAT + _CAP_SLOPE * sd)
-    delta = pattern * gain
+    delta: FloatArray = pattern * gain
     if pixels.ndim == 3:
         delta = delta[..., None]
-    return np.clip(pixels + delta, 0.0, peak).astype(np.float32)
+    return np.asarray(np.clip(pixels + delta, 0.0, peak), dtype=np.float32)

@@ -35,8 +35,10 @@ __all__ = [
     "autocorrelation",
     "detection_frame",
     "fold",
+    "polish",
     "search_geometry",
     "untouched_geometry",
+    "upright_scales",
     "whiten",
 ]
 
@@ -184,6 +186,19 @@ def search_geometry(acf: F64, *, candidates: int = 3) -> list[Geometry]:
     return sorted(refined, key=lambda g: -g.score)[:candidates]
 
 
+def upright_scales(acf: F64, *, candidates: int = 4) -> list[Geometry]:
+    """The best scales for an unrotated lattice (crops and resizes without rotation, the common case).
+
+    Constraining the angle to 0 lets the true scale outrank lattice-like structure of the host
+    image that the free search proposes at other angles.
+    """
+    scales = np.exp(np.arange(math.log(SCALE_RANGE[0]), math.log(SCALE_RANGE[1]), 0.002))
+    scores = _lattice_score(acf, scales, np.zeros_like(scales))
+    peaks = np.nonzero(scores >= maximum_filter(scores, size=9, mode="nearest"))[0]
+    peaks = peaks[np.argsort(-scores[peaks])][:candidates]
+    return [Geometry(float(scales[i]), 0.0, float(scores[i])) for i in peaks]
+
+
 def fold(residual: FloatArray, geometry: Geometry) -> F64:
     """Warp the residual to the canonical grid under ``geometry`` and sum it modulo the tile."""
     h, w = residual.shape
@@ -233,3 +248,30 @@ def align(folded: F64, layout: TileLayout) -> Alignment:
             best = Alignment(spectrum=spec * ramp, pilot_z=z, quarter_turns=turns, shift=(dy, dx))
     assert best is not None
     return best
+
+
+def polish(
+    residual: FloatArray, geometry: Geometry, layout: TileLayout, *, rounds: int = 2
+) -> tuple[Geometry, Alignment]:
+    """Refine a geometry by coordinate ascent on the key's pilot z (sharper than the lattice score).
+
+    A scale error of 0.3 % drifts the outer tiles of a 512 px frame by more than a pixel, which
+    costs the highest rings most of their coherence; the autocorrelation peak is not that precise
+    on textured images, the pilot correlation is.
+    """
+    best_g, best = geometry, align(fold(residual, geometry), layout)
+    step_s, step_a = 0.004, 0.2
+    for _ in range(rounds):
+        for axis in ("scale", "angle"):
+            for direction in (-1.0, 1.0):
+                while True:
+                    if axis == "scale":
+                        g = Geometry(best_g.scale * math.exp(direction * step_s), best_g.angle)
+                    else:
+                        g = Geometry(best_g.scale, best_g.angle + direction * step_a)
+                    aligned = align(fold(residual, g), layout)
+                    if aligned.pilot_z <= best.pilot_z:
+                        break
+                    best_g, best = g, aligned
+        step_s, step_a = step_s / 2, step_a / 2
+    return best_g, best

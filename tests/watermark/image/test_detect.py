@@ -63,7 +63,7 @@ def test_survives(
     assert d.key_id == "img-2026" and d.payload is not None and d.payload.record_id == RECORD
     assert d.p_value <= d.fpr
     if attack in ("none", "jpeg50", "rotate90"):  # the untouched geometry; quarter turns come from the pilot
-        assert not d.searched and d.decodes <= 2  # one decode per key of the ring
+        assert not d.searched and d.decodes <= 2 * 32  # at most one list decode per key of the ring
     if attack in ("rotate5", "resize0.5"):
         assert d.searched
 
