@@ -1,0 +1,76 @@
+"""Bind a signed manifest to an image watermark (a C2PA soft binding) and keep it in the store.
+
+The soft-binding value is the watermark's 8-byte payload (version, key tag, record id); the
+algorithm is named ``ALG``. The signed asset keeps its hard binding too; when metadata is later
+stripped, the watermark payload found in the pixels leads back to the stored manifest
+(:mod:`detect.recovery`).
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+
+from .c2pa_io import SignedAsset, sign_asset
+from .credentials import DEV_SIGNER_NAME, SigningCredentials
+from .manifest import TRAINED, ai_manifest
+from .store import ManifestRecord, ManifestStore
+
+__all__ = ["ALG", "BoundManifest", "binding_value", "sign_and_store"]
+
+ALG = "com.assay.image-ss.1"
+
+
+def binding_value(payload: bytes) -> str:
+    """The soft-binding value (base64) under which a payload is indexed."""
+    return base64.b64encode(payload).decode()
+
+
+@dataclass(frozen=True)
+class BoundManifest:
+    """A signed, watermark-bound asset and its store record."""
+
+    signed: SignedAsset
+    record: ManifestRecord
+
+
+def sign_and_store(
+    data: bytes,
+    mime: str,
+    payload: bytes,
+    credentials: SigningCredentials,
+    store: ManifestStore,
+    *,
+    title: str,
+    model: str,
+    digital_source_type: str = TRAINED,
+    thumbnail: bool = False,
+    signer: str | None = None,
+) -> BoundManifest:
+    """Sign ``data`` (already watermarked with ``payload``) with a soft-bound AI manifest and store it.
+
+    Args:
+        data: the watermarked asset.
+        mime: its media type.
+        payload: the watermark payload bytes carried by the pixels.
+        credentials: signing credentials.
+        store: where the manifest is kept for recovery.
+        title, model, digital_source_type: see :func:`provenance.manifest.ai_manifest`.
+        thumbnail: embed a claim thumbnail.
+        signer: the signer name recorded in the store (default: the development signer's name
+            for development credentials, else ``"configured signer"``).
+    """
+    manifest = ai_manifest(
+        title=title, model=model, digital_source_type=digital_source_type, soft_binding=(ALG, payload)
+    )
+    signed = sign_asset(data, mime, manifest, credentials, thumbnail=thumbnail)
+    name = signer or (DEV_SIGNER_NAME if credentials.development else "configured signer")
+    record = store.put(
+        asset=signed.data,
+        mime=mime,
+        manifest_store=signed.manifest_store,
+        signer=name,
+        development_signer=credentials.development,
+        soft_bindings=[(ALG, payload)],
+    )
+    return BoundManifest(signed, record)
