@@ -20,9 +20,9 @@ from watermark.errors import InvalidInput, SignatureInvalid, UnsupportedMedia
 
 __all__ = ["SUPPORTED_MIME", "SignedAsset", "Verification", "sign_asset", "verify_asset"]
 
-SUPPORTED_MIME = frozenset(
-    {"image/jpeg", "image/png", "image/webp", "image/tiff", "image/avif", "image/heic", "image/gif"}
-)
+# Every media type the bundled c2pa-rs reads and embeds into: images (JPEG, PNG, WebP, TIFF,
+# AVIF, HEIC, GIF, ...), audio (WAV, MP3, FLAC, ...), video (MP4, MOV, AVI), PDF and more.
+SUPPORTED_MIME = frozenset(m for m in c2pa.Builder.get_supported_mime_types() if "/" in m)
 _ALG = {
     "es256": c2pa.C2paSigningAlg.ES256,
     "es384": c2pa.C2paSigningAlg.ES384,
@@ -84,8 +84,9 @@ def sign_asset(
     thumbnail: bool = False,
     sign_callback: Callable[[bytes], bytes] | None = None,
     tsa_url: str | None = None,
+    embed: bool = True,
 ) -> SignedAsset:
-    """Embed a signed manifest into ``data``.
+    """Embed a signed manifest into ``data`` (or, with ``embed=False``, return it as a sidecar).
 
     Args:
         data: the asset bytes.
@@ -95,6 +96,8 @@ def sign_asset(
         thumbnail: embed a claim thumbnail (slow: ~60 ms a megapixel).
         sign_callback: signs the claim bytes instead of the key in ``credentials`` (KMS/HSM).
         tsa_url: an RFC 3161 timestamp authority; signing fails if it cannot be reached.
+        embed: ``False`` leaves ``data`` untouched and returns the manifest store alone, to be
+            kept next to the asset as a ``.c2pa`` sidecar (``verify_asset(manifest_store=...)``).
 
     Raises:
         UnsupportedMedia: a type c2pa cannot embed into.
@@ -119,6 +122,8 @@ def sign_asset(
     out = io.BytesIO()
     try:
         with c2pa.Builder(json.dumps(manifest), _context((), thumbnail)) as builder:
+            if not embed:
+                builder.set_no_embed()
             store = builder.sign(signer, mime, io.BytesIO(data), out)
     except (c2pa.C2paError.Signature, c2pa.C2paError.Verify) as exc:
         raise SignatureInvalid(f"signing failed: {str(exc)[:300]}") from None
@@ -126,7 +131,7 @@ def sign_asset(
         raise InvalidInput(f"cannot embed a manifest into this {mime} file: {str(exc)[:200]}") from None
     finally:
         signer.close()
-    return SignedAsset(out.getvalue(), bytes(store))
+    return SignedAsset(out.getvalue() if embed else data, bytes(store))
 
 
 def verify_asset(

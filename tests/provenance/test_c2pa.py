@@ -134,3 +134,35 @@ def test_unreachable_timestamp_authority_fails_signing(creds: SigningCredentials
             creds,
             tsa_url="http://127.0.0.1:9/tsa",
         )
+
+
+def _wav() -> bytes:
+    import wave
+
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes((np.sin(np.arange(8000) / 10) * 8000).astype(np.int16).tobytes())
+    return buf.getvalue()
+
+
+def test_audio_through_the_same_call(creds: SigningCredentials) -> None:
+    assert creds.root_pem is not None
+    data = sign_asset(_wav(), "audio/wav", ai_manifest(title="voice", model="tts"), creds).data
+    v = verify_asset(data, "audio/wav", trust_anchors=[creds.root_pem])
+    assert v.validation_state == "Trusted" and v.digital_source_type == TRAINED
+
+
+def test_sidecar_manifest_leaves_the_asset_untouched(creds: SigningCredentials) -> None:
+    original = image_bytes("image/png", seed=9)
+    side = sign_asset(original, "image/png", ai_manifest(title="x", model="m"), creds, embed=False)
+    assert side.data == original and side.manifest_store
+    assert not verify_asset(original, "image/png").manifest_present
+    v = verify_asset(original, "image/png", manifest_store=side.manifest_store)
+    assert v.manifest_present and v.validation_state == "Valid" and v.failures == ("signingCredential.untrusted",)
+    other = image_bytes("image/png", seed=10)
+    assert (
+        "assertion.dataHash.mismatch" in verify_asset(other, "image/png", manifest_store=side.manifest_store).failures
+    )
