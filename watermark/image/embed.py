@@ -4,8 +4,9 @@ The tile is laid out on a *canonical grid* whose cell is ``scale = max(1, short 
 pixels, so a 512 px image carries 4 x 4 tiles and a 4000 x 3000 photo 5.3 x 4 tiles of 750 px:
 the mark sits at the same relative frequencies at every resolution and survives downscaling.
 The pattern is multiplied by a texture mask (local standard deviation, floored so flat regions
-still carry some energy) and scaled so the RMS change of luminance meets the requested PSNR; the
-same change is added to R, G and B, so hue and saturation are untouched.
+still carry some energy) and scaled so the RMS change of luminance meets the requested PSNR;
+on smooth content the gain is then capped (a mark shows there that texture hides elsewhere), so
+the PSNR only rises. The same change is added to R, G and B, so hue and saturation are untouched.
 """
 
 from __future__ import annotations

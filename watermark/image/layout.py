@@ -25,7 +25,7 @@ from .ecc import CODED_BITS
 __all__ = ["BAND", "TILE", "TileLayout", "layout_for_key", "tile_layout"]
 
 TILE = 128
-BAND = (7.0, 28.0)  # radius in tile bins: periods 18.3 .. 4.6 px of the tile
+BAND = (7.0, 32.0)  # radius in tile bins: periods 18.3 .. 4.0 px of the tile
 _RINGS = 6
 _TILT = 1.0  # amplitude grows with radius: host noise falls with frequency, so SNR per unit energy rises
 _PILOT_SHARE = 0.25
