@@ -18,7 +18,7 @@ import c2pa
 from provenance.credentials import DEV_SIGNER_NAME, SigningCredentials
 from watermark.errors import InvalidInput, SignatureInvalid, UnsupportedMedia
 
-__all__ = ["SUPPORTED_MIME", "SignedAsset", "Verification", "sign_asset", "verify_asset"]
+__all__ = ["SUPPORTED_MIME", "Ingredient", "SignedAsset", "Verification", "sign_asset", "verify_asset"]
 
 # Every media type the bundled c2pa-rs reads and embeds into: images (JPEG, PNG, WebP, TIFF,
 # AVIF, HEIC, GIF, ...), audio (WAV, MP3, FLAC, ...), video (MP4, MOV, AVI), PDF and more.
@@ -32,6 +32,16 @@ _ALG = {
     "ps512": c2pa.C2paSigningAlg.PS512,
     "ed25519": c2pa.C2paSigningAlg.ED25519,
 }
+
+
+@dataclass(frozen=True)
+class Ingredient:
+    """An asset this one was made from (``parentOf`` for the edited original, else ``componentOf``)."""
+
+    data: bytes
+    mime: str
+    title: str
+    relationship: str = "parentOf"
 
 
 @dataclass(frozen=True)
@@ -54,6 +64,7 @@ class Verification:
     claim_generator: str | None = None
     actions: tuple[dict[str, Any], ...] = ()
     digital_source_type: str | None = None
+    ingredients: tuple[dict[str, Any], ...] = ()
     development_signer: bool = False
     manifest: dict[str, Any] | None = field(default=None, repr=False)
 
@@ -68,8 +79,11 @@ def _check_mime(mime: str) -> None:
         raise UnsupportedMedia(f"{mime!r} is not supported (supported: {', '.join(sorted(SUPPORTED_MIME))})")
 
 
-def _context(anchors: Sequence[str], thumbnail: bool) -> c2pa.Context:
-    settings: dict[str, Any] = {"builder": {"thumbnail": {"enabled": thumbnail}}, "verify": {"verify_trust": True}}
+def _context(anchors: Sequence[str], thumbnail: bool | int) -> c2pa.Context:
+    thumb: dict[str, Any] = {"enabled": bool(thumbnail)}
+    if not isinstance(thumbnail, bool) and thumbnail:
+        thumb["long_edge"] = int(thumbnail)
+    settings: dict[str, Any] = {"builder": {"thumbnail": thumb}, "verify": {"verify_trust": True}}
     if anchors:
         settings["trust"] = {"anchors": [{"trust_kind": "manifest", "trust_anchors": "\n".join(anchors)}]}
     return c2pa.Context.from_dict(settings)
@@ -81,10 +95,11 @@ def sign_asset(
     manifest: dict[str, Any],
     credentials: SigningCredentials,
     *,
-    thumbnail: bool = False,
+    thumbnail: bool | int = False,
     sign_callback: Callable[[bytes], bytes] | None = None,
     tsa_url: str | None = None,
     embed: bool = True,
+    ingredients: Sequence[Ingredient] = (),
 ) -> SignedAsset:
     """Embed a signed manifest into ``data`` (or, with ``embed=False``, return it as a sidecar).
 
@@ -93,11 +108,13 @@ def sign_asset(
         mime: its media type.
         manifest: the manifest definition (see :mod:`provenance.manifest`).
         credentials: the certificate chain and, unless ``sign_callback`` is given, the key.
-        thumbnail: embed a claim thumbnail (slow: ~60 ms a megapixel).
+        thumbnail: embed a claim thumbnail (slow: ~60 ms a megapixel); an integer is the
+            thumbnail's long edge in pixels (smaller is faster).
         sign_callback: signs the claim bytes instead of the key in ``credentials`` (KMS/HSM).
         tsa_url: an RFC 3161 timestamp authority; signing fails if it cannot be reached.
         embed: ``False`` leaves ``data`` untouched and returns the manifest store alone, to be
             kept next to the asset as a ``.c2pa`` sidecar (``verify_asset(manifest_store=...)``).
+        ingredients: assets this one was made from; their own manifests are carried along.
 
     Raises:
         UnsupportedMedia: a type c2pa cannot embed into.
@@ -124,6 +141,11 @@ def sign_asset(
         with c2pa.Builder(json.dumps(manifest), _context((), thumbnail)) as builder:
             if not embed:
                 builder.set_no_embed()
+            for ing in ingredients:
+                _check_mime(ing.mime)
+                builder.add_ingredient(
+                    {"title": ing.title, "relationship": ing.relationship}, ing.mime, io.BytesIO(ing.data)
+                )
             store = builder.sign(signer, mime, io.BytesIO(data), out)
     except (c2pa.C2paError.Signature, c2pa.C2paError.Verify) as exc:
         raise SignatureInvalid(f"signing failed: {str(exc)[:300]}") from None
@@ -178,6 +200,10 @@ def verify_asset(
         claim_generator=(gen[0].get("name") if gen else active.get("claim_generator")),
         actions=tuple(actions),
         digital_source_type=source,
+        ingredients=tuple(
+            {k: i.get(k) for k in ("title", "format", "relationship", "instance_id", "active_manifest") if k in i}
+            for i in active.get("ingredients", [])
+        ),
         development_signer=info.get("common_name") == DEV_SIGNER_NAME,
         manifest=active,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import stat
 from pathlib import Path
 
@@ -166,3 +167,54 @@ def test_sidecar_manifest_leaves_the_asset_untouched(creds: SigningCredentials) 
     assert (
         "assertion.dataHash.mismatch" in verify_asset(other, "image/png", manifest_store=side.manifest_store).failures
     )
+
+
+def test_trust_anchors_from_files(tmp_path: Path, creds: SigningCredentials) -> None:
+    from provenance.trust import load_trust_anchors
+
+    other = ensure_dev_credentials(tmp_path / "other")
+    assert creds.root_pem is not None and other.root_pem is not None
+    bundle = tmp_path / "c2pa-trust-list.pem"
+    bundle.write_text(other.root_pem + creds.root_pem)
+    anchors = load_trust_anchors([bundle])
+    assert len(anchors) == 2
+    data = signed("image/jpeg", creds)
+    assert verify_asset(data, "image/jpeg", trust_anchors=anchors).validation_state == "Trusted"
+    only_other = load_trust_anchors([], development=other)
+    assert verify_asset(data, "image/jpeg", trust_anchors=only_other).validation_state == "Valid"
+    assert load_trust_anchors([bundle], development=creds) == anchors  # deduplicated
+    (tmp_path / "junk.pem").write_text("not a certificate")
+    with pytest.raises(ConfigurationError, match="no valid PEM"):
+        load_trust_anchors([tmp_path / "junk.pem"])
+    with pytest.raises(ConfigurationError, match="cannot read"):
+        load_trust_anchors([tmp_path / "missing.pem"])
+
+
+def test_thumbnail_long_edge_is_configurable(creds: SigningCredentials) -> None:
+    import c2pa
+
+    original = image_bytes("image/jpeg", size=512)
+    sizes = {}
+    for thumb in (False, 64, True):
+        data = sign_asset(original, "image/jpeg", ai_manifest(title="x", model="m"), creds, thumbnail=thumb).data
+        with c2pa.Reader("image/jpeg", io.BytesIO(data)) as reader:
+            store = json.loads(reader.json())
+        sizes[thumb] = (len(data), "thumbnail" in store["manifests"][store["active_manifest"]])
+    assert sizes[False][1] is False and sizes[64][1] and sizes[True][1]
+    assert sizes[False][0] < sizes[64][0] < sizes[True][0]
+
+
+def test_edits_carry_their_ingredients(creds: SigningCredentials) -> None:
+    from provenance.c2pa_io import Ingredient
+    from provenance.manifest import COMPOSITE
+
+    parent = signed("image/png", creds)
+    edit = image_bytes("image/png", seed=4)
+    manifest = ai_manifest(title="edited", model="inpainter", digital_source_type=COMPOSITE)
+    data = sign_asset(
+        edit, "image/png", manifest, creds, ingredients=[Ingredient(parent, "image/png", "original.png")]
+    ).data
+    v = verify_asset(data, "image/png")
+    assert v.digital_source_type == COMPOSITE
+    assert [(i["title"], i["relationship"]) for i in v.ingredients] == [("original.png", "parentOf")]
+    assert "active_manifest" in v.ingredients[0]  # the parent's own manifest came along
