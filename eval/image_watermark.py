@@ -454,6 +454,7 @@ def main() -> None:
     ap.add_argument("--riva-images", type=int, default=3)
     ap.add_argument("--null-keys", type=int, default=8)
     ap.add_argument("--skip", nargs="*", default=[], choices=["robustness", "riva", "speed", "null"])
+    ap.add_argument("--methods", nargs="*", default=["assay", "dwtDct", "dwtDctSvd"], help="robustness section only")
     ap.add_argument("--out", type=Path, default=REPO / "eval" / "results")
     args = ap.parse_args()
     prev = args.out / "image_watermark.json"
@@ -464,7 +465,12 @@ def main() -> None:
     images = [im for size in args.sizes for i, im in enumerate(load_images(size)) if i in pick]
     attacks = list(ATTACKS)
     if "robustness" not in args.skip:
-        methods: list[Method] = [Assay(), ImWatermark("dwtDct", SDXL_BITS), ImWatermark("dwtDctSvd", SDXL_BITS)]
+        make: dict[str, Callable[[], Method]] = {
+            "assay": Assay,
+            "dwtDct": lambda: ImWatermark("dwtDct", SDXL_BITS),
+            "dwtDctSvd": lambda: ImWatermark("dwtDctSvd", SDXL_BITS),
+        }
+        methods = [make[name]() for name in args.methods]
         results["robustness"] = {**results.get("robustness", {}), **robustness(methods, images, attacks)}
         write_report(results, args.out)
     if "riva" not in args.skip:
