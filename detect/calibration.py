@@ -1,0 +1,103 @@
+"""Conformal p-values of a zero-shot statistic against a human reference set, per length bucket.
+
+For a text of ``n`` scored tokens the bucket is the largest ``b`` in ``BUCKETS`` with ``b <= n``;
+the reference holds, for every human text of at least ``b`` tokens, the statistic over its first
+``b`` tokens. The p-value of a score ``s`` is ``(1 + #{human >= s}) / (N + 1)``: valid (never
+below its nominal level) for any text drawn like the references, whatever their distribution.
+Comparing a longer text with ``b``-token human prefixes is conservative in the upper tail,
+because human means over more tokens spread less.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from watermark.errors import ConfigurationError
+
+from .features import TokenScores
+
+__all__ = ["BUCKETS", "HumanReference", "build_reference"]
+
+BUCKETS = (16, 32, 64, 128, 256)
+
+
+@dataclass(frozen=True)
+class ConformalResult:
+    """A conformal p-value and what it rests on."""
+
+    p_value: float
+    bucket: int
+    reference_size: int
+
+
+@dataclass(frozen=True)
+class HumanReference:
+    """Sorted human scores per bucket for one statistic of one model."""
+
+    model: str
+    statistic: str
+    scores: Mapping[int, npt.NDArray[np.float64]]
+    sources: Mapping[str, int] = field(default_factory=dict)
+
+    def bucket_for(self, tokens: int) -> int | None:
+        """The bucket a text of ``tokens`` scored tokens is compared in (``None``: too short)."""
+        fitting = [b for b in BUCKETS if b <= tokens and len(self.scores.get(b, ())) > 0]
+        return max(fitting) if fitting else None
+
+    def p_value(self, score: float, tokens: int) -> ConformalResult | None:
+        """Conformal p-value of ``score`` for a text of ``tokens`` tokens, or ``None`` if too short."""
+        bucket = self.bucket_for(tokens)
+        if bucket is None:
+            return None
+        ref = self.scores[bucket]
+        at_least = len(ref) - int(np.searchsorted(ref, score, side="left"))
+        return ConformalResult((1 + at_least) / (len(ref) + 1), bucket, len(ref))
+
+    def to_json(self) -> str:
+        """Serialise (plain JSON; no pickle)."""
+        return json.dumps(
+            {
+                "model": self.model,
+                "statistic": self.statistic,
+                "sources": dict(self.sources),
+                "buckets": {str(b): [round(float(x), 6) for x in v] for b, v in self.scores.items()},
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> HumanReference:
+        """Load a reference written by :meth:`to_json`.
+
+        Raises:
+            ConfigurationError: the file is not a valid reference.
+        """
+        try:
+            raw = json.loads(text)
+            scores = {int(b): np.sort(np.asarray(v, dtype=np.float64)) for b, v in raw["buckets"].items()}
+            return cls(str(raw["model"]), str(raw["statistic"]), scores, dict(raw.get("sources", {})))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ConfigurationError(f"not a valid human reference file: {exc}") from None
+
+
+def prefix_means(scores: TokenScores, buckets: Sequence[int] = BUCKETS) -> dict[int, float]:
+    """Mean log-likelihood of the first ``b`` tokens, for every bucket the text is long enough for."""
+    ll = scores.log_likelihood
+    return {b: float(ll[:b].mean()) for b in buckets if len(ll) >= b}
+
+
+def build_reference(
+    model: str, human: Sequence[TokenScores], sources: Mapping[str, int] | None = None
+) -> HumanReference:
+    """A log-likelihood reference from per-token scores of human texts."""
+    per: dict[int, list[float]] = {b: [] for b in BUCKETS}
+    for s in human:
+        for b, v in prefix_means(s).items():
+            per[b].append(v)
+    return HumanReference(
+        model, "log_likelihood", {b: np.sort(np.asarray(v)) for b, v in per.items() if v}, dict(sources or {})
+    )

@@ -1,0 +1,226 @@
+"""AI-likelihood of a text without a watermark: a conformal p-value against human text, abstaining honestly.
+
+The statistic is the mean log-likelihood under the embedded model (the strongest single zero-shot
+signal measured for it, see README); its p-value comes from :class:`HumanReference`. A trained
+classifier, when given, adds a calibrated probability that corroborates but never decides.
+The detector abstains (verdict ``inconclusive``) when the text is too short, not English, or
+looks like code or a list, because the reference says nothing about such text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from watermark.text.model import LanguageModel
+from watermark.text.normalize import NormalizedText, normalize_text
+
+from .calibration import HumanReference
+from .features import DEFAULT_MAX_TOKENS, TextFeatures, TokenScores, aggregate, score_tokens
+
+__all__ = ["DEFAULT_FPR", "MIN_TOKENS", "AiLikelihood", "TextAIDetector", "abstain_reason"]
+
+DEFAULT_FPR = 0.01
+MIN_TOKENS = 32
+_SPAN_TOKENS = 64
+_STOPWORD_TEXT = (
+    "the of and to a in is that it for was on as with be by he his at this from i not are or have an they "
+    "which but you were her she had their we all one there been has would its so if more will who can when "
+    "no said what"
+)
+_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+_BULLET = re.compile(r"^\s*(?:[-*•‣▪]|\d+[.)]|[a-zA-Z][.)])\s+")
+_CODE_CHARS = set("{}[]();=<>_#$\\|`")
+
+
+def abstain_reason(text: str) -> str | None:
+    """Why a text is outside what the human reference covers, or ``None``.
+
+    Not English: fewer than 8 % of its words are common English function words, or fewer than
+    85 % of its letters are ASCII. Code: more than 6 % of its characters are code punctuation, or
+    many lines end in ``;``/``{``/``}``. A list: at least 3 lines and more than half of them bullets.
+    """
+    letters = [c for c in text if c.isalpha()]
+    words = re.findall(r"[A-Za-z']+", text.lower())
+    if letters and sum(c.isascii() for c in letters) / len(letters) < 0.85:
+        return "not-english"
+    if words and sum(w in _STOPWORDS for w in words) / len(words) < 0.08:
+        lines = [ln for ln in text.splitlines() if ln.strip()]
+        if not _looks_like_code(text, lines):
+            return "not-english"
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if _looks_like_code(text, lines):
+        return "code"
+    if len(lines) >= 3 and sum(bool(_BULLET.match(ln)) for ln in lines) / len(lines) > 0.5:
+        return "list"
+    return None
+
+
+def _looks_like_code(text: str, lines: Sequence[str]) -> bool:
+    if not text:
+        return False
+    punct = sum(c in _CODE_CHARS for c in text) / len(text)
+    ends = sum(ln.rstrip().endswith((";", "{", "}", ":")) for ln in lines) / max(len(lines), 1)
+    return punct > 0.06 or (len(lines) >= 3 and ends > 0.5)
+
+
+@dataclass(frozen=True)
+class Span:
+    """Character range of a passage and its own conformal p-value."""
+
+    start: int
+    end: int
+    tokens: int
+    p_value: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"start": self.start, "end": self.end, "tokens": self.tokens, "p_value": self.p_value}
+
+
+@dataclass(frozen=True)
+class AiLikelihood:
+    """The statistical verdict on a text (see module docstring)."""
+
+    verdict: str  # "ai" | "no-evidence" | "inconclusive"
+    fpr: float
+    tokens: int
+    p_value: float | None = None
+    statistic: str = "log_likelihood"
+    score: float | None = None
+    bucket: int | None = None
+    reference_size: int | None = None
+    abstain_reason: str | None = None
+    classifier_probability: float | None = None
+    normalized: dict[str, int] = field(default_factory=dict)
+    features: dict[str, float] = field(default_factory=dict)
+    spans: tuple[Span, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "verdict": self.verdict,
+            "p_value": self.p_value,
+            "decided_at_fpr": self.fpr,
+            "statistic": self.statistic,
+            "score": self.score,
+            "tokens": self.tokens,
+            "length_bucket": self.bucket,
+            "reference_size": self.reference_size,
+            "abstain_reason": self.abstain_reason,
+            "classifier_probability": self.classifier_probability,
+            "normalization": self.normalized,
+            "features": self.features,
+            "spans": [s.to_dict() for s in self.spans],
+            "meaning": _meaning(self),
+        }
+
+
+def _meaning(r: AiLikelihood) -> str:
+    if r.verdict == "inconclusive":
+        return f"Not decided: {r.abstain_reason}."
+    assert r.p_value is not None
+    base = (
+        f"Human texts of this length score this high {r.p_value:.1%} of the time "
+        f"({r.reference_size} reference texts); decided at a {r.fpr:.0%} false-positive rate."
+    )
+    if r.verdict == "ai":
+        return "Statistically unlike human writing. " + base
+    return "No statistical evidence of machine generation (this does not show a human wrote it). " + base
+
+
+def _identity(text: str) -> NormalizedText:
+    return NormalizedText(text, np.arange(len(text) + 1, dtype=np.int64), 0, 0, 0)
+
+
+class Classifier(Protocol):
+    """What :class:`TextAIDetector` needs from a trained classifier (see :mod:`detect.training`)."""
+
+    def probability(self, text: str, features: TextFeatures) -> float:
+        """Calibrated probability that ``text`` is machine-written."""
+        ...
+
+
+class TextAIDetector:
+    """Scores texts for AI origin against a human reference with the embedded model."""
+
+    def __init__(
+        self,
+        lm: LanguageModel,
+        reference: HumanReference,
+        *,
+        fpr: float = DEFAULT_FPR,
+        min_tokens: int = MIN_TOKENS,
+        max_tokens: int = DEFAULT_MAX_TOKENS,
+        classifier: Classifier | None = None,
+    ) -> None:
+        if not 0.0 < fpr < 1.0:
+            raise ValueError(f"fpr must be in (0, 1), got {fpr}")
+        if min_tokens < 16:
+            raise ValueError(f"min_tokens must be >= 16 (the smallest bucket), got {min_tokens}")
+        self.lm = lm
+        self.reference = reference
+        self.fpr = fpr
+        self.min_tokens = min_tokens
+        self.max_tokens = max_tokens
+        self.classifier = classifier
+
+    def score(self, text: str) -> AiLikelihood:
+        """The verdict for one text."""
+        return self.score_batch([text])[0]
+
+    def score_batch(self, texts: Sequence[str], *, normalize: bool = True) -> list[AiLikelihood]:
+        """Verdicts for several texts (one batched forward pass).
+
+        ``normalize=False`` skips Unicode normalisation; it exists to measure what normalisation
+        is worth and should not be used otherwise.
+        """
+        normalized = [normalize_text(t) if normalize else _identity(t) for t in texts]
+        scored = score_tokens(self.lm, [n.text for n in normalized], max_tokens=self.max_tokens)
+        return [self._verdict(n, s) for n, s in zip(normalized, scored, strict=True)]
+
+    def _verdict(self, norm: NormalizedText, scores: TokenScores) -> AiLikelihood:
+        text = norm.text
+        feats = aggregate(scores)
+        changes = {k: v for k, v in norm.changes().items() if v}
+        base: dict[str, Any] = {"fpr": self.fpr, "tokens": feats.tokens, "normalized": changes}
+        reason = abstain_reason(text)
+        if feats.tokens < self.min_tokens:
+            reason = f"too-short (under {self.min_tokens} tokens)"
+        if reason is not None:
+            return AiLikelihood(verdict="inconclusive", abstain_reason=reason, **base)
+        result = self.reference.p_value(feats.log_likelihood, feats.tokens)
+        assert result is not None  # min_tokens >= the smallest bucket
+        prob = self.classifier.probability(text, feats) if self.classifier is not None else None
+        return AiLikelihood(
+            verdict="ai" if result.p_value <= self.fpr else "no-evidence",
+            p_value=result.p_value,
+            score=feats.log_likelihood,
+            bucket=result.bucket,
+            reference_size=result.reference_size,
+            classifier_probability=prob,
+            features=feats.as_dict(),
+            spans=self._spans(scores, norm),
+            **base,
+        )
+
+    def _spans(self, scores: TokenScores, norm: NormalizedText) -> tuple[Span, ...]:
+        n = len(scores.log_likelihood)
+        if n < 2 * _SPAN_TOKENS:
+            return ()
+        spans = []
+        for start in range(0, n - _SPAN_TOKENS + 1, _SPAN_TOKENS):
+            stop = start + _SPAN_TOKENS if start + 2 * _SPAN_TOKENS <= n else n  # last window takes the rest
+            mean = float(np.mean(scores.log_likelihood[start:stop]))
+            res = self.reference.p_value(mean, stop - start)
+            if res is None:
+                continue
+            rng = norm.original_offsets(np.array([scores.offsets[start, 0], scores.offsets[stop - 1, 1]]))
+            spans.append(Span(int(rng[0]), int(rng[1]), stop - start, res.p_value))
+            if stop == n:
+                break
+        return tuple(spans)

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from detect.calibration import BUCKETS, HumanReference, build_reference, prefix_means
+from detect.features import TokenScores
+from watermark.errors import ConfigurationError
+
+
+def _ref(n: int = 400, seed: int = 0) -> HumanReference:
+    rng = np.random.default_rng(seed)
+    return HumanReference("m", "log_likelihood", {b: np.sort(rng.normal(0, 1, n)) for b in BUCKETS})
+
+
+def test_conformal_p_values_are_valid_under_exchangeability() -> None:
+    """Reference and test texts drawn alike: P(p <= a) <= a over references and draws (seeded).
+
+    Validity is marginal: 300 references of 99 humans, 100 new draws each (30,000 p-values).
+    """
+    rng = np.random.default_rng(1)
+    ps = []
+    for _ in range(300):
+        ref = HumanReference("m", "log_likelihood", {64: np.sort(rng.normal(0, 1, 99))})
+        ps += [ref.p_value(float(s), 100).p_value for s in rng.normal(0, 1, 100)]  # type: ignore[union-attr]
+    p = np.array(ps)
+    for a in (0.01, 0.05, 0.2):
+        assert np.mean(p <= a) <= a + 3 * np.sqrt(a * (1 - a) / len(p))
+        assert np.mean(p <= a) >= a * 0.8  # and not wildly conservative
+    assert p.min() >= 1 / 100 and p.max() <= 1.0
+
+
+def test_buckets_and_monotonicity() -> None:
+    ref = _ref()
+    assert ref.p_value(0.0, 10) is None  # below the smallest bucket
+    assert ref.bucket_for(16) == 16 and ref.bucket_for(100) == 64 and ref.bucket_for(5000) == 256
+    p = [ref.p_value(s, 200).p_value for s in (-3.0, 0.0, 3.0, 10.0)]  # type: ignore[union-attr]
+    assert p == sorted(p, reverse=True) and p[-1] == pytest.approx(1 / 401)
+
+
+def test_json_round_trip_and_bad_files() -> None:
+    ref = _ref(50)
+    again = HumanReference.from_json(ref.to_json())
+    assert again.model == "m" and all(np.allclose(again.scores[b], ref.scores[b], atol=1e-6) for b in BUCKETS)
+    for bad in ("{}", "not json", '{"model": "m", "statistic": "x", "buckets": {"16": "abc"}}'):
+        with pytest.raises(ConfigurationError):
+            HumanReference.from_json(bad)
+
+
+def test_reference_from_token_scores_uses_prefixes() -> None:
+    def scores(ll: list[float]) -> TokenScores:
+        a = np.asarray(ll, dtype=np.float64)
+        z = np.zeros_like(a)
+        return TokenScores(a, z, z, z, z, np.zeros((len(a), 2), dtype=np.int64))
+
+    s = scores([-1.0] * 16 + [-3.0] * 16)
+    assert prefix_means(s) == {16: -1.0, 32: -2.0}
+    ref = build_reference("m", [s, scores([-2.0] * 20)])
+    assert list(ref.scores[16]) == [-2.0, -1.0] and list(ref.scores[32]) == [-2.0] and 64 not in ref.scores
