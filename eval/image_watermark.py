@@ -338,18 +338,26 @@ def null_run(images: list[tuple[str, Img]], attacks: list[str], keys: int) -> di
 
     Every decoded message is observed. Besides the full 48-bit check (expected 0 passes), weaker
     checks whose null rate is large enough to be seen test the uniformity the exact bound rests
-    on: the version nibble (1/16), the first CRC byte (1/256) and the first two (1/65536).
+    on: the version nibble (1/16) and the first CRC byte (1/256). The bound is exact over the
+    choice of key; with a handful of fixed keys, the list entries, geometries and attacks of one
+    image are strongly correlated, so the binomial tests are run on the maximum-likelihood
+    (rank 0) messages only, and even those share images across attacks: read the p-values as
+    indicative.
     """
     ring = KeyRing([WatermarkKey(f"null-{i}", "kgw", Secret(f"null-secret-{i}".encode())) for i in range(keys)])
     detector = ImageWatermarkDetector(ring)
-    counts = {"decodes": 0, "version": 0, "crc1": 0, "crc2": 0}
+    counts = {"decodes": 0, "ml": 0, "version": 0, "crc1": 0, "ml_version": 0, "ml_crc1": 0}
 
-    def observe(raw: bytes) -> None:
+    def observe(raw: bytes, rank: int) -> None:
         crc = zlib.crc32(raw[:8]).to_bytes(4, "big")
+        version, crc1 = raw[0] >> 4 == 1, raw[8] == crc[0]
         counts["decodes"] += 1
-        counts["version"] += raw[0] >> 4 == 1
-        counts["crc1"] += raw[8] == crc[0]
-        counts["crc2"] += raw[8:10] == crc[:2]
+        counts["version"] += version
+        counts["crc1"] += crc1
+        if rank == 0:
+            counts["ml"] += 1
+            counts["ml_version"] += version
+            counts["ml_crc1"] += crc1
 
     found = detections = 0
     min_p = 1.0
@@ -361,7 +369,7 @@ def null_run(images: list[tuple[str, Img]], attacks: list[str], keys: int) -> di
             min_p = min(min_p, d.p_value)
     from scipy.stats import binomtest
 
-    n = counts["decodes"]
+    n, ml = counts["decodes"], counts["ml"]
     return {
         "unmarked_images": len(images),
         "attacks": len(attacks),
@@ -372,14 +380,16 @@ def null_run(images: list[tuple[str, Img]], attacks: list[str], keys: int) -> di
         "smallest_p_value": min_p,
         "expected_full_check_passes": n * 2.0**-CHECKED_BITS,
         "fpr_per_decode_95_upper_from_zero_hits": 3.0 / n if found == 0 else None,
-        "version_nibble_rate": counts["version"] / n,
-        "version_nibble_expected": 1 / 16,
-        "version_nibble_binom_p": binomtest(counts["version"], n, 1 / 16).pvalue,
-        "crc_first_byte_rate": counts["crc1"] / n,
-        "crc_first_byte_expected": 1 / 256,
-        "crc_first_byte_binom_p": binomtest(counts["crc1"], n, 1 / 256).pvalue,
-        "crc_first_two_bytes_hits": counts["crc2"],
-        "crc_first_two_bytes_expected": n / 65536,
+        "all_entries": {"version_nibble_rate": counts["version"] / n, "crc_first_byte_rate": counts["crc1"] / n},
+        "ml_messages": {
+            "n": ml,
+            "version_nibble_rate": counts["ml_version"] / ml,
+            "version_nibble_expected": 1 / 16,
+            "version_nibble_binom_p": binomtest(counts["ml_version"], ml, 1 / 16).pvalue,
+            "crc_first_byte_rate": counts["ml_crc1"] / ml,
+            "crc_first_byte_expected": 1 / 256,
+            "crc_first_byte_binom_p": binomtest(counts["ml_crc1"], ml, 1 / 256).pvalue,
+        },
     }
 
 

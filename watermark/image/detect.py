@@ -125,7 +125,7 @@ class ImageDetection:
 
 @dataclass
 class _Attempt:
-    on_decode: Callable[[bytes], None] | None = None
+    on_decode: Callable[[bytes, int], None] | None = None
     decodes: int = 0
     hit: tuple[WatermarkKey, Payload, Alignment, float, Geometry] | None = None
     best_z: float = 0.0
@@ -174,10 +174,10 @@ class ImageWatermarkDetector:
     ) -> bool:
         attempt.best_z = max(attempt.best_z, aligned.pilot_z)
         soft = layout.soft_bits(aligned.spectrum)
-        for message in ecc.viterbi_list(soft, self.list_size):
+        for rank, message in enumerate(ecc.viterbi_list(soft, self.list_size)):
             attempt.decodes += 1
             if attempt.on_decode is not None:
-                attempt.on_decode(np.packbits(message).tobytes())
+                attempt.on_decode(np.packbits(message).tobytes(), rank)
             raw = ecc.crc_ok(message)
             if raw is None:
                 continue
@@ -205,15 +205,15 @@ class ImageWatermarkDetector:
                 return
 
     def detect_pixels(
-        self, pixels: FloatArray, *, peak: float, on_decode: Callable[[bytes], None] | None = None
+        self, pixels: FloatArray, *, peak: float, on_decode: Callable[[bytes, int], None] | None = None
     ) -> ImageDetection:
         """Look for a mark in ``(h, w)`` grey or ``(h, w, 3)`` RGB float pixels in ``[0, peak]``.
 
         Args:
             pixels: the image.
             peak: the largest representable value (255 for 8-bit, 65535 for 16-bit).
-            on_decode: called with the 12 raw bytes of every decoded message, for audits of
-                the null distribution (``eval/image_watermark.py``).
+            on_decode: called with the 12 raw bytes of every decoded message and its rank in the
+                decoder's list, for audits of the null distribution (``eval/image_watermark.py``).
         """
         height, width = pixels.shape[:2]
         if min(height, width) < MIN_DETECT_SIDE:
