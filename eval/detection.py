@@ -85,6 +85,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--own-prompts", type=int, default=40, help="prompts per configuration of the embedded model")
     ap.add_argument("--tokens", type=int, default=160)
+    ap.add_argument("--attack-texts", type=int, default=100, help="ChatGPT texts attacked with character edits")
     ap.add_argument("--out", type=Path, default=REPO / "eval" / "results")
     ap.add_argument("--cache", type=Path, default=REPO / ".cache" / "models")
     args = ap.parse_args()
@@ -162,7 +163,7 @@ def main() -> None:
     }
     # Character attacks on ChatGPT texts: TPR at 1 % with normalisation (as shipped) vs without.
     rng = random.Random(3)
-    chat = [r for k, v in machine_eval.items() if "gpt-3.5" in k for r in v]
+    chat = [r for k, v in machine_eval.items() if "gpt-3.5" in k for r in v][: args.attack_texts]
     clean_tpr = np.mean([x["p"] is not None and x["p"] <= 0.01 for x in run(chat)])
     attacks = {}
     for kind in ("zero-width", "homoglyphs", "char-edits"):
@@ -175,6 +176,7 @@ def main() -> None:
                 np.mean([x.p_value is not None and x.p_value <= 0.01 for x in raw_scores])
             ),
             "clean_tpr": float(clean_tpr),
+            "texts": len(chat),
         }
     results["character_attacks"] = attacks
     results["reference"] = {"buckets": {b: len(v) for b, v in detector.reference.scores.items()},
