@@ -55,7 +55,7 @@ def metadata_markers(data: bytes) -> list[Marker]:
         return []
     found: list[Marker] = []
     text: dict[str, Any] = dict(getattr(im, "text", None) or {})
-    info: dict[str, Any] = dict(im.info)
+    info: dict[str, Any] = {str(k): v for k, v in im.info.items()}
     info.update(text)
     params = str(info.get("parameters", ""))
     if "Steps:" in params or "CFG scale" in params:
