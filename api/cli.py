@@ -109,22 +109,44 @@ def _print_report(report: dict[str, Any]) -> None:
         )
         for s in w["spans"]:
             click.echo(f"    marked passage: characters {s['start']}-{s['end']}  p={s['p_value']:.3g}")
+    ai = report.get("ai_likelihood")
+    if ai:
+        click.echo(f"  AI-likelihood: {ai['verdict']} - {ai['meaning']}")
+        if ai.get("classifier_probability") is not None:
+            click.echo(f"  classifier (corroborating): {ai['classifier_probability']:.0%} machine-written")
     if report["not_checked"]:
         click.echo(f"  not checked: {', '.join(report['not_checked'])}")
 
 
-@main.command()
+class _DefaultToText(click.Group):
+    """``assay detect SOURCE`` scores a text; ``assay detect train ...`` is a subcommand."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or args[0] not in self.commands:
+            args = ["text", *args]
+        return super().parse_args(ctx, args)
+
+
+@main.group(cls=_DefaultToText)
+def detect() -> None:
+    """Detect watermarks and AI-likelihood in a text (``assay detect SOURCE``), or retrain."""
+
+
+@detect.command("text")
 @click.argument("source", default="-")
 @click.option("--keys", type=click.Path(dir_okay=False), help="Key ring TOML (default: ASSAY_KEYRING or the data dir).")
 @click.option("--alpha", type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True), help="False-positive rate.")
 @click.option("--key", "key_id", help="Test only this key id (no correction for the others).")
+@click.option("--no-ai-likelihood", is_flag=True, help="Only look for watermarks (no model forward pass).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def detect(source: str, keys: str | None, alpha: float | None, key_id: str | None, as_json: bool) -> None:
-    """Detect watermarks in the text of SOURCE (a file, or - for stdin)."""
+def detect_text(
+    source: str, keys: str | None, alpha: float | None, key_id: str | None, no_ai_likelihood: bool, as_json: bool
+) -> None:
+    """Detect watermarks and AI-likelihood in the text of SOURCE (a file, or - for stdin)."""
     from api.text_service import TextService
 
     try:
-        settings = _settings(keys, alpha=alpha)
+        settings = _settings(keys, alpha=alpha, ai_likelihood=False if no_ai_likelihood else None)
         data = _read_input(source, settings.max_text_chars)
         report = TextService(settings).detect(data, key_id=key_id).to_dict()
     except AssayError as exc:
@@ -134,6 +156,39 @@ def detect(source: str, keys: str | None, alpha: float | None, key_id: str | Non
         click.echo(json.dumps(report, indent=2))
     else:
         _print_report(report)
+
+
+@detect.command("train")
+@click.argument("data", type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", type=click.Path(file_okay=False), help="Output directory (default: the data dir's detector/).")
+@click.option("--no-embeddings", is_flag=True, help="Zero-shot features only (no sentence embeddings).")
+def detect_train(data: str, out: str | None, no_embeddings: bool) -> None:
+    """Retrain the human reference and classifier on DATA (JSONL rows {"text", "label": 0|1}).
+
+    Half of the rows (by a hash of the text) are used; the other half is left for evaluation.
+    The service and ``assay detect`` use the result from the data directory's ``detector/``.
+    """
+    from api.text_service import TextService
+    from detect.embeddings import SentenceEmbedder
+    from detect.training import read_labelled_jsonl, train
+
+    try:
+        settings = _settings(None)
+        rows = read_labelled_jsonl(Path(data))
+        click.echo(f"{len(rows)} labelled texts; scoring the calibration half with the embedded model ...", err=True)
+        lm = TextService(settings).model()
+        reference, model, meta = train(lm, rows, embedder=None if no_embeddings else SentenceEmbedder())
+    except AssayError as exc:
+        _fail(exc)
+        return
+    target = Path(out) if out else settings.detector_path
+    target.mkdir(parents=True, exist_ok=True)
+    for name, text in (("human_reference.json", reference.to_json()), ("classifier.json", model.to_json(**meta))):
+        tmp = target / f".{name}.part"
+        tmp.write_text(text)
+        tmp.replace(target / name)  # never a half-written model
+    sizes = {b: len(v) for b, v in reference.scores.items()}
+    click.echo(f"wrote {target}: reference per length bucket {sizes}; classifier on {meta['trained_on']}")
 
 
 _MAX_IMAGE_BYTES = 64 * 1024 * 1024

@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     alpha: float = Field(default=1e-3, gt=0.0, lt=1.0, description="False-positive rate for text detection.")
     max_text_chars: int = Field(default=200_000, ge=1, description="Longest text accepted for detection.")
     max_new_tokens: int = Field(default=1024, ge=1, le=4096, description="Most tokens one generation may ask for.")
+    ai_likelihood: bool = Field(default=True, description="Score texts for AI-likelihood (loads the model).")
+    ai_fpr: float = Field(default=0.01, gt=0.0, lt=1.0, description="False-positive rate of the statistical verdict.")
+    detector_dir: Path | None = Field(
+        default=None, description="Retrained reference/classifier; unset = data_dir/detector, else the shipped ones."
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
 
@@ -43,6 +48,11 @@ class Settings(BaseSettings):
     def model_cache(self) -> Path:
         """Model cache directory in use."""
         return self.cache_dir if self.cache_dir is not None else self.data_dir / "models"
+
+    @property
+    def detector_path(self) -> Path:
+        """Where ``assay detect train`` writes and the service looks for a retrained detector."""
+        return self.detector_dir if self.detector_dir is not None else self.data_dir / "detector"
 
     @property
     def keyring_path(self) -> Path:

@@ -67,6 +67,8 @@ class TextService:
         self._tokenizer: Any = None
         self._keyring: KeyRing | None = None
         self._detector: TextWatermarkDetector | None = None
+        self._ai: Any = None  # TextAIDetector, or False when unavailable for this model
+        self.ai_unavailable: str | None = None
         # Bound schemes hold keyed per-token tables (~0.1 s each to build): build them once.
         self._schemes: dict[tuple[str, int], TextScheme] = {}
 
@@ -149,6 +151,29 @@ class TextService:
         scheme = self.scheme(lm.vocab_size, key_id) if watermark else None
         return generate(lm, prompt, scheme=scheme, **kwargs)[0]
 
+    def ai_detector(self) -> Any:
+        """The statistical AI-likelihood detector, or ``None`` (disabled, or no reference for this model)."""
+        if not self.settings.ai_likelihood:
+            return None
+        if self._ai is None:
+            from detect.defaults import load_text_detector
+
+            d = self.settings.detector_path
+            reference = d / "human_reference.json"
+            classifier = d / "classifier.json"
+            try:
+                self._ai = load_text_detector(
+                    self.model(),
+                    fpr=self.settings.ai_fpr,
+                    reference=reference if reference.is_file() else None,
+                    classifier=classifier if classifier.is_file() else None,
+                )
+            except ConfigurationError as exc:
+                log.warning("AI-likelihood unavailable: %s", exc)
+                self.ai_unavailable = str(exc)
+                self._ai = False
+        return self._ai or None
+
     def detect(self, text: str | bytes, *, key_id: str | None = None) -> Report:
         """The report for one text, under every key or only ``key_id``.
 
@@ -159,4 +184,10 @@ class TextService:
         if key_id is not None:
             self.keyring.get(key_id)
             detector = detector.restricted_to(key_id)
-        return text_report(detector.detect_text(text))
+        detections = detector.detect_text(text)
+        ai = self.ai_detector()
+        likelihood = None
+        if ai is not None:
+            plain = text.decode("utf-8") if isinstance(text, bytes) else text  # valid: detect_text checked it
+            likelihood = ai.score(plain)
+        return text_report(detections, ai_likelihood=likelihood)

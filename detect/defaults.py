@@ -23,7 +23,10 @@ def _read(name: str, override: Path | None) -> str:
             return override.read_text()
         except OSError as exc:
             raise ConfigurationError(f"cannot read {override}: {exc.strerror}") from None
-    return resources.files("detect").joinpath("data", name).read_text()
+    try:
+        return resources.files("detect").joinpath("data", name).read_text()
+    except OSError:
+        raise ConfigurationError(f"the shipped {name} is missing: run eval/build_detector.py") from None
 
 
 def load_reference(path: Path | None = None) -> HumanReference:

@@ -126,3 +126,31 @@ def test_image_mark_then_detect(tmp_path: Path, env: Path) -> None:
     code, _, stderr = run("image", "mark", str(src), str(tmp_path / "y.jpg"), "--record-id", "zz")
     assert code == 2 and "hexadecimal" in stderr
     assert np.asarray(Image.open(out)).shape == np.asarray(Image.open(src)).shape
+
+
+@pytest.mark.slow
+def test_detect_train_then_use(tmp_path: Path, env: Path) -> None:
+    from detect.training import in_calibration_half
+
+    shared = Path(__file__).resolve().parents[3] / "shared" / "data" / "fast-detect-gpt"
+    raw = json.loads((shared / "xsum_gpt-3.5-turbo.raw_data.json").read_text())
+    rows = [{"text": t, "label": 0} for t in raw["original"][:24]] + [
+        {"text": t, "label": 1} for t in raw["sampled"][:24]
+    ]
+    data = tmp_path / "labelled.jsonl"
+    data.write_text("\n".join(json.dumps(r) for r in rows))
+    code, out, err = run("detect", "train", str(data), "--no-embeddings")
+    assert code == 0, err
+    assert (env / "detector" / "human_reference.json").is_file() and (env / "detector" / "classifier.json").is_file()
+    sample = tmp_path / "sample.txt"
+    held_out = next(t for t in raw["sampled"][24:] if not in_calibration_half(t))
+    sample.write_text(held_out)
+    code, out, err = run("detect", str(sample), "--json")
+    assert code == 0, err
+    ai = json.loads(out)["ai_likelihood"]
+    n_humans = sum(1 for r in rows if r["label"] == 0 and in_calibration_half(r["text"]))
+    assert ai["reference_size"] <= n_humans and ai["classifier_probability"] is not None
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "x", "label": 3}')
+    code, _, err = run("detect", "train", str(bad))
+    assert code == 2 and "label must be 0 or 1" in err
