@@ -180,8 +180,9 @@ def verify_asset(
         return Verification(manifest_present=False)
     with reader:
         store = json.loads(reader.json())
-        state = reader.get_validation_state()
-        results = reader.get_validation_results() or {}
+    # The store JSON carries the validation state and results: no further calls across the FFI.
+    state = store.get("validation_state")
+    results = store.get("validation_results") or {}
     active = store.get("manifests", {}).get(store.get("active_manifest", ""), {})
     codes = results.get("activeManifest", {}) if isinstance(results, dict) else {}
     actions: list[dict[str, Any]] = []
