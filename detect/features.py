@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import torch
+from tqdm import tqdm
 
 from watermark.text.model import LanguageModel
 
@@ -95,11 +96,17 @@ def aggregate(scores: TokenScores, start: int = 0, stop: int | None = None) -> T
 
 @torch.no_grad()
 def score_tokens(
-    lm: LanguageModel, texts: Sequence[str], *, max_tokens: int = DEFAULT_MAX_TOKENS, batch_size: int = 8
+    lm: LanguageModel,
+    texts: Sequence[str],
+    *,
+    max_tokens: int = DEFAULT_MAX_TOKENS,
+    batch_size: int = 8,
+    progress: bool = False,
 ) -> list[TokenScores]:
     """Per-token statistics for each text (the first ``max_tokens`` tokens after a BOS token).
 
-    Texts are batched by length (right padding, attention mask) so a batch costs one forward pass.
+    Texts are batched by length (right padding, attention mask) so a batch costs one forward pass;
+    ``progress`` shows a progress bar (for training runs).
     """
     tok = lm.tokenizer
     bos = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
@@ -110,7 +117,8 @@ def score_tokens(
     order = sorted(range(len(texts)), key=lambda i: len(encoded[i]["input_ids"]))
     out: list[TokenScores | None] = [None] * len(texts)
     device = next(lm.model.parameters()).device
-    for b in range(0, len(order), batch_size):
+    starts = range(0, len(order), batch_size)
+    for b in tqdm(starts, desc="scoring texts", unit="batch", disable=not progress):
         idx = order[b : b + batch_size]
         seqs = [[bos, *encoded[i]["input_ids"]] for i in idx]
         width = max(len(s) for s in seqs)

@@ -89,7 +89,7 @@ def featurize(
 ) -> tuple[npt.NDArray[np.float64], list[TextFeatures], list[TokenScores]]:
     """Classifier inputs ``(n, 7 [+ 384])`` for normalised texts, their features and token scores."""
     norm = [normalize_text(t).text for t in texts]
-    scores = score_tokens(lm, norm)
+    scores = score_tokens(lm, norm, progress=len(norm) > 50)
     feats = [aggregate(s) for s in scores]
     X = np.asarray([f.values for f in feats], dtype=np.float64)
     if embedder is not None:
