@@ -83,7 +83,7 @@ def own_generations(lm: Any, prompts: list[str], tokens: int) -> dict[str, list[
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--own-prompts", type=int, default=40, help="prompts per configuration of the embedded model")
+    ap.add_argument("--own-prompts", type=int, default=24, help="prompts per configuration of the embedded model")
     ap.add_argument("--tokens", type=int, default=160)
     ap.add_argument("--attack-texts", type=int, default=100, help="ChatGPT texts attacked with character edits")
     ap.add_argument("--out", type=Path, default=REPO / "eval" / "results")
