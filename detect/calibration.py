@@ -21,9 +21,12 @@ from watermark.errors import ConfigurationError
 
 from .features import TokenScores
 
-__all__ = ["BUCKETS", "HumanReference", "build_reference"]
+__all__ = ["BUCKETS", "MIN_REFERENCE", "HumanReference", "build_reference"]
 
 BUCKETS = (16, 32, 64, 128, 256)
+# A bucket needs this many human texts before it is used: with n references the smallest p-value
+# is 1 / (n + 1), so fewer than ~100 could never reach a 1 % decision. Shorter buckets take over.
+MIN_REFERENCE = 100
 
 
 @dataclass(frozen=True)
@@ -43,10 +46,11 @@ class HumanReference:
     statistic: str
     scores: Mapping[int, npt.NDArray[np.float64]]
     sources: Mapping[str, int] = field(default_factory=dict)
+    min_size: int = MIN_REFERENCE
 
     def bucket_for(self, tokens: int) -> int | None:
         """The bucket a text of ``tokens`` scored tokens is compared in (``None``: too short)."""
-        fitting = [b for b in BUCKETS if b <= tokens and len(self.scores.get(b, ())) > 0]
+        fitting = [b for b in BUCKETS if b <= tokens and len(self.scores.get(b, ())) >= self.min_size]
         return max(fitting) if fitting else None
 
     def p_value(self, score: float, tokens: int) -> ConformalResult | None:

@@ -16,18 +16,18 @@ def _ref(n: int = 400, seed: int = 0) -> HumanReference:
 def test_conformal_p_values_are_valid_under_exchangeability() -> None:
     """Reference and test texts drawn alike: P(p <= a) <= a over references and draws (seeded).
 
-    Validity is marginal: 300 references of 99 humans, 100 new draws each (30,000 p-values).
+    Validity is marginal: 300 references of 100 humans, 100 new draws each (30,000 p-values).
     """
     rng = np.random.default_rng(1)
     ps = []
     for _ in range(300):
-        ref = HumanReference("m", "log_likelihood", {64: np.sort(rng.normal(0, 1, 99))})
+        ref = HumanReference("m", "log_likelihood", {64: np.sort(rng.normal(0, 1, 100))})
         ps += [ref.p_value(float(s), 100).p_value for s in rng.normal(0, 1, 100)]  # type: ignore[union-attr]
     p = np.array(ps)
     for a in (0.01, 0.05, 0.2):
         assert np.mean(p <= a) <= a + 3 * np.sqrt(a * (1 - a) / len(p))
         assert np.mean(p <= a) >= a * 0.8  # and not wildly conservative
-    assert p.min() >= 1 / 100 and p.max() <= 1.0
+    assert p.min() >= 1 / 101 and p.max() <= 1.0
 
 
 def test_buckets_and_monotonicity() -> None:
@@ -57,3 +57,12 @@ def test_reference_from_token_scores_uses_prefixes() -> None:
     assert prefix_means(s) == {16: -1.0, 32: -2.0}
     ref = build_reference("m", [s, scores([-2.0] * 20)])
     assert list(ref.scores[16]) == [-2.0, -1.0] and list(ref.scores[32]) == [-2.0] and 64 not in ref.scores
+    assert ref.bucket_for(40) is None  # 2 references are too few to decide anything
+
+
+def test_small_buckets_defer_to_shorter_ones() -> None:
+    rng = np.random.default_rng(0)
+    ref = HumanReference(
+        "m", "log_likelihood", {128: np.sort(rng.normal(0, 1, 300)), 256: np.sort(rng.normal(0, 1, 28))}
+    )
+    assert ref.bucket_for(300) == 128 and ref.p_value(5.0, 300).reference_size == 300  # type: ignore[union-attr]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -33,7 +34,8 @@ def test_abstain_reasons() -> None:
 def small_detector(embedded: LanguageModel) -> TextAIDetector:
     """A detector whose reference is 60 human paragraphs (enough to test behaviour, not to publish)."""
     human = [t for t in JARGON if in_calibration_half(t)][:60]
-    return TextAIDetector(embedded, build_reference(embedded.name, score_tokens(embedded, human)), fpr=0.05)
+    ref = build_reference(embedded.name, score_tokens(embedded, human))
+    return TextAIDetector(embedded, dataclasses.replace(ref, min_size=20), fpr=0.05)
 
 
 @pytest.mark.slow
