@@ -189,6 +189,12 @@ def detect_train(data: str, out: str | None, no_embeddings: bool) -> None:
         tmp.replace(target / name)  # never a half-written model
     sizes = {b: len(v) for b, v in reference.scores.items()}
     click.echo(f"wrote {target}: reference per length bucket {sizes}; classifier on {meta['trained_on']}")
+    small = [b for b, n in sizes.items() if n < reference.min_size]
+    if small:
+        click.echo(
+            f"warning: length buckets {small} have fewer than {reference.min_size} human texts and will not decide",
+            err=True,
+        )
 
 
 _MAX_IMAGE_BYTES = 64 * 1024 * 1024

@@ -121,7 +121,13 @@ def text_report(detections: list[TextDetection], ai_likelihood: Any | None = Non
             )
         elif ai_likelihood.verdict == "inconclusive":
             abstained = True
-            evidence.append(Evidence("statistical", "none", False, f"Not decided: {ai_likelihood.abstain_reason}"))
+            reason = str(ai_likelihood.abstain_reason)
+            why = (
+                f"Too short to decide ({reason.removeprefix('too-short ').strip('()')})"
+                if reason.startswith("too-short")
+                else f"Not decided: the text looks like {reason.replace('not-english', 'non-English text')}"
+            )
+            evidence.append(Evidence("statistical", "none", False, why))
     if not evidence and dets and all(d.verdict == "too-short" for d in dets) and ai_likelihood is None:
         abstained = True
         evidence.append(Evidence("statistical", "none", False, "Too short to decide"))

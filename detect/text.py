@@ -194,8 +194,16 @@ class TextAIDetector:
         if reason is not None:
             return AiLikelihood(verdict="inconclusive", abstain_reason=reason, **base)
         result = self.reference.p_value(feats.log_likelihood, feats.tokens)
-        assert result is not None  # min_tokens >= the smallest bucket
         prob = self.classifier.probability(text, feats) if self.classifier is not None else None
+        if result is None:
+            reason = f"no-reference (fewer than {self.reference.min_size} human texts of this length in the reference)"
+            return AiLikelihood(
+                verdict="inconclusive",
+                abstain_reason=reason,
+                classifier_probability=prob,
+                features=feats.as_dict(),
+                **base,
+            )
         return AiLikelihood(
             verdict="ai" if result.p_value <= self.fpr else "no-evidence",
             p_value=result.p_value,

@@ -148,8 +148,9 @@ def test_detect_train_then_use(tmp_path: Path, env: Path) -> None:
     code, out, err = run("detect", str(sample), "--json")
     assert code == 0, err
     ai = json.loads(out)["ai_likelihood"]
-    n_humans = sum(1 for r in rows if r["label"] == 0 and in_calibration_half(r["text"]))
-    assert ai["reference_size"] <= n_humans and ai["classifier_probability"] is not None
+    # 24 human texts make a reference too small to decide at any length: said so, not guessed.
+    assert ai["verdict"] == "inconclusive" and ai["abstain_reason"].startswith("no-reference")
+    assert ai["classifier_probability"] is not None  # the retrained classifier still corroborates
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "x", "label": 3}')
     code, _, err = run("detect", "train", str(bad))
