@@ -75,7 +75,11 @@ def test_verdicts_abstention_and_normalisation(small_detector: TextAIDetector, e
     evasive = small_detector.score(hidden)
     assert evasive.normalized.get("invisible_removed", 0) > 100
     assert evasive.verdict == "ai" and evasive.score == pytest.approx(machine.score, abs=1e-6)
-    lookalike = gen.replace("a", "\u0430").replace("o", "\u043e")  # Cyrillic a and o
+    cyrillic = {"a": "\u0430", "o": "\u043e"}  # look-alikes, placed after a Latin letter (mixed-script words)
+    lookalike = "".join(
+        cyrillic[c] if c in cyrillic and i > 0 and gen[i - 1].isascii() and gen[i - 1].isalpha() else c
+        for i, c in enumerate(gen)
+    )
     folded = small_detector.score(lookalike)
     assert folded.normalized.get("homoglyphs_folded", 0) > 10
     assert folded.verdict == "ai" and folded.score == pytest.approx(machine.score, abs=1e-6)
