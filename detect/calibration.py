@@ -1,11 +1,16 @@
 """Conformal p-values of a zero-shot statistic against a human reference set, per length bucket.
 
-For a text of ``n`` scored tokens the bucket is the largest ``b`` in ``BUCKETS`` with ``b <= n``;
-the reference holds, for every human text of at least ``b`` tokens, the statistic over its first
-``b`` tokens. The p-value of a score ``s`` is ``(1 + #{human >= s}) / (N + 1)``: valid (never
-below its nominal level) for any text drawn like the references, whatever their distribution.
-Comparing a longer text with ``b``-token human prefixes is conservative in the upper tail,
-because human means over more tokens spread less.
+For a text of ``n`` scored tokens the bucket is the largest ``b`` in ``BUCKETS`` with ``b <= n``
+(and enough references); the statistic is the mean log-likelihood of the text's *first ``b``
+tokens*, and the reference holds the same statistic for every human text of at least ``b``
+tokens. Like is compared with like: log-likelihood per token rises with context, so a full-length
+mean compared with human prefixes would be biased upward (measured: 4 % realised FPR at a nominal
+1 % before this rule). The p-value of a score ``s`` is ``(1 + #{human >= s}) / (N + 1)``: valid
+(never below its nominal level) for any text drawn like the references.
+
+Passages inside a text (spans) are compared with human 64-token *windows that start after the
+first 64 tokens* (they have context, as such passages do); the first passage uses the prefix
+reference.
 """
 
 from __future__ import annotations
@@ -21,12 +26,13 @@ from watermark.errors import ConfigurationError
 
 from .features import TokenScores
 
-__all__ = ["BUCKETS", "MIN_REFERENCE", "HumanReference", "build_reference"]
+__all__ = ["BUCKETS", "MIN_REFERENCE", "WINDOW", "HumanReference", "build_reference"]
 
 BUCKETS = (16, 32, 64, 128, 256)
 # A bucket needs this many human texts before it is used: with n references the smallest p-value
 # is 1 / (n + 1), so fewer than ~100 could never reach a 1 % decision. Shorter buckets take over.
 MIN_REFERENCE = 100
+WINDOW = 64
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,11 @@ class ConformalResult:
     reference_size: int
 
 
+def _conformal(ref: npt.NDArray[np.float64], score: float, bucket: int) -> ConformalResult:
+    at_least = len(ref) - int(np.searchsorted(ref, score, side="left"))
+    return ConformalResult((1 + at_least) / (len(ref) + 1), bucket, len(ref))
+
+
 @dataclass(frozen=True)
 class HumanReference:
     """Sorted human scores per bucket for one statistic of one model."""
@@ -47,20 +58,30 @@ class HumanReference:
     scores: Mapping[int, npt.NDArray[np.float64]]
     sources: Mapping[str, int] = field(default_factory=dict)
     min_size: int = MIN_REFERENCE
+    windows: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
 
     def bucket_for(self, tokens: int) -> int | None:
         """The bucket a text of ``tokens`` scored tokens is compared in (``None``: too short)."""
         fitting = [b for b in BUCKETS if b <= tokens and len(self.scores.get(b, ())) >= self.min_size]
         return max(fitting) if fitting else None
 
-    def p_value(self, score: float, tokens: int) -> ConformalResult | None:
-        """Conformal p-value of ``score`` for a text of ``tokens`` tokens, or ``None`` if too short."""
-        bucket = self.bucket_for(tokens)
+    def p_value(self, score: float, bucket: int) -> ConformalResult:
+        """Conformal p-value of a ``bucket``-token prefix mean ``score``."""
+        return _conformal(self.scores[bucket], score, bucket)
+
+    def p_value_of(self, log_likelihood: npt.NDArray[np.float64]) -> tuple[float, ConformalResult] | None:
+        """The prefix statistic of a text's per-token log-likelihoods and its p-value (``None``: too short)."""
+        bucket = self.bucket_for(len(log_likelihood))
         if bucket is None:
             return None
-        ref = self.scores[bucket]
-        at_least = len(ref) - int(np.searchsorted(ref, score, side="left"))
-        return ConformalResult((1 + at_least) / (len(ref) + 1), bucket, len(ref))
+        score = float(np.mean(log_likelihood[:bucket]))
+        return score, self.p_value(score, bucket)
+
+    def window_p_value(self, score: float) -> ConformalResult | None:
+        """Conformal p-value of a 64-token passage that starts after the text's first 64 tokens."""
+        if len(self.windows) < self.min_size:
+            return None
+        return _conformal(self.windows, score, WINDOW)
 
     def to_json(self) -> str:
         """Serialise (plain JSON; no pickle)."""
@@ -70,6 +91,7 @@ class HumanReference:
                 "statistic": self.statistic,
                 "sources": dict(self.sources),
                 "buckets": {str(b): [round(float(x), 6) for x in v] for b, v in self.scores.items()},
+                "windows": [round(float(x), 6) for x in self.windows],
             }
         )
 
@@ -83,7 +105,8 @@ class HumanReference:
         try:
             raw = json.loads(text)
             scores = {int(b): np.sort(np.asarray(v, dtype=np.float64)) for b, v in raw["buckets"].items()}
-            return cls(str(raw["model"]), str(raw["statistic"]), scores, dict(raw.get("sources", {})))
+            windows = np.sort(np.asarray(raw.get("windows", []), dtype=np.float64))
+            return cls(str(raw["model"]), str(raw["statistic"]), scores, dict(raw.get("sources", {})), windows=windows)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ConfigurationError(f"not a valid human reference file: {exc}") from None
 
@@ -99,9 +122,16 @@ def build_reference(
 ) -> HumanReference:
     """A log-likelihood reference from per-token scores of human texts."""
     per: dict[int, list[float]] = {b: [] for b in BUCKETS}
+    windows: list[float] = []
     for s in human:
         for b, v in prefix_means(s).items():
             per[b].append(v)
+        ll = s.log_likelihood
+        windows += [float(ll[i : i + WINDOW].mean()) for i in range(WINDOW, len(ll) - WINDOW + 1, WINDOW)]
     return HumanReference(
-        model, "log_likelihood", {b: np.sort(np.asarray(v)) for b, v in per.items() if v}, dict(sources or {})
+        model,
+        "log_likelihood",
+        {b: np.sort(np.asarray(v)) for b, v in per.items() if v},
+        dict(sources or {}),
+        windows=np.sort(np.asarray(windows, dtype=np.float64)),
     )

@@ -19,14 +19,13 @@ import numpy as np
 from watermark.text.model import LanguageModel
 from watermark.text.normalize import NormalizedText, normalize_text
 
-from .calibration import HumanReference
+from .calibration import WINDOW, ConformalResult, HumanReference
 from .features import DEFAULT_MAX_TOKENS, TextFeatures, TokenScores, aggregate, score_tokens
 
 __all__ = ["DEFAULT_FPR", "MIN_TOKENS", "AiLikelihood", "TextAIDetector", "abstain_reason"]
 
 DEFAULT_FPR = 0.01
 MIN_TOKENS = 32
-_SPAN_TOKENS = 64
 _STOPWORD_TEXT = (
     "the of and to a in is that it for was on as with be by he his at this from i not are or have an they "
     "which but you were her she had their we all one there been has would its so if more will who can when "
@@ -193,9 +192,9 @@ class TextAIDetector:
             reason = f"too-short (under {self.min_tokens} tokens)"
         if reason is not None:
             return AiLikelihood(verdict="inconclusive", abstain_reason=reason, **base)
-        result = self.reference.p_value(feats.log_likelihood, feats.tokens)
         prob = self.classifier.probability(text, feats) if self.classifier is not None else None
-        if result is None:
+        found = self.reference.p_value_of(scores.log_likelihood)
+        if found is None:
             reason = f"no-reference (fewer than {self.reference.min_size} human texts of this length in the reference)"
             return AiLikelihood(
                 verdict="inconclusive",
@@ -204,10 +203,11 @@ class TextAIDetector:
                 features=feats.as_dict(),
                 **base,
             )
+        score, result = found
         return AiLikelihood(
             verdict="ai" if result.p_value <= self.fpr else "no-evidence",
             p_value=result.p_value,
-            score=feats.log_likelihood,
+            score=score,
             bucket=result.bucket,
             reference_size=result.reference_size,
             classifier_probability=prob,
@@ -217,18 +217,22 @@ class TextAIDetector:
         )
 
     def _spans(self, scores: TokenScores, norm: NormalizedText) -> tuple[Span, ...]:
-        n = len(scores.log_likelihood)
-        if n < 2 * _SPAN_TOKENS:
+        """p-values of consecutive 64-token passages (the first against human prefixes, the rest
+        against human passages that also have context)."""
+        ll = scores.log_likelihood
+        if len(ll) < 2 * WINDOW:
             return ()
         spans = []
-        for start in range(0, n - _SPAN_TOKENS + 1, _SPAN_TOKENS):
-            stop = start + _SPAN_TOKENS if start + 2 * _SPAN_TOKENS <= n else n  # last window takes the rest
-            mean = float(np.mean(scores.log_likelihood[start:stop]))
-            res = self.reference.p_value(mean, stop - start)
+        for start in range(0, len(ll) - WINDOW + 1, WINDOW):
+            mean = float(np.mean(ll[start : start + WINDOW]))
+            if start == 0:
+                if len(self.reference.scores.get(WINDOW, ())) < self.reference.min_size:
+                    continue
+                res: ConformalResult | None = self.reference.p_value(mean, WINDOW)
+            else:
+                res = self.reference.window_p_value(mean)
             if res is None:
                 continue
-            rng = norm.original_offsets(np.array([scores.offsets[start, 0], scores.offsets[stop - 1, 1]]))
-            spans.append(Span(int(rng[0]), int(rng[1]), stop - start, res.p_value))
-            if stop == n:
-                break
+            rng = norm.original_offsets(np.array([scores.offsets[start, 0], scores.offsets[start + WINDOW - 1, 1]]))
+            spans.append(Span(int(rng[0]), int(rng[1]), WINDOW, res.p_value))
         return tuple(spans)

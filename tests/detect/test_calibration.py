@@ -22,7 +22,7 @@ def test_conformal_p_values_are_valid_under_exchangeability() -> None:
     ps = []
     for _ in range(300):
         ref = HumanReference("m", "log_likelihood", {64: np.sort(rng.normal(0, 1, 100))})
-        ps += [ref.p_value(float(s), 100).p_value for s in rng.normal(0, 1, 100)]  # type: ignore[union-attr]
+        ps += [ref.p_value(float(s), 64).p_value for s in rng.normal(0, 1, 100)]
     p = np.array(ps)
     for a in (0.01, 0.05, 0.2):
         assert np.mean(p <= a) <= a + 3 * np.sqrt(a * (1 - a) / len(p))
@@ -32,10 +32,14 @@ def test_conformal_p_values_are_valid_under_exchangeability() -> None:
 
 def test_buckets_and_monotonicity() -> None:
     ref = _ref()
-    assert ref.p_value(0.0, 10) is None  # below the smallest bucket
+    assert ref.p_value_of(np.zeros(10)) is None  # below the smallest bucket
     assert ref.bucket_for(16) == 16 and ref.bucket_for(100) == 64 and ref.bucket_for(5000) == 256
-    p = [ref.p_value(s, 200).p_value for s in (-3.0, 0.0, 3.0, 10.0)]  # type: ignore[union-attr]
+    p = [ref.p_value(s, 128).p_value for s in (-3.0, 0.0, 3.0, 10.0)]
     assert p == sorted(p, reverse=True) and p[-1] == pytest.approx(1 / 401)
+    # The statistic is the mean of the bucket's prefix, not of the whole text.
+    ll = np.concatenate([np.full(128, -1.0), np.full(72, 5.0)])
+    score, res = ref.p_value_of(ll)  # type: ignore[misc]
+    assert score == -1.0 and res.bucket == 128
 
 
 def test_json_round_trip_and_bad_files() -> None:
@@ -55,6 +59,8 @@ def test_reference_from_token_scores_uses_prefixes() -> None:
 
     s = scores([-1.0] * 16 + [-3.0] * 16)
     assert prefix_means(s) == {16: -1.0, 32: -2.0}
+    long = build_reference("m", [scores([-1.0] * 64 + [-2.0] * 64 + [-3.0] * 64)])
+    assert list(long.windows) == [-3.0, -2.0]  # passages after the first 64 tokens
     ref = build_reference("m", [s, scores([-2.0] * 20)])
     assert list(ref.scores[16]) == [-2.0, -1.0] and list(ref.scores[32]) == [-2.0] and 64 not in ref.scores
     assert ref.bucket_for(40) is None  # 2 references are too few to decide anything
@@ -65,4 +71,4 @@ def test_small_buckets_defer_to_shorter_ones() -> None:
     ref = HumanReference(
         "m", "log_likelihood", {128: np.sort(rng.normal(0, 1, 300)), 256: np.sort(rng.normal(0, 1, 28))}
     )
-    assert ref.bucket_for(300) == 128 and ref.p_value(5.0, 300).reference_size == 300  # type: ignore[union-attr]
+    assert ref.bucket_for(300) == 128 and ref.p_value_of(np.full(300, 5.0))[1].reference_size == 300  # type: ignore[index]
