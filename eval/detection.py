@@ -81,17 +81,34 @@ def own_generations(lm: Any, prompts: list[str], tokens: int) -> dict[str, list[
     return out
 
 
-def length_curve(lm: Any, sets: dict[str, list[LabelledText]]) -> dict[str, Any]:
-    """AUROC of the mean log-likelihood over the first 16/32/64/128 tokens (evaluation half, ChatGPT
-    sets): where the statistic collapses, which is where the detector must abstain."""
+def _after_shared_prompt(human: str, machine: str) -> tuple[str, str]:
+    """Drop the words both texts start with (the sets' machine texts continue a ~30-token human prompt)."""
+    h, m = human.split(), machine.split()
+    k = 0
+    while k < min(len(h), len(m)) and h[k] == m[k]:
+        k += 1
+    return " ".join(h[k:]), " ".join(m[k:])
+
+
+def length_curve(lm: Any) -> dict[str, Any]:
+    """AUROC of the mean log-likelihood over the first 16/32/64/128 tokens *after the shared prompt*
+    (evaluation half of the ChatGPT sets): where the statistic collapses, hence where to abstain."""
     from detect.features import score_tokens
     from watermark.text.normalize import normalize_text
 
-    rows = [r for k, v in sets.items() if "gpt-3.5" in k for r in v if not in_calibration_half(r.text)]
-    scores = score_tokens(lm, [normalize_text(r.text).text for r in rows], max_tokens=128, progress=True)
+    texts, labels = [], []
+    for path in sorted(SHARED.glob("*gpt-3.5-turbo.raw_data.json")):
+        raw = json.loads(path.read_text())
+        for human, machine in zip(raw["original"], raw["sampled"], strict=True):
+            if in_calibration_half(human) or in_calibration_half(machine):
+                continue
+            h, m = _after_shared_prompt(human, machine)
+            texts += [h, m]
+            labels += [0, 1]
+    scores = score_tokens(lm, [normalize_text(t).text for t in texts], max_tokens=128, progress=True)
     out = {}
     for n in (16, 32, 64, 128):
-        keep = [(r.label, float(s.log_likelihood[:n].mean())) for r, s in zip(rows, scores, strict=True)
+        keep = [(y, float(s.log_likelihood[:n].mean())) for y, s in zip(labels, scores, strict=True)
                 if len(s.log_likelihood) >= n]  # fmt: skip
         y = np.array([k[0] for k in keep])
         v = np.array([k[1] for k in keep])
@@ -113,11 +130,11 @@ def main() -> None:
     if args.only_length_curve:
         path = args.out / "detection.json"
         results = json.loads(path.read_text()) if path.is_file() else {}
-        results["auroc_by_length"] = length_curve(lm, fast_detect_gpt_sets(SHARED))
+        results["auroc_by_length_after_prompt"] = length_curve(lm)
         path.write_text(json.dumps(results, indent=2, default=float))
         md = ["# Detection benchmark (evaluation half only)", "", "```json", json.dumps(results, indent=2), "```"]
         (args.out / "detection.md").write_text("\n".join(md))
-        print(json.dumps(results["auroc_by_length"], indent=2))
+        print(json.dumps(results["auroc_by_length_after_prompt"], indent=2))
         return
     detector = load_text_detector(lm)
     sets = fast_detect_gpt_sets(SHARED)
