@@ -72,3 +72,13 @@ def make_key(key_id: str = "k1", secret: bytes = b"test-secret", scheme: str = "
 def ring() -> Iterator[KeyRing]:
     """Two KGW keys, the second active (rotation)."""
     yield KeyRing([make_key("old", b"old-secret"), make_key("new", b"new-secret")], active="new")
+
+
+@pytest.fixture(scope="session")
+def fast_detect_gpt_dir() -> Path:
+    """The labelled sets in ``../shared/data/fast-detect-gpt`` (``ASSAY_SHARED_DIR`` overrides ``../shared``)."""
+    base = Path(os.environ.get("ASSAY_SHARED_DIR", REPO.parent / "shared"))
+    path = base / "data" / "fast-detect-gpt"
+    if not path.is_dir():
+        pytest.fail(f"shared benchmark data not found at {path}; set ASSAY_SHARED_DIR")
+    return path

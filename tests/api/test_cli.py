@@ -129,11 +129,10 @@ def test_image_mark_then_detect(tmp_path: Path, env: Path) -> None:
 
 
 @pytest.mark.slow
-def test_detect_train_then_use(tmp_path: Path, env: Path) -> None:
+def test_detect_train_then_use(tmp_path: Path, env: Path, fast_detect_gpt_dir: Path) -> None:
     from detect.training import in_calibration_half
 
-    shared = Path(__file__).resolve().parents[3] / "shared" / "data" / "fast-detect-gpt"
-    raw = json.loads((shared / "xsum_gpt-3.5-turbo.raw_data.json").read_text())
+    raw = json.loads((fast_detect_gpt_dir / "xsum_gpt-3.5-turbo.raw_data.json").read_text())
     rows = [{"text": t, "label": 0} for t in raw["original"][:24]] + [
         {"text": t, "label": 1} for t in raw["sampled"][:24]
     ]

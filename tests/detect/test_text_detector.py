@@ -98,10 +98,10 @@ def test_spans_cover_long_texts(small_detector: TextAIDetector) -> None:
 
 
 @pytest.mark.slow
-def test_shipped_calibration_holds_on_held_out_humans(embedded: LanguageModel) -> None:
+def test_shipped_calibration_holds_on_held_out_humans(embedded: LanguageModel, fast_detect_gpt_dir: Path) -> None:
     """Human texts the reference never saw (evaluation half, 3 domains): at a nominal 5 % FPR no
     more are flagged than a binomial(40, 0.05) allows at 99.9 % (7)."""
-    shared = REPO.parent / "shared" / "data" / "fast-detect-gpt"
+    shared = fast_detect_gpt_dir
     humans: list[str] = []
     for name in ("xsum_gpt-3.5-turbo", "writing_gpt-3.5-turbo", "pubmed_gpt-3.5-turbo"):
         raw = json.loads((shared / f"{name}.raw_data.json").read_text())
