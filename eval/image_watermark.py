@@ -20,6 +20,7 @@ import statistics
 import sys
 import time
 import zlib
+from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
@@ -167,16 +168,17 @@ ATTACKS: dict[str, Callable[[Img], Img]] = {
 # ---------------------------------------------------------------------------------------------- methods
 
 
-class Method:
+class Method(ABC):
     name: str
     bits: int
 
+    @abstractmethod
     def embed(self, img: Img) -> Img:
-        raise NotImplementedError
+        """The marked image."""
 
+    @abstractmethod
     def detect(self, img: Img) -> tuple[bool, bool, float]:
         """(decided marked at FPR 1e-6, exact payload, bit accuracy)."""
-        raise NotImplementedError
 
 
 class Assay(Method):
