@@ -255,8 +255,6 @@ def image_mark(
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def image_detect(source: str, keys: str | None, key_id: str | None, as_json: bool) -> None:
     """Look for Assay and public (Stable Diffusion / SDXL) watermarks in the image SOURCE."""
-    import numpy as np
-
     from api.text_service import TextService
     from watermark.image import ImageWatermarkDetector, detect_public_marks, read_image
 
@@ -266,8 +264,7 @@ def image_detect(source: str, keys: str | None, key_id: str | None, as_json: boo
         if key_id:
             detector = detector.restricted_to(key_id)
         found = detector.detect_pixels(raster.pixels, peak=raster.peak)
-        rgb = raster.pixels if raster.pixels.ndim == 3 else np.dstack([raster.pixels] * 3)
-        public = detect_public_marks(np.rint(rgb * (255.0 / raster.peak)).astype(np.uint8))
+        public = detect_public_marks(raster.rgb8())
     except AssayError as exc:
         _fail(exc)
         return

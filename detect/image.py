@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 from PIL import Image
 
 from provenance.c2pa_io import SUPPORTED_MIME, Verification, verify_asset
@@ -136,8 +135,7 @@ def image_report(
                 f"AI-generated: carries Assay watermark key {found.key_id!r} (p <= {found.p_value:.1e})",
             )
         )
-    rgb = raster.pixels if raster.pixels.ndim == 3 else np.dstack([raster.pixels] * 3)
-    for mark in detect_public_marks(np.rint(rgb * (255.0 / raster.peak)).astype(np.uint8)):
+    for mark in detect_public_marks(raster.rgb8()):
         watermarks.append(mark.to_dict())
         if mark.found:
             evidence.append(Evidence("watermark", "strong", True, f"Carries the {mark.generator} watermark"))

@@ -140,7 +140,7 @@ class Classifier(Protocol):
     """What :class:`TextAIDetector` needs from a trained classifier (see :mod:`detect.training`)."""
 
     def probability(self, text: str, features: TextFeatures) -> float:
-        """Calibrated probability that ``text`` is machine-written."""
+        """Calibrated probability that ``text`` (normalised) is machine-written."""
         ...
 
 

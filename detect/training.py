@@ -105,10 +105,10 @@ class EmbeddingClassifier:
         self.embedder = embedder
 
     def probability(self, text: str, features: TextFeatures) -> float:
-        """Calibrated probability that ``text`` is machine-written."""
+        """Calibrated probability that ``text`` (already normalised, as the detector passes it) is machine-written."""
         x = np.asarray(features.values, dtype=np.float64)[None, :]
         if self.embedder is not None:
-            x = np.hstack([x, self.embedder.embed([normalize_text(text).text]).astype(np.float64)])
+            x = np.hstack([x, self.embedder.embed([text]).astype(np.float64)])
         return float(self.model.predict_proba(x)[0, 1])
 
 

@@ -74,6 +74,11 @@ class Raster:
         """MIME type of the written output."""
         return MIME_TYPES[self.output_format]
 
+    def rgb8(self) -> npt.NDArray[np.uint8]:
+        """The pixels as ``(h, w, 3)`` 8-bit RGB (grey replicated), e.g. for 8-bit-only decoders."""
+        rgb = self.pixels if self.pixels.ndim == 3 else np.dstack([self.pixels] * 3)
+        return np.asarray(np.rint(rgb * (255.0 / self.peak)), dtype=np.uint8)
+
 
 def _open(data: bytes, max_pixels: int) -> Image.Image:
     if not data:
