@@ -28,7 +28,13 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(AssayError)
     async def _assay(_: Request, exc: AssayError) -> JSONResponse:
-        return problem(exc.status, exc.title, str(exc), exc.type)
+        response = problem(exc.status, exc.title, str(exc), exc.type)
+        retry = getattr(exc, "retry_after", None)
+        if retry is not None:
+            response.headers["retry-after"] = str(retry)
+        if exc.status == 401:
+            response.headers["www-authenticate"] = "Bearer"
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

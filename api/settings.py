@@ -1,7 +1,7 @@
-"""Settings, read from ``ASSAY_*`` environment variables (and an optional ``.env`` file).
+"""Settings, read from ``ASSAY_*`` environment variables and an optional TOML config file.
 
-Nothing reads settings at import time: call :func:`get_settings` (cached; tests clear or override
-it).
+The config file is named by ``ASSAY_CONFIG``; environment variables override it. Nothing reads
+settings at import time: call :func:`get_settings` (cached; tests clear or override it).
 """
 
 from __future__ import annotations
@@ -9,11 +9,14 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 __all__ = ["Settings", "default_data_dir", "get_settings"]
+
+_MIB = 1024 * 1024
 
 
 def default_data_dir() -> Path:
@@ -23,7 +26,7 @@ def default_data_dir() -> Path:
 
 
 class Settings(BaseSettings):
-    """Assay's settings; every field can be set as ``ASSAY_<NAME>``."""
+    """Assay's settings; every field can be set as ``ASSAY_<NAME>`` or in the ``ASSAY_CONFIG`` file."""
 
     model_config = SettingsConfigDict(env_prefix="ASSAY_", env_file=None, extra="ignore")
 
@@ -41,8 +44,49 @@ class Settings(BaseSettings):
     detector_dir: Path | None = Field(
         default=None, description="Retrained reference/classifier; unset = data_dir/detector, else the shipped ones."
     )
+    # provenance
+    store_url: str | None = Field(default=None, description="SQLAlchemy URL; unset = SQLite file data_dir/assay.db.")
+    signer: Literal["dev", "files", "callback"] = Field(
+        default="dev",
+        description="dev: a development CA made on first run (untrusted); files: chain + key files; "
+        "callback: chain file + a Python callable 'module:function' that signs bytes (a KMS or HSM).",
+    )
+    signer_chain: Path | None = Field(default=None, description="PEM chain, end-entity first (files/callback).")
+    signer_key: Path | None = Field(default=None, description="PEM private key (files).")
+    signer_alg: str = Field(default="es256", description="Signing algorithm of the configured chain.")
+    signer_callback: str | None = Field(default=None, description="'module:function' signing bytes (callback).")
+    signer_name: str | None = Field(default=None, description="Signer name recorded in the store.")
+    trust_anchors: list[Path] = Field(default_factory=list, description="PEM files of trusted roots.")
+    trust_dev_signer: bool = Field(default=False, description="Treat the development CA as trusted (testing only).")
+    generator_name: str = Field(default="Assay", description="The generator named in signed AI manifests.")
+    # service
+    anonymous_verify: bool = Field(default=False, description="Allow verification without an API key.")
+    max_upload_bytes: int = Field(default=32 * _MIB, ge=1024, description="Largest request body accepted.")
+    max_pixels: int = Field(default=50_000_000, ge=65_536, description="Most pixels an uploaded image may have.")
+    request_timeout_s: float = Field(default=120.0, gt=0, description="Longest a request may take before a 503.")
+    rate_limit_per_minute: int = Field(default=600, ge=1, description="Requests per minute per API key or client.")
+    rate_limit_burst: int = Field(default=60, ge=1, description="Requests a key may make at once before limiting.")
+    warm_on_start: bool = Field(default=True, description="Load the model when the service starts.")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then ``ASSAY_*`` variables, then the ``ASSAY_CONFIG`` TOML file."""
+        sources: tuple[PydanticBaseSettingsSource, ...] = (init_settings, env_settings)
+        config = os.environ.get("ASSAY_CONFIG")
+        if config:
+            if not Path(config).is_file():
+                raise ValueError(f"ASSAY_CONFIG names {config}, which is not a file")
+            sources += (TomlConfigSettingsSource(settings_cls, toml_file=Path(config)),)
+        return sources
 
     @property
     def model_cache(self) -> Path:
@@ -58,6 +102,11 @@ class Settings(BaseSettings):
     def keyring_path(self) -> Path:
         """The key ring file in use when no TOML text is given."""
         return self.keyring if self.keyring is not None else self.data_dir / "keys.toml"
+
+    @property
+    def database_url(self) -> str:
+        """The store's SQLAlchemy URL."""
+        return self.store_url or f"sqlite:///{self.data_dir / 'assay.db'}"
 
 
 @lru_cache(maxsize=1)

@@ -87,6 +87,11 @@ class TextService:
                 self._keyring = load_keyring(s.keyring_path)
         return self._keyring
 
+    @property
+    def model_loaded(self) -> bool:
+        """Whether the language model is in memory."""
+        return self._model is not None
+
     def model(self) -> LanguageModel:
         """The language model, loaded on first use."""
         with self._lock:

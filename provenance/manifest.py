@@ -5,33 +5,75 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-__all__ = ["COMPOSITE", "TRAINED", "ai_manifest"]
+from watermark.errors import InvalidInput
+
+__all__ = ["ACTIONS", "COMPOSITE", "SOURCE_TYPES", "TRAINED", "ai_manifest", "asset_manifest", "source_type_uri"]
 
 TRAINED = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 COMPOSITE = "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia"
+_IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
+# The IPTC digital source types a signer may declare (short names).
+SOURCE_TYPES = (
+    "trainedAlgorithmicMedia",
+    "compositeWithTrainedAlgorithmicMedia",
+    "algorithmicMedia",
+    "compositeSynthetic",
+    "digitalCapture",
+    "computationalCapture",
+    "negativeFilm",
+    "positiveFilm",
+    "print",
+    "humanEdits",
+    "minorHumanEdits",
+    "composite",
+    "digitalCreation",
+    "dataDrivenMedia",
+    "screenCapture",
+    "virtualRecording",
+)
+ACTIONS = ("c2pa.created", "c2pa.edited", "c2pa.opened", "c2pa.published", "c2pa.converted")
 
 
-def ai_manifest(
+def source_type_uri(name: str) -> str:
+    """The IPTC URI of a digital source type given by short name or URI.
+
+    Raises:
+        InvalidInput: not an IPTC digital source type.
+    """
+    short = name.rsplit("/", 1)[-1]
+    if short not in SOURCE_TYPES:
+        raise InvalidInput(f"digital source type must be one of {', '.join(SOURCE_TYPES)}; got {name[:100]!r}")
+    return _IPTC + short
+
+
+def asset_manifest(
     *,
     title: str,
-    model: str,
-    digital_source_type: str = TRAINED,
+    software_agent: str,
+    action: str = "c2pa.created",
+    digital_source_type: str | None = None,
     soft_binding: tuple[str, bytes] | None = None,
 ) -> dict[str, Any]:
-    """A manifest for AI-generated content, its assertions attested by the signer (``created``).
+    """A manifest describing how an asset was made, its assertions attested by the signer.
 
     Args:
         title: the asset's title.
-        model: the generator, named in ``softwareAgent``.
-        digital_source_type: ``TRAINED`` for generated content, ``COMPOSITE`` for edits.
+        software_agent: the tool that performed ``action``.
+        action: one of ``ACTIONS``.
+        digital_source_type: an IPTC source type (short name or URI), or None.
         soft_binding: ``(algorithm, watermark payload)`` when the asset carries a watermark.
+
+    Raises:
+        InvalidInput: an unknown action or source type, or an empty or overlong title.
     """
-    created: dict[str, Any] = {
-        "action": "c2pa.created",
-        "digitalSourceType": digital_source_type,
-        "softwareAgent": {"name": model},
-    }
-    actions = [created]
+    if action not in ACTIONS:
+        raise InvalidInput(f"action must be one of {', '.join(ACTIONS)}; got {action[:100]!r}")
+    if not title.strip() or len(title) > 500:
+        raise InvalidInput("a manifest title must have 1 to 500 characters")
+    first: dict[str, Any] = {"action": action, "softwareAgent": {"name": software_agent}}
+    if digital_source_type is not None:
+        first["digitalSourceType"] = source_type_uri(digital_source_type)
+    actions = [first]
     assertions: list[dict[str, Any]] = []
     if soft_binding is not None:
         alg, payload = soft_binding
@@ -50,3 +92,23 @@ def ai_manifest(
         "title": title,
         "assertions": assertions,
     }
+
+
+def ai_manifest(
+    *,
+    title: str,
+    model: str,
+    digital_source_type: str = TRAINED,
+    soft_binding: tuple[str, bytes] | None = None,
+) -> dict[str, Any]:
+    """A manifest for AI-generated content, its assertions attested by the signer (``created``).
+
+    Args:
+        title: the asset's title.
+        model: the generator, named in ``softwareAgent``.
+        digital_source_type: ``TRAINED`` for generated content, ``COMPOSITE`` for edits.
+        soft_binding: ``(algorithm, watermark payload)`` when the asset carries a watermark.
+    """
+    return asset_manifest(
+        title=title, software_agent=model, digital_source_type=digital_source_type, soft_binding=soft_binding
+    )

@@ -15,16 +15,44 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from watermark.errors import InvalidInput, ManifestNotFound
+from watermark.errors import ConfigurationError, InvalidInput, ManifestNotFound
 
-__all__ = ["ManifestRecord", "ManifestStore", "SoftBindingMatch"]
+__all__ = ["ManifestRecord", "ManifestStore", "SoftBindingMatch", "open_engine"]
 
 _MAX_MANIFEST = 16 * 1024 * 1024
+
+
+def open_engine(url: str) -> Engine:
+    """A SQLAlchemy engine for ``url``; SQLite files get WAL, foreign keys and a busy timeout.
+
+    Raises:
+        ConfigurationError: the URL cannot be parsed or names a driver that is not installed.
+    """
+    try:
+        engine = sa.create_engine(url, pool_pre_ping=True)
+    except (sa.exc.ArgumentError, ImportError) as exc:
+        raise ConfigurationError(f"cannot open the store: {exc.__class__.__name__}") from None
+    if engine.dialect.name == "sqlite":
+        database = engine.url.database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")  # WAL keeps commits durable against crashes of the process
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=10000")
+            cur.close()
+
+    return engine
 
 
 @dataclass(frozen=True)
@@ -81,18 +109,8 @@ class ManifestStore:
     @classmethod
     def open(cls, url: str, *, schema: str | None = None) -> ManifestStore:
         """Open (and create the tables of) a store at a SQLAlchemy URL."""
-        engine = sa.create_engine(url, pool_pre_ping=True)
-        if engine.dialect.name == "sqlite":
-
-            @sa.event.listens_for(engine, "connect")
-            def _pragmas(dbapi_conn: Any, _: Any) -> None:
-                cur = dbapi_conn.cursor()
-                cur.execute("PRAGMA journal_mode=WAL")
-                cur.execute("PRAGMA foreign_keys=ON")
-                cur.close()
-
-        store = cls(engine, schema=schema)
-        store.metadata.create_all(engine)
+        store = cls(open_engine(url), schema=schema)
+        store.metadata.create_all(store.engine)
         return store
 
     def put(

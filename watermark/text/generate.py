@@ -85,6 +85,7 @@ def generate(
     seed: int | None = None,
     chat: bool | None = None,
     max_prompt_tokens: int = 4096,
+    streamer: Any = None,
 ) -> list[Generation]:
     """Generate one text per prompt, watermarked with ``scheme`` (or not, when ``None``).
 
@@ -101,6 +102,8 @@ def generate(
         seed: seed for sampling, for reproducible output.
         chat: apply the chat template; default: when the tokenizer has one.
         max_prompt_tokens: longer prompts are rejected.
+        streamer: a ``transformers`` streamer (``put``/``end``) fed the tokens as they are
+            sampled; only with one prompt.
 
     Returns:
         One :class:`Generation` per prompt, in order.
@@ -114,6 +117,8 @@ def generate(
         batch = list(prompts)  # type: ignore[arg-type]
     if not batch:
         raise InvalidInput("no prompts")
+    if streamer is not None and len(batch) != 1:
+        raise InvalidInput("streaming needs exactly one prompt")
     if not (isinstance(max_new_tokens, int) and 1 <= max_new_tokens <= 4096):
         raise InvalidInput("`max_new_tokens` has to be an int in [1, 4096]")
     if not 0 <= min_new_tokens <= max_new_tokens:
@@ -149,6 +154,7 @@ def generate(
             min_new_tokens=min_new_tokens,
             repetition_penalty=repetition_penalty,
             pad_token_id=tok.pad_token_id,
+            streamer=streamer,
             **sampling,
         )
     prompt_len = enc["input_ids"].shape[1]

@@ -1,0 +1,162 @@
+"""Route dependencies: the runtime, the authenticated caller with a scope, and uploads."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from starlette.datastructures import UploadFile
+
+from api.auth import ApiKey, Forbidden, Unauthorized
+from api.runtime import Runtime
+from watermark.errors import InvalidInput, UnsupportedMedia
+
+__all__ = ["Caller", "RuntimeDep", "Upload", "read_upload", "require"]
+
+
+def get_runtime(request: Request) -> Runtime:
+    """The application's runtime."""
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: an API key, or an anonymous client (verification only, when allowed)."""
+
+    actor: str
+    key: ApiKey | None
+
+
+def _token(request: Request) -> str | None:
+    auth = request.headers.get("authorization")
+    if auth:
+        scheme, _, value = auth.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise Unauthorized("use 'Authorization: Bearer <API key>'")
+        return value.strip()
+    return request.headers.get("x-api-key")
+
+
+def require(scope: str) -> Callable[[Request], Awaitable[Caller]]:
+    """A dependency that authenticates the caller for ``scope`` and spends one rate-limit token."""
+
+    async def dependency(request: Request) -> Caller:
+        rt = get_runtime(request)
+        token = _token(request)
+        if token is None:
+            if scope == "verify" and rt.settings.anonymous_verify:
+                client = request.client.host if request.client else "unknown"
+                rt.limiter.take(f"anon:{client}")
+                return Caller(f"anonymous:{client}", None)
+            raise Unauthorized("this route needs an API key ('Authorization: Bearer <API key>')")
+        key = rt.api_keys.authenticate(token)
+        if not key.allows(scope):
+            raise Forbidden(f"API key {key.key_id} lacks the {scope!r} scope")
+        rt.limiter.take(f"key:{key.key_id}")
+        return Caller(f"key:{key.key_id}", key)
+
+    return dependency
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A request's content: file bytes with their declared type, or a text."""
+
+    data: bytes
+    declared_type: str
+    text: str | None = None
+    fields: dict[str, str] | None = None
+
+
+_TEXT_TYPES = ("text/plain",)
+
+
+async def read_upload(request: Request) -> Upload:
+    """The content of a request: a multipart ``file`` (or ``text`` field), a raw body, or JSON ``{"text": ...}``.
+
+    Raises:
+        InvalidInput: an empty body or a malformed form.
+        UnsupportedMedia: no usable content type.
+    """
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype == "multipart/form-data":
+        try:
+            form = await request.form(max_files=1, max_fields=20)
+        except Exception:  # python-multipart raises several types for a malformed form
+            raise InvalidInput("the multipart form cannot be parsed") from None
+        fields = {k: v for k, v in form.items() if isinstance(v, str)}
+        file = form.get("file")
+        if isinstance(file, UploadFile):
+            data = await file.read()
+            await file.close()
+            if not data:
+                raise InvalidInput("the uploaded file is empty")
+            kind = (file.content_type or "application/octet-stream").split(";")[0].lower()
+            return Upload(data, kind, fields=fields)
+        if "text" in fields:
+            return Upload(fields["text"].encode(), "text/plain", text=fields["text"], fields=fields)
+        raise InvalidInput("the form needs a 'file' or a 'text' field")
+    body = await request.body()
+    if not body:
+        raise InvalidInput("the request body is empty")
+    if ctype == "application/json":
+        import json
+
+        try:
+            obj: Any = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidInput("the JSON body cannot be parsed") from None
+        if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+            raise InvalidInput('a JSON body must be {"text": "..."}')
+        return Upload(obj["text"].encode(), "text/plain", text=obj["text"])
+    if ctype in _TEXT_TYPES:
+        try:
+            return Upload(body, ctype, text=body.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise InvalidInput("text must be UTF-8") from None
+    if not ctype:
+        raise UnsupportedMedia("give a Content-Type (an image type, text/plain, or multipart/form-data)")
+    return Upload(body, ctype)
+
+
+def image_upload(upload: Upload) -> bytes:
+    """The bytes of an upload that must be an image.
+
+    Raises:
+        UnsupportedMedia: the client declared a type that is not an image.
+    """
+    if upload.text is not None or not (
+        upload.declared_type.startswith("image/") or upload.declared_type == "application/octet-stream"
+    ):
+        raise UnsupportedMedia(f"expected an image, got {upload.declared_type}")
+    return upload.data
+
+
+def audited(
+    rt: Runtime,
+    caller: Caller,
+    action: str,
+    subject: bytes,
+    work: Callable[[], Any],
+    describe: Callable[[Any], tuple[str, str | None, dict[str, Any]]],
+) -> Any:
+    """Run ``work`` and write one audit row for it, whether it succeeds or fails with an AssayError.
+
+    ``describe(result)`` gives the row's result, key id and detail.
+    """
+    from watermark.errors import AssayError
+
+    try:
+        out = work()
+    except AssayError as exc:
+        rt.record(actor=caller.actor, action=action, result=f"error:{exc.type.rsplit('/', 1)[-1]}", subject=subject)
+        raise
+    result, key_id, detail = describe(out)
+    rt.record(actor=caller.actor, action=action, result=result, subject=subject, key_id=key_id, detail=detail)
+    return out

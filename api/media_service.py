@@ -1,0 +1,224 @@
+"""The image and provenance capabilities as the application uses them: the signer, trust anchors,
+the manifest store and the image watermark, loaded once and shared by the routes and the CLI."""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from api.settings import Settings
+from detect.image import image_report
+from detect.report import Report
+from provenance.c2pa_io import SUPPORTED_MIME, sign_asset
+from provenance.credentials import (
+    DEV_SIGNER_NAME,
+    SigningCredentials,
+    credentials_from_files,
+    ensure_dev_credentials,
+)
+from provenance.manifest import asset_manifest
+from provenance.soft_binding import ALG, sign_and_store
+from provenance.store import ManifestRecord, ManifestStore, SoftBindingMatch
+from provenance.trust import load_trust_anchors
+from watermark.errors import ConfigurationError, UnsupportedMedia
+from watermark.image import ImageWatermarkDetector, ImageWatermarker, MarkedImage, read_image, watermark_file
+from watermark.keys import KeyRing, Secret
+
+__all__ = ["MediaService", "SignedResult", "sniff_image_mime"]
+
+
+def sniff_image_mime(data: bytes, max_pixels: int) -> str:
+    """The media type of an image file, from its content (never from what the client declared).
+
+    Raises:
+        InvalidInput, UnsupportedMedia, PayloadTooLarge: see :func:`watermark.image.read_image`.
+    """
+    return read_image(data, max_pixels=max_pixels).mime_type
+
+
+@dataclass(frozen=True)
+class SignedResult:
+    """A signed (and possibly watermarked) file with its store record."""
+
+    data: bytes
+    mime: str
+    record: ManifestRecord
+    marked: MarkedImage | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (without the bytes)."""
+        out: dict[str, Any] = {
+            "manifest_id": self.record.manifest_id,
+            "mime_type": self.mime,
+            "asset_sha256": self.record.asset_sha256,
+            "signer": self.record.signer,
+            "development_signer": self.record.development_signer,
+        }
+        if self.marked is not None:
+            out["watermark"] = self.marked.to_dict() | {"record_id": self.marked.payload.record_hex}
+        return out
+
+
+def _load_callback(path: str) -> Callable[[bytes], bytes]:
+    module, _, name = path.partition(":")
+    try:
+        fn = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError, ValueError):
+        raise ConfigurationError(f"signer callback {path!r} cannot be imported (expected 'module:function')") from None
+    if not callable(fn):
+        raise ConfigurationError(f"signer callback {path!r} is not callable")
+    return fn  # type: ignore[no-any-return]
+
+
+class MediaService:
+    """Signer, trust anchors, manifest store and image watermark for one set of settings."""
+
+    def __init__(self, settings: Settings, keyring: Callable[[], KeyRing], store: ManifestStore) -> None:
+        self.settings = settings
+        self._keyring = keyring
+        self.store = store
+        self._lock = threading.Lock()
+        self._credentials: SigningCredentials | None = None
+        self._callback: Callable[[bytes], bytes] | None = None
+        self._anchors: list[str] | None = None
+        self._detector: ImageWatermarkDetector | None = None
+
+    def credentials(self) -> SigningCredentials:
+        """The configured signing credentials (the development CA is made on first use)."""
+        with self._lock:
+            if self._credentials is None:
+                s = self.settings
+                if s.signer == "dev":
+                    self._credentials = ensure_dev_credentials(s.data_dir)
+                elif s.signer_chain is None or (s.signer == "files" and s.signer_key is None):
+                    raise ConfigurationError(
+                        f"signer {s.signer!r} needs signer_chain" + " and signer_key" * (s.signer == "files")
+                    )
+                elif s.signer == "files":
+                    assert s.signer_key is not None
+                    self._credentials = credentials_from_files(s.signer_chain, s.signer_key, alg=s.signer_alg)
+                else:
+                    try:
+                        chain = s.signer_chain.read_text()
+                    except OSError as exc:
+                        raise ConfigurationError(f"cannot read {s.signer_chain}: {exc.strerror}") from None
+                    self._callback = _load_callback(s.signer_callback or "")
+                    self._credentials = SigningCredentials(
+                        alg=s.signer_alg.lower(), chain_pem=chain, private_key=Secret(b"")
+                    )
+            return self._credentials
+
+    @property
+    def signer_name(self) -> str:
+        """The name recorded for this signer."""
+        creds = self.credentials()
+        return self.settings.signer_name or (DEV_SIGNER_NAME if creds.development else "configured signer")
+
+    def trust_anchors(self) -> list[str]:
+        """Configured trust anchors (plus the development root when opted in)."""
+        if self._anchors is None:
+            dev = self.credentials() if self.settings.trust_dev_signer and self.settings.signer == "dev" else None
+            self._anchors = load_trust_anchors(self.settings.trust_anchors, development=dev)
+        return self._anchors
+
+    def detector(self) -> ImageWatermarkDetector:
+        """The image watermark detector over every key."""
+        if self._detector is None:
+            self._detector = ImageWatermarkDetector(self._keyring())
+        return self._detector
+
+    def watermark_and_sign(self, data: bytes, *, title: str, key_id: str | None = None) -> SignedResult:
+        """Watermark an image, sign a manifest declaring AI origin soft-bound to the mark, store it.
+
+        Raises:
+            InvalidInput, UnsupportedMedia, PayloadTooLarge: an unreadable, unsupported or too large image.
+            UnknownKey: ``key_id`` is not in the key ring.
+            SignatureInvalid: signing failed.
+        """
+        marked = watermark_file(
+            data, ImageWatermarker(self._keyring()), key_id=key_id, max_pixels=self.settings.max_pixels
+        )
+        if marked.mime_type not in SUPPORTED_MIME:
+            raise UnsupportedMedia(f"C2PA cannot embed a manifest into {marked.mime_type}")
+        self.credentials()
+        bound = sign_and_store(
+            marked.data,
+            marked.mime_type,
+            marked.payload.to_bytes(),
+            self.credentials(),
+            self.store,
+            title=title,
+            model=self.settings.generator_name,
+            signer=self.signer_name,
+        )
+        return SignedResult(bound.signed.data, marked.mime_type, bound.record, marked)
+
+    def sign(
+        self,
+        data: bytes,
+        *,
+        title: str,
+        action: str = "c2pa.created",
+        digital_source_type: str | None = None,
+        software_agent: str | None = None,
+    ) -> SignedResult:
+        """Sign an asset with a manifest describing how it was made, and store the manifest.
+
+        Raises:
+            InvalidInput, UnsupportedMedia, PayloadTooLarge: see :meth:`watermark_and_sign`;
+                also an unknown action or source type.
+            SignatureInvalid: signing failed.
+        """
+        mime = sniff_image_mime(data, self.settings.max_pixels)
+        if mime not in SUPPORTED_MIME:
+            raise UnsupportedMedia(f"C2PA cannot embed a manifest into {mime}")
+        manifest = asset_manifest(
+            title=title,
+            software_agent=software_agent or self.settings.generator_name,
+            action=action,
+            digital_source_type=digital_source_type,
+        )
+        creds = self.credentials()
+        signed = sign_asset(data, mime, manifest, creds, sign_callback=self._callback)
+        record = self.store.put(
+            asset=signed.data,
+            mime=mime,
+            manifest_store=signed.manifest_store,
+            signer=self.signer_name,
+            development_signer=creds.development,
+        )
+        return SignedResult(signed.data, mime, record)
+
+    def verify_image(self, data: bytes) -> Report:
+        """The full report for an image file (watermarks, manifest, recovered credentials, markers).
+
+        Raises:
+            InvalidInput, UnsupportedMedia, PayloadTooLarge: the image cannot be decoded.
+        """
+        mime = sniff_image_mime(data, self.settings.max_pixels)
+        return image_report(
+            data,
+            mime,
+            self.detector(),
+            store=self.store,
+            trust_anchors=self.trust_anchors(),
+            max_pixels=self.settings.max_pixels,
+        )
+
+    def matches_by_content(self, data: bytes) -> tuple[list[SoftBindingMatch], dict[str, Any]]:
+        """Stored manifests for an image: by its watermark's soft binding, and by exact hash."""
+        import hashlib
+
+        from provenance.soft_binding import binding_value
+
+        raster = read_image(data, max_pixels=self.settings.max_pixels)
+        found = self.detector().detect_pixels(raster.pixels, peak=raster.peak)
+        matches: list[SoftBindingMatch] = []
+        if found.found and found.payload is not None:
+            matches = self.store.by_binding(ALG, binding_value(found.payload.to_bytes()))
+        seen = {m.manifest_id for m in matches}
+        exact = [m for m in self.store.by_asset_hash(hashlib.sha256(data).hexdigest()) if m not in seen]
+        return matches + [SoftBindingMatch(m) for m in exact], found.to_dict()

@@ -1,0 +1,207 @@
+"""Images and provenance: watermark + sign, sign, verify anything, and the Soft Binding Resolution API."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import Caller, RuntimeDep, Upload, audited, image_upload, read_upload, require
+from api.media_service import SignedResult
+from api.runtime import Runtime
+from detect.report import Report
+from provenance.manifest import ACTIONS, SOURCE_TYPES
+from watermark.errors import InvalidInput
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["images and provenance"])
+
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+_FILE_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {"type": "object", "properties": {"file": _BINARY["schema"]}, "required": ["file"]}
+            },
+            "image/jpeg": _BINARY,
+            "image/png": _BINARY,
+            "image/webp": _BINARY,
+            "application/octet-stream": _BINARY,
+        },
+    }
+}
+_ANY_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": _BINARY["schema"], "text": {"type": "string"}},
+                }
+            },
+            "text/plain": {"schema": {"type": "string"}},
+            "application/json": {
+                "schema": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}
+            },
+            "image/jpeg": _BINARY,
+            "image/png": _BINARY,
+            "application/octet-stream": _BINARY,
+        },
+    }
+}
+_SIGNED_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The signed file; `Assay-Manifest-Id` and (when watermarked) `Assay-Record-Id` headers.",
+        "content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}, "image/tiff": {}},
+    }
+}
+
+
+def _signed_response(result: SignedResult) -> Response:
+    headers = {"assay-manifest-id": result.record.manifest_id, "cache-control": "no-store"}
+    if result.marked is not None:
+        headers["assay-record-id"] = result.marked.payload.record_hex
+        headers["assay-watermark-key"] = result.marked.key_id
+    return Response(result.data, media_type=result.mime, headers=headers)
+
+
+def _describe_signed(result: SignedResult) -> tuple[str, str | None, dict[str, Any]]:
+    detail: dict[str, Any] = {"manifest_id": result.record.manifest_id, "signer": result.record.signer}
+    key = None
+    if result.marked is not None:
+        key = result.marked.key_id
+        detail["record_id"] = result.marked.payload.record_hex
+    return "signed", key, detail
+
+
+def _title(upload: Upload, given: str | None) -> str:
+    title = given or (upload.fields or {}).get("title") or "Untitled"
+    if len(title) > 500:
+        raise InvalidInput("title is limited to 500 characters")
+    return title
+
+
+@router.post("/v1/images/watermark", openapi_extra=_FILE_BODY, responses=_SIGNED_RESPONSE, response_class=Response)
+async def images_watermark(
+    request: Request,
+    rt: RuntimeDep,
+    caller: Annotated[Caller, Depends(require("sign"))],
+    title: Annotated[str | None, Query(max_length=500)] = None,
+    key_id: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    """Watermark an image and sign a C2PA manifest declaring AI origin, soft-bound to the watermark."""
+    upload = await read_upload(request)
+    data = image_upload(upload)
+    name = _title(upload, title)
+
+    def run() -> SignedResult:
+        work = lambda: rt.media.watermark_and_sign(data, title=name, key_id=key_id)  # noqa: E731
+        out: SignedResult = audited(rt, caller, "image.watermark", data, work, _describe_signed)
+        return out
+
+    return _signed_response(await run_in_threadpool(run))
+
+
+@router.post("/v1/provenance/sign", openapi_extra=_FILE_BODY, responses=_SIGNED_RESPONSE, response_class=Response)
+async def provenance_sign(
+    request: Request,
+    rt: RuntimeDep,
+    caller: Annotated[Caller, Depends(require("sign"))],
+    title: Annotated[str | None, Query(max_length=500)] = None,
+    action: Annotated[str, Query(description=f"One of {', '.join(ACTIONS)}.")] = "c2pa.created",
+    digital_source_type: Annotated[
+        str | None, Query(description=f"IPTC source type: {', '.join(SOURCE_TYPES)}.", max_length=200)
+    ] = None,
+    software_agent: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    """Sign an uploaded image with a manifest describing how it was made (no watermark is added)."""
+    upload = await read_upload(request)
+    data = image_upload(upload)
+    name = _title(upload, title)
+
+    def run() -> SignedResult:
+        def work() -> SignedResult:
+            return rt.media.sign(
+                data, title=name, action=action, digital_source_type=digital_source_type, software_agent=software_agent
+            )
+
+        out: SignedResult = audited(rt, caller, "provenance.sign", data, work, _describe_signed)
+        return out
+
+    return _signed_response(await run_in_threadpool(run))
+
+
+def _verify(rt: Runtime, caller: Caller, upload: Upload) -> Report:
+    def describe(report: Report) -> tuple[str, str | None, dict[str, Any]]:
+        hit = next((w for w in report.watermarks if w.get("detected") or w.get("found")), None)
+        key = hit.get("key_id") if hit else None
+        return report.verdict, key, {"label": report.label, "content_type": report.content_type}
+
+    if upload.text is not None:
+        text = upload.text
+        return audited(rt, caller, "verify", upload.data, lambda: rt.text.detect(text), describe)  # type: ignore[no-any-return]
+    data = image_upload(upload)
+    return audited(rt, caller, "verify", data, lambda: rt.media.verify_image(data), describe)  # type: ignore[no-any-return]
+
+
+@router.post("/v1/verify", openapi_extra=_ANY_BODY)
+async def verify(
+    request: Request, rt: RuntimeDep, caller: Annotated[Caller, Depends(require("verify"))]
+) -> dict[str, Any]:
+    """The one report for an image file or a text: manifest state and trust, watermarks, recovered
+    credentials, AI-likelihood, label and disagreements."""
+    upload = await read_upload(request)
+    report = await run_in_threadpool(_verify, rt, caller, upload)
+    return report.to_dict()
+
+
+@router.get("/v1/matches/byBinding")
+def matches_by_binding(
+    rt: RuntimeDep,
+    _: Annotated[Caller, Depends(require("verify"))],
+    alg: Annotated[str, Query(min_length=1, max_length=200)],
+    value: Annotated[str, Query(min_length=1, max_length=400, description="The binding value, base64.")],
+) -> dict[str, Any]:
+    """Manifests whose soft binding ``alg`` has ``value`` (C2PA Soft Binding Resolution API)."""
+    try:
+        base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidInput("value must be base64") from None
+    return {
+        "matches": [
+            {"manifestId": m.manifest_id, "similarityScore": m.similarity_score}
+            for m in rt.store.by_binding(alg, value)
+        ]
+    }
+
+
+@router.post("/v1/matches/byContent", openapi_extra=_FILE_BODY)
+async def matches_by_content(
+    request: Request, rt: RuntimeDep, _: Annotated[Caller, Depends(require("verify"))]
+) -> dict[str, Any]:
+    """Manifests for an image: through the watermark found in its pixels, and by exact hash."""
+    data = image_upload(await read_upload(request))
+    matches, detection = await run_in_threadpool(rt.media.matches_by_content, data)
+    return {
+        "matches": [{"manifestId": m.manifest_id, "similarityScore": m.similarity_score} for m in matches],
+        "watermark": detection,
+    }
+
+
+@router.get(
+    "/v1/manifests/{manifest_id}",
+    response_class=Response,
+    responses={200: {"content": {"application/c2pa": {}}, "description": "The C2PA manifest store."}},
+)
+def manifest(manifest_id: str, rt: RuntimeDep, _: Annotated[Caller, Depends(require("verify"))]) -> Response:
+    """A stored manifest store (``application/c2pa``)."""
+    if len(manifest_id) > 64:
+        raise InvalidInput("manifest ids are at most 64 characters")
+    return Response(rt.store.manifest_bytes(manifest_id), media_type="application/c2pa")

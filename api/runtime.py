@@ -1,0 +1,123 @@
+"""Everything one service instance holds: settings, database, services, audit log, keys, limits.
+
+Built by :meth:`Runtime.open` (no I/O in the constructor); shared by the HTTP app and the CLI so
+both speak through the same code and write the same audit log.
+"""
+
+from __future__ import annotations
+
+import getpass
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from api.audit import AuditEntry, AuditLog
+from api.auth import ApiKeys, write_secret_file
+from api.media_service import MediaService
+from api.metrics import Metrics
+from api.ratelimit import RateLimiter
+from api.settings import Settings
+from api.text_service import TextService
+from provenance.store import ManifestStore, open_engine
+
+__all__ = ["ADMIN_KEY_FILE", "Runtime"]
+
+ADMIN_KEY_FILE = "admin-api-key"
+
+
+def cli_actor() -> str:
+    """The audit actor for a command run locally."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli:unknown"
+
+
+@dataclass
+class Runtime:
+    """One instance's state; see :meth:`open`."""
+
+    settings: Settings
+    engine: Engine
+    text: TextService
+    media: MediaService
+    store: ManifestStore
+    audit: AuditLog
+    api_keys: ApiKeys
+    limiter: RateLimiter
+    metrics: Metrics = field(default_factory=Metrics)
+    generation_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def open(cls, settings: Settings) -> Runtime:
+        """Open the database (creating tables) and wire the services; models load lazily.
+
+        Raises:
+            ConfigurationError: the store URL cannot be opened.
+        """
+        engine = open_engine(settings.database_url)
+        store = ManifestStore(engine)
+        store.metadata.create_all(engine)
+        text = TextService(settings)
+        return cls(
+            settings=settings,
+            engine=engine,
+            text=text,
+            media=MediaService(settings, lambda: text.keyring, store),
+            store=store,
+            audit=AuditLog(engine).create(),
+            api_keys=ApiKeys(engine).create_tables(),
+            limiter=RateLimiter(per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst),
+        )
+
+    def bootstrap_admin_key(self) -> Path | None:
+        """On a database with no live API key, create an admin key and write its token to
+        ``data_dir/admin-api-key`` (mode 0600). Returns that path when a key was created."""
+        if self.api_keys.count_live():
+            return None
+        _, token = self.api_keys.create("first admin key", ["admin"])
+        path = self.settings.data_dir / ADMIN_KEY_FILE
+        write_secret_file(path, token + "\n")
+        return path
+
+    def record(
+        self,
+        *,
+        actor: str,
+        action: str,
+        result: str,
+        subject: bytes | None = None,
+        key_id: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> AuditEntry:
+        """Append one audit row (and count it)."""
+        entry = self.audit.append(
+            actor=actor, action=action, result=result, subject=subject, key_id=key_id, detail=detail
+        )
+        self.metrics.audit_rows.inc()
+        return entry
+
+    def readiness(self) -> dict[str, Any]:
+        """Whether the model is loaded and the store answers."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+            store_ok = True
+        except sa.exc.SQLAlchemyError:
+            store_ok = False
+        model_ok = self.text.model_loaded
+        self.metrics.model_loaded.set(1 if model_ok else 0)
+        return {"ready": store_ok and model_ok, "model_loaded": model_ok, "store_reachable": store_ok}
+
+    def warm(self) -> None:
+        """Load the model, the detectors and the signer (what the first request would otherwise wait for)."""
+        self.text.model()
+        self.text.detector()
+        self.text.ai_detector()
+        self.media.credentials()
+        self.media.trust_anchors()
+        self.media.detector()
