@@ -48,6 +48,7 @@ __all__ = [
     "keyring_from_toml",
     "load_keyring",
     "new_keyring_toml",
+    "rotated_keyring_toml",
 ]
 
 _KEY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -225,6 +226,28 @@ def new_keyring_toml(key_id: str, *, scheme: str = "kgw", **params: Any) -> str:
     for name, value in params.items():
         lines.append(f"{name} = {_toml_value(value)}")
     return "\n".join(lines) + "\n"
+
+
+def rotated_keyring_toml(text: str, key_id: str, *, scheme: str = "kgw", **params: Any) -> str:
+    """The key ring ``text`` with a fresh random key ``key_id`` appended and made active.
+
+    Older keys stay (detection keeps trying them); only new content uses the new key.
+
+    Raises:
+        ConfigurationError: ``text`` is not a valid key ring, or already holds ``key_id``.
+    """
+    ring = keyring_from_toml(text, environ={**os.environ})
+    if any(k.key_id == key_id for k in ring):
+        raise ConfigurationError(f"the key ring already holds a key {key_id!r}")
+    head, sep, tables = text.partition("[[keys]]")
+    head_lines = [line for line in head.splitlines() if not re.match(r"^\s*active\s*=", line)]
+    lines = [line for line in text.splitlines() if re.match(r"^\s*active\s*=\s*(true|false)\s*$", line)]
+    if lines:  # per-key `active = true` flags would contradict the top-level choice
+        tables = re.sub(r"(?m)^\s*active\s*=\s*(true|false)\s*\n", "", tables)
+    block = new_keyring_toml(key_id, scheme=scheme, **params).split("\n", 2)[2]
+    out = "\n".join([f'active = "{key_id}"', *head_lines]).rstrip() + "\n\n" + sep + tables.rstrip() + "\n\n" + block
+    keyring_from_toml(out, environ={**os.environ})  # the result must load
+    return out
 
 
 def _toml_value(value: Any) -> str:

@@ -1,0 +1,203 @@
+"""Administration: ``keys`` (watermark key rings and API keys), ``audit`` and ``serve``."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from api.cli.common import fail, open_runtime, settings_from
+from watermark.errors import AssayError, ConfigurationError
+from watermark.keys import load_keyring, rotated_keyring_toml
+
+__all__ = ["audit", "keys", "serve"]
+
+
+@click.group()
+def keys() -> None:
+    """Manage watermark key rings and API keys."""
+
+
+@keys.command("init")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--id", "key_id", default="default-1", show_default=True)
+@click.option("--context-width", default=1, show_default=True, type=click.IntRange(1, 16))
+def keys_init(path: str, key_id: str, context_width: int) -> None:
+    """Write a new key ring with one random key to PATH (mode 0600; never overwrites)."""
+    from api.text_service import write_new_keyring
+
+    try:
+        written = write_new_keyring(Path(path), key_id, context_width=context_width)
+    except AssayError as exc:
+        fail(exc)
+        return
+    if not written:
+        click.echo(f"error: {path} exists; not overwriting it", err=True)
+        sys.exit(2)
+    click.echo(f"wrote key ring {path} with key {key_id!r}")
+
+
+@keys.command("list")
+@click.option("--keys", "path", type=click.Path(dir_okay=False), help="Key ring TOML.")
+@click.option("--json", "as_json", is_flag=True)
+def keys_list(path: str | None, as_json: bool) -> None:
+    """List key ids, schemes and parameters (never secrets)."""
+    from api.text_service import TextService
+
+    try:
+        ring = load_keyring(path) if path else TextService(settings_from()).keyring
+    except AssayError as exc:
+        fail(exc)
+        return
+    rows = [
+        {"key_id": k.key_id, "scheme": k.scheme, "active": k.key_id == ring.active.key_id, "parameters": dict(k.params)}
+        for k in ring
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        click.echo(f"{'*' if r['active'] else ' '} {r['key_id']}  {r['scheme']}  {r['parameters']}")
+
+
+@keys.command("rotate")
+@click.argument("new_id")
+@click.option("--keys", "path", type=click.Path(dir_okay=False), help="Key ring TOML (default: the configured one).")
+@click.option("--context-width", default=1, show_default=True, type=click.IntRange(1, 16))
+def keys_rotate(new_id: str, path: str | None, context_width: int) -> None:
+    """Add a fresh key NEW_ID to the key ring and make it active (old keys stay for detection)."""
+    target = Path(path) if path else settings_from().keyring_path
+    try:
+        try:
+            text = target.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigurationError(f"cannot read key ring {target}: {exc.strerror}") from None
+        rotated = rotated_keyring_toml(text, new_id, context_width=context_width)
+    except AssayError as exc:
+        fail(exc)
+    from api.auth import write_secret_file
+
+    write_secret_file(target, rotated)
+    click.echo(f"key ring {target}: {new_id!r} is now active; restart the service to use it")
+
+
+@keys.group("api")
+def keys_api() -> None:
+    """API keys of the service (scopes: generate, sign, verify, admin)."""
+
+
+@keys_api.command("create")
+@click.argument("name")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    required=True,
+    type=click.Choice(["generate", "sign", "verify", "admin"]),
+    help="Repeat for several scopes.",
+)
+@click.option("--json", "as_json", is_flag=True)
+def api_create(name: str, scopes: tuple[str, ...], as_json: bool) -> None:
+    """Create an API key NAME; its token is printed once and never stored."""
+    try:
+        key, token = open_runtime(settings_from()).api_keys.create(name, scopes)
+    except AssayError as exc:
+        fail(exc)
+    if as_json:
+        click.echo(json.dumps(key.to_dict() | {"token": token}, indent=2))
+    else:
+        click.echo(token)
+        click.echo(
+            f"API key {key.key_id} ({', '.join(key.scopes)}): keep the token above; it is not shown again", err=True
+        )
+
+
+@keys_api.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def api_list(as_json: bool) -> None:
+    """List API keys (ids, names, scopes, status; never tokens)."""
+    rows = [k.to_dict() for k in open_runtime(settings_from()).api_keys.list()]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        click.echo(f"{r['key_id']}  {r['status']:8}  {','.join(r['scopes']):24}  {r['name']}")
+
+
+@keys_api.command("revoke")
+@click.argument("key_id")
+def api_revoke(key_id: str) -> None:
+    """Revoke the API key KEY_ID (takes effect at once)."""
+    if not open_runtime(settings_from()).api_keys.revoke(key_id):
+        click.echo(f"error: no live API key {key_id!r}", err=True)
+        sys.exit(2)
+    click.echo(f"revoked {key_id}")
+
+
+@click.group()
+def audit() -> None:
+    """Check and export the audit log."""
+
+
+@audit.command("verify")
+@click.option("--expect-head", help="The head hash recorded earlier; catches rows removed from the end.")
+@click.option("--json", "as_json", is_flag=True)
+def audit_verify(expect_head: str | None, as_json: bool) -> None:
+    """Recompute the hash chain; exit 1 if any row was edited, inserted or deleted."""
+    check = open_runtime(settings_from()).audit.verify(expect_head=expect_head)
+    if as_json:
+        click.echo(json.dumps(check.to_dict(), indent=2))
+    elif check.ok:
+        click.echo(f"audit log intact: {check.rows} rows, head {check.head}")
+    else:
+        click.echo(f"audit log BROKEN: {check.problem}", err=True)
+    sys.exit(0 if check.ok else 1)
+
+
+@audit.command("export")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), help="Output file (default: stdout).")
+def audit_export(fmt: str, out: str | None) -> None:
+    """Export every audit row (with its hashes) for a compliance review."""
+    log = open_runtime(settings_from()).audit
+    if out is None:
+        log.export(fmt, sys.stdout)
+        return
+    target = Path(out)
+    tmp = target.with_name(f".{target.name}.part")
+    with open(tmp, "w", encoding="utf-8", newline="") as fh:
+        n = log.export(fmt, fh)
+    tmp.replace(target)
+    click.echo(f"wrote {n} rows to {target}", err=True)
+
+
+@click.command()
+@click.option("--host", help="Interface to bind (default 127.0.0.1).")
+@click.option("--port", type=int, help="Port (default 8000).")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Worker processes.")
+def serve(host: str | None, port: int | None, workers: int) -> None:
+    """Start the HTTP service and the verification page."""
+    import uvicorn
+
+    settings = settings_from(host=host, port=port)
+    try:
+        rt = open_runtime(settings)
+        written = rt.bootstrap_admin_key()
+    except AssayError as exc:
+        fail(exc)
+    url = f"http://{settings.host}:{settings.port}/"
+    click.echo(f"Assay: verification page at {url}  (API: {url}openapi.json; data: {settings.data_dir})")
+    if written is not None:
+        click.echo(f"first admin API key written to {written} (mode 0600)")
+    if not settings.anonymous_verify:
+        click.echo("verification needs an API key with the verify scope (ASSAY_ANONYMOUS_VERIFY=true opens it)")
+    if workers == 1:
+        from api.app import create_app
+
+        uvicorn.run(create_app(runtime=rt), host=settings.host, port=settings.port, log_level="info")
+    else:
+        os.environ.setdefault("ASSAY_DATA_DIR", str(settings.data_dir))
+        uvicorn.run("api.app:create_app", factory=True, host=settings.host, port=settings.port, workers=workers)

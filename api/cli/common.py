@@ -1,0 +1,86 @@
+"""What every command shares: settings from options, bounded input, atomic output, error exits."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from api.settings import Settings
+from watermark.errors import AssayError, InvalidInput, PayloadTooLarge
+
+__all__ = [
+    "MAX_IMAGE_BYTES",
+    "fail",
+    "keys_option",
+    "open_runtime",
+    "read_bounded",
+    "read_image_file",
+    "read_text_input",
+    "settings_from",
+    "write_atomic",
+]
+
+MAX_IMAGE_BYTES = 64 * 1024 * 1024
+
+keys_option = click.option(
+    "--keys", type=click.Path(dir_okay=False), help="Key ring TOML (default: ASSAY_KEYRING or the data dir)."
+)
+
+
+def settings_from(keys: str | None = None, **overrides: Any) -> Settings:
+    """Settings from the environment and config file, with the options given on the command line."""
+    if keys is not None:
+        overrides["keyring"] = Path(keys)
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValueError as exc:
+        click.echo(f"error: invalid settings: {exc}", err=True)
+        sys.exit(2)
+
+
+def open_runtime(settings: Settings) -> Any:
+    """The runtime (database, services) for a command that signs, generates or verifies."""
+    from api.runtime import Runtime
+
+    return Runtime.open(settings)
+
+
+def fail(exc: AssayError) -> NoReturn:
+    """Print an error and exit: 2 for bad input, 1 for a failure of Assay or its configuration."""
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(2 if exc.status < 500 else 1)
+
+
+def read_bounded(source: str, limit: int, what: str) -> bytes:
+    """Read at most ``limit`` bytes of a file (or stdin for ``-``); larger input is refused."""
+    if source == "-":
+        data = sys.stdin.buffer.read(limit + 1)
+    else:
+        try:
+            with open(source, "rb") as fh:
+                data = fh.read(limit + 1)
+        except OSError as exc:
+            raise InvalidInput(f"cannot read {source}: {exc.strerror}") from None
+    if len(data) > limit:
+        raise PayloadTooLarge(f"input is larger than {limit} bytes ({what})")
+    return data
+
+
+def read_text_input(source: str, limit_chars: int) -> bytes:
+    """A text file's bytes (UTF-8 needs at most 4 bytes a character)."""
+    return read_bounded(source, 4 * limit_chars + 4, f"limit {limit_chars} characters")
+
+
+def read_image_file(path: str) -> bytes:
+    """An image file's bytes, up to the CLI's image size limit."""
+    return read_bounded(path, MAX_IMAGE_BYTES, "the image limit")
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file: never a half-written output."""
+    tmp = path.with_name(f".{path.name}.part")
+    tmp.write_bytes(data)
+    tmp.replace(path)

@@ -1,0 +1,220 @@
+"""Images and provenance on the command line: ``image mark|detect``, ``watermark``, ``sign``, ``verify``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from api.cli.common import (
+    MAX_IMAGE_BYTES,
+    fail,
+    keys_option,
+    open_runtime,
+    read_bounded,
+    read_image_file,
+    settings_from,
+    write_atomic,
+)
+from api.cli.text import print_report
+from api.runtime import cli_actor
+from provenance.manifest import ACTIONS, SOURCE_TYPES
+from watermark.errors import AssayError, InvalidInput
+
+__all__ = ["image", "sign", "verify", "watermark"]
+
+
+@click.group()
+def image() -> None:
+    """Watermark images and detect image watermarks."""
+
+
+@image.command("mark")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@click.argument("output", type=click.Path(dir_okay=False))
+@keys_option
+@click.option("--key", "key_id", help="Mark with this key id instead of the active key.")
+@click.option("--record-id", help="48-bit record id in hex (default: random).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def image_mark(
+    source: str, output: str, keys: str | None, key_id: str | None, record_id: str | None, as_json: bool
+) -> None:
+    """Watermark the image SOURCE and write it to OUTPUT (same format and mode)."""
+    from api.text_service import TextService
+    from watermark.image import ImageWatermarker, watermark_file
+
+    try:
+        rid = None
+        if record_id is not None:
+            try:
+                rid = int(record_id, 16)
+            except ValueError:
+                raise InvalidInput(f"--record-id must be hexadecimal, got {record_id!r}") from None
+        ring = TextService(settings_from(keys)).keyring
+        marked = watermark_file(read_image_file(source), ImageWatermarker(ring), record_id=rid, key_id=key_id)
+    except AssayError as exc:
+        fail(exc)
+        return
+    out = Path(output)
+    write_atomic(out, marked.data)
+    info = marked.to_dict() | {"output": str(out)}
+    if as_json:
+        click.echo(json.dumps(info, indent=2))
+    else:
+        payload = marked.payload.to_dict()
+        click.echo(f"wrote {out} ({marked.mime_type}, {marked.width}x{marked.height}, PSNR {marked.psnr:.1f} dB)")
+        click.echo(f"key {marked.key_id}, record id {payload['record_id']}")
+
+
+@image.command("detect")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@keys_option
+@click.option("--key", "key_id", help="Test only this key id.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def image_detect(source: str, keys: str | None, key_id: str | None, as_json: bool) -> None:
+    """Look for Assay and public (Stable Diffusion / SDXL) watermarks in the image SOURCE."""
+    from api.text_service import TextService
+    from watermark.image import ImageWatermarkDetector, detect_public_marks, read_image
+
+    try:
+        raster = read_image(read_image_file(source))
+        detector = ImageWatermarkDetector(TextService(settings_from(keys)).keyring)
+        if key_id:
+            detector = detector.restricted_to(key_id)
+        found = detector.detect_pixels(raster.pixels, peak=raster.peak)
+        public = detect_public_marks(raster.rgb8())
+    except AssayError as exc:
+        fail(exc)
+        return
+    report = {"assay": found.to_dict(), "public_marks": [p.to_dict() for p in public]}
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    if found.found and found.payload is not None:
+        click.echo(
+            f"Assay watermark found: key {found.key_id}, record {found.payload.record_hex}, "
+            f"p <= {found.p_value:.2e} (decided at FPR {found.fpr:g})"
+        )
+    else:
+        click.echo(f"No Assay watermark ({found.reason or 'not detected'}; {found.decodes} decodes).")
+    for p in public:
+        if p.found:
+            click.echo(
+                f"Carries the {p.generator} watermark ({p.matched_bits}/{p.total_bits} bits, p ~ {p.p_value:.1e})."
+            )
+
+
+def _print_signed(info: dict[str, object], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(info, indent=2))
+        return
+    click.echo(f"wrote {info['output']}: manifest {info['manifest_id']} signed by {info['signer']}")
+    mark = info.get("watermark")
+    if isinstance(mark, dict):
+        click.echo(f"watermark: key {mark['key_id']}, record {mark['record_id']}, PSNR {mark['psnr_db']} dB")
+    if info.get("development_signer"):
+        click.echo("note: the development signer is not publicly trusted; configure a real one to publish", err=True)
+
+
+@click.command()
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@click.argument("output", type=click.Path(dir_okay=False))
+@keys_option
+@click.option("--title", help="Title in the manifest (default: the file name).")
+@click.option("--key", "key_id", help="Mark with this key id instead of the active key.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def watermark(source: str, output: str, keys: str | None, title: str | None, key_id: str | None, as_json: bool) -> None:
+    """Watermark the image SOURCE, sign a C2PA manifest declaring AI origin bound to the watermark,
+    store the manifest (so stripped credentials can be recovered) and write OUTPUT."""
+    data = b""
+    try:
+        data = read_image_file(source)
+        rt = open_runtime(settings_from(keys))
+        result = rt.media.watermark_and_sign(data, title=title or Path(source).name, key_id=key_id)
+    except AssayError as exc:
+        fail(exc)
+    write_atomic(Path(output), result.data)
+    key = result.marked.key_id if result.marked else None
+    rt.record(
+        actor=cli_actor(),
+        action="image.watermark",
+        result="signed",
+        subject=data,
+        key_id=key,
+        detail={"manifest_id": result.record.manifest_id},
+    )
+    _print_signed(result.to_dict() | {"output": output}, as_json)
+
+
+@click.command()
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@click.argument("output", type=click.Path(dir_okay=False))
+@click.option("--title", help="Title in the manifest (default: the file name).")
+@click.option("--action", type=click.Choice(ACTIONS), default="c2pa.created", show_default=True)
+@click.option("--source-type", type=click.Choice(SOURCE_TYPES), help="IPTC digital source type.")
+@click.option("--agent", help="The software that made the asset (default: the configured generator name).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def sign(
+    source: str, output: str, title: str | None, action: str, source_type: str | None, agent: str | None, as_json: bool
+) -> None:
+    """Sign the image SOURCE with a manifest describing how it was made; write OUTPUT and store the manifest."""
+    data = b""
+    try:
+        data = read_image_file(source)
+        rt = open_runtime(settings_from())
+        result = rt.media.sign(
+            data, title=title or Path(source).name, action=action, digital_source_type=source_type, software_agent=agent
+        )
+    except AssayError as exc:
+        fail(exc)
+    write_atomic(Path(output), result.data)
+    rt.record(
+        actor=cli_actor(),
+        action="provenance.sign",
+        result="signed",
+        subject=data,
+        detail={"manifest_id": result.record.manifest_id},
+    )
+    _print_signed(result.to_dict() | {"output": output}, as_json)
+
+
+def _looks_like_text(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return b"\x00" not in data
+
+
+@click.command()
+@click.argument("source", default="-")
+@keys_option
+@click.option("--text", "force_text", is_flag=True, help="Treat SOURCE as text even if it decodes as an image.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def verify(source: str, keys: str | None, force_text: bool, as_json: bool) -> None:
+    """The full report for SOURCE (an image file or a text; - for stdin): C2PA manifest and trust,
+    watermarks, recovered credentials, AI-likelihood, label."""
+    data = b""
+    try:
+        settings = settings_from(keys)
+        data = read_bounded(source, max(MAX_IMAGE_BYTES, 4 * settings.max_text_chars + 4), "the input limit")
+        rt = open_runtime(settings)
+        as_text = force_text or _looks_like_text(data)
+        report = rt.text.detect(data) if as_text else rt.media.verify_image(data)
+    except AssayError as exc:
+        fail(exc)
+    out = report.to_dict()
+    hit = next((w for w in out["watermarks"] if w.get("detected") or w.get("found")), None)
+    rt.record(
+        actor=cli_actor(),
+        action="verify",
+        result=report.verdict,
+        subject=data,
+        key_id=hit.get("key_id") if hit else None,
+        detail={"label": report.label},
+    )
+    if as_json:
+        click.echo(json.dumps(out, indent=2))
+    else:
+        print_report(out)

@@ -1,0 +1,178 @@
+"""``assay generate`` and ``assay detect`` (text)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from api.cli.common import fail, keys_option, open_runtime, read_text_input, settings_from
+from api.runtime import cli_actor
+from watermark.errors import AssayError
+
+__all__ = ["detect", "generate", "print_report"]
+
+
+@click.command()
+@click.argument("prompt")
+@keys_option
+@click.option("--max-new-tokens", default=200, show_default=True, type=click.IntRange(1, 4096))
+@click.option("--temperature", default=1.0, show_default=True, type=click.FloatRange(0.0, 10.0))
+@click.option("--top-p", default=1.0, show_default=True, type=click.FloatRange(0.0, 1.0, min_open=True))
+@click.option("--seed", type=int, help="Seed for reproducible sampling.")
+@click.option("--key", "key_id", help="Mark with this key id instead of the active key.")
+@click.option("--no-watermark", is_flag=True, help="Generate without a watermark (a baseline).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def generate(
+    prompt: str,
+    keys: str | None,
+    max_new_tokens: int,
+    temperature: float,
+    top_p: float,
+    seed: int | None,
+    key_id: str | None,
+    no_watermark: bool,
+    as_json: bool,
+) -> None:
+    """Generate watermarked text for PROMPT with the configured model."""
+    try:
+        rt = open_runtime(settings_from(keys))
+        gen = rt.text.generate(
+            prompt,
+            watermark=not no_watermark,
+            key_id=key_id,
+            max_new_tokens=max_new_tokens,
+            temperature=temperature,
+            top_p=top_p,
+            seed=seed,
+        )
+    except AssayError as exc:
+        fail(exc)
+    mark = gen.watermark
+    entry = rt.record(
+        actor=cli_actor(),
+        action="text.generate",
+        result="watermarked" if mark else "unmarked",
+        subject=prompt.encode(),
+        key_id=mark["key_id"] if mark else None,
+        detail={"tokens": len(gen.token_ids)},
+    )
+    if as_json:
+        click.echo(json.dumps(gen.to_dict() | {"audit_seq": entry.seq}, indent=2))
+        return
+    click.echo(gen.text)
+    note = f"[watermark: {mark['scheme']} key {mark['key_id']}]" if mark else "[no watermark]"
+    click.echo(f"\n{note} {len(gen.token_ids)} tokens, finished by {gen.finish_reason}", err=True)
+
+
+def print_report(report: dict[str, Any]) -> None:
+    """A report for a person: the label first, then the evidence."""
+    click.echo(report["label"])
+    for w in report["watermarks"]:
+        if "z_score" in w:
+            click.echo(
+                f"  key {w['key_id']} ({w['scheme']}): {w['verdict']}  p={w['p_value']:.3g}  "
+                f"z={w['z_score']:.2f}  tokens={w['tokens_scored']}  green={w['green_fraction']:.2f}"
+            )
+            for s in w["spans"]:
+                click.echo(f"    marked passage: characters {s['start']}-{s['end']}  p={s['p_value']:.3g}")
+        elif w.get("found"):
+            click.echo(
+                f"  watermark {w['scheme']}: found (key {w.get('key_id') or w.get('generator')}, p={w['p_value']:.2g})"
+            )
+    prov = report.get("provenance")
+    if prov and prov.get("manifest_present"):
+        signer = (prov.get("signer") or {}).get("common_name", "unknown signer")
+        click.echo(f"  C2PA manifest: {prov['validation_state']}, signed by {signer}")
+    elif prov is not None:
+        click.echo("  C2PA manifest: none")
+    if report.get("recovered"):
+        click.echo(f"  {report['recovered']['summary']} (manifest {report['recovered']['manifest_id']})")
+    ai = report.get("ai_likelihood")
+    if ai:
+        click.echo(f"  AI-likelihood: {ai['verdict']} - {ai['meaning']}")
+        if ai.get("classifier_probability") is not None:
+            click.echo(f"  classifier (corroborating): {ai['classifier_probability']:.0%} machine-written")
+    for d in report.get("disagreements", []):
+        click.echo(f"  signals disagree: {d}")
+    if report["not_checked"]:
+        click.echo(f"  not checked: {', '.join(report['not_checked'])}")
+
+
+class _DefaultToText(click.Group):
+    """``assay detect SOURCE`` scores a text; ``assay detect train ...`` is a subcommand."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or args[0] not in self.commands:
+            args = ["text", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_DefaultToText)
+def detect() -> None:
+    """Detect watermarks and AI-likelihood in a text (``assay detect SOURCE``), or retrain."""
+
+
+@detect.command("text")
+@click.argument("source", default="-")
+@keys_option
+@click.option("--alpha", type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True), help="False-positive rate.")
+@click.option("--key", "key_id", help="Test only this key id (no correction for the others).")
+@click.option("--no-ai-likelihood", is_flag=True, help="Only look for watermarks (no model forward pass).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def detect_text(
+    source: str, keys: str | None, alpha: float | None, key_id: str | None, no_ai_likelihood: bool, as_json: bool
+) -> None:
+    """Detect watermarks and AI-likelihood in the text of SOURCE (a file, or - for stdin)."""
+    try:
+        settings = settings_from(keys, alpha=alpha, ai_likelihood=False if no_ai_likelihood else None)
+        data = read_text_input(source, settings.max_text_chars)
+        rt = open_runtime(settings)
+        report = rt.text.detect(data, key_id=key_id).to_dict()
+    except AssayError as exc:
+        fail(exc)
+    rt.record(actor=cli_actor(), action="text.detect", result=report["verdict"], subject=data)
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    else:
+        print_report(report)
+
+
+@detect.command("train")
+@click.argument("data", type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", type=click.Path(file_okay=False), help="Output directory (default: the data dir's detector/).")
+@click.option("--no-embeddings", is_flag=True, help="Zero-shot features only (no sentence embeddings).")
+def detect_train(data: str, out: str | None, no_embeddings: bool) -> None:
+    """Retrain the human reference and classifier on DATA (JSONL rows {"text", "label": 0|1}).
+
+    Half of the rows (by a hash of the text) are used; the other half is left for evaluation.
+    The service and ``assay detect`` use the result from the data directory's ``detector/``.
+    """
+    from api.text_service import TextService
+    from detect.embeddings import SentenceEmbedder
+    from detect.training import read_labelled_jsonl, train
+
+    try:
+        settings = settings_from()
+        rows = read_labelled_jsonl(Path(data))
+        click.echo(f"{len(rows)} labelled texts; scoring the calibration half with the embedded model ...", err=True)
+        lm = TextService(settings).model()
+        reference, model, meta = train(lm, rows, embedder=None if no_embeddings else SentenceEmbedder())
+    except AssayError as exc:
+        fail(exc)
+    target = Path(out) if out else settings.detector_path
+    target.mkdir(parents=True, exist_ok=True)
+    for name, text in (("human_reference.json", reference.to_json()), ("classifier.json", model.to_json(**meta))):
+        tmp = target / f".{name}.part"
+        tmp.write_text(text)
+        tmp.replace(target / name)  # never a half-written model
+    sizes = {b: len(v) for b, v in reference.scores.items()}
+    click.echo(f"wrote {target}: reference per length bucket {sizes}; classifier on {meta['trained_on']}")
+    small = [b for b, n in sizes.items() if n < reference.min_size]
+    if small:
+        click.echo(
+            f"warning: length buckets {small} have fewer than {reference.min_size} human texts and will not decide",
+            err=True,
+        )
