@@ -20,3 +20,4 @@ def main() -> None:
 
 for command in (generate, detect, watermark, sign, verify, image, keys, audit, scan, serve):
     main.add_command(command)
+
