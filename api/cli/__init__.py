@@ -20,4 +20,3 @@ def main() -> None:
 
 for command in (generate, detect, watermark, sign, verify, image, keys, audit, scan, serve):
     main.add_command(command)
-

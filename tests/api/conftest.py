@@ -43,7 +43,9 @@ class Service:
 def make_service(**overrides: object) -> Service:
     settings = Settings(keyring_toml=RING, warm_on_start=False, **overrides)  # type: ignore[arg-type]
     rt = Runtime.open(settings)
-    tokens = {scope: rt.api_keys.create(f"test {scope}", [scope])[1] for scope in ("generate", "sign", "verify", "admin")}
+    tokens = {
+        scope: rt.api_keys.create(f"test {scope}", [scope])[1] for scope in ("generate", "sign", "verify", "admin")
+    }
     return Service(TestClient(create_app(runtime=rt)), rt, tokens)
 
 

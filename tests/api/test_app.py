@@ -131,7 +131,9 @@ def test_image_uploads_are_validated(service: Service) -> None:
     assert r.status_code == 422 and "file" in r.json()["detail"]
     r = c.post("/v1/verify", content=b"x", headers=v)  # no content type at all
     assert r.status_code == 415
-    r = c.post("/v1/provenance/sign?digital_source_type=madeUp", content=jpeg, headers=s | {"content-type": "image/jpeg"})
+    r = c.post(
+        "/v1/provenance/sign?digital_source_type=madeUp", content=jpeg, headers=s | {"content-type": "image/jpeg"}
+    )
     assert r.status_code == 422 and "digital source type" in r.json()["detail"]
     r = c.get("/v1/matches/byBinding?alg=x&value=not*base64", headers=v)
     assert r.status_code == 422
@@ -147,9 +149,7 @@ def test_image_uploads_are_validated(service: Service) -> None:
 def test_watermark_sign_verify_recover_over_http(service: Service) -> None:
     c, s, v = service.client, service.auth("sign"), service.auth("verify")
     original = photo_jpeg()
-    r = c.post(
-        "/v1/images/watermark?title=Forest", files={"file": ("forest.jpg", original, "image/jpeg")}, headers=s
-    )
+    r = c.post("/v1/images/watermark?title=Forest", files={"file": ("forest.jpg", original, "image/jpeg")}, headers=s)
     assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg", r.text
     manifest_id, record_id = r.headers["assay-manifest-id"], r.headers["assay-record-id"]
     signed = r.content
@@ -254,11 +254,12 @@ def test_generate_stream_and_detect_over_http(service: Service) -> None:
         assert r.headers["content-type"].startswith("text/event-stream")
         raw = "".join(r.iter_text())
     events = [block for block in raw.split("\n\n") if block.strip()]
-    parsed = [(e.split("\n")[0].removeprefix("event: "), json.loads(e.split("\n")[1].removeprefix("data: "))) for e in events]
+    parsed = [
+        (e.split("\n")[0].removeprefix("event: "), json.loads(e.split("\n")[1].removeprefix("data: "))) for e in events
+    ]
     deltas = "".join(d["text"] for kind, d in parsed if kind == "delta")
     kind, done = parsed[-1]
     assert kind == "done" and done["text"] == gen["text"] == deltas  # same seed: the same text, streamed
     assert service.client.get("/readyz").json()["model_loaded"]
     actions = [e.action for e in service.runtime.audit.entries()]
     assert actions == ["text.generate", "text.detect", "text.generate"]
-

@@ -96,7 +96,7 @@ def test_scan_folder_writes_html_csv_json(tmp_path: Path, env: Path, monkeypatch
     page = (tmp_path / "report.html").read_text()
     assert page.count("<svg") == 3 and "a-marked.jpg" in page and "https://" not in page
     assert run("scan", str(folder), "--out", str(tmp_path / "report.csv"), "--no-progress")[0] == 0
-    rows = list(csv.DictReader(open(tmp_path / "report.csv")))
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "report.csv").read_text())))
     assert [(r["id"], r["verdict"]) for r in rows] == [
         ("a-marked.jpg", "ai"),
         ("b-plain.jpg", "no-evidence"),
@@ -105,7 +105,9 @@ def test_scan_folder_writes_html_csv_json(tmp_path: Path, env: Path, monkeypatch
     ]
     assert rows[2]["verdict"] in ("no-evidence", "inconclusive") and rows[0]["watermark_found"] == "True"
     jsonl = tmp_path / "items.jsonl"
-    jsonl.write_text(json.dumps({"id": "t1", "text": "Hello there, a text."}) + "\n" + json.dumps({"path": str(signed)}))
+    jsonl.write_text(
+        json.dumps({"id": "t1", "text": "Hello there, a text."}) + "\n" + json.dumps({"path": str(signed)})
+    )
     code, stdout, _ = run("scan", str(jsonl), "--no-progress")
     result = json.loads(stdout)
     assert code == 0 and result["summary"]["items"] == 2 and result["items"][1]["verdict"] == "ai"
@@ -124,7 +126,11 @@ def test_serve_starts_prints_where_the_admin_key_is_and_answers(tmp_path: Path, 
     port = _free_port()
     envs = os.environ | {"ASSAY_WARM_ON_START": "false", "ASSAY_PORT": str(port)}
     proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "assay"), "serve"], env=envs, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        [str(Path(sys.executable).parent / "assay"), "serve"],
+        env=envs,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         lines = [proc.stdout.readline() for _ in range(3)]  # type: ignore[union-attr]

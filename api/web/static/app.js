@@ -123,7 +123,11 @@ function showWatermarks(report, text) {
     }
     box.append(el("p", line, hit ? "bad" : ""));
   }
-  const spans = marks.flatMap((w) => w.spans || []);
+  let spans = marks.flatMap((w) => w.spans || []);
+  const whole = marks.find((w) => w.detected);
+  if (!spans.length && whole) spans = [{ start: 0, end: text ? text.length : 0, p_value: whole.p_value }];
+  $("marked-note").textContent = spans.length === 1 && whole && spans[0].start === 0 && text && spans[0].end === text.length
+    ? "The whole text carries the watermark." : "Highlighted: passages where the watermark is concentrated.";
   $("marked-text").hidden = !(text && spans.length);
   if (text && spans.length) highlight(text, spans);
 }
