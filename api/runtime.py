@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from api.audit import AuditEntry, AuditLog
 from api.auth import ApiKeys, write_secret_file
+from api.batching import GenerationBatcher
 from api.media_service import MediaService
 from api.metrics import Metrics
 from api.ratelimit import RateLimiter
@@ -49,8 +50,9 @@ class Runtime:
     audit: AuditLog
     api_keys: ApiKeys
     limiter: RateLimiter
+    batcher: GenerationBatcher
     metrics: Metrics = field(default_factory=Metrics)
-    generation_lock: threading.Lock = field(default_factory=threading.Lock)
+    warmed: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
     def open(cls, settings: Settings) -> Runtime:
@@ -72,6 +74,7 @@ class Runtime:
             audit=AuditLog(engine).create(),
             api_keys=ApiKeys(engine).create_tables(),
             limiter=RateLimiter(per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst),
+            batcher=GenerationBatcher(lambda prompts, kwargs: text.generate_batch(prompts, **kwargs)),
         )
 
     def bootstrap_admin_key(self) -> Path | None:
@@ -111,7 +114,9 @@ class Runtime:
             store_ok = False
         model_ok = self.text.model_loaded
         self.metrics.model_loaded.set(1 if model_ok else 0)
-        return {"ready": store_ok and model_ok, "model_loaded": model_ok, "store_reachable": store_ok}
+        # with warm-up on, ready means everything a first request needs is loaded, not only the model
+        warm = self.warmed.is_set() or not self.settings.warm_on_start
+        return {"ready": store_ok and model_ok and warm, "model_loaded": model_ok, "store_reachable": store_ok}
 
     def warm(self) -> None:
         """Load the model, the detectors and the signer (what the first request would otherwise wait for)."""
@@ -121,3 +126,4 @@ class Runtime:
         self.media.credentials()
         self.media.trust_anchors()
         self.media.detector()
+        self.warmed.set()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -150,11 +151,21 @@ class TextService:
         Raises:
             UnknownKey: ``key_id`` is not in the key ring.
         """
+        return self.generate_batch([prompt], watermark=watermark, key_id=key_id, **kwargs)[0]
+
+    def generate_batch(
+        self, prompts: Sequence[Prompt], *, watermark: bool = True, key_id: str | None = None, **kwargs: Any
+    ) -> list[Generation]:
+        """Generate for several prompts at once (one batch through the model), in order.
+
+        Raises:
+            UnknownKey: ``key_id`` is not in the key ring.
+        """
         if key_id is not None:
             self.keyring.get(key_id)  # fail before loading the model
         lm = self.model()
         scheme = self.scheme(lm.vocab_size, key_id) if watermark else None
-        return generate(lm, prompt, scheme=scheme, **kwargs)[0]
+        return generate(lm, list(prompts), scheme=scheme, **kwargs)
 
     def ai_detector(self) -> Any:
         """The statistical AI-likelihood detector, or ``None`` (disabled, or no reference for this model)."""

@@ -65,18 +65,18 @@ def _generate(rt: Runtime, caller: Caller, body: GenerateRequest, streamer: Any 
     record_id = f"urn:uuid:{uuid.uuid4()}"
 
     def work() -> Generation:
-        with rt.generation_lock:  # one generation at a time: the model uses every core
-            return rt.text.generate(
-                prompt,
-                watermark=body.watermark,
-                max_new_tokens=body.max_new_tokens,
-                temperature=body.temperature,
-                top_p=body.top_p,
-                top_k=body.top_k,
-                repetition_penalty=body.repetition_penalty,
-                seed=body.seed,
-                streamer=streamer,
-            )
+        return rt.batcher.generate(
+            prompt,
+            queue_timeout=rt.settings.request_timeout_s / 2,
+            watermark=body.watermark,
+            max_new_tokens=body.max_new_tokens,
+            temperature=body.temperature,
+            top_p=body.top_p,
+            top_k=body.top_k,
+            repetition_penalty=body.repetition_penalty,
+            seed=body.seed,
+            streamer=streamer,
+        )
 
     def describe(gen: Generation) -> tuple[str, str | None, dict[str, Any]]:
         key = gen.watermark["key_id"] if gen.watermark else None

@@ -1,0 +1,239 @@
+"""Load run on loopback against the service as ``make serve`` starts it (``assay serve``).
+
+Measures requests/s and p50/p99 latency for ``/v1/text/detect`` (300-word texts), ``/v1/verify``
+(a watermarked, signed 1 MP JPEG) and ``/v1/text/generate`` (64 tokens), with 1, 8 and 32
+concurrent clients; counts 5xx answers; checks that the audit log holds exactly one new row per
+request; and compares ``/v1/text/detect`` with calling the library function directly on the
+same texts (the service overhead). Bounded in count and time per cell. The client runs on the same
+2-core machine as the server, so absolute rates are a floor. Writes
+``eval/results/service_load.{json,md}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import httpx
+import numpy as np
+from PIL import Image
+
+from api.audit import AuditLog
+from api.settings import Settings
+from api.text_service import TextService
+from provenance.store import open_engine
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("ASSAY_SHARED_DIR", REPO.parent / "shared"))
+CONCURRENCY = (1, 8, 32)
+
+
+def human_texts(n: int, words: int = 300) -> list[str]:
+    """``n`` human-written texts of about ``words`` words (joined passages from the shared sets)."""
+    pool: list[str] = []
+    for name in ("xsum_gpt-3.5-turbo", "writing_gpt-3.5-turbo", "pubmed_gpt-3.5-turbo"):
+        path = SHARED / "data" / "fast-detect-gpt" / f"{name}.raw_data.json"
+        pool.extend(json.loads(path.read_text())["original"])
+    texts, current = [], []
+    for passage in pool:
+        current.extend(passage.split())
+        if len(current) >= words:
+            texts.append(" ".join(current[:words]))
+            current = []
+        if len(texts) == n:
+            break
+    return texts
+
+
+def photo_jpeg_1mp() -> bytes:
+    y, x = np.mgrid[0:864, 0:1152]
+    rng = np.random.default_rng(1)
+    base = np.stack([128 + 60 * np.sin(x / 37.0), 128 + 60 * np.cos(y / 23.0), 128 + 40 * np.sin((x + y) / 51.0)], -1)
+    buf = io.BytesIO()
+    Image.fromarray(np.clip(base + rng.normal(0, 18, base.shape), 0, 255).astype(np.uint8)).save(
+        buf, "JPEG", quality=90
+    )
+    return buf.getvalue()
+
+
+def start_server(data_dir: Path, cache: Path) -> tuple[subprocess.Popen[str], str, str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = os.environ | {
+        "ASSAY_DATA_DIR": str(data_dir),
+        "ASSAY_CACHE_DIR": str(cache),
+        "ASSAY_PORT": str(port),
+        "ASSAY_RATE_LIMIT_PER_MINUTE": "1000000",
+        "ASSAY_RATE_LIMIT_BURST": "100000",
+        "HF_HUB_OFFLINE": "1",
+    }
+    assay = Path(sys.executable).parent / "assay"
+    proc = subprocess.Popen(
+        [str(assay), "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    base = f"http://127.0.0.1:{port}"
+    token_file = data_dir / "admin-api-key"
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        try:
+            if httpx.get(base + "/readyz", timeout=2).status_code == 200:
+                return proc, base, token_file.read_text().strip()
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    proc.terminate()
+    raise RuntimeError("the service did not become ready within 300 s")
+
+
+async def run_cell(
+    base: str, token: str, request: dict[str, Any], clients: int, count: int, budget_s: float
+) -> dict[str, Any]:
+    """``count`` requests (or as many as fit in ``budget_s``) from ``clients`` concurrent clients."""
+    latencies: list[float] = []
+    statuses: list[int] = []
+    issued = 0
+    stop_at = time.perf_counter() + budget_s
+    headers = {"Authorization": f"Bearer {token}"} | request.get("headers", {})
+
+    async def client(http: httpx.AsyncClient) -> None:
+        nonlocal issued
+        while issued < count and time.perf_counter() < stop_at:
+            issued += 1
+            body = request["body"](issued)
+            t0 = time.perf_counter()
+            r = await http.post(request["path"], headers=headers, **body)
+            latencies.append(time.perf_counter() - t0)
+            statuses.append(r.status_code)
+
+    t0 = time.perf_counter()
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, timeout=600, limits=limits) as http:
+        await asyncio.gather(*(client(http) for _ in range(clients)))
+    wall = time.perf_counter() - t0
+    ms = sorted(1000 * x for x in latencies)
+    return {
+        "clients": clients,
+        "requests": len(ms),
+        "rps": round(len(ms) / wall, 2),
+        "p50_ms": round(float(np.percentile(ms, 50)), 1),
+        "p99_ms": round(float(np.percentile(ms, 99)), 1),
+        "errors_5xx": sum(1 for s in statuses if s >= 500),
+        "non_200": sum(1 for s in statuses if s != 200),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="Fewer requests per cell (a smoke run).")
+    args = parser.parse_args()
+    scale = 0.25 if args.quick else 1.0
+    data_dir = Path(tempfile.mkdtemp(prefix="assay-load-"))
+    cache = Path(os.environ.get("ASSAY_TEST_CACHE", REPO / ".cache" / "models"))
+    texts = human_texts(64)
+    print(f"starting the service (data {data_dir}) ...", flush=True)
+    proc, base, token = start_server(data_dir, cache)
+    try:
+        auth = {"Authorization": f"Bearer {token}"}
+        signed = httpx.post(
+            base + "/v1/images/watermark?title=load",
+            content=photo_jpeg_1mp(),
+            headers=auth | {"content-type": "image/jpeg"},
+            timeout=120,
+        )
+        signed.raise_for_status()
+        image = signed.content
+        requests = {
+            "/v1/text/detect": {"path": "/v1/text/detect", "body": lambda i: {"json": {"text": texts[i % len(texts)]}}},
+            "/v1/verify": {
+                "path": "/v1/verify",
+                "headers": {"content-type": "image/jpeg"},
+                "body": lambda i: {"content": image},
+            },
+            "/v1/text/generate": {
+                "path": "/v1/text/generate",
+                "body": lambda i: {
+                    "json": {"prompt": f"Write about topic number {i}.", "max_new_tokens": 64, "seed": i}
+                },
+            },
+        }
+        plan = {"/v1/text/detect": (24, 48, 96), "/v1/verify": (16, 32, 64), "/v1/text/generate": (4, 8, 32)}
+        audit = AuditLog(open_engine(f"sqlite:///{data_dir / 'assay.db'}"))
+        results: dict[str, list[dict[str, Any]]] = {}
+        for route, counts in plan.items():
+            asyncio.run(run_cell(base, token, requests[route], 1, 2, 120))  # warm-up, not counted
+            results[route] = []
+            for clients, count in zip(CONCURRENCY, counts, strict=True):
+                before = audit.count()
+                cell = asyncio.run(
+                    run_cell(base, token, requests[route], clients, max(clients, int(count * scale)), 240)
+                )
+                cell["audit_rows_added"] = audit.count() - before
+                cell["audit_one_row_per_request"] = cell["audit_rows_added"] == cell["requests"]
+                results[route].append(cell)
+                print(route, cell, flush=True)
+        chain = audit.verify()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+    # the same texts through the library, in this process, one at a time
+    svc = TextService(Settings(data_dir=data_dir, cache_dir=cache))
+    svc.detect(texts[0])
+    direct = []
+    for t in texts[:24]:
+        t0 = time.perf_counter()
+        svc.detect(t)
+        direct.append(1000 * (time.perf_counter() - t0))
+    direct_p50 = statistics.median(direct)
+    http_p50 = results["/v1/text/detect"][0]["p50_ms"]
+    out = {
+        "machine": f"{os.cpu_count()} cores, client and server on the same machine",
+        "results": results,
+        "audit_chain_ok": chain.ok,
+        "audit_rows": chain.rows,
+        "detect_library_p50_ms": round(direct_p50, 1),
+        "detect_http_p50_ms": http_p50,
+        "service_overhead_ms": round(http_p50 - direct_p50, 1),
+    }
+    target = REPO / "eval" / "results"
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "service_load.json").write_text(json.dumps(out, indent=2))
+    lines = [
+        "# Service load (loopback, `assay serve`, 1 worker)",
+        "",
+        f"{out['machine']}. Audit chain after the run: {'intact' if chain.ok else 'BROKEN'}, {chain.rows} rows.",
+        "",
+        "| route | clients | requests | req/s | p50 ms | p99 ms | 5xx | audit rows = requests |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for route, cells in results.items():
+        for c in cells:
+            lines.append(
+                f"| {route} | {c['clients']} | {c['requests']} | {c['rps']} | {c['p50_ms']} | {c['p99_ms']} | "
+                f"{c['errors_5xx']} | {'yes' if c['audit_one_row_per_request'] else 'NO'} |"
+            )
+    lines += [
+        "",
+        f"`/v1/text/detect` one client: p50 {http_p50} ms over HTTP vs {out['detect_library_p50_ms']} ms calling "
+        f"`TextService.detect` directly on the same texts: service overhead {out['service_overhead_ms']} ms.",
+    ]
+    (target / "service_load.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
