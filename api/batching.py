@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -59,12 +60,20 @@ class GenerationBatcher:
         run: generates for a list of prompts with shared keyword arguments, in order.
         max_batch: the most prompts in one batch.
         window_s: how long the worker waits for more compatible jobs after the first.
+        on_batch: called with the size and duration in seconds of every batch run (metrics).
     """
 
-    def __init__(self, run: RunBatch, *, max_batch: int = 16, window_s: float = 0.02) -> None:
+    def __init__(
+        self,
+        run: RunBatch,
+        *,
+        max_batch: int = 16,
+        window_s: float = 0.02,
+        on_batch: Callable[[int, float], None] | None = None,
+    ) -> None:
         if max_batch < 1 or window_s < 0:
             raise ValueError(f"max_batch must be >= 1 and window_s >= 0, got {max_batch}, {window_s}")
-        self.run, self.max_batch, self.window_s = run, max_batch, window_s
+        self.run, self.max_batch, self.window_s, self.on_batch = run, max_batch, window_s, on_batch
         self._queue: queue.Queue[_Job] = queue.Queue()
         self._held: list[_Job] = []  # taken from the queue but not yet run (other batch key)
         self._started = False
@@ -125,6 +134,7 @@ class GenerationBatcher:
             batch = [job for job in self._next_batch() if job.future.set_running_or_notify_cancel()]
             if not batch:
                 continue
+            started = time.perf_counter()
             try:
                 results = self.run([job.prompt for job in batch], batch[0].kwargs)
             except BaseException as exc:  # every waiter gets the error; the worker lives on
@@ -133,5 +143,7 @@ class GenerationBatcher:
                 continue
             self.batches_run += 1
             self.largest_batch = max(self.largest_batch, len(batch))
+            if self.on_batch is not None:
+                self.on_batch(len(batch), time.perf_counter() - started)
             for job, result in zip(batch, results, strict=True):
                 job.future.set_result(result)

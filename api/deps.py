@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -11,9 +12,9 @@ from starlette.datastructures import UploadFile
 
 from api.auth import ApiKey, Forbidden, Unauthorized
 from api.runtime import Runtime
-from watermark.errors import InvalidInput, UnsupportedMedia
+from watermark.errors import AssayError, InvalidInput, UnsupportedMedia
 
-__all__ = ["Caller", "RuntimeDep", "Upload", "read_upload", "require"]
+__all__ = ["Caller", "RuntimeDep", "Upload", "audited", "image_upload", "read_upload", "require"]
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -106,8 +107,6 @@ async def read_upload(request: Request) -> Upload:
     if not body:
         raise InvalidInput("the request body is empty")
     if ctype == "application/json":
-        import json
-
         try:
             obj: Any = json.loads(body)
         except (ValueError, UnicodeDecodeError):
@@ -150,8 +149,6 @@ def audited(
 
     ``describe(result)`` gives the row's result, key id and detail.
     """
-    from watermark.errors import AssayError
-
     try:
         out = work()
     except AssayError as exc:

@@ -3,6 +3,7 @@ the manifest store and the image watermark, loaded once and shared by the routes
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import threading
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from provenance.credentials import (
     ensure_dev_credentials,
 )
 from provenance.manifest import asset_manifest
-from provenance.soft_binding import ALG, sign_and_store
+from provenance.soft_binding import ALG, binding_value, sign_and_store
 from provenance.store import ManifestRecord, ManifestStore, SoftBindingMatch
 from provenance.trust import load_trust_anchors
 from watermark.errors import ConfigurationError, UnsupportedMedia
@@ -143,7 +144,6 @@ class MediaService:
         )
         if marked.mime_type not in SUPPORTED_MIME:
             raise UnsupportedMedia(f"C2PA cannot embed a manifest into {marked.mime_type}")
-        self.credentials()
         bound = sign_and_store(
             marked.data,
             marked.mime_type,
@@ -210,10 +210,6 @@ class MediaService:
 
     def matches_by_content(self, data: bytes) -> tuple[list[SoftBindingMatch], dict[str, Any]]:
         """Stored manifests for an image: by its watermark's soft binding, and by exact hash."""
-        import hashlib
-
-        from provenance.soft_binding import binding_value
-
         raster = read_image(data, max_pixels=self.settings.max_pixels)
         found = self.detector().detect_pixels(raster.pixels, peak=raster.peak)
         matches: list[SoftBindingMatch] = []

@@ -29,7 +29,24 @@ class Metrics:
             registry=self.registry,
         )
         self.model_loaded = Gauge("assay_model_loaded", "1 when the language model is loaded", registry=self.registry)
+        self.batch_size = Histogram(
+            "assay_generation_batch_size",
+            "Prompts per generation batch",
+            buckets=(1, 2, 4, 8, 16, 32),
+            registry=self.registry,
+        )
+        self.batch_seconds = Histogram(
+            "assay_generation_batch_seconds",
+            "Seconds per generation batch",
+            buckets=(0.5, 1, 2.5, 5, 10, 20, 40, 80),
+            registry=self.registry,
+        )
         self.audit_rows = Counter("assay_audit_rows", "Audit log rows written by this process", registry=self.registry)
+
+    def observe_batch(self, size: int, seconds: float) -> None:
+        """Record one generation batch."""
+        self.batch_size.observe(size)
+        self.batch_seconds.observe(seconds)
 
     def render(self) -> bytes:
         """The text exposition format."""

@@ -65,6 +65,7 @@ class Runtime:
         store = ManifestStore(engine)
         store.metadata.create_all(engine)
         text = TextService(settings)
+        metrics = Metrics()
         return cls(
             settings=settings,
             engine=engine,
@@ -74,7 +75,10 @@ class Runtime:
             audit=AuditLog(engine).create(),
             api_keys=ApiKeys(engine).create_tables(),
             limiter=RateLimiter(per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst),
-            batcher=GenerationBatcher(lambda prompts, kwargs: text.generate_batch(prompts, **kwargs)),
+            batcher=GenerationBatcher(
+                lambda prompts, kwargs: text.generate_batch(prompts, **kwargs), on_batch=metrics.observe_batch
+            ),
+            metrics=metrics,
         )
 
     def bootstrap_admin_key(self) -> Path | None:

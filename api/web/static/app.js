@@ -43,7 +43,7 @@ async function check() {
   const text = $("text").value.trim();
   if (!chosenFile && !text) { setStatus("Drop an image or paste a text first.", true); return; }
   const headers = {};
-  const key = sessionStorage.getItem("assay-api-key") || $("apikey").value.trim();
+  const key = $("apikey").value.trim() || sessionStorage.getItem("assay-api-key");
   if (key) headers["Authorization"] = "Bearer " + key;
   let body;
   if (text && !chosenFile) { body = text; headers["Content-Type"] = "text/plain; charset=utf-8"; }
@@ -194,5 +194,4 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   $("check").addEventListener("click", check);
   $("download").addEventListener("click", download);
-  if (sessionStorage.getItem("assay-api-key")) $("apikey").value = "";
 });
