@@ -9,11 +9,11 @@ from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field, model_validator
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import Caller, RuntimeDep, audited, require
+from api.deps import Caller, RuntimeDep, Stopwatch, audited, require
 from api.runtime import Runtime
 from detect.report import Report
 from watermark.errors import AssayError, InvalidInput
@@ -155,19 +155,28 @@ async def text_generate(
     return StreamingResponse(events(), media_type="text/event-stream", headers={"cache-control": "no-store"})
 
 
-def _detect(rt: Runtime, caller: Caller, text: str) -> Report:
+def _detect(rt: Runtime, caller: Caller, text: str, watch: Stopwatch) -> Report:
     def describe(report: Report) -> tuple[str, str | None, dict[str, Any]]:
         hit = next((w for w in report.watermarks if w.get("detected")), None)
         return report.verdict, hit["key_id"] if hit else None, {"label": report.label}
 
-    report: Report = audited(rt, caller, "text.detect", text.encode(), lambda: rt.text.detect(text), describe)
+    work = lambda: watch.run(lambda: rt.text.detect(text))  # noqa: E731
+    report: Report = audited(rt, caller, "text.detect", text.encode(), work, describe)
     return report
 
 
 @router.post("/detect")
 async def text_detect(
-    body: DetectRequest, rt: RuntimeDep, caller: Annotated[Caller, Depends(require("verify"))]
+    body: DetectRequest,
+    rt: RuntimeDep,
+    caller: Annotated[Caller, Depends(require("verify"))],
+    response: Response,
 ) -> dict[str, Any]:
-    """The report for a text: watermark detections under every key, with spans, and AI-likelihood."""
-    report = await run_in_threadpool(_detect, rt, caller, body.text)
+    """The report for a text: watermark detections under every key, with spans, and AI-likelihood.
+
+    The ``Server-Timing`` header gives the time spent in detection itself (``detect;dur=`` ms).
+    """
+    watch = Stopwatch()
+    report = await run_in_threadpool(_detect, rt, caller, body.text, watch)
+    response.headers["server-timing"] = watch.header("detect")
     return report.to_dict()
