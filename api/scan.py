@@ -105,15 +105,8 @@ def _check(item: ScanItem) -> dict[str, Any]:
         rt.record(actor=cli_actor(), action="scan", result=result, subject=data, detail={"id": item.item_id})
         return row | {"verdict": "error", "label": str(exc)[:300], "report": None}
     out = report.to_dict()
+    rt.record_report(actor=cli_actor(), action="scan", report=report, subject=data, detail={"id": item.item_id})
     hit = next((w for w in out["watermarks"] if w.get("detected") or w.get("found")), None)
-    rt.record(
-        actor=cli_actor(),
-        action="scan",
-        result=report.verdict,
-        subject=data,
-        key_id=hit.get("key_id") if hit else None,
-        detail={"id": item.item_id},
-    )
     ai = out.get("ai_likelihood") or {}
     return row | {
         "verdict": report.verdict,

@@ -50,6 +50,13 @@ class Report:
     disagreements: tuple[str, ...] = ()
     not_checked: tuple[str, ...] = field(default=())
 
+    @property
+    def marked_key(self) -> str | None:
+        """The key id of the first watermark found (text or image), if any."""
+        hit = next((w for w in self.watermarks if w.get("detected") or w.get("found")), None)
+        key = hit.get("key_id") if hit else None
+        return str(key) if key else None
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary."""
         return {

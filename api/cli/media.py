@@ -205,15 +205,7 @@ def verify(source: str, keys: str | None, force_text: bool, as_json: bool) -> No
     except AssayError as exc:
         fail(exc)
     out = report.to_dict()
-    hit = next((w for w in out["watermarks"] if w.get("detected") or w.get("found")), None)
-    rt.record(
-        actor=cli_actor(),
-        action="verify",
-        result=report.verdict,
-        subject=data,
-        key_id=hit.get("key_id") if hit else None,
-        detail={"label": report.label},
-    )
+    rt.record_report(actor=cli_actor(), action="verify", report=report, subject=data)
     if as_json:
         click.echo(json.dumps(out, indent=2))
     else:

@@ -140,9 +140,7 @@ async def provenance_sign(
 
 def _verify(rt: Runtime, caller: Caller, upload: Upload, watch: Stopwatch) -> Report:
     def describe(report: Report) -> tuple[str, str | None, dict[str, Any]]:
-        hit = next((w for w in report.watermarks if w.get("detected") or w.get("found")), None)
-        key = hit.get("key_id") if hit else None
-        return report.verdict, key, {"label": report.label, "content_type": report.content_type}
+        return report.verdict, report.marked_key, {"label": report.label, "content_type": report.content_type}
 
     if upload.text is not None:
         text = upload.text

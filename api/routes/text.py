@@ -157,8 +157,7 @@ async def text_generate(
 
 def _detect(rt: Runtime, caller: Caller, text: str, watch: Stopwatch) -> Report:
     def describe(report: Report) -> tuple[str, str | None, dict[str, Any]]:
-        hit = next((w for w in report.watermarks if w.get("detected")), None)
-        return report.verdict, hit["key_id"] if hit else None, {"label": report.label}
+        return report.verdict, report.marked_key, {"label": report.label}
 
     work = lambda: watch.run(lambda: rt.text.detect(text))  # noqa: E731
     report: Report = audited(rt, caller, "text.detect", text.encode(), work, describe)

@@ -1,0 +1,84 @@
+"""Signer configurations of the service: development CA, chain + key files, and a callback (KMS/HSM)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from api.media_service import MediaService
+from api.runtime import Runtime
+from api.settings import Settings
+from provenance.credentials import ensure_dev_credentials
+from watermark.errors import ConfigurationError
+
+from . import signing_callback
+from .conftest import RING, photo_jpeg
+
+
+def _runtime(tmp_path: Path, **settings: object) -> Runtime:
+    return Runtime.open(Settings(data_dir=tmp_path / "data", keyring_toml=RING, warm_on_start=False, **settings))  # type: ignore[arg-type]
+
+
+def test_files_signer_chains_to_a_configured_anchor(tmp_path: Path, env: Path) -> None:
+    ensure_dev_credentials(tmp_path / "pki")
+    ca = tmp_path / "pki" / "dev-ca"
+    rt = _runtime(
+        tmp_path,
+        signer="files",
+        signer_chain=ca / "chain.pem",
+        signer_key=ca / "signer.key",
+        signer_name="Newsroom signer",
+        trust_anchors=[ca / "root.pem"],
+    )
+    signed = rt.media.sign(photo_jpeg(), title="Press photo", digital_source_type="digitalCapture")
+    assert signed.record.signer == "Newsroom signer" and not signed.record.development_signer
+    report = rt.media.verify_image(signed.data).to_dict()
+    assert report["provenance"]["validation_state"] == "Trusted" and report["provenance"]["trusted"]
+    assert report["verdict"] == "no-evidence"  # a trusted capture declares no AI origin
+
+
+def test_callback_signer_keeps_the_key_outside(tmp_path: Path, env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ca = tmp_path / "pki" / "dev-ca"
+    ensure_dev_credentials(tmp_path / "pki")
+    monkeypatch.setenv("ASSAY_TEST_CALLBACK_KEY", str(ca / "signer.key"))
+    rt = _runtime(
+        tmp_path,
+        signer="callback",
+        signer_chain=ca / "chain.pem",
+        signer_callback="tests.api.signing_callback:sign",
+        trust_anchors=[ca / "root.pem"],
+    )
+    before = len(signing_callback.CALLS)
+    result = rt.media.watermark_and_sign(photo_jpeg(), title="Generated")
+    assert len(signing_callback.CALLS) > before
+    report = rt.media.verify_image(result.data).to_dict()
+    assert report["provenance"]["validation_state"] == "Trusted" and report["verdict"] == "ai"
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"signer": "files"}, "needs signer_chain and signer_key"),
+        ({"signer": "callback", "signer_chain": "/nonexistent.pem", "signer_callback": "x:y"}, "cannot read"),
+        ({"signer": "files", "signer_chain": "/nonexistent.pem", "signer_key": "/nonexistent.key"}, "cannot load"),
+    ],
+)
+def test_bad_signer_settings_are_configuration_errors(
+    tmp_path: Path, env: Path, settings: dict[str, object], message: str
+) -> None:
+    media: MediaService = _runtime(tmp_path, **settings).media
+    with pytest.raises(ConfigurationError, match=message):
+        media.credentials()
+
+
+def test_unimportable_callback_is_a_configuration_error(tmp_path: Path, env: Path) -> None:
+    ensure_dev_credentials(tmp_path / "pki")
+    rt = _runtime(
+        tmp_path,
+        signer="callback",
+        signer_chain=tmp_path / "pki" / "dev-ca" / "chain.pem",
+        signer_callback="no.such.module:sign",
+    )
+    with pytest.raises(ConfigurationError, match="cannot be imported"):
+        rt.media.credentials()
