@@ -16,6 +16,7 @@ from detect.report import Report
 from provenance.c2pa_io import SUPPORTED_MIME, sign_asset
 from provenance.credentials import (
     DEV_SIGNER_NAME,
+    SIGNING_ALGS,
     SigningCredentials,
     credentials_from_files,
     ensure_dev_credentials,
@@ -26,7 +27,7 @@ from provenance.store import ManifestRecord, ManifestStore, SoftBindingMatch
 from provenance.trust import load_trust_anchors
 from watermark.errors import ConfigurationError, UnsupportedMedia
 from watermark.image import ImageWatermarkDetector, ImageWatermarker, MarkedImage, read_image, watermark_file
-from watermark.keys import KeyRing, Secret
+from watermark.keys import KeyRing
 
 __all__ = ["MediaService", "SignedResult", "sniff_image_mime"]
 
@@ -106,10 +107,10 @@ class MediaService:
                         chain = s.signer_chain.read_text()
                     except OSError as exc:
                         raise ConfigurationError(f"cannot read {s.signer_chain}: {exc.strerror}") from None
+                    if s.signer_alg.lower() not in SIGNING_ALGS:
+                        raise ConfigurationError(f"signer_alg must be one of {', '.join(SIGNING_ALGS)}")
                     self._callback = _load_callback(s.signer_callback or "")
-                    self._credentials = SigningCredentials(
-                        alg=s.signer_alg.lower(), chain_pem=chain, private_key=Secret(b"")
-                    )
+                    self._credentials = SigningCredentials(alg=s.signer_alg.lower(), chain_pem=chain, private_key=None)
             return self._credentials
 
     @property
@@ -153,6 +154,7 @@ class MediaService:
             title=title,
             model=self.settings.generator_name,
             signer=self.signer_name,
+            sign_callback=self._callback,
         )
         return SignedResult(bound.signed.data, marked.mime_type, bound.record, marked)
 

@@ -127,6 +127,8 @@ def sign_asset(
         if sign_callback is not None:
             signer = c2pa.Signer.from_callback(sign_callback, alg, credentials.chain_pem, tsa_url)
         else:
+            if credentials.private_key is None:
+                raise SignatureInvalid("these credentials hold no private key: give a sign_callback")
             info = c2pa.C2paSignerInfo(
                 alg.name.lower().encode(),
                 credentials.chain_pem.encode(),

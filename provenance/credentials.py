@@ -23,23 +23,31 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 from watermark.errors import ConfigurationError
 from watermark.keys import Secret
 
-__all__ = ["DEV_CA_NAME", "DEV_SIGNER_NAME", "SigningCredentials", "credentials_from_files", "ensure_dev_credentials"]
+__all__ = [
+    "DEV_CA_NAME",
+    "DEV_SIGNER_NAME",
+    "SIGNING_ALGS",
+    "SigningCredentials",
+    "credentials_from_files",
+    "ensure_dev_credentials",
+]
 
 DEV_CA_NAME = "Assay Development CA (not publicly trusted)"
 DEV_SIGNER_NAME = "Assay Development Signer"
 # c2pa-python 0.38.1 (c2pa-rs 0.91) rejected, with "certificate missing required EKU", a leaf whose
 # EKU was documentSigning or c2pa-kp-claimSigning alone; emailProtection is accepted.
 _DOCUMENT_SIGNING = ObjectIdentifier("1.3.6.1.5.5.7.3.36")
-_ALGS = ("es256", "es384", "es512", "ps256", "ps384", "ps512", "ed25519")
+SIGNING_ALGS = ("es256", "es384", "es512", "ps256", "ps384", "ps512", "ed25519")
 
 
 @dataclass(frozen=True)
 class SigningCredentials:
-    """A certificate chain (end-entity first, no root) and its private key."""
+    """A certificate chain (end-entity first, no root) and its private key (None when a callback
+    signs: the key stays in a KMS or HSM)."""
 
     alg: str
     chain_pem: str
-    private_key: Secret = field(repr=False)
+    private_key: Secret | None = field(repr=False)
     root_pem: str | None = None
     development: bool = False
 
@@ -137,8 +145,8 @@ def credentials_from_files(
         ConfigurationError: unreadable files, an unknown algorithm, or a key that does not match.
     """
     alg = alg.lower()
-    if alg not in _ALGS:
-        raise ConfigurationError(f"signing algorithm {alg!r} is not one of {', '.join(_ALGS)}")
+    if alg not in SIGNING_ALGS:
+        raise ConfigurationError(f"signing algorithm {alg!r} is not one of {', '.join(SIGNING_ALGS)}")
     try:
         chain_pem = Path(chain).read_text()
         key_pem = Path(key).read_bytes()

@@ -9,6 +9,7 @@ stripped, the watermark payload found in the pixels leads back to the stored man
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .c2pa_io import SignedAsset, sign_asset
@@ -46,6 +47,7 @@ def sign_and_store(
     digital_source_type: str = TRAINED,
     thumbnail: bool = False,
     signer: str | None = None,
+    sign_callback: Callable[[bytes], bytes] | None = None,
 ) -> BoundManifest:
     """Sign ``data`` (already watermarked with ``payload``) with a soft-bound AI manifest and store it.
 
@@ -59,11 +61,12 @@ def sign_and_store(
         thumbnail: embed a claim thumbnail.
         signer: the signer name recorded in the store (default: the development signer's name
             for development credentials, else ``"configured signer"``).
+        sign_callback: signs instead of the key in ``credentials`` (a KMS or HSM).
     """
     manifest = ai_manifest(
         title=title, model=model, digital_source_type=digital_source_type, soft_binding=(ALG, payload)
     )
-    signed = sign_asset(data, mime, manifest, credentials, thumbnail=thumbnail)
+    signed = sign_asset(data, mime, manifest, credentials, thumbnail=thumbnail, sign_callback=sign_callback)
     name = signer or (DEV_SIGNER_NAME if credentials.development else "configured signer")
     record = store.put(
         asset=signed.data,
