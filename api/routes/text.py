@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import queue
 import threading
 import uuid
 from collections.abc import Iterator
@@ -21,6 +23,7 @@ from watermark.text import Generation
 
 __all__ = ["router"]
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/text", tags=["text"])
 
 
@@ -90,8 +93,6 @@ class _TokenQueue:
     """A ``transformers`` streamer that hands decoded text deltas to a consumer thread."""
 
     def __init__(self, tokenizer: Any) -> None:
-        import queue
-
         self.tokenizer = tokenizer
         self.queue: queue.Queue[str | None] = queue.Queue()
         self.ids: list[int] = []
@@ -141,6 +142,7 @@ async def text_generate(
         except AssayError as exc:
             outcome["error"] = {"type": exc.type, "title": exc.title, "status": exc.status, "detail": str(exc)}
         except Exception:
+            log.exception("streamed generation failed")
             outcome["error"] = {"type": "about:blank", "title": "Internal error", "status": 500}
         finally:
             streamer.queue.put(None)
