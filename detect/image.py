@@ -81,7 +81,7 @@ def metadata_markers(data: bytes) -> list[Marker]:
 def _provenance_evidence(v: Verification) -> tuple[list[Evidence], dict[str, Any]]:
     signer = (v.signer or {}).get("common_name") or "an unknown signer"
     trust = (
-        "trusted" if v.trusted else "not publicly trusted" + (" (development signer)" if v.development_signer else "")
+        "trusted" if v.trusted else "not publicly trusted" + (": a development signer" if v.development_signer else "")
     )
     source = (v.digital_source_type or "").rsplit("/", 1)[-1]
     state = {
