@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import json
 import os
@@ -88,11 +89,9 @@ def start_server(data_dir: Path, cache: Path) -> tuple[subprocess.Popen[str], st
     token_file = data_dir / "admin-api-key"
     deadline = time.time() + 300
     while time.time() < deadline:
-        try:
+        with contextlib.suppress(httpx.HTTPError):  # not listening yet
             if httpx.get(base + "/readyz", timeout=2).status_code == 200:
                 return proc, base, token_file.read_text().strip()
-        except httpx.HTTPError:
-            pass
         time.sleep(0.5)
     proc.terminate()
     raise RuntimeError("the service did not become ready within 300 s")
