@@ -5,9 +5,12 @@ changing what a reader sees. :func:`normalize_text` removes format and other inv
 (zero-width spaces and joiners, soft hyphens, bidi controls, variation selectors, tag characters),
 applies NFKC compatibility mapping character by character (full-width letters, ligatures,
 non-breaking spaces), and folds Cyrillic and Greek look-alikes to Latin inside words that also
-contain Latin letters (an all-Cyrillic word is left alone). It records how many characters each
-step changed (itself a signal of evasion) and, for every output character, the index of the input
-character it came from, so spans found on the normalised text are reported on the original.
+contain Latin letters, and in words made only of look-alikes (the English article "a" written
+as Cyrillic "а") when the nearest real words on both sides are Latin; a word with a letter that
+has no Latin look-alike is genuine Cyrillic or Greek and left alone, and so are its neighbours.
+It records how many characters each step changed (itself a signal of evasion) and, for every
+output character, the index of the input character it came from, so spans found on the
+normalised text are reported on the original.
 """
 
 from __future__ import annotations
@@ -47,6 +50,14 @@ _HOMOGLYPHS = str.maketrans(
 _CONFUSABLE = frozenset("АВЕКМНОРСТХУаеорсухіјѕԁһԛԝӏΑΒΕΖΗΙΚΜΝΟΡΤΥΧον")
 _WORD = re.compile(r"\w+")
 _LATIN = re.compile(r"[A-Za-z]")
+
+
+def _word_kind(word: str) -> str:
+    """``latin`` (a Latin letter, no letter foreign to Latin), ``foreign`` (a Cyrillic/Greek/other
+    letter with no Latin look-alike), or ``ambiguous`` (only look-alikes and non-letters)."""
+    if any(c.isalpha() and not c.isascii() and c not in _CONFUSABLE for c in word):
+        return "foreign"
+    return "latin" if _LATIN.search(word) else "ambiguous"
 
 
 def _invisible(ch: str) -> bool:
@@ -99,13 +110,21 @@ def normalize_text(text: str) -> NormalizedText:
     chars = [c for c, _ in kept]
     folded = 0
     joined = "".join(chars)
-    for m in _WORD.finditer(joined):
-        word = m.group()
-        if _LATIN.search(word) and any(c in _CONFUSABLE for c in word):
-            for j in range(m.start(), m.end()):
-                if chars[j] in _CONFUSABLE:
-                    chars[j] = chars[j].translate(_HOMOGLYPHS)
-                    folded += 1
+    words = [m for m in _WORD.finditer(joined) if any(c.isalpha() for c in m.group())]
+    kinds = [_word_kind(m.group()) for m in words]
+    for k, m in enumerate(words):
+        if kinds[k] == "ambiguous":
+            before = next((kinds[j] for j in range(k - 1, -1, -1) if kinds[j] != "ambiguous"), None)
+            after = next((kinds[j] for j in range(k + 1, len(kinds)) if kinds[j] != "ambiguous"), None)
+            sides = {x for x in (before, after) if x is not None}
+            if sides != {"latin"}:
+                continue
+        elif kinds[k] != "latin" or not any(c in _CONFUSABLE for c in m.group()):
+            continue
+        for j in range(m.start(), m.end()):
+            if chars[j] in _CONFUSABLE:
+                chars[j] = chars[j].translate(_HOMOGLYPHS)
+                folded += 1
     out: list[str] = []
     source: list[int] = []
     mapped = 0

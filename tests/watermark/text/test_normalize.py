@@ -30,3 +30,14 @@ def test_offsets_map_back_into_the_original(text: str) -> None:
     if n.text:
         spans = n.original_offsets(np.array([[0, len(n.text)]]))
         assert 0 <= spans[0, 0] <= spans[0, 1] <= len(text)
+
+
+def test_words_made_only_of_look_alikes_fold_between_latin_words() -> None:
+    text = "I saw \u0430 cat and \u0430 dog."  # Cyrillic "а" as the article
+    n = normalize_text(text)
+    assert n.text == "I saw a cat and a dog." and n.homoglyphs_folded == 2
+    russian = "\u041e\u043d \u0438 \u044f \u0430 \u043e\u043d\u0430"  # genuine Russian: "а" stays
+    assert normalize_text(russian).text == russian
+    edge = "Hello \u0430 \u043c\u0438\u0440"  # between Latin and genuine Cyrillic: not decided, left alone
+    assert normalize_text(edge).text == edge
+    assert normalize_text("\u0430").text == "\u0430"  # no context at all
