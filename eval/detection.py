@@ -15,6 +15,7 @@ import json
 import random
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +118,50 @@ def length_curve(lm: Any) -> dict[str, Any]:
     return out
 
 
+def _score(detector: Any, rows: list[LabelledText]) -> list[dict[str, Any]]:
+    out = []
+    for b in range(0, len(rows), 8):
+        for v in detector.score_batch([r.text for r in rows[b : b + 8]]):
+            out.append({"verdict": v.verdict, "p": v.p_value, "score": v.score, "prob": v.classifier_probability,
+                        "tokens": v.tokens, "abstain": v.abstain_reason})  # fmt: skip
+    return out
+
+
+def _write(results: dict[str, Any], out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "detection.json").write_text(json.dumps(results, indent=2, default=float))
+    md = [
+        "# Detection benchmark (evaluation half only)",
+        "",
+        "```json",
+        json.dumps(results, indent=2, default=float),
+        "```",
+    ]
+    (out / "detection.md").write_text("\n".join(md))
+
+
+def character_attacks(
+    detector: Any, chat: list[LabelledText], run: Callable[[list[LabelledText]], list[dict[str, Any]]]
+) -> dict[str, Any]:
+    """TPR at 1 % on attacked ChatGPT texts, with normalisation (as shipped) and without."""
+    rng = random.Random(3)
+    clean_tpr = np.mean([x["p"] is not None and x["p"] <= 0.01 for x in run(chat)])
+    attacks = {}
+    for kind in ("zero-width", "homoglyphs", "char-edits"):
+        attacked = [LabelledText(attack(r.text, kind, rng), 1, r.source) for r in chat]
+        normalised = run(attacked)
+        raw_scores = detector.score_batch([r.text for r in attacked], normalize=False)
+        attacks[kind] = {
+            "tpr_normalised": float(np.mean([x["p"] is not None and x["p"] <= 0.01 for x in normalised])),
+            "tpr_without_normalisation": float(
+                np.mean([x.p_value is not None and x.p_value <= 0.01 for x in raw_scores])
+            ),
+            "clean_tpr": float(clean_tpr),
+            "texts": len(chat),
+        }
+    return attacks
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--own-prompts", type=int, default=24, help="prompts per configuration of the embedded model")
@@ -125,6 +170,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=REPO / "eval" / "results")
     ap.add_argument("--cache", type=Path, default=REPO / ".cache" / "models")
     ap.add_argument("--only-length-curve", action="store_true", help="add the AUROC-by-length section only")
+    ap.add_argument("--only-attacks", action="store_true", help="recompute the character-attack section only")
     args = ap.parse_args()
     lm = load_model(cache_dir=args.cache)
     if args.only_length_curve:
@@ -144,18 +190,21 @@ def main() -> None:
     machine_eval = {
         name: [r for r in rows if r.label == 1 and not in_calibration_half(r.text)] for name, rows in sets.items()
     }
+    if args.only_attacks:
+        path = args.out / "detection.json"
+        results = json.loads(path.read_text()) if path.is_file() else {}
+        chat = [r for k, v in machine_eval.items() if "gpt-3.5" in k for r in v][: args.attack_texts]
+        results["character_attacks"] = character_attacks(detector, chat, lambda rows: _score(detector, rows))
+        _write(results, args.out)
+        print(json.dumps(results["character_attacks"], indent=2))
+        return
     if args.own_prompts:
         prompts = [p for p in (REPO / "eval" / "data" / "prompts.txt").read_text().splitlines() if p.strip()]
         own = own_generations(lm, prompts[: args.own_prompts], args.tokens)
         machine_eval.update(own)
 
     def run(rows: list[LabelledText]) -> list[dict[str, Any]]:
-        out = []
-        for b in range(0, len(rows), 8):
-            for v in detector.score_batch([r.text for r in rows[b : b + 8]]):
-                out.append({"verdict": v.verdict, "p": v.p_value, "score": v.score, "prob": v.classifier_probability,
-                            "tokens": v.tokens, "abstain": v.abstain_reason})  # fmt: skip
-        return out
+        return _score(detector, rows)
 
     t0 = time.perf_counter()
     scored_h = {k: run(v) for k, v in human_eval.items()}
@@ -207,24 +256,8 @@ def main() -> None:
         d: metrics([x for k, v in scored_h.items() if k.startswith(d) for x in v], [])["realised_fpr_at_0.01"]
         for d in domains
     }
-    # Character attacks on ChatGPT texts: TPR at 1 % with normalisation (as shipped) vs without.
-    rng = random.Random(3)
     chat = [r for k, v in machine_eval.items() if "gpt-3.5" in k for r in v][: args.attack_texts]
-    clean_tpr = np.mean([x["p"] is not None and x["p"] <= 0.01 for x in run(chat)])
-    attacks = {}
-    for kind in ("zero-width", "homoglyphs", "char-edits"):
-        attacked = [LabelledText(attack(r.text, kind, rng), 1, r.source) for r in chat]
-        normalised = run(attacked)
-        raw_scores = detector.score_batch([r.text for r in attacked], normalize=False)
-        attacks[kind] = {
-            "tpr_normalised": float(np.mean([x["p"] is not None and x["p"] <= 0.01 for x in normalised])),
-            "tpr_without_normalisation": float(
-                np.mean([x.p_value is not None and x.p_value <= 0.01 for x in raw_scores])
-            ),
-            "clean_tpr": float(clean_tpr),
-            "texts": len(chat),
-        }
-    results["character_attacks"] = attacks
+    results["character_attacks"] = character_attacks(detector, chat, run)
     results["reference"] = {"buckets": {b: len(v) for b, v in detector.reference.scores.items()},
                             "sources": dict(detector.reference.sources)}  # fmt: skip
     args.out.mkdir(parents=True, exist_ok=True)
