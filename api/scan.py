@@ -75,9 +75,10 @@ def iter_items(source: Path) -> Iterator[ScanItem]:
 _runtime: Runtime | None = None
 
 
-def _init_worker(settings_json: str) -> None:
+def _init_worker(settings: Settings) -> None:
+    # The settings object itself (pickled to workers): a JSON dump would mask secret fields.
     global _runtime
-    _runtime = Runtime.open(Settings.model_validate_json(settings_json))
+    _runtime = Runtime.open(settings)
 
 
 def _check(item: ScanItem) -> dict[str, Any]:
@@ -135,14 +136,12 @@ def scan(items: list[ScanItem], settings: Settings, *, workers: int = 1, progres
     rows: list[dict[str, Any]] = []
     try:
         if workers <= 1:
-            _init_worker(settings.model_dump_json())
+            _init_worker(settings)
             for item in items:
                 rows.append(_check(item))
                 bar.update()
         else:
-            with ProcessPoolExecutor(
-                max_workers=workers, initializer=_init_worker, initargs=(settings.model_dump_json(),)
-            ) as pool:
+            with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(settings,)) as pool:
                 for row in pool.map(_check, items, chunksize=max(1, min(16, len(items) // (4 * workers) or 1))):
                     rows.append(row)
                     bar.update()

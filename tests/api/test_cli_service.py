@@ -152,3 +152,19 @@ def test_serve_starts_prints_where_the_admin_key_is_and_answers(tmp_path: Path, 
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_scan_workers_keep_a_key_ring_given_as_text(tmp_path: Path, env: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Secrets reach the worker processes intact (a JSON dump of the settings would mask them)."""
+    from .conftest import RING
+
+    monkeypatch.setenv("ASSAY_KEYRING_TOML", RING)
+    monkeypatch.setenv("ASSAY_AI_LIKELIHOOD", "false")
+    src, signed = tmp_path / "photo.jpg", tmp_path / "corpus" / "signed.jpg"
+    src.write_bytes(photo_jpeg())
+    signed.parent.mkdir()
+    assert run("watermark", str(src), str(signed))[0] == 0
+    code, stdout, err = run("scan", str(signed.parent), "--workers", "2", "--no-progress")
+    assert code == 0, err
+    item = json.loads(stdout)["items"][0]
+    assert item["verdict"] == "ai" and item["report"]["watermarks"][0]["key_id"] == "app-key"
