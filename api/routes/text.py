@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import queue
@@ -83,7 +84,9 @@ def _generate(rt: Runtime, caller: Caller, body: GenerateRequest, streamer: Any 
 
     def describe(gen: Generation) -> tuple[str, str | None, dict[str, Any]]:
         key = gen.watermark["key_id"] if gen.watermark else None
-        return "watermarked" if key else "unmarked", key, {"record_id": record_id, "tokens": len(gen.token_ids)}
+        output = hashlib.sha256(gen.text.encode()).hexdigest()  # lets an audit tie a text found later to this row
+        detail = {"record_id": record_id, "tokens": len(gen.token_ids), "output_sha256": output}
+        return "watermarked" if key else "unmarked", key, detail
 
     gen: Generation = audited(rt, caller, "text.generate", json.dumps(prompt).encode(), work, describe)
     return gen.to_dict() | {"record_id": record_id}

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from collections.abc import Callable
@@ -261,5 +262,8 @@ def test_generate_stream_and_detect_over_http(service: Service) -> None:
     kind, done = parsed[-1]
     assert kind == "done" and done["text"] == gen["text"] == deltas  # same seed: the same text, streamed
     assert service.client.get("/readyz").json()["model_loaded"]
-    actions = [e.action for e in service.runtime.audit.entries()]
-    assert actions == ["text.generate", "text.detect", "text.generate"]
+    entries = list(service.runtime.audit.entries())
+    assert [e.action for e in entries] == ["text.generate", "text.detect", "text.generate"]
+    detail = json.loads(entries[0].detail)
+    assert detail["record_id"] == gen["record_id"]
+    assert detail["output_sha256"] == hashlib.sha256(gen["text"].encode()).hexdigest()
