@@ -127,6 +127,11 @@ def _score(detector: Any, rows: list[LabelledText]) -> list[dict[str, Any]]:
     return out
 
 
+def _chatgpt(machine: dict[str, list[LabelledText]], n: int) -> list[LabelledText]:
+    """The first ``n`` ChatGPT texts of the evaluation half (the character-attack inputs)."""
+    return [r for k, v in machine.items() if "gpt-3.5" in k for r in v][:n]
+
+
 def _write(results: dict[str, Any], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "detection.json").write_text(json.dumps(results, indent=2, default=float))
@@ -177,9 +182,7 @@ def main() -> None:
         path = args.out / "detection.json"
         results = json.loads(path.read_text()) if path.is_file() else {}
         results["auroc_by_length_after_prompt"] = length_curve(lm)
-        path.write_text(json.dumps(results, indent=2, default=float))
-        md = ["# Detection benchmark (evaluation half only)", "", "```json", json.dumps(results, indent=2), "```"]
-        (args.out / "detection.md").write_text("\n".join(md))
+        _write(results, args.out)
         print(json.dumps(results["auroc_by_length_after_prompt"], indent=2))
         return
     detector = load_text_detector(lm)
@@ -193,7 +196,7 @@ def main() -> None:
     if args.only_attacks:
         path = args.out / "detection.json"
         results = json.loads(path.read_text()) if path.is_file() else {}
-        chat = [r for k, v in machine_eval.items() if "gpt-3.5" in k for r in v][: args.attack_texts]
+        chat = _chatgpt(machine_eval, args.attack_texts)
         results["character_attacks"] = character_attacks(detector, chat, lambda rows: _score(detector, rows))
         _write(results, args.out)
         print(json.dumps(results["character_attacks"], indent=2))
@@ -256,20 +259,10 @@ def main() -> None:
         d: metrics([x for k, v in scored_h.items() if k.startswith(d) for x in v], [])["realised_fpr_at_0.01"]
         for d in domains
     }
-    chat = [r for k, v in machine_eval.items() if "gpt-3.5" in k for r in v][: args.attack_texts]
-    results["character_attacks"] = character_attacks(detector, chat, run)
+    results["character_attacks"] = character_attacks(detector, _chatgpt(machine_eval, args.attack_texts), run)
     results["reference"] = {"buckets": {b: len(v) for b, v in detector.reference.scores.items()},
                             "sources": dict(detector.reference.sources)}  # fmt: skip
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "detection.json").write_text(json.dumps(results, indent=2, default=float))
-    md = [
-        "# Detection benchmark (evaluation half only)",
-        "",
-        "```json",
-        json.dumps(results, indent=2, default=float),
-        "```",
-    ]
-    (args.out / "detection.md").write_text("\n".join(md))
+    _write(results, args.out)
     _plot(scored_h, scored_m, args.out / "detection.png")
     print(json.dumps({k: v for k, v in results.items() if k != "per_set"}, indent=2, default=float))
 
