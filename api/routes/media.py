@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -88,6 +89,26 @@ def _title(upload: Upload, given: str | None) -> str:
     return title
 
 
+async def _sign_upload(
+    request: Request,
+    rt: Runtime,
+    caller: Caller,
+    action: str,
+    title: str | None,
+    make: Callable[[bytes, str], SignedResult],
+) -> Response:
+    """Read an image upload, sign it with ``make(data, title)`` in a worker thread, audit it."""
+    upload = await read_upload(request)
+    data = image_upload(upload)
+    name = _title(upload, title)
+
+    def run() -> SignedResult:
+        out: SignedResult = audited(rt, caller, action, data, lambda: make(data, name), _describe_signed)
+        return out
+
+    return _signed_response(await run_in_threadpool(run))
+
+
 @router.post("/v1/images/watermark", openapi_extra=_FILE_BODY, responses=_SIGNED_RESPONSE, response_class=Response)
 async def images_watermark(
     request: Request,
@@ -97,16 +118,11 @@ async def images_watermark(
     key_id: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     """Watermark an image and sign a C2PA manifest declaring AI origin, soft-bound to the watermark."""
-    upload = await read_upload(request)
-    data = image_upload(upload)
-    name = _title(upload, title)
 
-    def run() -> SignedResult:
-        work = lambda: rt.media.watermark_and_sign(data, title=name, key_id=key_id)  # noqa: E731
-        out: SignedResult = audited(rt, caller, "image.watermark", data, work, _describe_signed)
-        return out
+    def make(data: bytes, name: str) -> SignedResult:
+        return rt.media.watermark_and_sign(data, title=name, key_id=key_id)
 
-    return _signed_response(await run_in_threadpool(run))
+    return await _sign_upload(request, rt, caller, "image.watermark", title, make)
 
 
 @router.post("/v1/provenance/sign", openapi_extra=_FILE_BODY, responses=_SIGNED_RESPONSE, response_class=Response)
@@ -122,20 +138,13 @@ async def provenance_sign(
     software_agent: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     """Sign an uploaded image with a manifest describing how it was made (no watermark is added)."""
-    upload = await read_upload(request)
-    data = image_upload(upload)
-    name = _title(upload, title)
 
-    def run() -> SignedResult:
-        def work() -> SignedResult:
-            return rt.media.sign(
-                data, title=name, action=action, digital_source_type=digital_source_type, software_agent=software_agent
-            )
+    def make(data: bytes, name: str) -> SignedResult:
+        return rt.media.sign(
+            data, title=name, action=action, digital_source_type=digital_source_type, software_agent=software_agent
+        )
 
-        out: SignedResult = audited(rt, caller, "provenance.sign", data, work, _describe_signed)
-        return out
-
-    return _signed_response(await run_in_threadpool(run))
+    return await _sign_upload(request, rt, caller, "provenance.sign", title, make)
 
 
 def _verify(rt: Runtime, caller: Caller, upload: Upload, watch: Stopwatch) -> Report:
