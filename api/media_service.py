@@ -27,18 +27,10 @@ from provenance.store import ManifestRecord, ManifestStore, SoftBindingMatch
 from provenance.trust import load_trust_anchors
 from watermark.errors import ConfigurationError, UnsupportedMedia
 from watermark.image import ImageWatermarkDetector, ImageWatermarker, MarkedImage, read_image, watermark_file
+from watermark.image.codec import sniff_mime_type
 from watermark.keys import KeyRing
 
-__all__ = ["MediaService", "SignedResult", "sniff_image_mime"]
-
-
-def sniff_image_mime(data: bytes, max_pixels: int) -> str:
-    """The media type of an image file, from its content (never from what the client declared).
-
-    Raises:
-        InvalidInput, UnsupportedMedia, PayloadTooLarge: see :func:`watermark.image.read_image`.
-    """
-    return read_image(data, max_pixels=max_pixels).mime_type
+__all__ = ["MediaService", "SignedResult"]
 
 
 @dataclass(frozen=True)
@@ -174,7 +166,8 @@ class MediaService:
                 also an unknown action or source type.
             SignatureInvalid: signing failed.
         """
-        mime = sniff_image_mime(data, self.settings.max_pixels)
+        read_image(data, max_pixels=self.settings.max_pixels)  # refuse truncated or bomb images before signing
+        mime = sniff_mime_type(data, max_pixels=self.settings.max_pixels)
         if mime not in SUPPORTED_MIME:
             raise UnsupportedMedia(f"C2PA cannot embed a manifest into {mime}")
         manifest = asset_manifest(
@@ -200,7 +193,7 @@ class MediaService:
         Raises:
             InvalidInput, UnsupportedMedia, PayloadTooLarge: the image cannot be decoded.
         """
-        mime = sniff_image_mime(data, self.settings.max_pixels)
+        mime = sniff_mime_type(data, max_pixels=self.settings.max_pixels)  # header only: the report decodes once
         return image_report(
             data,
             mime,

@@ -29,7 +29,7 @@ from PIL import Image, ImageOps, JpegImagePlugin, PngImagePlugin, UnidentifiedIm
 
 from ..errors import InvalidInput, PayloadTooLarge, UnsupportedMedia
 
-__all__ = ["DEFAULT_MAX_PIXELS", "MIME_TYPES", "Raster", "read_image", "write_image"]
+__all__ = ["DEFAULT_MAX_PIXELS", "MIME_TYPES", "Raster", "read_image", "sniff_mime_type", "write_image"]
 
 DEFAULT_MAX_PIXELS = 50_000_000
 MIME_TYPES = {
@@ -147,6 +147,12 @@ def _read_16bit_colour(data: bytes, fmt: str) -> Raster:
     rgb = arr[..., 2::-1].astype(np.float32)
     alpha = arr[..., 3].copy() if arr.shape[2] == 4 else None
     return Raster(rgb, alpha, 65535.0, fmt, "RGBA;16" if alpha is not None else "RGB;16")
+
+
+def sniff_mime_type(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> str:
+    """The media type of an image file from its header alone (no pixel decode); same checks and
+    errors as :func:`read_image` up to the decode."""
+    return MIME_TYPES[str(_open(data, max_pixels).format)]
 
 
 def read_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Raster:
