@@ -78,8 +78,6 @@ class GenerationBatcher:
         self._held: list[_Job] = []  # taken from the queue but not yet run (other batch key)
         self._started = False
         self._lock = threading.Lock()
-        self.batches_run = 0
-        self.largest_batch = 0
 
     def generate(self, prompt: Prompt, *, queue_timeout: float, **kwargs: Any) -> Generation:
         """Generate for one prompt; waits at most ``queue_timeout`` seconds before it starts.
@@ -141,8 +139,6 @@ class GenerationBatcher:
                 for job in batch:
                     job.future.set_exception(exc)
                 continue
-            self.batches_run += 1
-            self.largest_batch = max(self.largest_batch, len(batch))
             if self.on_batch is not None:
                 self.on_batch(len(batch), time.perf_counter() - started)
             for job, result in zip(batch, results, strict=True):
