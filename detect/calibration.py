@@ -1,12 +1,16 @@
 """Conformal p-values of a zero-shot statistic against a human reference set, per length bucket.
 
-For a text of ``n`` scored tokens the bucket is the largest ``b`` in ``BUCKETS`` with ``b <= n``
-(and enough references); the statistic is the mean log-likelihood of the text's *first ``b``
-tokens*, and the reference holds the same statistic for every human text of at least ``b``
-tokens. Like is compared with like: log-likelihood per token rises with context, so a full-length
-mean compared with human prefixes would be biased upward (measured: 4 % realised FPR at a nominal
-1 % before this rule). The p-value of a score ``s`` is ``(1 + #{human >= s}) / (N + 1)``: valid
-(never below its nominal level) for any text drawn like the references.
+For a text of ``n`` scored tokens the bucket is the largest ``b`` in ``BUCKETS`` (every 16 tokens
+up to 256) with ``b <= n`` and enough references; the statistic is the mean log-likelihood of the
+text's tokens ``skip:b``, where ``skip = min(context, b // 4)`` leaves out the first tokens (16 by
+default), which the model predicts with almost no context; the reference holds the same statistic
+for every human text of at least ``b`` tokens. Like is compared with like: log-likelihood per
+token rises with context, so a full-length mean compared with human prefixes would be biased
+upward (measured: 4 % realised FPR at a nominal 1 % before this rule). Buckets every 16 tokens use
+nearly all of a text (with powers of two a 250-token text was judged on its first 128). The
+p-value of a score ``s`` is ``(1 + #{human >= s}) / (N + 1)``: valid (never below its nominal
+level) for any text drawn like the references. The standardised score ``(s - mean) / sd`` of the
+same reference ranks texts of different lengths on one scale (for ROC curves; it decides nothing).
 
 Passages inside a text (spans) are compared with human 64-token *windows that start after the
 first 64 tokens* (they have context, as such passages do); the first passage uses the prefix
@@ -26,9 +30,12 @@ from watermark.errors import ConfigurationError
 
 from .features import TokenScores
 
-__all__ = ["BUCKETS", "MIN_REFERENCE", "WINDOW", "HumanReference", "build_reference"]
+__all__ = ["BUCKETS", "CONTEXT", "MIN_REFERENCE", "WINDOW", "HumanReference", "build_reference"]
 
-BUCKETS = (16, 32, 64, 128, 256)
+BUCKETS = tuple(range(16, 257, 16))
+# Leading tokens left out of the statistic (at most a quarter of the bucket); 0 in reference
+# files written before the rule, which keep their meaning.
+CONTEXT = 16
 # A bucket needs this many human texts before it is used: with n references the smallest p-value
 # is 1 / (n + 1), so fewer than ~100 could never reach a 1 % decision. Shorter buckets take over.
 MIN_REFERENCE = 100
@@ -42,11 +49,18 @@ class ConformalResult:
     p_value: float
     bucket: int
     reference_size: int
+    standardized: float  # (score - reference mean) / reference sd
 
 
 def _conformal(ref: npt.NDArray[np.float64], score: float, bucket: int) -> ConformalResult:
     at_least = len(ref) - int(np.searchsorted(ref, score, side="left"))
-    return ConformalResult((1 + at_least) / (len(ref) + 1), bucket, len(ref))
+    z = (score - float(ref.mean())) / max(float(ref.std()), 1e-12)
+    return ConformalResult((1 + at_least) / (len(ref) + 1), bucket, len(ref), z)
+
+
+def skipped(bucket: int, context: int) -> int:
+    """Leading tokens left out of a ``bucket``-token statistic."""
+    return min(context, bucket // 4)
 
 
 @dataclass(frozen=True)
@@ -54,27 +68,32 @@ class HumanReference:
     """Sorted human scores per bucket for one statistic of one model."""
 
     model: str
-    statistic: str
+    statistic_name: str
     scores: Mapping[int, npt.NDArray[np.float64]]
     sources: Mapping[str, int] = field(default_factory=dict)
     min_size: int = MIN_REFERENCE
     windows: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    context: int = CONTEXT
 
     def bucket_for(self, tokens: int) -> int | None:
         """The bucket a text of ``tokens`` scored tokens is compared in (``None``: too short)."""
         fitting = [b for b in BUCKETS if b <= tokens and len(self.scores.get(b, ())) >= self.min_size]
         return max(fitting) if fitting else None
 
+    def statistic(self, log_likelihood: npt.NDArray[np.float64], bucket: int) -> float:
+        """The ``bucket``-token statistic of a text's per-token log-likelihoods (see module docstring)."""
+        return float(np.mean(log_likelihood[skipped(bucket, self.context) : bucket]))
+
     def p_value(self, score: float, bucket: int) -> ConformalResult:
-        """Conformal p-value of a ``bucket``-token prefix mean ``score``."""
+        """Conformal p-value of a ``bucket``-token statistic ``score``."""
         return _conformal(self.scores[bucket], score, bucket)
 
     def p_value_of(self, log_likelihood: npt.NDArray[np.float64]) -> tuple[float, ConformalResult] | None:
-        """The prefix statistic of a text's per-token log-likelihoods and its p-value (``None``: too short)."""
+        """The statistic of a text's per-token log-likelihoods and its p-value (``None``: too short)."""
         bucket = self.bucket_for(len(log_likelihood))
         if bucket is None:
             return None
-        score = float(np.mean(log_likelihood[:bucket]))
+        score = self.statistic(log_likelihood, bucket)
         return score, self.p_value(score, bucket)
 
     def window_p_value(self, score: float) -> ConformalResult | None:
@@ -88,7 +107,8 @@ class HumanReference:
         return json.dumps(
             {
                 "model": self.model,
-                "statistic": self.statistic,
+                "statistic": self.statistic_name,
+                "context": self.context,
                 "sources": dict(self.sources),
                 "buckets": {str(b): [round(float(x), 6) for x in v] for b, v in self.scores.items()},
                 "windows": [round(float(x), 6) for x in self.windows],
@@ -106,15 +126,25 @@ class HumanReference:
             raw = json.loads(text)
             scores = {int(b): np.sort(np.asarray(v, dtype=np.float64)) for b, v in raw["buckets"].items()}
             windows = np.sort(np.asarray(raw.get("windows", []), dtype=np.float64))
-            return cls(str(raw["model"]), str(raw["statistic"]), scores, dict(raw.get("sources", {})), windows=windows)
+            context = int(raw.get("context", 0))
+            if context < 0:
+                raise ValueError("context must be >= 0")
+            return cls(
+                str(raw["model"]),
+                str(raw["statistic"]),
+                scores,
+                dict(raw.get("sources", {})),
+                windows=windows,
+                context=context,
+            )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ConfigurationError(f"not a valid human reference file: {exc}") from None
 
 
-def prefix_means(scores: TokenScores, buckets: Sequence[int] = BUCKETS) -> dict[int, float]:
-    """Mean log-likelihood of the first ``b`` tokens, for every bucket the text is long enough for."""
+def prefix_means(scores: TokenScores, buckets: Sequence[int] = BUCKETS, context: int = CONTEXT) -> dict[int, float]:
+    """Mean log-likelihood of tokens ``skip:b``, for every bucket ``b`` the text is long enough for."""
     ll = scores.log_likelihood
-    return {b: float(ll[:b].mean()) for b in buckets if len(ll) >= b}
+    return {b: float(ll[skipped(b, context) : b].mean()) for b in buckets if len(ll) >= b}
 
 
 def build_reference(

@@ -91,6 +91,7 @@ class AiLikelihood:
     p_value: float | None = None
     statistic: str = "log_likelihood"
     score: float | None = None
+    standardized_score: float | None = None
     bucket: int | None = None
     reference_size: int | None = None
     abstain_reason: str | None = None
@@ -107,6 +108,7 @@ class AiLikelihood:
             "decided_at_fpr": self.fpr,
             "statistic": self.statistic,
             "score": self.score,
+            "standardized_score": self.standardized_score,
             "tokens": self.tokens,
             "length_bucket": self.bucket,
             "reference_size": self.reference_size,
@@ -208,6 +210,7 @@ class TextAIDetector:
             verdict="ai" if result.p_value <= self.fpr else "no-evidence",
             p_value=result.p_value,
             score=score,
+            standardized_score=result.standardized,
             bucket=result.bucket,
             reference_size=result.reference_size,
             classifier_probability=prob,
@@ -224,13 +227,12 @@ class TextAIDetector:
             return ()
         spans = []
         for start in range(0, len(ll) - WINDOW + 1, WINDOW):
-            mean = float(np.mean(ll[start : start + WINDOW]))
             if start == 0:
                 if len(self.reference.scores.get(WINDOW, ())) < self.reference.min_size:
                     continue
-                res: ConformalResult | None = self.reference.p_value(mean, WINDOW)
+                res: ConformalResult | None = self.reference.p_value(self.reference.statistic(ll, WINDOW), WINDOW)
             else:
-                res = self.reference.window_p_value(mean)
+                res = self.reference.window_p_value(float(np.mean(ll[start : start + WINDOW])))
             if res is None:
                 continue
             rng = norm.original_offsets(np.array([scores.offsets[start, 0], scores.offsets[start + WINDOW - 1, 1]]))

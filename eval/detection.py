@@ -122,8 +122,8 @@ def _score(detector: Any, rows: list[LabelledText]) -> list[dict[str, Any]]:
     out = []
     for b in range(0, len(rows), 8):
         for v in detector.score_batch([r.text for r in rows[b : b + 8]]):
-            out.append({"verdict": v.verdict, "p": v.p_value, "score": v.score, "prob": v.classifier_probability,
-                        "tokens": v.tokens, "abstain": v.abstain_reason})  # fmt: skip
+            out.append({"verdict": v.verdict, "p": v.p_value, "score": v.standardized_score,
+                        "prob": v.classifier_probability, "tokens": v.tokens, "abstain": v.abstain_reason})  # fmt: skip
     return out
 
 
@@ -135,14 +135,56 @@ def _chatgpt(machine: dict[str, list[LabelledText]], n: int) -> list[LabelledTex
 def _write(results: dict[str, Any], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "detection.json").write_text(json.dumps(results, indent=2, default=float))
-    md = [
-        "# Detection benchmark (evaluation half only)",
-        "",
-        "```json",
+    md = ["# Detection benchmark (evaluation half only)", "", *_summary(results), "", "## All figures", "", "```json"]
+    md += [
         json.dumps(results, indent=2, default=float),
         "```",
     ]
     (out / "detection.md").write_text("\n".join(md))
+
+
+def _summary(r: dict[str, Any]) -> list[str]:
+    """The targets of the detection issue and what this run measured, as Markdown tables."""
+
+    def auc(x: dict[str, Any] | None) -> str:
+        return f"{x['value']:.3f} [{x['ci95'][0]:.3f}, {x['ci95'][1]:.3f}]" if x else "-"
+
+    def rate(x: dict[str, Any]) -> str:
+        return f"{x['value']:.1%} ({x['k']}/{x['n']}; CP95 {x['cp95'][0]:.1%}-{x['cp95'][1]:.1%})"
+
+    lines = ["| figure | measured | target |", "|---|---|---|"]
+    chat = r.get("pooled_chatgpt")
+    if chat:
+        lines += [
+            f"| pooled ChatGPT AUROC, statistic | {auc(chat.get('auroc_statistic'))} | >= 0.92 |",
+            f"| pooled ChatGPT AUROC, classifier | {auc(chat.get('auroc_classifier'))} | (corroborates) |",
+            f"| pooled ChatGPT TPR at 1 % FPR | {chat['tpr_at_0.01']:.2f} | >= 0.30 |",
+        ]
+    for d, x in r.get("realised_fpr_per_domain", {}).items():
+        lines.append(f"| realised FPR at nominal 1 %, {d} | {rate(x)} | <= 1.5 % |")
+    for d, x in r.get("realised_fpr_per_domain_at_0.05", {}).items():
+        lines.append(f"| realised FPR at nominal 5 %, {d} | {rate(x)} | (reported) |")
+    if "seconds_per_128_tokens" in r:
+        lines.append(f"| seconds per 128 tokens | {r['seconds_per_128_tokens']:.3f} | <= 0.5 |")
+    for kind, x in r.get("character_attacks", {}).items():
+        kept = x["tpr_normalised"] / x["clean_tpr"] if x["clean_tpr"] else float("nan")
+        lines.append(
+            f"| TPR at 1 % under {kind}: normalised / raw (clean {x['clean_tpr']:.2f}) | "
+            f"{x['tpr_normalised']:.2f} / {x['tpr_without_normalisation']:.2f} ({kept:.0%} kept) | "
+            f"{'>= 90 % kept' if kind != 'char-edits' else '(reported)'} |"
+        )
+    if r.get("per_set"):
+        head = (
+            "| set | human | machine | abstained | AUROC statistic | AUROC classifier | TPR 1 % | TPR 5 % | FPR 1 % |"
+        )
+        lines += ["", head, "|---|---|---|---|---|---|---|---|---|"]
+        for name, x in r["per_set"].items():
+            lines.append(
+                f"| {name} | {x['human']} | {x['machine']} | {x['abstention_rate']:.1%} | "
+                f"{auc(x.get('auroc_statistic'))} | {auc(x.get('auroc_classifier'))} | {x['tpr_at_0.01']:.2f} | "
+                f"{x['tpr_at_0.05']:.2f} | {x['realised_fpr_at_0.01']['value']:.1%} |"
+            )
+    return lines
 
 
 def character_attacks(
@@ -229,7 +271,7 @@ def main() -> None:
         res["abstention_rate"] = 1 - (len(hk) + len(mk)) / max(len(h) + len(m), 1)
         if len(set(y)) == 2:
             auc, lo, hi = bootstrap_auc(y, s)
-            res["auroc_loglik"] = {"value": auc, "ci95": [lo, hi]}
+            res["auroc_statistic"] = {"value": auc, "ci95": [lo, hi]}
             if not np.isnan(prob).any():
                 auc, lo, hi = bootstrap_auc(y, prob)
                 res["auroc_classifier"] = {"value": auc, "ci95": [lo, hi]}
@@ -255,10 +297,11 @@ def main() -> None:
         [x for k, v in scored_m.items() if "gpt-3.5" in k for x in v],
     )
     results["pooled_all_fast_detect_gpt"] = metrics(all_h, [x for k, v in scored_m.items() if "_" in k for x in v])
-    results["realised_fpr_per_domain"] = {
-        d: metrics([x for k, v in scored_h.items() if k.startswith(d) for x in v], [])["realised_fpr_at_0.01"]
-        for d in domains
-    }
+    for fpr, key in ((0.01, "realised_fpr_per_domain"), (0.05, "realised_fpr_per_domain_at_0.05")):
+        results[key] = {
+            d: metrics([x for k, v in scored_h.items() if k.startswith(d) for x in v], [])[f"realised_fpr_at_{fpr}"]
+            for d in domains
+        }
     results["character_attacks"] = character_attacks(detector, _chatgpt(machine_eval, args.attack_texts), run)
     results["reference"] = {"buckets": {b: len(v) for b, v in detector.reference.scores.items()},
                             "sources": dict(detector.reference.sources)}  # fmt: skip
@@ -287,7 +330,7 @@ def _plot(h: dict[str, list[dict[str, Any]]], m: dict[str, list[dict[str, Any]]]
     ax.plot([0, 1], [0, 1], "k:", lw=0.8)
     ax.set_xlabel("false-positive rate (human texts)")
     ax.set_ylabel("true-positive rate")
-    ax.set_title("Mean log-likelihood under the embedded model")
+    ax.set_title("Log-likelihood under the embedded model (standardised per length bucket)")
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -65,7 +65,8 @@ def test_verdicts_abstention_and_normalisation(small_detector: TextAIDetector, e
     )[0].text
     machine = small_detector.score(gen)
     assert machine.verdict == "ai" and machine.p_value is not None and machine.p_value <= 0.05
-    assert machine.reference_size is not None and machine.bucket in (32, 64)
+    assert machine.reference_size is not None and machine.bucket is not None
+    assert 32 <= machine.bucket <= machine.tokens and machine.bucket % 16 == 0
     humans = [small_detector.score(t) for t in [t for t in JARGON if not in_calibration_half(t)][:12]]
     decided = [h for h in humans if h.verdict != "inconclusive"]
     assert len(decided) >= 8 and sum(h.verdict == "ai" for h in decided) <= 2  # nominal 5 % FPR
