@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +28,7 @@ from .features import FEATURE_NAMES, TextFeatures, TokenScores, aggregate, score
 __all__ = [
     "EmbeddingClassifier",
     "LabelledText",
+    "distinct",
     "fast_detect_gpt_sets",
     "featurize",
     "in_calibration_half",
@@ -112,6 +113,21 @@ class EmbeddingClassifier:
         return float(self.model.predict_proba(x)[0, 1])
 
 
+def distinct(rows: Iterable[LabelledText]) -> dict[str, LabelledText]:
+    """Rows by text, each text once (the first row of it wins): a repeated human text would count
+    twice in the reference and in a realised false-positive rate, as if it were two observations.
+
+    Raises:
+        InvalidInput: the same text is labelled both human and machine.
+    """
+    out: dict[str, LabelledText] = {}
+    for r in rows:
+        seen = out.setdefault(r.text, r)
+        if seen.label != r.label:
+            raise InvalidInput(f"the same text is labelled both 0 and 1 (sources {seen.source!r}, {r.source!r})")
+    return out
+
+
 def train(
     lm: LanguageModel,
     rows: Sequence[LabelledText],
@@ -119,12 +135,13 @@ def train(
     embedder: SentenceEmbedder | None,
     C: float = 0.5,
 ) -> tuple[HumanReference, CalibratedLogisticDetector, dict[str, object]]:
-    """Fit the human reference (human rows) and the classifier (all rows) on the calibration half.
+    """Fit the human reference (human rows) and the classifier (all rows) on the calibration half,
+    each distinct text once.
 
     Raises:
         InvalidInput: the calibration half lacks human or machine texts.
     """
-    cal = [r for r in rows if in_calibration_half(r.text)]
+    cal = list(distinct(r for r in rows if in_calibration_half(r.text)).values())
     if not any(r.label == 0 for r in cal) or not any(r.label == 1 for r in cal):
         raise InvalidInput("the calibration half needs both human (0) and machine (1) texts")
     X, _, scores = featurize(lm, embedder, [r.text for r in cal])

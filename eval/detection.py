@@ -11,6 +11,7 @@ Writes ``eval/results/detection.{json,md,png}``.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 import sys
@@ -121,10 +122,17 @@ def length_curve(lm: Any) -> dict[str, Any]:
 def _score(detector: Any, rows: list[LabelledText]) -> list[dict[str, Any]]:
     out = []
     for b in range(0, len(rows), 8):
-        for v in detector.score_batch([r.text for r in rows[b : b + 8]]):
+        batch = rows[b : b + 8]
+        for r, v in zip(batch, detector.score_batch([r.text for r in batch]), strict=True):
             out.append({"verdict": v.verdict, "p": v.p_value, "score": v.standardized_score,
-                        "prob": v.classifier_probability, "tokens": v.tokens, "abstain": v.abstain_reason})  # fmt: skip
+                        "prob": v.classifier_probability, "tokens": v.tokens, "abstain": v.abstain_reason,
+                        "text": hashlib.sha256(r.text.encode()).hexdigest()})  # fmt: skip
     return out
+
+
+def _distinct(scored: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each text once: 61 PubMed human texts are in both PubMed sets, and a text is one observation."""
+    return list({x["text"]: x for x in reversed(scored)}.values())[::-1]
 
 
 def _chatgpt(machine: dict[str, list[LabelledText]], n: int) -> list[LabelledText]:
@@ -287,7 +295,7 @@ def main() -> None:
     domains = sorted({k.split("_")[0] for k in scored_h})
     for name in sets:
         per_set[name] = metrics(scored_h[name], scored_m[name])
-    all_h = [x for v in scored_h.values() for x in v]
+    all_h = _distinct([x for v in scored_h.values() for x in v])
     for name in machine_eval:
         if name.startswith("smollm2"):
             per_set[name] = metrics(all_h, scored_m[name])
@@ -299,7 +307,9 @@ def main() -> None:
     results["pooled_all_fast_detect_gpt"] = metrics(all_h, [x for k, v in scored_m.items() if "_" in k for x in v])
     for fpr, key in ((0.01, "realised_fpr_per_domain"), (0.05, "realised_fpr_per_domain_at_0.05")):
         results[key] = {
-            d: metrics([x for k, v in scored_h.items() if k.startswith(d) for x in v], [])[f"realised_fpr_at_{fpr}"]
+            d: metrics(_distinct([x for k, v in scored_h.items() if k.startswith(d) for x in v]), [])[
+                f"realised_fpr_at_{fpr}"
+            ]
             for d in domains
         }
     results["character_attacks"] = character_attacks(detector, _chatgpt(machine_eval, args.attack_texts), run)

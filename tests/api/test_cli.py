@@ -137,10 +137,12 @@ def test_detect_train_then_use(tmp_path: Path, env: Path, fast_detect_gpt_dir: P
         {"text": t, "label": 1} for t in raw["sampled"][:24]
     ]
     data = tmp_path / "labelled.jsonl"
-    data.write_text("\n".join(json.dumps(r) for r in rows))
+    data.write_text("\n".join(json.dumps(r) for r in rows + rows[:12]))  # repeated rows count once
     code, out, err = run("detect", "train", str(data), "--no-embeddings")
     assert code == 0, err
     assert (env / "detector" / "human_reference.json").is_file() and (env / "detector" / "classifier.json").is_file()
+    reference = json.loads((env / "detector" / "human_reference.json").read_text())
+    assert sum(reference["sources"].values()) == sum(in_calibration_half(t) for t in raw["original"][:24])
     sample = tmp_path / "sample.txt"
     held_out = next(t for t in raw["sampled"][24:] if not in_calibration_half(t))
     sample.write_text(held_out)
