@@ -313,6 +313,7 @@ def main() -> None:
             for d in domains
         }
     results["character_attacks"] = character_attacks(detector, _chatgpt(machine_eval, args.attack_texts), run)
+    results["auroc_by_length_after_prompt"] = length_curve(lm)
     results["reference"] = {"buckets": {b: len(v) for b, v in detector.reference.scores.items()},
                             "sources": dict(detector.reference.sources)}  # fmt: skip
     _write(results, args.out)
