@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.metrics import MetricsMiddleware
-from api.middleware import BodyLimit, SecurityHeaders, Timeout
+from api.middleware import BodyLimit, SecurityHeaders, Timeout, UnexpectedErrors
 from api.problems import install_problem_handlers
 from api.routes import media, ops, text
 from api.runtime import Runtime
@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
 
     # Outermost last: metrics see every response, including refusals by the limits below them.
+    app.add_middleware(UnexpectedErrors)
     app.add_middleware(Timeout, seconds=rt.settings.request_timeout_s)
     app.add_middleware(BodyLimit, max_bytes=rt.settings.max_upload_bytes)
     app.add_middleware(SecurityHeaders)

@@ -1,15 +1,47 @@
-"""ASGI middleware: request body limit, request timeout, security headers."""
+"""ASGI middleware: unexpected errors, request body limit, request timeout, security headers."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.problems import problem
 
-__all__ = ["BodyLimit", "SecurityHeaders", "Timeout"]
+__all__ = ["BodyLimit", "SecurityHeaders", "Timeout", "UnexpectedErrors"]
+
+log = logging.getLogger(__name__)
+
+
+class UnexpectedErrors:
+    """Turn an unexpected exception into a 500 problem response *inside* the other middleware, so
+    it gets the security headers and is counted like any response (Starlette's own handler for
+    ``Exception`` runs outside every user middleware). The exception is logged, never returned."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception:
+            if started:  # too late for a clean response: let the server close the connection
+                raise
+            log.exception("unexpected error")
+            response = problem(500, "Internal error", "an unexpected error occurred; it has been logged")
+            await response(scope, receive, send)
 
 
 class BodyLimit:

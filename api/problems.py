@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -13,7 +11,6 @@ from watermark.errors import AssayError
 
 __all__ = ["install_problem_handlers", "problem"]
 
-log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
 
 
@@ -50,8 +47,3 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         return problem(exc.status_code, "HTTP error", str(exc.detail))
-
-    @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error")
-        return problem(500, "Internal error", "an unexpected error occurred; it has been logged")

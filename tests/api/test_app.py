@@ -267,3 +267,20 @@ def test_generate_stream_and_detect_over_http(service: Service) -> None:
     detail = json.loads(entries[0].detail)
     assert detail["record_id"] == gen["record_id"]
     assert detail["output_sha256"] == hashlib.sha256(gen["text"].encode()).hexdigest()
+
+
+def test_an_unexpected_error_is_a_logged_500_problem_with_the_security_headers(
+    service: Service, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A broken store (its table dropped under the running service) is not an Assay error: the
+    client gets a plain 500 problem with the usual headers, the details go to the log only."""
+    with service.runtime.engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE assay_manifests"))
+    r = service.client.get("/v1/manifests/x", headers=service.auth("verify"))
+    assert r.status_code == 500 and r.headers["content-type"] == PROBLEM
+    assert r.json()["detail"] == "an unexpected error occurred; it has been logged"
+    assert "assay_manifests" not in r.text and "Traceback" not in r.text
+    assert r.headers["x-content-type-options"] == "nosniff" and "content-security-policy" in r.headers
+    assert any("unexpected error" in m for m in caplog.messages)
+    metrics = service.client.get("/metrics").text
+    assert 'route="/v1/manifests/{manifest_id}",status="500"' in metrics
