@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from api.auth import ApiKey, Forbidden, Unauthorized
@@ -57,7 +58,7 @@ def require(scope: str) -> Callable[[Request], Awaitable[Caller]]:
                 rt.limiter.take(f"anon:{client}")
                 return Caller(f"anonymous:{client}", None)
             raise Unauthorized("this route needs an API key ('Authorization: Bearer <API key>')")
-        key = rt.api_keys.authenticate(token)
+        key = await run_in_threadpool(rt.api_keys.authenticate, token)  # a database lookup: off the event loop
         if not key.allows(scope):
             raise Forbidden(f"API key {key.key_id} lacks the {scope!r} scope")
         rt.limiter.take(f"key:{key.key_id}")
