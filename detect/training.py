@@ -144,7 +144,7 @@ def train(
     each distinct text once.
 
     Raises:
-        InvalidInput: the calibration half lacks human or machine texts.
+        InvalidInput: the calibration half lacks human or machine texts, or labels a text both ways.
     """
     cal = list(distinct(r for r in rows if in_calibration_half(r.text)).values())
     if not any(r.label == 0 for r in cal) or not any(r.label == 1 for r in cal):

@@ -143,11 +143,8 @@ def _chatgpt(machine: dict[str, list[LabelledText]], n: int) -> list[LabelledTex
 def _write(results: dict[str, Any], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "detection.json").write_text(json.dumps(results, indent=2, default=float))
-    md = ["# Detection benchmark (evaluation half only)", "", *_summary(results), "", "## All figures", "", "```json"]
-    md += [
-        json.dumps(results, indent=2, default=float),
-        "```",
-    ]
+    md = ["# Detection benchmark (evaluation half only)", "", *_summary(results), "", "## All figures", ""]
+    md += ["```json", json.dumps(results, indent=2, default=float), "```"]
     (out / "detection.md").write_text("\n".join(md))
 
 
