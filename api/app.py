@@ -7,14 +7,17 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.metrics import MetricsMiddleware
 from api.middleware import BodyLimit, SecurityHeaders, Timeout, UnexpectedErrors
-from api.problems import install_problem_handlers
+from api.operations import Operations
+from api.problems import Problem, install_problem_handlers
 from api.routes import media, ops, text
 from api.runtime import Runtime
 from api.settings import Settings, get_settings
@@ -31,6 +34,22 @@ def _warm(rt: Runtime) -> None:
         log.info("model and signer loaded; ready")
     except Exception:  # readiness keeps saying why; the error is logged once here
         log.exception("warming up failed")
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document, with the problem schema every error response refers to."""
+    if app.openapi_schema is None:
+        doc = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes, tags=app.openapi_tags
+        )
+        schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+        problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(problem.pop("$defs", {}))
+        schemas["Problem"] = problem
+        for unused in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(unused, None)
+        app.openapi_schema = doc
+    return app.openapi_schema
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
@@ -50,12 +69,17 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app = FastAPI(
         title="Assay",
         version="0.1.0",
-        description="Provenance, watermarking and AI-content detection. Errors are application/problem+json.",
+        description=(
+            "Provenance, watermarking and AI-content detection. Every error is `application/problem+json` "
+            "(the `Problem` schema) with a stable `type`. Send an API key as `Authorization: Bearer <key>` "
+            "or `X-API-Key`."
+        ),
         docs_url=None,  # the stock docs page loads scripts from a CDN; the OpenAPI document is at /openapi.json
         redoc_url=None,
         lifespan=lifespan,
     )
     app.state.runtime = rt
+    app.state.operations = Operations(rt)
     install_problem_handlers(app)
     app.include_router(ops.router)
     app.include_router(text.router)
@@ -66,6 +90,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         return FileResponse(WEB / "index.html", headers={"cache-control": "no-cache"})
 
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
     # Outermost last: metrics see every response, including refusals by the limits below them.
     app.add_middleware(UnexpectedErrors)

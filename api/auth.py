@@ -19,28 +19,12 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from watermark.errors import AssayError, InvalidInput
+from watermark.errors import Forbidden, InvalidInput, Unauthorized
 
 __all__ = ["SCOPES", "ApiKey", "ApiKeys", "Forbidden", "Unauthorized", "write_secret_file"]
 
 SCOPES = ("generate", "sign", "verify", "admin")
 _PREFIX = "assay_"
-
-
-class Unauthorized(AssayError):
-    """No credentials, or credentials that do not match a live API key."""
-
-    status = 401
-    type = "https://assay.dev/problems/unauthorized"
-    title = "Unauthorized"
-
-
-class Forbidden(AssayError):
-    """A valid API key without the scope the route needs."""
-
-    status = 403
-    type = "https://assay.dev/problems/forbidden"
-    title = "Forbidden"
 
 
 @dataclass(frozen=True)

@@ -18,25 +18,13 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any
 
-from watermark.errors import AssayError
+from watermark.errors import Overloaded
 from watermark.text import Generation
 from watermark.text.generate import Prompt
 
 __all__ = ["GenerationBatcher", "Overloaded"]
 
 RunBatch = Callable[[Sequence[Prompt], dict[str, Any]], list[Generation]]
-
-
-class Overloaded(AssayError):
-    """The generation queue did not reach a request in time."""
-
-    status = 503
-    type = "https://assay.dev/problems/overloaded"
-    title = "Overloaded"
-
-    def __init__(self, message: str, retry_after: int = 10) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 @dataclass

@@ -8,15 +8,32 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from api.auth import ApiKey, Forbidden, Unauthorized
+from api.auth import ApiKey
+from api.operations import Content, Operations
 from api.runtime import Runtime
-from watermark.errors import AssayError, InvalidInput, UnsupportedMedia
+from watermark.errors import Forbidden, InvalidInput, Unauthorized, UnsupportedMedia
 
-__all__ = ["Caller", "RuntimeDep", "Stopwatch", "Upload", "audited", "image_upload", "read_upload", "require"]
+__all__ = [
+    "Caller",
+    "OpsDep",
+    "RuntimeDep",
+    "Stopwatch",
+    "Upload",
+    "image_upload",
+    "read_upload",
+    "require",
+    "upload_content",
+]
+
+# Declared for the OpenAPI document (``securitySchemes``); the token itself is read by ``_token``,
+# which also refuses a malformed ``Authorization`` header instead of ignoring it.
+_BEARER = HTTPBearer(auto_error=False, scheme_name="bearer", description="`Authorization: Bearer <API key>`")
+_API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="apiKey", description="The API key.")
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -26,6 +43,15 @@ def get_runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_operations(request: Request) -> Operations:
+    """The application's operations."""
+    ops: Operations = request.app.state.operations
+    return ops
+
+
+OpsDep = Annotated[Operations, Depends(get_operations)]
 
 
 @dataclass(frozen=True)
@@ -49,7 +75,11 @@ def _token(request: Request) -> str | None:
 def require(scope: str) -> Callable[[Request], Awaitable[Caller]]:
     """A dependency that authenticates the caller for ``scope`` and spends one rate-limit token."""
 
-    async def dependency(request: Request) -> Caller:
+    async def dependency(
+        request: Request,
+        _bearer: Annotated[Any, Security(_BEARER)] = None,
+        _key: Annotated[Any, Security(_API_KEY)] = None,
+    ) -> Caller:
         rt = get_runtime(request)
         token = _token(request)
         if token is None:
@@ -69,7 +99,7 @@ def require(scope: str) -> Callable[[Request], Awaitable[Caller]]:
 
 @dataclass(frozen=True)
 class Upload:
-    """A request's content: file bytes with their declared type, or a text."""
+    """A request's content: file bytes with their declared type, or a text (``data`` then empty)."""
 
     data: bytes
     declared_type: str
@@ -103,7 +133,7 @@ async def read_upload(request: Request) -> Upload:
             kind = (file.content_type or "application/octet-stream").split(";")[0].lower()
             return Upload(data, kind, fields=fields)
         if "text" in fields:
-            return Upload(fields["text"].encode(), "text/plain", text=fields["text"], fields=fields)
+            return Upload(b"", "text/plain", text=fields["text"], fields=fields)
         raise InvalidInput("the form needs a 'file' or a 'text' field")
     body = await request.body()
     if not body:
@@ -115,7 +145,7 @@ async def read_upload(request: Request) -> Upload:
             raise InvalidInput("the JSON body cannot be parsed") from None
         if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
             raise InvalidInput('a JSON body must be {"text": "..."}')
-        return Upload(obj["text"].encode(), "text/plain", text=obj["text"])
+        return Upload(b"", "text/plain", text=obj["text"])
     if ctype in _TEXT_TYPES:
         try:
             return Upload(body, ctype, text=body.decode("utf-8"))
@@ -124,6 +154,17 @@ async def read_upload(request: Request) -> Upload:
     if not ctype:
         raise UnsupportedMedia("give a Content-Type (an image type, text/plain, or multipart/form-data)")
     return Upload(body, ctype)
+
+
+def upload_content(upload: Upload) -> Content:
+    """The content to check in an upload: its text, or its bytes classified once.
+
+    Raises:
+        InvalidInput, UnsupportedMedia: see :meth:`Content.of_bytes`.
+    """
+    if upload.text is not None:
+        return Content.of_text(upload.text)
+    return Content.of_bytes(upload.data, declared_type=upload.declared_type)
 
 
 def image_upload(upload: Upload) -> bytes:
@@ -156,25 +197,3 @@ class Stopwatch:
     def header(self, name: str) -> str:
         """A ``Server-Timing`` value: the library work, so clients can tell it from service overhead."""
         return f"{name};dur={1000 * self.seconds:.1f}"
-
-
-def audited(
-    rt: Runtime,
-    caller: Caller,
-    action: str,
-    subject: bytes,
-    work: Callable[[], Any],
-    describe: Callable[[Any], tuple[str, str | None, dict[str, Any]]],
-) -> Any:
-    """Run ``work`` and write one audit row for it, whether it succeeds or fails with an AssayError.
-
-    ``describe(result)`` gives the row's result, key id and detail.
-    """
-    try:
-        out = work()
-    except AssayError as exc:
-        rt.record(actor=caller.actor, action=action, result=f"error:{exc.type.rsplit('/', 1)[-1]}", subject=subject)
-        raise
-    result, key_id, detail = describe(out)
-    rt.record(actor=caller.actor, action=action, result=result, subject=subject, key_id=key_id, detail=detail)
-    return out

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from api.settings import Settings
-from detect.image import image_report
-from detect.report import Report
+from detect.image import image_report, image_watermark_finding
+from detect.report import Report, WatermarkFinding
 from provenance.c2pa_io import SUPPORTED_MIME, sign_asset
 from provenance.credentials import (
     DEV_SIGNER_NAME,
@@ -179,6 +179,7 @@ class MediaService:
         creds = self.credentials()
         signed = sign_asset(data, mime, manifest, creds, sign_callback=self._callback)
         record = self.store.put(
+            manifest_id=signed.label,
             asset=signed.data,
             mime=mime,
             manifest_store=signed.manifest_store,
@@ -203,7 +204,7 @@ class MediaService:
             max_pixels=self.settings.max_pixels,
         )
 
-    def matches_by_content(self, data: bytes) -> tuple[list[SoftBindingMatch], dict[str, Any]]:
+    def matches_by_content(self, data: bytes) -> tuple[list[SoftBindingMatch], WatermarkFinding]:
         """Stored manifests for an image: by its watermark's soft binding, and by exact hash."""
         raster = read_image(data, max_pixels=self.settings.max_pixels)
         found = self.detector().detect_pixels(raster.pixels, peak=raster.peak)
@@ -212,4 +213,5 @@ class MediaService:
             matches = self.store.by_binding(ALG, binding_value(found.payload.to_bytes()))
         seen = {m.manifest_id for m in matches}
         exact = [m for m in self.store.by_asset_hash(hashlib.sha256(data).hexdigest()) if m not in seen]
-        return matches + [SoftBindingMatch(m) for m in exact], found.to_dict()
+        detector = self.detector()
+        return matches + [SoftBindingMatch(m) for m in exact], image_watermark_finding(found, len(detector.keyring))

@@ -8,7 +8,8 @@ import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.problems import problem
+from api.problems import INTERNAL, TIMEOUT, problem, problem_response
+from watermark.errors import PayloadTooLarge
 
 __all__ = ["BodyLimit", "SecurityHeaders", "Timeout", "UnexpectedErrors"]
 
@@ -40,7 +41,7 @@ class UnexpectedErrors:
             if started:  # too late for a clean response: let the server close the connection
                 raise
             log.exception("unexpected error")
-            response = problem(500, "Internal error", "an unexpected error occurred; it has been logged")
+            response = problem(INTERNAL, "an unexpected error occurred; it has been logged")
             await response(scope, receive, send)
 
 
@@ -85,12 +86,7 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = problem(
-            413,
-            "Payload too large",
-            f"request bodies are limited to {self.max_bytes} bytes",
-            "https://assay.dev/problems/payload-too-large",
-        )
+        response = problem_response(PayloadTooLarge(f"request bodies are limited to {self.max_bytes} bytes"))
         await response(scope, receive, send)
 
 
@@ -123,12 +119,7 @@ class Timeout:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-            response = problem(
-                503,
-                "Timed out",
-                f"the request took longer than {self.seconds:g} s",
-                "https://assay.dev/problems/timeout",
-            )
+            response = problem(TIMEOUT, f"the request took longer than {self.seconds:g} s")
             await response(scope, receive, send)
             return
         await task

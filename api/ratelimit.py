@@ -11,21 +11,9 @@ import threading
 import time
 from collections import OrderedDict
 
-from watermark.errors import AssayError
+from watermark.errors import RateLimited
 
 __all__ = ["RateLimited", "RateLimiter"]
-
-
-class RateLimited(AssayError):
-    """Too many requests from one client."""
-
-    status = 429
-    type = "https://assay.dev/problems/rate-limited"
-    title = "Too many requests"
-
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 class RateLimiter:

@@ -23,7 +23,6 @@ from api.metrics import Metrics
 from api.ratelimit import RateLimiter
 from api.settings import Settings
 from api.text_service import TextService
-from detect.report import Report
 from provenance.store import ManifestStore, open_engine
 
 __all__ = ["ADMIN_KEY_FILE", "Runtime"]
@@ -108,19 +107,6 @@ class Runtime:
         )
         self.metrics.audit_rows.inc()
         return entry
-
-    def record_report(
-        self, *, actor: str, action: str, report: Report, subject: bytes, detail: dict[str, Any] | None = None
-    ) -> AuditEntry:
-        """Append the audit row of a check: its verdict, the watermark key found, the label."""
-        return self.record(
-            actor=actor,
-            action=action,
-            result=report.verdict,
-            subject=subject,
-            key_id=report.marked_key,
-            detail={"label": report.label} | (detail or {}),
-        )
 
     def readiness(self) -> dict[str, Any]:
         """Whether the model is loaded and the store answers."""

@@ -1,31 +1,46 @@
 """Batch scans: a folder or a JSONL file of texts and images -> one report per item and a summary.
 
 Items run in a local process pool (each worker loads the model once) or in this process; every
-item is one ``scan`` row in the audit log. The HTML summary draws its plots as inline SVG, so
-the report is one self-contained file that opens offline.
+item goes through the ``verify`` operation, so it is one ``verify`` row in the audit log with the
+same SHA-256 as the scan row. The scan report records when it ran, the tool version, the
+settings that decide (false-positive rates, keys tried, trust), and the audit head at the end,
+so an auditor can match each row to the log.
 """
 
 from __future__ import annotations
 
-import csv
-import html
-import io
+import datetime as dt
 import json
-import math
 import os
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Literal
 
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.operations import Content, Operations
+from api.problems import kind_of
 from api.runtime import Runtime, cli_actor
 from api.settings import Settings
+from detect.report import Report
 from watermark.errors import AssayError, InvalidInput, PayloadTooLarge
+from watermark.image.detect import DEFAULT_FPR as IMAGE_FPR
 
-__all__ = ["IMAGE_SUFFIXES", "ScanItem", "iter_items", "render_csv", "render_html", "scan", "summarise"]
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "ScanItem",
+    "ScanReport",
+    "ScanRow",
+    "ScanSettings",
+    "iter_items",
+    "run_scan",
+    "scan",
+]
 
+VERSION = "0.1.0"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif"}
 TEXT_SUFFIXES = {".txt", ".md"}
 _MAX_FILE = 64 * 1024 * 1024
@@ -33,11 +48,68 @@ _MAX_FILE = 64 * 1024 * 1024
 
 @dataclass(frozen=True)
 class ScanItem:
-    """One thing to check: a text, or an image file."""
+    """One thing to check: a text, or a file."""
 
     item_id: str
     text: str | None = None
     path: str | None = None
+
+
+class ScanRow(BaseModel):
+    """One checked item: the columns an auditor reads, and the full report."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    kind: Literal["text", "image", "unknown"]
+    sha256: str | None = Field(description="SHA-256 of the content: the subject of its audit row.")
+    verdict: Literal["ai", "no-evidence", "inconclusive", "error"]
+    label: str
+    tampered: bool = False
+    watermark_detected: bool = False
+    watermark_key: str | None = None
+    watermark_p_value: float | None = None
+    manifest_id: str | None = None
+    manifest_state: str | None = None
+    signer: str | None = None
+    signer_trusted: bool | None = None
+    recovered: bool = False
+    ai_p_value: float | None = None
+    error: str | None = None
+    report: Report | None = None
+
+
+class ScanSettings(BaseModel):
+    """The settings a scan's verdicts depend on (never secrets)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    text_watermark_fpr: float
+    image_watermark_fpr: float
+    ai_likelihood: bool
+    ai_fpr: float
+    keys_tried: list[str]
+    trust_anchors: int = Field(description="Trust anchor certificates configured (PEM blocks).")
+    trust_dev_signer: bool
+    model: str
+    store: str = Field(description="The store's database kind (its URL is not recorded).")
+
+
+class ScanReport(BaseModel):
+    """A whole scan: when, with what, the summary, the audit head at the end, and every row."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tool: str = "assay"
+    version: str = VERSION
+    source: str
+    started_at: str
+    finished_at: str
+    settings: ScanSettings
+    audit_rows: int = Field(description="Rows in the audit log when the scan ended.")
+    audit_head: str = Field(description="The audit log's head hash when the scan ended (for `--expect-head`).")
+    summary: dict[str, int | dict[str, int]]
+    items: list[ScanRow]
 
 
 def iter_items(source: Path) -> Iterator[ScanItem]:
@@ -72,56 +144,76 @@ def iter_items(source: Path) -> Iterator[ScanItem]:
                 yield ScanItem(item_id, path=str(path if path.is_absolute() else source.parent / path))
 
 
-_runtime: Runtime | None = None
+_ops: Operations | None = None
 
 
 def _init_worker(settings: Settings) -> None:
     # The settings object itself (pickled to workers): a JSON dump would mask secret fields.
-    global _runtime
-    _runtime = Runtime.open(settings)
+    global _ops
+    _ops = Operations(Runtime.open(settings))
 
 
-def _check(item: ScanItem) -> dict[str, Any]:
-    rt = _runtime
-    assert rt is not None, "worker not initialised"
-    row: dict[str, Any] = {"id": item.item_id, "kind": "text" if item.text is not None else "image"}
-    data = b""
+def _content(item: ScanItem) -> Content:
+    if item.text is not None:
+        return Content.of_text(item.text)
+    assert item.path is not None
     try:
-        if item.text is not None:
-            data = item.text.encode()
-            report = rt.text.detect(item.text)
-        else:
-            assert item.path is not None
-            with open(item.path, "rb") as fh:
-                data = fh.read(_MAX_FILE + 1)
-            if len(data) > _MAX_FILE:
-                raise PayloadTooLarge(f"{item.path} is larger than {_MAX_FILE} bytes")
-            if Path(item.path).suffix.lower() in TEXT_SUFFIXES:
-                row["kind"] = "text"
-                report = rt.text.detect(data)
-            else:
-                report = rt.media.verify_image(data)
-    except (AssayError, OSError) as exc:
-        result = f"error:{getattr(exc, 'type', 'io').rsplit('/', 1)[-1]}"
-        rt.record(actor=cli_actor(), action="scan", result=result, subject=data, detail={"id": item.item_id})
-        return row | {"verdict": "error", "label": str(exc)[:300], "report": None}
-    out = report.to_dict()
-    rt.record_report(actor=cli_actor(), action="scan", report=report, subject=data, detail={"id": item.item_id})
-    hit = next((w for w in out["watermarks"] if w.get("detected") or w.get("found")), None)
-    ai = out.get("ai_likelihood") or {}
-    return row | {
-        "verdict": report.verdict,
-        "label": report.label,
-        "watermark_found": hit is not None,
-        "watermark_p_value": hit.get("p_value") if hit else None,
-        "manifest": (out.get("provenance") or {}).get("validation_state"),
-        "recovered": out.get("recovered") is not None,
-        "ai_p_value": ai.get("p_value"),
-        "report": out,
-    }
+        with open(item.path, "rb") as fh:
+            data = fh.read(_MAX_FILE + 1)
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {item.path}: {exc.strerror}") from None
+    if len(data) > _MAX_FILE:
+        raise PayloadTooLarge(f"{item.path} is larger than {_MAX_FILE} bytes")
+    return Content.of_bytes(data, as_text=Path(item.path).suffix.lower() in TEXT_SUFFIXES)
 
 
-def scan(items: list[ScanItem], settings: Settings, *, workers: int = 1, progress: bool = True) -> list[dict[str, Any]]:
+def row_of(item_id: str, kind: Literal["text", "image"], report: Report) -> ScanRow:
+    """The scan row of one report."""
+    hit = next((w for w in report.watermarks if w.detected), None)
+    manifest = report.provenance if report.provenance and report.provenance.present else None
+    if manifest is None and report.recovered is not None:
+        manifest = report.recovered.manifest
+    signer = manifest.signer.name if manifest and manifest.signer else None
+    return ScanRow(
+        id=item_id,
+        kind=kind,
+        sha256=report.content_sha256,
+        verdict=report.verdict,
+        label=report.label,
+        tampered=report.tampered,
+        watermark_detected=hit is not None,
+        watermark_key=hit.key_id or hit.generator if hit else None,
+        watermark_p_value=hit.p_value if hit else None,
+        manifest_id=manifest.manifest_id if manifest else None,
+        manifest_state=manifest.verdict if manifest else None,
+        signer=signer,
+        signer_trusted=manifest.trusted if manifest else None,
+        recovered=report.recovered is not None,
+        ai_p_value=report.ai_likelihood.p_value if report.ai_likelihood else None,
+        report=report,
+    )
+
+
+def _check(item: ScanItem) -> ScanRow:
+    ops = _ops
+    assert ops is not None, "worker not initialised"
+    content: Content | None = None
+    try:
+        content = _content(item)
+        report = ops.verify(content, actor=cli_actor(), context={"scan_item": item.item_id})
+    except AssayError as exc:  # the operation audited it; a file that cannot be read is not content checked
+        return ScanRow(
+            id=item.item_id,
+            kind=content.kind if content else "unknown",
+            sha256=content.sha256 if content else None,
+            verdict="error",
+            label=f"Could not check this item: {str(exc)[:300]}",
+            error=kind_of(exc).slug,
+        )
+    return row_of(item.item_id, content.kind, report)
+
+
+def scan(items: list[ScanItem], settings: Settings, *, workers: int = 1, progress: bool = True) -> list[ScanRow]:
     """Check every item; rows come back in input order.
 
     Args:
@@ -133,7 +225,7 @@ def scan(items: list[ScanItem], settings: Settings, *, workers: int = 1, progres
     from tqdm import tqdm
 
     bar = tqdm(total=len(items), unit="item", disable=not progress, desc="scanning")
-    rows: list[dict[str, Any]] = []
+    rows: list[ScanRow] = []
     try:
         if workers <= 1:
             _init_worker(settings)
@@ -150,104 +242,54 @@ def scan(items: list[ScanItem], settings: Settings, *, workers: int = 1, progres
     return rows
 
 
-def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
+def summarise(rows: list[ScanRow]) -> dict[str, int | dict[str, int]]:
     """Counts by verdict and kind."""
     return {
         "items": len(rows),
-        "by_verdict": dict(Counter(r["verdict"] for r in rows)),
-        "by_kind": dict(Counter(r["kind"] for r in rows)),
-        "watermarked": sum(1 for r in rows if r.get("watermark_found")),
-        "recovered": sum(1 for r in rows if r.get("recovered")),
+        "by_verdict": dict(Counter(r.verdict for r in rows)),
+        "by_kind": dict(Counter(r.kind for r in rows)),
+        "watermarked": sum(1 for r in rows if r.watermark_detected),
+        "signed": sum(1 for r in rows if r.manifest_id and not r.recovered),
+        "tampered": sum(1 for r in rows if r.tampered),
+        "recovered": sum(1 for r in rows if r.recovered),
     }
 
 
-_CSV_FIELDS = [
-    "id",
-    "kind",
-    "verdict",
-    "label",
-    "watermark_found",
-    "watermark_p_value",
-    "manifest",
-    "recovered",
-    "ai_p_value",
-]
-
-
-def render_csv(rows: list[dict[str, Any]]) -> str:
-    """One CSV line per item (the full reports are in the JSON output)."""
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=_CSV_FIELDS, extrasaction="ignore")
-    w.writeheader()
-    w.writerows(rows)
-    return buf.getvalue()
-
-
-def _bar_chart(counts: dict[str, int], title: str) -> str:
-    width, bar_h, gap = 520, 26, 8
-    colours = {"ai": "#c0392b", "no-evidence": "#2e7d4f", "inconclusive": "#b7791f", "error": "#666"}
-    top = max(counts.values(), default=1)
-    h = 30 + len(counts) * (bar_h + gap)
-    parts = [
-        f'<svg role="img" aria-label="{html.escape(title)}" width="{width}" height="{h}" viewBox="0 0 {width} {h}">'
-    ]
-    parts.append(f'<text x="0" y="16" font-weight="600">{html.escape(title)}</text>')
-    for i, (name, n) in enumerate(sorted(counts.items())):
-        y = 28 + i * (bar_h + gap)
-        w = 0 if top == 0 else int((width - 200) * n / top)
-        parts.append(f'<text x="0" y="{y + 18}">{html.escape(name)}</text>')
-        parts.append(f'<rect x="120" y="{y}" width="{w}" height="{bar_h}" fill="{colours.get(name, "#1f4fbf")}"/>')
-        parts.append(f'<text x="{126 + w}" y="{y + 18}">{n}</text>')
-    return "".join(parts) + "</svg>"
-
-
-def _histogram(values: list[float], title: str, xlabel: str, bins: int = 20) -> str:
-    width, height, pad = 520, 200, 30
-    parts = [f'<svg role="img" aria-label="{html.escape(title)}" width="{width}" height="{height + 50}">']
-    parts.append(f'<text x="0" y="16" font-weight="600">{html.escape(title)}</text>')
-    if not values:
-        return "".join(parts) + '<text x="0" y="40">no values</text></svg>'
-    lo, hi = min(values), max(values)
-    hi = hi if hi > lo else lo + 1
-    counts = [0] * bins
-    for v in values:
-        counts[min(bins - 1, int((v - lo) / (hi - lo) * bins))] += 1
-    top = max(counts)
-    bw = (width - pad) / bins
-    for i, c in enumerate(counts):
-        bh = height * c / top
-        x, y = pad + i * bw, 24 + height - bh
-        parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bw - 1:.1f}" height="{bh:.1f}" fill="#1f4fbf"/>')
-    parts.append(f'<text x="{pad}" y="{height + 44}">{lo:.2g}</text>')
-    parts.append(f'<text x="{width - 40}" y="{height + 44}">{hi:.2g}</text>')
-    parts.append(f'<text x="{width / 2 - 60:.0f}" y="{height + 44}">{html.escape(xlabel)}</text>')
-    return "".join(parts) + "</svg>"
-
-
-def render_html(rows: list[dict[str, Any]], source: str) -> str:
-    """A self-contained HTML report: summary, plots, and one line per item."""
-    s = summarise(rows)
-    wm = [-math.log10(max(r["watermark_p_value"], 1e-300)) for r in rows if r.get("watermark_p_value") is not None]
-    ai = [-math.log10(max(r["ai_p_value"], 1e-300)) for r in rows if r.get("ai_p_value") is not None]
-    body = [
-        f"<h1>Assay scan of {html.escape(source)}</h1>",
-        f"<p>{s['items']} items; {s['watermarked']} carry a watermark; {s['recovered']} had credentials recovered.</p>",
-        _bar_chart(s["by_verdict"], "Verdicts"),
-        _histogram(wm, "Watermark evidence (detected items)", "-log10 p"),
-        _histogram(ai, "AI-likelihood evidence (texts)", "-log10 p"),
-        "<table><thead><tr>" + "".join(f"<th>{f}</th>" for f in _CSV_FIELDS) + "</tr></thead><tbody>",
-    ]
-    for r in rows:
-        cells = "".join(f"<td>{html.escape('' if r.get(f) is None else str(r.get(f)))}</td>" for f in _CSV_FIELDS)
-        body.append(f'<tr class="{html.escape(r["verdict"])}">{cells}</tr>')
-    body.append("</tbody></table>")
-    style = (
-        "body{font:14px system-ui,sans-serif;margin:2rem;max-width:70rem}svg{display:block;margin:1rem 0}"
-        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 6px;text-align:left}"
-        "tr.ai td:nth-child(3){color:#c0392b;font-weight:600}"
+def scan_settings(settings: Settings, rt: Runtime) -> ScanSettings:
+    """What the verdicts of a scan depend on, for its report."""
+    return ScanSettings(
+        text_watermark_fpr=settings.alpha,
+        image_watermark_fpr=IMAGE_FPR,
+        ai_likelihood=settings.ai_likelihood,
+        ai_fpr=settings.ai_fpr,
+        keys_tried=[k.key_id for k in rt.text.keyring],
+        trust_anchors=len(rt.media.trust_anchors()),
+        trust_dev_signer=settings.trust_dev_signer,
+        model=settings.model or "embedded (SmolLM2-135M-Instruct)",
+        store=settings.database_url.split(":", 1)[0].split("+", 1)[0],
     )
-    head = f'<!doctype html><html lang="en"><meta charset="utf-8"><title>Assay scan</title><style>{style}</style>'
-    return head + f"<body>{''.join(body)}</body></html>"
+
+
+def run_scan(source: str, settings: Settings, *, workers: int = 1, progress: bool = True) -> ScanReport:
+    """Scan every item of ``source`` and build the report, with the audit head at the end.
+
+    Raises:
+        InvalidInput: ``source`` cannot be read.
+    """
+    started = dt.datetime.now(dt.UTC)
+    items = list(iter_items(Path(source)))
+    rows = scan(items, settings, workers=workers, progress=progress)
+    rt = Runtime.open(settings)
+    return ScanReport(
+        source=source,
+        started_at=started.isoformat(timespec="seconds"),
+        finished_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        settings=scan_settings(settings, rt),
+        audit_rows=rt.audit.count(),
+        audit_head=rt.audit.head(),
+        summary=summarise(rows),
+        items=rows,
+    )
 
 
 def default_workers() -> int:

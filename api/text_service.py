@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from api.settings import Settings
-from detect.report import Report, text_report
+from detect.report import Report
+from detect.text_report import text_report
 from watermark.errors import ConfigurationError
 from watermark.keys import KeyRing, keyring_from_toml, load_keyring, new_keyring_toml
 from watermark.text import (
@@ -190,11 +191,12 @@ class TextService:
                 self._ai = False
         return self._ai or None
 
-    def detect(self, text: str | bytes, *, key_id: str | None = None) -> Report:
+    def detect(self, text: str, *, key_id: str | None = None) -> Report:
         """The report for one text, under every key or only ``key_id``.
 
         Raises:
             UnknownKey: ``key_id`` is not in the key ring.
+            InvalidInput, PayloadTooLarge: an empty or too long text.
         """
         detector = self.detector()
         if key_id is not None:
@@ -202,8 +204,5 @@ class TextService:
             detector = detector.restricted_to(key_id)
         detections = detector.detect_text(text)
         ai = self.ai_detector()
-        likelihood = None
-        if ai is not None:
-            plain = text.decode("utf-8") if isinstance(text, bytes) else text  # valid: detect_text checked it
-            likelihood = ai.score(plain)
-        return text_report(detections, ai_likelihood=likelihood)
+        likelihood = ai.score(text).finding() if ai is not None else None
+        return text_report(text, detections, ai_likelihood=likelihood)

@@ -9,53 +9,17 @@ expected); the claims, signer and actions are the original ones.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from provenance.c2pa_io import Verification, verify_asset
+from provenance.c2pa_io import verify_asset
 from provenance.soft_binding import ALG, binding_value
 from provenance.store import ManifestStore
 from watermark.image import ImageDetection
 
-__all__ = ["RecoveredCredentials", "recover_credentials"]
+from .labels import HARD_BINDING_FAILURES
+from .manifest import manifest_finding
+from .report import RecoveredFinding
 
-_HARD_BINDING_FAILURES = ("assertion.dataHash.mismatch", "assertion.bmffHash.mismatch", "assertion.boxesHash.mismatch")
-
-
-@dataclass(frozen=True)
-class RecoveredCredentials:
-    """A stored manifest found through the watermark, validated against the current image."""
-
-    manifest_id: str
-    soft_binding_alg: str
-    watermark_p_value: float
-    verification: Verification
-    hard_binding_matches: bool
-    other_matches: int
-
-    @property
-    def summary(self) -> str:
-        """One line for a report."""
-        state = "hard binding still matches" if self.hard_binding_matches else "pixels changed since signing"
-        return f"credentials recovered through the watermark ({state})"
-
-    def to_dict(self) -> dict[str, object]:
-        """JSON-ready form."""
-        v = self.verification
-        return {
-            "summary": self.summary,
-            "manifest_id": self.manifest_id,
-            "soft_binding_alg": self.soft_binding_alg,
-            "watermark_p_value": self.watermark_p_value,
-            "hard_binding_matches": self.hard_binding_matches,
-            "validation_state": v.validation_state,
-            "failures": list(v.failures),
-            "signer": v.signer,
-            "claim_generator": v.claim_generator,
-            "actions": list(v.actions),
-            "digital_source_type": v.digital_source_type,
-            "development_signer": v.development_signer,
-            "other_matches": self.other_matches,
-        }
+__all__ = ["recover_credentials"]
 
 
 def recover_credentials(
@@ -65,7 +29,7 @@ def recover_credentials(
     store: ManifestStore,
     *,
     trust_anchors: Sequence[str] = (),
-) -> RecoveredCredentials | None:
+) -> RecoveredFinding | None:
     """The newest stored manifest bound to the watermark found in ``data``, validated against it.
 
     Returns ``None`` when no watermark was found or no stored manifest carries its payload.
@@ -79,12 +43,13 @@ def recover_credentials(
     verification = verify_asset(
         data, mime, trust_anchors=trust_anchors, manifest_store=store.manifest_bytes(manifest_id)
     )
-    hard_ok = not any(code in verification.failures for code in _HARD_BINDING_FAILURES)
-    return RecoveredCredentials(
-        manifest_id=manifest_id,
+    hard_ok = not any(code in HARD_BINDING_FAILURES for code in verification.failures)
+    state = "hard binding still matches" if hard_ok else "pixels changed since signing"
+    return RecoveredFinding(
+        manifest=manifest_finding(verification, content_may_differ=True),
         soft_binding_alg=ALG,
         watermark_p_value=detection.p_value,
-        verification=verification,
         hard_binding_matches=hard_ok,
         other_matches=len(matches) - 1,
+        summary=f"Credentials recovered through the watermark ({state})",
     )

@@ -1,152 +1,246 @@
-"""The one report type for any content (see DESIGN.md).
+"""The one typed report for any content, and the findings it is made of.
 
-Evidence is ranked, strongest first: a watermark (exact p-value), a signed C2PA manifest that
-declares AI origin, unsigned metadata markers (weak), then the statistical AI-likelihood. The
-first strong level decides the verdict; the others annotate. A manifest that fails validation
-is reported as tampered, never as evidence. Signals that were not computed are listed in
-``not_checked`` so "not checked" is never mistaken for "checked and absent".
+Every finding answers "is there a mark / a declaration / evidence?" in the same words:
+``detected``, ``p_value``, ``decided_at_fpr``, ``verdict`` (a closed set) and, where keyed,
+``key_id`` and ``scheme``. The report is built from typed objects inside Assay and serialised
+once, at the edge (:meth:`Report.to_json`); its JSON Schema is published as
+``detect/report.schema.json`` (rewrite it with :func:`write_report_schema` after changing a
+type; a test fails while it is stale) and is the response schema of the HTTP API.
+
+Importing this module imports neither torch nor transformers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+import json
+from pathlib import Path
+from typing import Any, Literal
 
-from watermark.text.detector import TextDetection
+from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["Evidence", "Report", "decide", "text_report"]
+from watermark.span import Span
 
-VERDICTS = ("ai", "no-evidence", "inconclusive")
+__all__ = [
+    "SCHEMA_PATH",
+    "SCHEMA_VERSION",
+    "ActionRecord",
+    "AiLikelihoodFinding",
+    "Evidence",
+    "IngredientRecord",
+    "ManifestFinding",
+    "Marker",
+    "RecoveredFinding",
+    "Report",
+    "Signer",
+    "Span",
+    "ValidationCode",
+    "WatermarkFinding",
+    "report_json_schema",
+    "write_report_schema",
+]
+
+SCHEMA_VERSION: Literal["1.0"] = "1.0"
+
+Verdict = Literal["ai", "no-evidence", "inconclusive"]
+WatermarkVerdict = Literal["watermarked", "not-detected", "too-short", "too-small"]
+ManifestVerdict = Literal["absent", "trusted", "valid", "invalid", "unreadable"]
+EvidenceKind = Literal["watermark", "c2pa", "recovered", "metadata", "statistical"]
+Signal = Literal["provenance", "recovered", "ai_likelihood"]
+Scalar = str | int | float | bool
 
 
-@dataclass(frozen=True)
-class Evidence:
-    """One finding: its kind, strength (``strong`` decides, ``weak`` only annotates) and a sentence."""
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
-    kind: str  # watermark | c2pa | metadata | statistical | recovered
-    strength: str  # strong | weak | none
+
+class WatermarkFinding(_Model):
+    """One watermark test: an Assay text key, an Assay image key ring, or a public image mark."""
+
+    kind: Literal["text", "image", "public"] = Field(
+        description="`text` and `image`: Assay's keyed marks; `public`: an unkeyed mark a generator embeds."
+    )
+    scheme: str = Field(examples=["kgw", "assay-image-ss", "invisible-watermark-dwtdct"])
+    key_id: str | None = Field(description="The key that matched (or was tested); null for public marks.")
+    detected: bool
+    verdict: WatermarkVerdict
+    p_value: float = Field(ge=0.0, le=1.0, description="Under 'not marked': corrected for every key and test.")
+    p_value_kind: Literal["exact", "union-bound", "approximate"]
+    decided_at_fpr: float = Field(gt=0.0, lt=1.0)
+    evidence_size: int = Field(ge=0, description="What the p-value rests on, counted in `evidence_unit`.")
+    evidence_unit: Literal["tokens", "decodes", "bits"]
+    keys_tried: int = Field(ge=0)
+    spans: tuple[Span, ...] = Field(default=(), description="Text only: passages where the mark is concentrated.")
+    # text keys
+    parameters: dict[str, Scalar] = Field(default_factory=dict)
+    z_score: float | None = None
+    green_fraction: float | None = None
+    p_value_text: float | None = Field(default=None, description="Text only: the whole-text test alone.")
+    windows_tested: int | None = None
+    normalization: dict[str, int] | None = Field(
+        default=None, description="Characters removed or folded when normalisation changed the text."
+    )
+    # image key ring
+    record_id: str | None = Field(default=None, description="Image only: the payload's 48-bit record id, hex.")
+    bit_accuracy: float | None = None
+    pilot_z: float | None = None
+    geometry_searched: bool | None = None
+    geometry: dict[str, float] | None = None
+    # public marks
+    generator: str | None = None
+
+
+class ValidationCode(_Model):
+    """A C2PA validation status code, explained."""
+
+    code: str = Field(examples=["assertion.dataHash.mismatch"])
+    explanation: str
+    concerns: Literal["integrity", "trust", "other"] = Field(
+        description="`integrity`: the file or manifest changed; `trust`: who signed is not trusted here."
+    )
+
+
+class Signer(_Model):
+    """Who signed a manifest, from its certificate."""
+
+    name: str | None
+    issuer: str | None
+    algorithm: str | None
+    certificate_serial: str | None
+
+
+class ActionRecord(_Model):
+    """One action a manifest declares (``c2pa.actions``), in words."""
+
+    action: str = Field(examples=["c2pa.created"])
+    in_words: str = Field(examples=["Created"])
+    software_agent: str | None = None
+    digital_source_type: str | None = None
+
+
+class IngredientRecord(_Model):
+    """An asset this one was made from."""
+
+    title: str | None
+    format: str | None
+    relationship: str | None
+    manifest_id: str | None
+
+
+class ManifestFinding(_Model):
+    """The C2PA manifest of a file (or one recovered from the store), validated here."""
+
+    present: bool
+    verdict: ManifestVerdict = Field(
+        description="`trusted`/`valid`: the signature holds (`valid`: signer not on this server's trust list); "
+        "`invalid`: the file or manifest changed after signing; `unreadable`: a manifest that cannot be parsed."
+    )
+    detected: bool = Field(description="Whether a valid manifest declares AI origin.")
+    manifest_id: str | None = Field(description="The manifest label (`urn:c2pa:...`), the id Assay uses everywhere.")
+    validation_state: Literal["Invalid", "Valid", "Trusted"] | None
+    trusted: bool
+    development_signer: bool
+    signer: Signer | None = None
+    signed_at: str | None = None
+    title: str | None = None
+    claim_generator: str | None = None
+    digital_source_type: str | None = Field(default=None, description="The IPTC URI.")
+    source_type: str | None = Field(default=None, description="The IPTC source type in words.")
+    actions: tuple[ActionRecord, ...] = ()
+    failures: tuple[ValidationCode, ...] = ()
+    informational: tuple[str, ...] = ()
+    ingredients: tuple[IngredientRecord, ...] = ()
+    error: str | None = Field(default=None, description="Why a present manifest could not be read.")
+
+
+class RecoveredFinding(_Model):
+    """A stored manifest found through the image watermark after the file lost its own."""
+
+    manifest: ManifestFinding
+    soft_binding_alg: str
+    watermark_p_value: float
+    hard_binding_matches: bool = Field(description="False when the pixels changed since signing (re-encoding).")
+    other_matches: int
+    summary: str
+
+
+class AiLikelihoodFinding(_Model):
+    """The statistical test of a text without a watermark: a conformal p-value against human text."""
+
+    verdict: Verdict
+    detected: bool
+    p_value: float | None
+    decided_at_fpr: float
+    statistic: str
+    score: float | None = None
+    standardized_score: float | None = None
+    tokens: int
+    length_bucket: int | None = None
+    reference_size: int | None = None
+    abstain_reason: str | None = None
+    classifier_probability: float | None = Field(default=None, description="Corroborates; never decides.")
+    normalization: dict[str, int] = Field(default_factory=dict)
+    features: dict[str, float] = Field(default_factory=dict)
+    spans: tuple[Span, ...] = ()
+    meaning: str
+
+
+class Marker(_Model):
+    """An unsigned metadata trace a generator left (weak evidence: easy to strip or forge)."""
+
+    kind: str
+    detail: str
+
+
+class Evidence(_Model):
+    """One ranked piece of evidence: ``strong`` decides, ``weak`` annotates, ``none`` explains."""
+
+    kind: EvidenceKind
+    strength: Literal["strong", "weak", "none"]
     says_ai: bool
     summary: str
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {"kind": self.kind, "strength": self.strength, "says_ai": self.says_ai, "summary": self.summary}
 
+class Report(_Model):
+    """Everything Assay found about one piece of content (text or image)."""
 
-@dataclass(frozen=True)
-class Report:
-    """Everything Assay found about one piece of content."""
-
+    schema_version: Literal["1.0"] = SCHEMA_VERSION
     content_type: str
-    label: str
-    verdict: str
-    watermarks: tuple[dict[str, Any], ...] = ()
-    provenance: dict[str, Any] | None = None
-    recovered: dict[str, Any] | None = None
-    ai_likelihood: dict[str, Any] | None = None
-    markers: tuple[dict[str, Any], ...] = ()
+    content_sha256: str = Field(description="SHA-256 of the bytes checked (UTF-8 for text): the audit log's subject.")
+    label: str = Field(description="The headline for people: what was found and who vouches for it.")
+    details: tuple[str, ...] = Field(description="Lines for experts: p-values, key ids, C2PA codes.")
+    verdict: Verdict
+    tampered: bool = Field(description="A manifest is present but fails validation; the label leads with it.")
     evidence: tuple[Evidence, ...] = ()
+    provenance: ManifestFinding | None = None
+    watermarks: tuple[WatermarkFinding, ...] = ()
+    recovered: RecoveredFinding | None = None
+    ai_likelihood: AiLikelihoodFinding | None = None
+    markers: tuple[Marker, ...] = ()
     disagreements: tuple[str, ...] = ()
-    not_checked: tuple[str, ...] = field(default=())
+    not_checked: tuple[Signal, ...] = ()
 
     @property
     def marked_key(self) -> str | None:
-        """The key id of the first watermark found (text or image), if any."""
-        hit = next((w for w in self.watermarks if w.get("detected") or w.get("found")), None)
-        key = hit.get("key_id") if hit else None
-        return str(key) if key else None
+        """The key id of the first Assay watermark detected (text or image), if any."""
+        return next((w.key_id for w in self.watermarks if w.detected and w.key_id), None)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dictionary."""
-        return {
-            "content_type": self.content_type,
-            "label": self.label,
-            "verdict": self.verdict,
-            "evidence": [e.to_dict() for e in self.evidence],
-            "watermarks": list(self.watermarks),
-            "provenance": self.provenance,
-            "recovered": self.recovered,
-            "ai_likelihood": self.ai_likelihood,
-            "markers": list(self.markers),
-            "disagreements": list(self.disagreements),
-            "not_checked": list(self.not_checked),
-        }
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form (the one serialisation, at the edge)."""
+        return self.model_dump(mode="json")
 
 
-def decide(evidence: Sequence[Evidence], *, abstained: bool = False) -> tuple[str, str]:
-    """Verdict and label from ranked evidence (see module docstring)."""
-    strong = [e for e in evidence if e.strength == "strong" and e.says_ai]
-    if strong:
-        return "ai", strong[0].summary
-    weak = [e for e in evidence if e.strength == "weak" and e.says_ai]
-    if weak:
-        return "inconclusive", weak[0].summary + " (weak evidence: unsigned, easy to forge)"
-    if abstained:
-        return "inconclusive", next((e.summary for e in evidence if e.kind == "statistical"), "Not decided")
-    tail = "this does not show a human made it"
-    return "no-evidence", f"No watermark or AI declaration found ({tail})"
+SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
 
 
-def _text_watermark_evidence(detections: Sequence[TextDetection]) -> list[Evidence]:
-    out = []
-    hits = [d for d in detections if d.detected]
-    if hits:
-        best = hits[0]
-        out.append(
-            Evidence(
-                "watermark",
-                "strong",
-                True,
-                f"AI-generated: carries Assay watermark key {best.key_id!r} "
-                f"(p = {best.p_value:.2g}, {best.tokens_scored} tokens)",
-            )
-        )
-    elif any(d.spans for d in detections):
-        out.append(Evidence("watermark", "strong", True, "Contains watermarked passages"))
-    return out
+def report_json_schema() -> dict[str, Any]:
+    """The JSON Schema of :class:`Report` (draft 2020-12), as published in ``detect/report.schema.json``."""
+    schema = Report.model_json_schema()
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://assay.dev/schemas/report-1.0.json",
+    } | schema
 
 
-def text_report(detections: list[TextDetection], ai_likelihood: Any | None = None) -> Report:
-    """The report for a text: watermark detections under every key (best first), and optionally
-    the statistical verdict (a :class:`detect.text.AiLikelihood`)."""
-    dets = tuple(detections)
-    evidence = _text_watermark_evidence(dets)
-    abstained = False
-    likelihood = None
-    if ai_likelihood is not None:
-        likelihood = ai_likelihood.to_dict()
-        if ai_likelihood.verdict == "ai":
-            evidence.append(
-                Evidence(
-                    "statistical",
-                    "strong",
-                    True,
-                    f"Likely AI-generated: unlike human writing (p = {ai_likelihood.p_value:.2g} "
-                    f"at a {ai_likelihood.fpr:.0%} false-positive rate)",
-                )
-            )
-        elif ai_likelihood.verdict == "inconclusive":
-            abstained = True
-            reason = str(ai_likelihood.abstain_reason)
-            why = (
-                f"Too short to decide ({reason.removeprefix('too-short ').strip('()')})"
-                if reason.startswith("too-short")
-                else f"Not decided: the text looks like {reason.replace('not-english', 'non-English text')}"
-            )
-            evidence.append(Evidence("statistical", "none", False, why))
-    if not evidence and dets and all(d.verdict == "too-short" for d in dets) and ai_likelihood is None:
-        abstained = True
-        evidence.append(Evidence("statistical", "none", False, "Too short to decide"))
-    verdict, label = decide(evidence, abstained=abstained)
-    if any(d.normalization for d in dets):
-        label += "; the text contains invisible or look-alike characters (a sign of evasion)"
-    return Report(
-        content_type="text/plain",
-        label=label,
-        verdict=verdict,
-        watermarks=tuple(d.to_dict() for d in dets),
-        ai_likelihood=likelihood,
-        evidence=tuple(evidence),
-        not_checked=("provenance",) + (() if ai_likelihood is not None else ("ai_likelihood",)),
-    )
+def write_report_schema(path: Path = SCHEMA_PATH) -> None:
+    """Write the published schema file (run after changing the report's types)."""
+    path.write_text(json.dumps(report_json_schema(), indent=2, sort_keys=True) + "\n", encoding="utf-8")

@@ -16,11 +16,13 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from watermark.span import Span
 from watermark.text.model import LanguageModel
 from watermark.text.normalize import NormalizedText, normalize_text
 
 from .calibration import WINDOW, ConformalResult, HumanReference
 from .features import DEFAULT_MAX_TOKENS, TextFeatures, TokenScores, aggregate, score_tokens
+from .report import AiLikelihoodFinding
 
 __all__ = ["DEFAULT_FPR", "MIN_TOKENS", "AiLikelihood", "TextAIDetector", "abstain_reason"]
 
@@ -68,20 +70,6 @@ def _looks_like_code(text: str, lines: Sequence[str]) -> bool:
 
 
 @dataclass(frozen=True)
-class Span:
-    """Character range of a passage and its own conformal p-value."""
-
-    start: int
-    end: int
-    tokens: int
-    p_value: float
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {"start": self.start, "end": self.end, "tokens": self.tokens, "p_value": self.p_value}
-
-
-@dataclass(frozen=True)
 class AiLikelihood:
     """The statistical verdict on a text (see module docstring)."""
 
@@ -100,25 +88,26 @@ class AiLikelihood:
     features: dict[str, float] = field(default_factory=dict)
     spans: tuple[Span, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {
-            "verdict": self.verdict,
-            "p_value": self.p_value,
-            "decided_at_fpr": self.fpr,
-            "statistic": self.statistic,
-            "score": self.score,
-            "standardized_score": self.standardized_score,
-            "tokens": self.tokens,
-            "length_bucket": self.bucket,
-            "reference_size": self.reference_size,
-            "abstain_reason": self.abstain_reason,
-            "classifier_probability": self.classifier_probability,
-            "normalization": self.normalized,
-            "features": self.features,
-            "spans": [s.to_dict() for s in self.spans],
-            "meaning": _meaning(self),
-        }
+    def finding(self) -> AiLikelihoodFinding:
+        """The typed finding for the report."""
+        return AiLikelihoodFinding(
+            verdict=self.verdict,  # type: ignore[arg-type]
+            detected=self.verdict == "ai",
+            p_value=self.p_value,
+            decided_at_fpr=self.fpr,
+            statistic=self.statistic,
+            score=self.score,
+            standardized_score=self.standardized_score,
+            tokens=self.tokens,
+            length_bucket=self.bucket,
+            reference_size=self.reference_size,
+            abstain_reason=self.abstain_reason,
+            classifier_probability=self.classifier_probability,
+            normalization=self.normalized,
+            features=self.features,
+            spans=self.spans,
+            meaning=_meaning(self),
+        )
 
 
 def _meaning(r: AiLikelihood) -> str:
@@ -236,5 +225,5 @@ class TextAIDetector:
             if res is None:
                 continue
             rng = norm.original_offsets(np.array([scores.offsets[start, 0], scores.offsets[start + WINDOW - 1, 1]]))
-            spans.append(Span(int(rng[0]), int(rng[1]), WINDOW, res.p_value))
+            spans.append(Span(int(rng[0]), int(rng[1]), start, start + WINDOW, WINDOW, res.p_value))
         return tuple(spans)

@@ -46,10 +46,12 @@ class Ingredient:
 
 @dataclass(frozen=True)
 class SignedAsset:
-    """The signed file and the manifest store bytes (what a repository keeps)."""
+    """The signed file, the manifest store bytes (what a repository keeps) and the active
+    manifest's label (``urn:c2pa:...``), the id every C2PA verifier shows for these credentials."""
 
     data: bytes
     manifest_store: bytes
+    label: str
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,8 @@ class Verification:
 
     manifest_present: bool
     validation_state: str | None = None  # "Invalid" | "Valid" | "Trusted"
+    label: str | None = None  # the active manifest's label, ``urn:c2pa:...``
+    title: str | None = None
     failures: tuple[str, ...] = ()
     informational: tuple[str, ...] = ()
     signer: dict[str, Any] | None = None
@@ -155,7 +159,17 @@ def sign_asset(
         raise InvalidInput(f"cannot embed a manifest into this {mime} file: {str(exc)[:200]}") from None
     finally:
         signer.close()
-    return SignedAsset(out.getvalue() if embed else data, bytes(store))
+    signed = out.getvalue() if embed else data
+    return SignedAsset(signed, bytes(store), _active_label(mime, signed, bytes(store)))
+
+
+def _active_label(mime: str, data: bytes, store: bytes) -> str:
+    """The label of the manifest just signed (read back from its store: under a millisecond)."""
+    with c2pa.Reader(mime, io.BytesIO(data), store) as reader:
+        label = json.loads(reader.json()).get("active_manifest")
+    if not isinstance(label, str) or not label:
+        raise SignatureInvalid("the signed manifest store has no active manifest")
+    return label
 
 
 def verify_asset(
@@ -197,6 +211,8 @@ def verify_asset(
     return Verification(
         manifest_present=True,
         validation_state=state,
+        label=store.get("active_manifest"),
+        title=active.get("title"),
         failures=tuple(c.get("code", "") for c in codes.get("failure", [])),
         informational=tuple(c.get("code", "") for c in codes.get("informational", [])),
         signer={k: info.get(k) for k in ("issuer", "common_name", "alg", "time", "cert_serial_number")},

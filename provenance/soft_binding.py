@@ -69,6 +69,7 @@ def sign_and_store(
     signed = sign_asset(data, mime, manifest, credentials, thumbnail=thumbnail, sign_callback=sign_callback)
     name = signer or (DEV_SIGNER_NAME if credentials.development else "configured signer")
     record = store.put(
+        manifest_id=signed.label,
         asset=signed.data,
         mime=mime,
         manifest_store=signed.manifest_store,

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,9 +22,10 @@ from sqlalchemy.engine import Engine
 
 from watermark.errors import ConfigurationError, InvalidInput, ManifestNotFound
 
-__all__ = ["ManifestRecord", "ManifestStore", "SoftBindingMatch", "open_engine"]
+__all__ = ["MAX_ID", "ManifestRecord", "ManifestStore", "SoftBindingMatch", "open_engine"]
 
 _MAX_MANIFEST = 16 * 1024 * 1024
+MAX_ID = 255  # manifest ids are C2PA manifest labels (``urn:c2pa:<uuid>``, optionally with a suffix)
 
 
 def open_engine(url: str) -> Engine:
@@ -85,7 +85,7 @@ class ManifestStore:
         self.manifests = sa.Table(
             "assay_manifests",
             self.metadata,
-            sa.Column("manifest_id", sa.String(64), primary_key=True),
+            sa.Column("manifest_id", sa.String(MAX_ID), primary_key=True),
             sa.Column("asset_sha256", sa.String(64), nullable=False, index=True),
             sa.Column("mime", sa.String(100), nullable=False),
             sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -100,7 +100,7 @@ class ManifestStore:
             sa.Column("value", sa.String(400), primary_key=True),
             sa.Column(
                 "manifest_id",
-                sa.String(64),
+                sa.String(MAX_ID),
                 sa.ForeignKey(self.manifests.c.manifest_id, ondelete="CASCADE"),
                 primary_key=True,
             ),
@@ -116,6 +116,7 @@ class ManifestStore:
     def put(
         self,
         *,
+        manifest_id: str,
         asset: bytes,
         mime: str,
         manifest_store: bytes,
@@ -123,15 +124,17 @@ class ManifestStore:
         development_signer: bool,
         soft_bindings: Sequence[tuple[str, bytes]] = (),
     ) -> ManifestRecord:
-        """Store one signed manifest and index its soft bindings, atomically.
+        """Store one signed manifest under its label and index its soft bindings, atomically.
 
         Raises:
-            InvalidInput: an empty or oversized manifest store.
+            InvalidInput: an empty or oversized manifest store, or an id that is empty or too long.
         """
+        if not 0 < len(manifest_id) <= MAX_ID:
+            raise InvalidInput(f"manifest ids have 1 to {MAX_ID} characters")
         if not manifest_store or len(manifest_store) > _MAX_MANIFEST:
             raise InvalidInput("manifest store must be 1 byte to 16 MiB")
         record = ManifestRecord(
-            manifest_id=f"urn:uuid:{uuid.uuid4()}",
+            manifest_id=manifest_id,
             asset_sha256=hashlib.sha256(asset).hexdigest(),
             mime=mime,
             created_at=dt.datetime.now(dt.UTC),

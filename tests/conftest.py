@@ -20,6 +20,33 @@ from watermark.text.model import LanguageModel, load_model, load_tokenizer
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def reports_match_published_schema() -> Iterator[list[int]]:
+    """Every report any test builds is checked against the published JSON Schema
+    (``detect/report.schema.json``), not only against the Python types it was built from."""
+    import json
+
+    import jsonschema
+
+    from detect.report import SCHEMA_PATH, Report
+
+    validator = jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text()))
+    built = [0]
+    original = Report.__init__
+
+    def checked(self: Report, **data: Any) -> None:
+        original(self, **data)
+        errors = sorted(validator.iter_errors(self.to_json()), key=str)
+        assert not errors, f"a report does not match {SCHEMA_PATH.name}: {errors[0].message} at {list(errors[0].path)}"
+        built[0] += 1
+
+    Report.__init__ = checked  # type: ignore[method-assign]
+    try:
+        yield built
+    finally:
+        Report.__init__ = original  # type: ignore[method-assign]
+
+
 @pytest.fixture(scope="session")
 def cache_dir() -> Path:
     """Model cache shared by test runs (the GGUF conversion happens once)."""

@@ -1,18 +1,24 @@
-"""The one exception hierarchy of Assay.
+"""The one exception hierarchy of Assay, for the libraries and the application alike.
 
-Every error Assay raises on purpose derives from :class:`AssayError`; the API layer maps each
-class once to an ``application/problem+json`` response (``status`` and ``type`` below).
+Every error Assay raises on purpose derives from :class:`AssayError`. The classes know nothing
+of HTTP: ``api/problems.py`` maps each class, once, to a status and a problem ``type``, and the
+CLI maps the same table to its exit codes.
 
     AssayError
-    ├── InvalidInput          bad argument or content (400/422)
-    │   └── TooShort          too little content to decide (422)
-    ├── UnsupportedMedia      a format Assay cannot read (415)
-    ├── PayloadTooLarge       over a configured size limit (413)
-    ├── UnknownKey            a key id that is not in the key ring (404)
-    ├── ManifestNotFound      no C2PA manifest where one was asked for (404)
-    ├── SignatureInvalid      a signature or manifest that fails validation (422)
-    ├── ModelUnavailable      the language model cannot be found or loaded (503)
-    └── ConfigurationError    settings, key ring or credentials are wrong (500)
+    ├── InvalidInput          bad argument or content
+    │   └── TooShort          too little content to decide
+    ├── UnsupportedMedia      a format Assay cannot read
+    ├── PayloadTooLarge       over a configured size limit
+    ├── UnknownKey            a key id that is not in the key ring
+    ├── ManifestNotFound      no C2PA manifest where one was asked for
+    ├── SignatureInvalid      a signature or manifest that fails validation, or signing failed
+    ├── Unauthorized          no credentials, or credentials that match no live API key
+    ├── Forbidden             valid credentials without the permission the operation needs
+    ├── Unavailable           the work cannot be done now; ``retry_after`` seconds may help
+    │   ├── RateLimited       too many requests from one client
+    │   ├── Overloaded        the work queue did not reach the request in time
+    │   └── ModelUnavailable  the language model cannot be found or loaded
+    └── ConfigurationError    settings, key ring or credentials are wrong
 
 Messages never contain secrets.
 """
@@ -22,12 +28,17 @@ from __future__ import annotations
 __all__ = [
     "AssayError",
     "ConfigurationError",
+    "Forbidden",
     "InvalidInput",
     "ManifestNotFound",
     "ModelUnavailable",
+    "Overloaded",
     "PayloadTooLarge",
+    "RateLimited",
     "SignatureInvalid",
     "TooShort",
+    "Unauthorized",
+    "Unavailable",
     "UnknownKey",
     "UnsupportedMedia",
 ]
@@ -36,77 +47,65 @@ __all__ = [
 class AssayError(Exception):
     """Base class of every error Assay raises on purpose."""
 
-    status: int = 500
-    type: str = "about:blank"
-    title: str = "Assay error"
-
 
 class InvalidInput(AssayError):
     """The input is malformed or out of range."""
-
-    status = 422
-    type = "https://assay.dev/problems/invalid-input"
-    title = "Invalid input"
 
 
 class TooShort(InvalidInput):
     """The content is too short to reach any decision."""
 
-    type = "https://assay.dev/problems/too-short"
-    title = "Too short to decide"
-
 
 class UnsupportedMedia(AssayError):
     """The content's format is not supported."""
-
-    status = 415
-    type = "https://assay.dev/problems/unsupported-media"
-    title = "Unsupported media"
 
 
 class PayloadTooLarge(AssayError):
     """The content exceeds a configured size limit."""
 
-    status = 413
-    type = "https://assay.dev/problems/payload-too-large"
-    title = "Payload too large"
-
 
 class UnknownKey(AssayError):
     """A key id that the key ring does not hold."""
-
-    status = 404
-    type = "https://assay.dev/problems/unknown-key"
-    title = "Unknown key"
 
 
 class ManifestNotFound(AssayError):
     """No C2PA manifest was found."""
 
-    status = 404
-    type = "https://assay.dev/problems/manifest-not-found"
-    title = "Manifest not found"
-
 
 class SignatureInvalid(AssayError):
-    """A signature or manifest failed validation."""
-
-    status = 422
-    type = "https://assay.dev/problems/signature-invalid"
-    title = "Signature invalid"
+    """A signature or manifest failed validation, or signing failed."""
 
 
-class ModelUnavailable(AssayError):
+class Unauthorized(AssayError):
+    """No credentials, or credentials that do not match a live API key."""
+
+
+class Forbidden(AssayError):
+    """Valid credentials that lack the permission the operation needs."""
+
+
+class Unavailable(AssayError):
+    """The work cannot be done now; trying again after ``retry_after`` seconds may succeed."""
+
+    def __init__(self, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class RateLimited(Unavailable):
+    """Too many requests from one client."""
+
+
+class Overloaded(Unavailable):
+    """The work queue did not reach a request in time."""
+
+    def __init__(self, message: str, retry_after: int | None = 10) -> None:
+        super().__init__(message, retry_after)
+
+
+class ModelUnavailable(Unavailable):
     """The language model could not be found or loaded."""
-
-    status = 503
-    type = "https://assay.dev/problems/model-unavailable"
-    title = "Model unavailable"
 
 
 class ConfigurationError(AssayError):
     """Settings, key ring or credentials are invalid."""
-
-    status = 500
-    type = "https://assay.dev/problems/configuration"
-    title = "Configuration error"

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from api.settings import Settings
+from detect.report import Report
 from watermark.errors import AssayError, InvalidInput, PayloadTooLarge
+
+if TYPE_CHECKING:
+    from api.operations import Operations
 
 __all__ = [
     "MAX_IMAGE_BYTES",
+    "echo_json",
     "fail",
     "keys_option",
+    "open_operations",
     "open_runtime",
+    "print_report",
     "read_bounded",
     "read_image_file",
     "read_text_input",
@@ -48,10 +56,33 @@ def open_runtime(settings: Settings) -> Any:
     return Runtime.open(settings)
 
 
+def open_operations(settings: Settings) -> Operations:
+    """The operations (each audited once) over a runtime opened with ``settings``."""
+    from api.operations import Operations
+
+    return Operations(open_runtime(settings))
+
+
 def fail(exc: AssayError) -> NoReturn:
     """Print an error and exit: 2 for bad input, 1 for a failure of Assay or its configuration."""
+    from api.problems import is_client_error
+
     click.echo(f"error: {exc}", err=True)
-    sys.exit(2 if exc.status < 500 else 1)
+    sys.exit(2 if is_client_error(exc) else 1)
+
+
+def print_report(report: Report) -> None:
+    """A report for a person: the headline first, then the detail lines and any disagreement."""
+    click.echo(report.label)
+    for line in report.details:
+        click.echo(f"  {line}")
+    for d in report.disagreements:
+        click.echo(f"  Signals disagree: {d}")
+
+
+def echo_json(obj: Any) -> None:
+    """Print a JSON document (the one serialisation of a typed result)."""
+    click.echo(json.dumps(obj, indent=2, ensure_ascii=False))
 
 
 def read_bounded(source: str, limit: int, what: str) -> bytes:

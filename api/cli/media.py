@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
 from api.cli.common import (
     MAX_IMAGE_BYTES,
+    echo_json,
     fail,
     keys_option,
-    open_runtime,
+    open_operations,
+    print_report,
     read_bounded,
     read_image_file,
     settings_from,
     write_atomic,
 )
-from api.cli.text import print_report
+from api.operations import Content
 from api.runtime import cli_actor
 from provenance.manifest import ACTIONS, SOURCE_TYPES
 from watermark.errors import AssayError, InvalidInput
@@ -60,7 +61,7 @@ def image_mark(
     write_atomic(out, marked.data)
     info = marked.to_dict() | {"output": str(out)}
     if as_json:
-        click.echo(json.dumps(info, indent=2))
+        echo_json(info)
     else:
         payload = marked.payload.to_dict()
         click.echo(f"wrote {out} ({marked.mime_type}, {marked.width}x{marked.height}, PSNR {marked.psnr:.1f} dB)")
@@ -75,6 +76,7 @@ def image_mark(
 def image_detect(source: str, keys: str | None, key_id: str | None, as_json: bool) -> None:
     """Look for Assay and public (Stable Diffusion / SDXL) watermarks in the image SOURCE."""
     from api.text_service import TextService
+    from detect.image import image_watermark_finding, public_mark_finding
     from watermark.image import ImageWatermarkDetector, detect_public_marks, read_image
 
     try:
@@ -87,9 +89,9 @@ def image_detect(source: str, keys: str | None, key_id: str | None, as_json: boo
     except AssayError as exc:
         fail(exc)
         return
-    report = {"assay": found.to_dict(), "public_marks": [p.to_dict() for p in public]}
     if as_json:
-        click.echo(json.dumps(report, indent=2))
+        findings = [image_watermark_finding(found, len(detector.keyring))] + [public_mark_finding(p) for p in public]
+        echo_json({"watermarks": [f.model_dump(mode="json") for f in findings]})
         return
     if found.found and found.payload is not None:
         click.echo(
@@ -107,7 +109,7 @@ def image_detect(source: str, keys: str | None, key_id: str | None, as_json: boo
 
 def _print_signed(info: dict[str, object], as_json: bool) -> None:
     if as_json:
-        click.echo(json.dumps(info, indent=2))
+        echo_json(info)
         return
     click.echo(f"wrote {info['output']}: manifest {info['manifest_id']} signed by {info['signer']}")
     mark = info.get("watermark")
@@ -127,23 +129,13 @@ def _print_signed(info: dict[str, object], as_json: bool) -> None:
 def watermark(source: str, output: str, keys: str | None, title: str | None, key_id: str | None, as_json: bool) -> None:
     """Watermark the image SOURCE, sign a C2PA manifest declaring AI origin bound to the watermark,
     store the manifest (so stripped credentials can be recovered) and write OUTPUT."""
-    data = b""
     try:
         data = read_image_file(source)
-        rt = open_runtime(settings_from(keys))
-        result = rt.media.watermark_and_sign(data, title=title or Path(source).name, key_id=key_id)
+        ops = open_operations(settings_from(keys))
+        result = ops.watermark_and_sign(data, actor=cli_actor(), title=title or Path(source).name, key_id=key_id)
     except AssayError as exc:
         fail(exc)
     write_atomic(Path(output), result.data)
-    key = result.marked.key_id if result.marked else None
-    rt.record(
-        actor=cli_actor(),
-        action="image.watermark",
-        result="signed",
-        subject=data,
-        key_id=key,
-        detail={"manifest_id": result.record.manifest_id},
-    )
     _print_signed(result.to_dict() | {"output": output}, as_json)
 
 
@@ -159,32 +151,20 @@ def sign(
     source: str, output: str, title: str | None, action: str, source_type: str | None, agent: str | None, as_json: bool
 ) -> None:
     """Sign the image SOURCE with a manifest describing how it was made; write OUTPUT and store the manifest."""
-    data = b""
     try:
         data = read_image_file(source)
-        rt = open_runtime(settings_from())
-        result = rt.media.sign(
-            data, title=title or Path(source).name, action=action, digital_source_type=source_type, software_agent=agent
+        result = open_operations(settings_from()).sign(
+            data,
+            actor=cli_actor(),
+            title=title or Path(source).name,
+            action=action,
+            digital_source_type=source_type,
+            software_agent=agent,
         )
     except AssayError as exc:
         fail(exc)
     write_atomic(Path(output), result.data)
-    rt.record(
-        actor=cli_actor(),
-        action="provenance.sign",
-        result="signed",
-        subject=data,
-        detail={"manifest_id": result.record.manifest_id},
-    )
     _print_signed(result.to_dict() | {"output": output}, as_json)
-
-
-def _looks_like_text(data: bytes) -> bool:
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return b"\x00" not in data
 
 
 @click.command()
@@ -195,18 +175,14 @@ def _looks_like_text(data: bytes) -> bool:
 def verify(source: str, keys: str | None, force_text: bool, as_json: bool) -> None:
     """The full report for SOURCE (an image file or a text; - for stdin): C2PA manifest and trust,
     watermarks, recovered credentials, AI-likelihood, label."""
-    data = b""
     try:
         settings = settings_from(keys)
         data = read_bounded(source, max(MAX_IMAGE_BYTES, 4 * settings.max_text_chars + 4), "the input limit")
-        rt = open_runtime(settings)
-        as_text = force_text or _looks_like_text(data)
-        report = rt.text.detect(data) if as_text else rt.media.verify_image(data)
+        content = Content.of_bytes(data, as_text=force_text)
+        report = open_operations(settings).verify(content, actor=cli_actor())
     except AssayError as exc:
         fail(exc)
-    out = report.to_dict()
-    rt.record_report(actor=cli_actor(), action="verify", report=report, subject=data)
     if as_json:
-        click.echo(json.dumps(out, indent=2))
+        echo_json(report.to_json())
     else:
-        print_report(out)
+        print_report(report)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from api.cli.common import fail, settings_from, write_atomic
+from api.cli.common import echo_json, fail, settings_from, write_atomic
 from watermark.errors import AssayError
 
 __all__ = ["scan"]
@@ -22,25 +22,28 @@ __all__ = ["scan"]
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def scan(source: str, out: str | None, workers: int, no_progress: bool) -> None:
     """Check every image and text in SOURCE (a folder, or JSONL rows {"text"} / {"path"}) and write a report."""
-    from api.scan import iter_items, render_csv, render_html, summarise
-    from api.scan import scan as run_scan
+    from api.scan import run_scan
+    from api.scan_report import render_csv, render_html
 
     try:
-        items = list(iter_items(Path(source)))
-        rows = run_scan(items, settings_from(), workers=workers, progress=not no_progress)
+        report = run_scan(source, settings_from(), workers=workers, progress=not no_progress)
     except AssayError as exc:
         fail(exc)
-    summary = summarise(rows)
+    summary = report.summary
     if out is None:
-        click.echo(json.dumps({"summary": summary, "items": rows}, indent=2))
+        echo_json(report.model_dump(mode="json"))
         return
     target = Path(out)
     suffix = target.suffix.lower()
     if suffix == ".csv":
-        text = render_csv(rows)
+        text = render_csv(report)
     elif suffix in (".html", ".htm"):
-        text = render_html(rows, source)
+        text = render_html(report)
     else:
-        text = json.dumps({"summary": summary, "items": rows}, indent=2)
+        text = json.dumps(report.model_dump(mode="json"), indent=2, ensure_ascii=False)
     write_atomic(target, text.encode())
-    click.echo(f"{summary['items']} items: {summary['by_verdict']}; report written to {target}", err=True)
+    click.echo(
+        f"{summary['items']} items: {summary['by_verdict']}; audit head {report.audit_head}; "
+        f"report written to {target}",
+        err=True,
+    )

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import click
 
-from api.cli.common import fail, keys_option, open_runtime, read_text_input, settings_from
+from api.cli.common import echo_json, fail, keys_option, open_operations, print_report, read_text_input, settings_from
+from api.operations import Content
 from api.runtime import cli_actor
 from watermark.errors import AssayError
 
-__all__ = ["detect", "generate", "print_report"]
+__all__ = ["detect", "generate"]
 
 
 @click.command()
@@ -38,9 +37,10 @@ def generate(
 ) -> None:
     """Generate watermarked text for PROMPT with the configured model."""
     try:
-        rt = open_runtime(settings_from(keys))
-        gen = rt.text.generate(
+        ops = open_operations(settings_from(keys))
+        out = ops.generate(
             prompt,
+            actor=cli_actor(),
             watermark=not no_watermark,
             key_id=key_id,
             max_new_tokens=max_new_tokens,
@@ -50,55 +50,14 @@ def generate(
         )
     except AssayError as exc:
         fail(exc)
-    mark = gen.watermark
-    entry = rt.record(
-        actor=cli_actor(),
-        action="text.generate",
-        result="watermarked" if mark else "unmarked",
-        subject=prompt.encode(),
-        key_id=mark["key_id"] if mark else None,
-        detail={"tokens": len(gen.token_ids)},
-    )
+    gen = out.generation
     if as_json:
-        click.echo(json.dumps(gen.to_dict() | {"audit_seq": entry.seq}, indent=2))
+        echo_json(gen.to_dict() | {"record_id": out.record_id})
         return
     click.echo(gen.text)
+    mark = gen.watermark
     note = f"[watermark: {mark['scheme']} key {mark['key_id']}]" if mark else "[no watermark]"
     click.echo(f"\n{note} {len(gen.token_ids)} tokens, finished by {gen.finish_reason}", err=True)
-
-
-def print_report(report: dict[str, Any]) -> None:
-    """A report for a person: the label first, then the evidence."""
-    click.echo(report["label"])
-    for w in report["watermarks"]:
-        if "z_score" in w:
-            click.echo(
-                f"  key {w['key_id']} ({w['scheme']}): {w['verdict']}  p={w['p_value']:.3g}  "
-                f"z={w['z_score']:.2f}  tokens={w['tokens_scored']}  green={w['green_fraction']:.2f}"
-            )
-            for s in w["spans"]:
-                click.echo(f"    marked passage: characters {s['start']}-{s['end']}  p={s['p_value']:.3g}")
-        elif w.get("found"):
-            click.echo(
-                f"  watermark {w['scheme']}: found (key {w.get('key_id') or w.get('generator')}, p={w['p_value']:.2g})"
-            )
-    prov = report.get("provenance")
-    if prov and prov.get("manifest_present"):
-        signer = (prov.get("signer") or {}).get("common_name", "unknown signer")
-        click.echo(f"  C2PA manifest: {prov['validation_state']}, signed by {signer}")
-    elif prov is not None:
-        click.echo("  C2PA manifest: none")
-    if report.get("recovered"):
-        click.echo(f"  {report['recovered']['summary']} (manifest {report['recovered']['manifest_id']})")
-    ai = report.get("ai_likelihood")
-    if ai:
-        click.echo(f"  AI-likelihood: {ai['verdict']} - {ai['meaning']}")
-        if ai.get("classifier_probability") is not None:
-            click.echo(f"  classifier (corroborating): {ai['classifier_probability']:.0%} machine-written")
-    for d in report.get("disagreements", []):
-        click.echo(f"  signals disagree: {d}")
-    if report["not_checked"]:
-        click.echo(f"  not checked: {', '.join(report['not_checked'])}")
 
 
 class _DefaultToText(click.Group):
@@ -128,14 +87,12 @@ def detect_text(
     """Detect watermarks and AI-likelihood in the text of SOURCE (a file, or - for stdin)."""
     try:
         settings = settings_from(keys, alpha=alpha, ai_likelihood=False if no_ai_likelihood else None)
-        data = read_text_input(source, settings.max_text_chars)
-        rt = open_runtime(settings)
-        report = rt.text.detect(data, key_id=key_id).to_dict()
+        content = Content.of_bytes(read_text_input(source, settings.max_text_chars), as_text=True)
+        report = open_operations(settings).detect_text(content.text or "", actor=cli_actor(), key_id=key_id)
     except AssayError as exc:
         fail(exc)
-    rt.record(actor=cli_actor(), action="text.detect", result=report["verdict"], subject=data)
     if as_json:
-        click.echo(json.dumps(report, indent=2))
+        echo_json(report.to_json())
     else:
         print_report(report)
 

@@ -11,11 +11,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import Caller, RuntimeDep, Stopwatch, Upload, audited, image_upload, read_upload, require
+from api.deps import Caller, OpsDep, RuntimeDep, Stopwatch, Upload, image_upload, read_upload, require, upload_content
 from api.media_service import SignedResult
-from api.runtime import Runtime
+from api.models import Match, Matches, MatchesByContent
+from api.problems import error_responses
 from detect.report import Report
 from provenance.manifest import ACTIONS, SOURCE_TYPES
+from provenance.store import MAX_ID
 from watermark.errors import InvalidInput
 
 __all__ = ["router"]
@@ -60,8 +62,18 @@ _ANY_BODY: dict[str, Any] = {
 _SIGNED_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The signed file; `Assay-Manifest-Id` and (when watermarked) `Assay-Record-Id` headers.",
-        "content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}, "image/tiff": {}},
+        "content": {t: _BINARY for t in ("image/jpeg", "image/png", "image/webp", "image/tiff")},
+        "headers": {
+            "Assay-Manifest-Id": {"description": "The C2PA manifest label.", "schema": {"type": "string"}},
+            "Assay-Record-Id": {"description": "The watermark's record id (hex).", "schema": {"type": "string"}},
+            "Assay-Watermark-Key": {"description": "The watermark key id.", "schema": {"type": "string"}},
+        },
     }
+}
+
+
+_MANIFEST_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/c2pa": _BINARY}, "description": "The C2PA manifest store."}
 }
 
 
@@ -73,15 +85,6 @@ def _signed_response(result: SignedResult) -> Response:
     return Response(result.data, media_type=result.mime, headers=headers)
 
 
-def _describe_signed(result: SignedResult) -> tuple[str, str | None, dict[str, Any]]:
-    detail: dict[str, Any] = {"manifest_id": result.record.manifest_id, "signer": result.record.signer}
-    key = None
-    if result.marked is not None:
-        key = result.marked.key_id
-        detail["record_id"] = result.marked.payload.record_hex
-    return "signed", key, detail
-
-
 def _title(upload: Upload, given: str | None) -> str:
     title = given or (upload.fields or {}).get("title") or "Untitled"
     if len(title) > 500:
@@ -89,30 +92,23 @@ def _title(upload: Upload, given: str | None) -> str:
     return title
 
 
-async def _sign_upload(
-    request: Request,
-    rt: Runtime,
-    caller: Caller,
-    action: str,
-    title: str | None,
-    make: Callable[[bytes, str], SignedResult],
-) -> Response:
-    """Read an image upload, sign it with ``make(data, title)`` in a worker thread, audit it."""
+async def _sign_upload(request: Request, title: str | None, make: Callable[[bytes, str], SignedResult]) -> Response:
+    """Read an image upload and sign it with ``make(data, title)`` (an operation) in a worker thread."""
     upload = await read_upload(request)
     data = image_upload(upload)
     name = _title(upload, title)
-
-    def run() -> SignedResult:
-        out: SignedResult = audited(rt, caller, action, data, lambda: make(data, name), _describe_signed)
-        return out
-
-    return _signed_response(await run_in_threadpool(run))
+    return _signed_response(await run_in_threadpool(make, data, name))
 
 
-@router.post("/v1/images/watermark", openapi_extra=_FILE_BODY, responses=_SIGNED_RESPONSE, response_class=Response)
+@router.post(
+    "/v1/images/watermark",
+    openapi_extra=_FILE_BODY,
+    responses=_SIGNED_RESPONSE | error_responses(401, 403, 404, 413, 415, 422, 429, 503),
+    response_class=Response,
+)
 async def images_watermark(
     request: Request,
-    rt: RuntimeDep,
+    ops: OpsDep,
     caller: Annotated[Caller, Depends(require("sign"))],
     title: Annotated[str | None, Query(max_length=500)] = None,
     key_id: Annotated[str | None, Query(max_length=200)] = None,
@@ -120,15 +116,20 @@ async def images_watermark(
     """Watermark an image and sign a C2PA manifest declaring AI origin, soft-bound to the watermark."""
 
     def make(data: bytes, name: str) -> SignedResult:
-        return rt.media.watermark_and_sign(data, title=name, key_id=key_id)
+        return ops.watermark_and_sign(data, actor=caller.actor, title=name, key_id=key_id)
 
-    return await _sign_upload(request, rt, caller, "image.watermark", title, make)
+    return await _sign_upload(request, title, make)
 
 
-@router.post("/v1/provenance/sign", openapi_extra=_FILE_BODY, responses=_SIGNED_RESPONSE, response_class=Response)
+@router.post(
+    "/v1/provenance/sign",
+    openapi_extra=_FILE_BODY,
+    responses=_SIGNED_RESPONSE | error_responses(401, 403, 413, 415, 422, 429, 503),
+    response_class=Response,
+)
 async def provenance_sign(
     request: Request,
-    rt: RuntimeDep,
+    ops: OpsDep,
     caller: Annotated[Caller, Depends(require("sign"))],
     title: Annotated[str | None, Query(max_length=500)] = None,
     action: Annotated[str, Query(description=f"One of {', '.join(ACTIONS)}.")] = "c2pa.created",
@@ -140,80 +141,78 @@ async def provenance_sign(
     """Sign an uploaded image with a manifest describing how it was made (no watermark is added)."""
 
     def make(data: bytes, name: str) -> SignedResult:
-        return rt.media.sign(
-            data, title=name, action=action, digital_source_type=digital_source_type, software_agent=software_agent
+        return ops.sign(
+            data,
+            actor=caller.actor,
+            title=name,
+            action=action,
+            digital_source_type=digital_source_type,
+            software_agent=software_agent,
         )
 
-    return await _sign_upload(request, rt, caller, "provenance.sign", title, make)
+    return await _sign_upload(request, title, make)
 
 
-def _verify(rt: Runtime, caller: Caller, upload: Upload, watch: Stopwatch) -> Report:
-    def describe(report: Report) -> tuple[str, str | None, dict[str, Any]]:
-        return report.verdict, report.marked_key, {"label": report.label, "content_type": report.content_type}
-
-    if upload.text is not None:
-        text = upload.text
-        work = lambda: watch.run(lambda: rt.text.detect(text))  # noqa: E731
-        return audited(rt, caller, "verify", upload.data, work, describe)  # type: ignore[no-any-return]
-    data = image_upload(upload)
-    work = lambda: watch.run(lambda: rt.media.verify_image(data))  # noqa: E731
-    return audited(rt, caller, "verify", data, work, describe)  # type: ignore[no-any-return]
-
-
-@router.post("/v1/verify", openapi_extra=_ANY_BODY)
+@router.post(
+    "/v1/verify",
+    openapi_extra=_ANY_BODY,
+    response_model=Report,
+    responses=error_responses(400, 401, 403, 413, 415, 422, 429, 503),
+)
 async def verify(
-    request: Request, response: Response, rt: RuntimeDep, caller: Annotated[Caller, Depends(require("verify"))]
-) -> dict[str, Any]:
+    request: Request, response: Response, ops: OpsDep, caller: Annotated[Caller, Depends(require("verify"))]
+) -> Report:
     """The one report for an image file or a text: manifest state and trust, watermarks, recovered
     credentials, AI-likelihood, label and disagreements. ``Server-Timing: verify;dur=`` gives the
     time spent in verification itself."""
-    upload = await read_upload(request)
+    content = upload_content(await read_upload(request))
     watch = Stopwatch()
-    report = await run_in_threadpool(_verify, rt, caller, upload, watch)
+    report: Report = await run_in_threadpool(watch.run, lambda: ops.verify(content, actor=caller.actor))
     response.headers["server-timing"] = watch.header("verify")
-    return report.to_dict()
+    return report
 
 
-@router.get("/v1/matches/byBinding")
+@router.get("/v1/matches/byBinding", response_model=Matches, responses=error_responses(401, 403, 422, 429))
 def matches_by_binding(
     rt: RuntimeDep,
     _: Annotated[Caller, Depends(require("verify"))],
     alg: Annotated[str, Query(min_length=1, max_length=200)],
     value: Annotated[str, Query(min_length=1, max_length=400, description="The binding value, base64.")],
-) -> dict[str, Any]:
+) -> Matches:
     """Manifests whose soft binding ``alg`` has ``value`` (C2PA Soft Binding Resolution API)."""
     try:
         base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
         raise InvalidInput("value must be base64") from None
-    return {
-        "matches": [
-            {"manifestId": m.manifest_id, "similarityScore": m.similarity_score}
-            for m in rt.store.by_binding(alg, value)
-        ]
-    }
+    found = rt.store.by_binding(alg, value)
+    return Matches(matches=[Match(manifestId=m.manifest_id, similarityScore=m.similarity_score) for m in found])
 
 
-@router.post("/v1/matches/byContent", openapi_extra=_FILE_BODY)
+@router.post(
+    "/v1/matches/byContent",
+    openapi_extra=_FILE_BODY,
+    response_model=MatchesByContent,
+    responses=error_responses(400, 401, 403, 413, 415, 422, 429, 503),
+)
 async def matches_by_content(
     request: Request, rt: RuntimeDep, _: Annotated[Caller, Depends(require("verify"))]
-) -> dict[str, Any]:
+) -> MatchesByContent:
     """Manifests for an image: through the watermark found in its pixels, and by exact hash."""
     data = image_upload(await read_upload(request))
     matches, detection = await run_in_threadpool(rt.media.matches_by_content, data)
-    return {
-        "matches": [{"manifestId": m.manifest_id, "similarityScore": m.similarity_score} for m in matches],
-        "watermark": detection,
-    }
+    return MatchesByContent(
+        matches=[Match(manifestId=m.manifest_id, similarityScore=m.similarity_score) for m in matches],
+        watermark=detection,
+    )
 
 
 @router.get(
     "/v1/manifests/{manifest_id}",
     response_class=Response,
-    responses={200: {"content": {"application/c2pa": {}}, "description": "The C2PA manifest store."}},
+    responses=_MANIFEST_RESPONSE | error_responses(401, 403, 404, 422, 429),
 )
 def manifest(manifest_id: str, rt: RuntimeDep, _: Annotated[Caller, Depends(require("verify"))]) -> Response:
     """A stored manifest store (``application/c2pa``)."""
-    if len(manifest_id) > 64:
-        raise InvalidInput("manifest ids are at most 64 characters")
+    if len(manifest_id) > MAX_ID:
+        raise InvalidInput(f"manifest ids are at most {MAX_ID} characters")
     return Response(rt.store.manifest_bytes(manifest_id), media_type="application/c2pa")

@@ -43,11 +43,13 @@ def test_recovered_after_strip_jpeg_and_resize(store: ManifestStore, creds: Sign
     assert not verify_asset(stripped, "image/jpeg").manifest_present
     detection = detect_file(stripped, ImageWatermarkDetector(RING))
     recovered = recover_credentials(stripped, "image/jpeg", detection, store, trust_anchors=[creds.root_pem])
-    assert recovered is not None and recovered.manifest_id == bound.record.manifest_id
-    assert not recovered.hard_binding_matches and "assertion.dataHash.mismatch" in recovered.verification.failures
-    report = recovered.to_dict()
-    assert report["summary"].startswith("credentials recovered through the watermark")
-    assert report["actions"][0]["action"] == "c2pa.created" and report["development_signer"] is True
+    assert recovered is not None and recovered.manifest.manifest_id == bound.record.manifest_id
+    codes = [f.code for f in recovered.manifest.failures]
+    assert not recovered.hard_binding_matches and "assertion.dataHash.mismatch" in codes
+    assert recovered.summary.startswith("Credentials recovered through the watermark")
+    m = recovered.manifest
+    assert m.actions[0].action == "c2pa.created" and m.development_signer is True
+    assert m.verdict == "trusted" and m.detected  # the claims hold; only the pixels changed
     # The untouched signed file matches its hard binding.
     direct = detect_file(bound.signed.data, ImageWatermarkDetector(RING))
     again = recover_credentials(bound.signed.data, "image/jpeg", direct, store)

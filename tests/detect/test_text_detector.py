@@ -84,8 +84,8 @@ def test_verdicts_abstention_and_normalisation(small_detector: TextAIDetector, e
     folded = small_detector.score(lookalike)
     assert folded.normalized.get("homoglyphs_folded", 0) > 10
     assert folded.verdict == "ai" and folded.score == pytest.approx(machine.score, abs=1e-6)
-    d = machine.to_dict()
-    assert d["verdict"] == "ai" and d["decided_at_fpr"] == 0.05 and "meaning" in d
+    d = machine.finding()
+    assert d.verdict == "ai" and d.detected and d.decided_at_fpr == 0.05 and d.meaning
 
 
 @pytest.mark.slow
@@ -95,6 +95,7 @@ def test_spans_cover_long_texts(small_detector: TextAIDetector) -> None:
     assert result.tokens == 256  # scored up to max_tokens
     assert len(result.spans) >= 2
     assert all(0 <= s.start < s.end <= len(long_text) and 0 < s.p_value <= 1 for s in result.spans)
+    assert all(s.token_end - s.token_start == s.tokens == 64 for s in result.spans)
     assert [s.start for s in result.spans] == sorted(s.start for s in result.spans)
 
 

@@ -51,6 +51,7 @@ def test_store_lookup_and_recover_a_stripped_manifest(store: ManifestStore, cred
     payload = b"\x02record-0042"
     signed = sign_asset(original, "image/png", ai_manifest(title="x", model="gen", soft_binding=(ALG, payload)), creds)
     rec = store.put(
+        manifest_id=signed.label,
         asset=signed.data,
         mime="image/png",
         manifest_store=signed.manifest_store,
@@ -58,6 +59,9 @@ def test_store_lookup_and_recover_a_stripped_manifest(store: ManifestStore, cred
         development_signer=True,
         soft_bindings=[(ALG, payload)],
     )
+    # One id for the credentials: the store keys them by the label every C2PA verifier shows.
+    assert rec.manifest_id == signed.label == verify_asset(signed.data, "image/png").label
+    assert rec.manifest_id.startswith("urn:c2pa:")
     value = base64.b64encode(payload).decode()
     assert [m.manifest_id for m in store.by_binding(ALG, value)] == [rec.manifest_id]
     assert store.by_binding(ALG, base64.b64encode(b"other").decode()) == []
@@ -86,4 +90,8 @@ def test_missing_and_invalid(store: ManifestStore) -> None:
     with pytest.raises(ManifestNotFound):
         store.record("urn:uuid:nope")
     with pytest.raises(InvalidInput):
-        store.put(asset=b"x", mime="image/png", manifest_store=b"", signer="s", development_signer=False)
+        store.put(
+            manifest_id="urn:c2pa:x", asset=b"x", mime="image/png", manifest_store=b"", signer="s", development_signer=False
+        )
+    with pytest.raises(InvalidInput):
+        store.put(manifest_id="", asset=b"x", mime="image/png", manifest_store=b"m", signer="s", development_signer=False)

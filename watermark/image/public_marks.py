@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.stats import binom
 
-__all__ = ["PUBLIC_MARKS", "PublicMark", "PublicMarkDetection", "detect_public_marks", "dwtdct_bits"]
+__all__ = ["DECISION_P", "PUBLIC_MARKS", "PublicMark", "PublicMarkDetection", "detect_public_marks", "dwtdct_bits"]
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ PUBLIC_MARKS = (
     PublicMark("sdxl-dwtdct", "Stable Diffusion XL / diffusers", _bits_of(bytes.fromhex("b3ec907bb19e"))),
     PublicMark("sd-v1-dwtdct", "Stable Diffusion v1/v2 reference scripts", _bits_of(b"StableDiffusionV1")),
 )
-_DECISION_P = 1e-6
+DECISION_P = 1e-6
 _HAAR = 0.7071067811865476
 
 
@@ -106,5 +106,5 @@ def detect_public_marks(rgb: npt.NDArray[np.uint8]) -> list[PublicMarkDetection]
         expected = np.array(mark.bits, dtype=bool)
         matched = max(int(np.sum(dwtdct_bits(img, len(expected)) == expected)) for img in orders)
         p = min(1.0, 2.0 * float(binom.sf(matched - 1, len(expected), 0.5)))
-        results.append(PublicMarkDetection(mark.name, mark.generator, matched, len(expected), p, p <= _DECISION_P))
+        results.append(PublicMarkDetection(mark.name, mark.generator, matched, len(expected), p, p <= DECISION_P))
     return results

@@ -22,6 +22,7 @@ import numpy.typing as npt
 
 from watermark.errors import InvalidInput, PayloadTooLarge, TooShort
 from watermark.keys import KeyRing
+from watermark.span import Span
 from watermark.text.normalize import normalize_text
 from watermark.text.scan import scan_windows
 from watermark.text.scheme import IntArray, TextScheme, scheme_for_key
@@ -38,22 +39,6 @@ class Tokenizer(Protocol):
     all_special_ids: list[int]
 
     def __call__(self, text: str, **kwargs: Any) -> Any: ...
-
-
-@dataclass(frozen=True)
-class Span:
-    """Where the mark is concentrated: characters ``[start, end)`` and tokens ``[token_start, token_end)``.
-
-    When detection ran on token ids without text, ``start``/``end`` are token offsets too.
-    """
-
-    start: int
-    end: int
-    token_start: int
-    token_end: int
-    tokens_scored: int
-    green_fraction: float
-    p_value: float
 
 
 @dataclass(frozen=True)
@@ -226,7 +211,7 @@ class TextWatermarkDetector:
             t0, t1 = int(where[ts.first]), int(where[ts.last]) + 1
             c0, c1 = (int(offsets[t0, 0]), int(offsets[t1 - 1, 1])) if offsets is not None else (t0, t1)
             p_span = bonferroni(ts.p_value, 2 * keys)
-            spans.append(Span(c0, c1, t0, t1, ts.tokens_scored, ts.score_sum / ts.tokens_scored, p_span))
+            spans.append(Span(c0, c1, t0, t1, ts.tokens_scored, p_span, green_fraction=ts.score_sum / ts.tokens_scored))
         if n < self.min_tokens:
             verdict: Verdict = "too-short"
         else:

@@ -1,0 +1,142 @@
+"""Request and response bodies of the HTTP API (the report itself is :class:`detect.report.Report`)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from detect.report import WatermarkFinding
+
+__all__ = [
+    "ChatMessage",
+    "DetectRequest",
+    "GenerateRequest",
+    "GenerateResponse",
+    "GenerationWatermark",
+    "Health",
+    "KeysResponse",
+    "Match",
+    "Matches",
+    "MatchesByContent",
+    "Readiness",
+    "SignerInfo",
+    "WatermarkKeyInfo",
+]
+
+Scalar = str | int | float | bool
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ChatMessage(BaseModel):
+    """One chat message."""
+
+    role: Literal["system", "user", "assistant"]
+    content: str = Field(max_length=100_000)
+
+
+class GenerateRequest(BaseModel):
+    """Body of ``POST /v1/text/generate``: a prompt or chat messages."""
+
+    prompt: str | None = Field(default=None, min_length=1, max_length=100_000)
+    messages: list[ChatMessage] | None = Field(default=None, min_length=1, max_length=64)
+    max_new_tokens: int = Field(default=200, ge=1, le=4096)
+    temperature: float = Field(default=1.0, ge=0.0, le=10.0)
+    top_p: float = Field(default=1.0, gt=0.0, le=1.0)
+    top_k: int = Field(default=0, ge=0, le=100_000)
+    repetition_penalty: float = Field(default=1.0, ge=1.0, le=10.0)
+    seed: int | None = Field(default=None, ge=0, lt=2**63)
+    watermark: bool = True
+    stream: bool = Field(default=False, description="Send the text as server-sent events while it is sampled.")
+
+    @model_validator(mode="after")
+    def _one_input(self) -> GenerateRequest:
+        if (self.prompt is None) == (self.messages is None):
+            raise ValueError("give exactly one of `prompt` or `messages`")
+        return self
+
+
+class GenerationWatermark(_Out):
+    """The watermark a generated text carries."""
+
+    scheme: str
+    key_id: str
+    parameters: dict[str, Scalar]
+
+
+class GenerateResponse(_Out):
+    """A generated text (also the ``done`` event of a streamed generation)."""
+
+    text: str
+    token_ids: list[int]
+    prompt_tokens: int
+    finish_reason: Literal["stop", "length"]
+    watermark: GenerationWatermark | None
+    record_id: str = Field(description="The id of this generation in the audit log.")
+
+
+class DetectRequest(BaseModel):
+    """Body of ``POST /v1/text/detect``."""
+
+    text: str
+
+
+class Match(_Out):
+    """A stored manifest that matches (C2PA Soft Binding Resolution API)."""
+
+    manifestId: str = Field(description="The C2PA manifest label, `urn:c2pa:...`.")
+    similarityScore: int | None = None
+
+
+class Matches(_Out):
+    """Manifests that match a soft binding."""
+
+    matches: list[Match]
+
+
+class MatchesByContent(_Out):
+    """Manifests for an image, through its watermark and its exact hash."""
+
+    matches: list[Match]
+    watermark: WatermarkFinding
+
+
+class Health(_Out):
+    """Liveness."""
+
+    status: Literal["ok"]
+
+
+class Readiness(_Out):
+    """Readiness: 200 when ready, 503 with the same body when not."""
+
+    ready: bool
+    model_loaded: bool
+    store_reachable: bool
+
+
+class WatermarkKeyInfo(_Out):
+    """A watermark key (never its secret)."""
+
+    key_id: str
+    scheme: str
+    status: Literal["active", "detect-only"]
+    parameters: dict[str, Scalar]
+
+
+class SignerInfo(_Out):
+    """The C2PA signer in use."""
+
+    name: str
+    algorithm: str
+    development: bool
+
+
+class KeysResponse(_Out):
+    """Watermark keys and the signer."""
+
+    watermark_keys: list[WatermarkKeyInfo]
+    signer: SignerInfo

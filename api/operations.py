@@ -1,0 +1,269 @@
+"""The application's operations, each written once: validate, run, write exactly one audit row.
+
+HTTP routes, CLI commands and batch scans are thin adapters around :class:`Operations`: they
+parse input and render output, and never check content or audit by themselves. Every row has
+one shape: ``actor``, ``action``, ``subject_sha256`` (the SHA-256 of the content; for a text, of
+its UTF-8 bytes; for a prompt, see :func:`prompt_bytes`), ``key_id``, ``result`` (a verdict,
+``signed``, ``watermarked``/``unmarked``, or ``error:<problem>``) and a small ``detail``.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+from api.media_service import SignedResult
+from api.problems import kind_of
+from api.runtime import Runtime
+from detect.report import Report
+from detect.verdict import sha256_hex
+from watermark.errors import AssayError, InvalidInput, PayloadTooLarge, UnsupportedMedia
+from watermark.image.codec import sniff_mime_type
+from watermark.text import Generation
+from watermark.text.generate import Prompt
+
+__all__ = ["Content", "Generated", "Operations", "prompt_bytes"]
+
+T = TypeVar("T")
+Describe = Callable[[T], tuple[str, str | None, dict[str, Any]]]
+
+
+def _utf8(text: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput("the text holds unpaired surrogates (not valid Unicode)") from None
+
+
+@dataclass(frozen=True)
+class Content:
+    """Something to check, classified once as a text or an image.
+
+    ``data`` is what the audit row hashes: the file's bytes, or the text's UTF-8 bytes.
+    """
+
+    kind: Literal["text", "image"]
+    data: bytes
+    text: str | None = None
+
+    @property
+    def sha256(self) -> str:
+        """The audit subject hash (also the report's ``content_sha256``)."""
+        return sha256_hex(self.data)
+
+    @classmethod
+    def of_text(cls, text: str) -> Content:
+        """A text.
+
+        Raises:
+            InvalidInput: the text is not valid Unicode.
+        """
+        return cls("text", _utf8(text), text)
+
+    @classmethod
+    def of_bytes(cls, data: bytes, *, declared_type: str | None = None, as_text: bool = False) -> Content:
+        """A file's bytes: text when declared (``text/plain``) or asked for, an image when its
+        header is an image's, else text when it is UTF-8 without NUL bytes.
+
+        Raises:
+            InvalidInput: empty, or declared text that is not UTF-8.
+            UnsupportedMedia: neither an image Assay reads nor a text.
+        """
+        if not data:
+            raise InvalidInput("the content is empty")
+        declared = (declared_type or "").split(";")[0].strip().lower()
+        if as_text or declared == "text/plain":
+            try:
+                return cls("text", data, data.decode("utf-8"))
+            except UnicodeDecodeError:
+                raise InvalidInput("text must be UTF-8") from None
+        if declared.startswith("image/") or declared in ("", "application/octet-stream"):
+            try:
+                sniff_mime_type(data, max_pixels=2**62)  # the header only: limits are the operation's
+                return cls("image", data)
+            except UnsupportedMedia:
+                if declared.startswith("image/"):
+                    raise
+            except (InvalidInput, PayloadTooLarge):
+                return cls("image", data)  # an image header that the operation will refuse with its reason
+        if b"\x00" not in data:
+            try:
+                return cls("text", data, data.decode("utf-8"))
+            except UnicodeDecodeError:
+                pass
+        raise UnsupportedMedia(f"expected an image or a UTF-8 text, got {declared or 'unknown bytes'}")
+
+
+@dataclass(frozen=True)
+class Generated:
+    """A generated text and the id of its audit record."""
+
+    generation: Generation
+    record_id: str
+
+
+def prompt_bytes(prompt: Prompt) -> bytes:
+    """The bytes a prompt's audit row hashes: a string's UTF-8, or chat messages as canonical JSON."""
+    if isinstance(prompt, str):
+        return _utf8(prompt)
+    return json.dumps(list(prompt), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _report_row(context: dict[str, Any]) -> Describe[Report]:
+    def describe(report: Report) -> tuple[str, str | None, dict[str, Any]]:
+        detail = {"label": report.label, "content_type": report.content_type} | context
+        return report.verdict, report.marked_key, detail
+
+    return describe
+
+
+def _signed_row(result: SignedResult) -> tuple[str, str | None, dict[str, Any]]:
+    detail: dict[str, Any] = {"manifest_id": result.record.manifest_id, "signer": result.record.signer}
+    key = None
+    if result.marked is not None:
+        key = result.marked.key_id
+        detail["record_id"] = result.marked.payload.record_hex
+    return "signed", key, detail
+
+
+class Operations:
+    """Verify, detect text, generate, watermark+sign and sign, for one runtime."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+
+    def _run(self, action: str, actor: str, subject: bytes, work: Callable[[], T], describe: Describe[T]) -> T:
+        """Run ``work`` and write one audit row, whether it succeeds or fails with an AssayError."""
+        try:
+            out = work()
+        except AssayError as exc:
+            self.rt.record(actor=actor, action=action, result=f"error:{kind_of(exc).slug}", subject=subject)
+            raise
+        result, key_id, detail = describe(out)
+        self.rt.record(actor=actor, action=action, result=result, subject=subject, key_id=key_id, detail=detail)
+        return out
+
+    def verify(self, content: Content, *, actor: str, context: dict[str, Any] | None = None) -> Report:
+        """The one report for a text or an image file (``context`` goes into the audit detail).
+
+        Raises:
+            InvalidInput, UnsupportedMedia, PayloadTooLarge: content that cannot be checked.
+        """
+
+        def work() -> Report:
+            if content.text is not None:
+                return self.rt.text.detect(content.text)
+            return self.rt.media.verify_image(content.data)
+
+        return self._run("verify", actor, content.data, work, _report_row(context or {}))
+
+    def detect_text(self, text: str, *, actor: str, key_id: str | None = None) -> Report:
+        """The report for a text, under every key or only ``key_id``.
+
+        Raises:
+            InvalidInput, PayloadTooLarge: an empty, too long or invalid text.
+            UnknownKey: ``key_id`` is not in the key ring.
+        """
+        content = Content.of_text(text)
+        return self._run(
+            "text.detect", actor, content.data, lambda: self.rt.text.detect(text, key_id=key_id), _report_row({})
+        )
+
+    def generate(
+        self,
+        prompt: Prompt,
+        *,
+        actor: str,
+        watermark: bool = True,
+        key_id: str | None = None,
+        max_new_tokens: int = 200,
+        streamer: Any = None,
+        **sampling: Any,
+    ) -> Generated:
+        """Generate one text through the shared batching worker, watermarked unless ``watermark`` is False.
+
+        Raises:
+            InvalidInput: an empty prompt, or more new tokens than the configured limit.
+            UnknownKey: ``key_id`` is not in the key ring.
+            Overloaded: no generation slot within half the request timeout.
+        """
+        record_id = f"urn:uuid:{uuid.uuid4()}"
+        limit = self.rt.settings.max_new_tokens
+
+        def work() -> Generated:
+            if max_new_tokens > limit:
+                raise InvalidInput(f"max_new_tokens is limited to {limit}")
+            if key_id is not None:
+                self.rt.text.keyring.get(key_id)
+            gen = self.rt.batcher.generate(
+                prompt,
+                queue_timeout=self.rt.settings.request_timeout_s / 2,
+                watermark=watermark,
+                key_id=key_id,
+                max_new_tokens=max_new_tokens,
+                streamer=streamer,
+                **sampling,
+            )
+            return Generated(gen, record_id)
+
+        def describe(out: Generated) -> tuple[str, str | None, dict[str, Any]]:
+            mark = out.generation.watermark
+            key = str(mark["key_id"]) if mark else None
+            detail = {
+                "record_id": record_id,
+                "tokens": len(out.generation.token_ids),
+                # lets an audit tie a text found later to this row
+                "output_sha256": Content.of_text(out.generation.text).sha256,
+            }
+            return ("watermarked" if key else "unmarked"), key, detail
+
+        return self._run("text.generate", actor, prompt_bytes(prompt), work, describe)
+
+    def watermark_and_sign(self, data: bytes, *, actor: str, title: str, key_id: str | None = None) -> SignedResult:
+        """Watermark an image, sign a manifest declaring AI origin soft-bound to the mark, store it.
+
+        Raises:
+            InvalidInput, UnsupportedMedia, PayloadTooLarge: an unreadable, unsupported or too large image.
+            UnknownKey: ``key_id`` is not in the key ring.
+            SignatureInvalid: signing failed.
+        """
+        work = lambda: self.rt.media.watermark_and_sign(data, title=_title(title), key_id=key_id)  # noqa: E731
+        return self._run("image.watermark", actor, data, work, _signed_row)
+
+    def sign(
+        self,
+        data: bytes,
+        *,
+        actor: str,
+        title: str,
+        action: str = "c2pa.created",
+        digital_source_type: str | None = None,
+        software_agent: str | None = None,
+    ) -> SignedResult:
+        """Sign an image with a manifest describing how it was made, and store the manifest.
+
+        Raises:
+            InvalidInput, UnsupportedMedia, PayloadTooLarge: see :meth:`watermark_and_sign`;
+                also an unknown action or source type.
+            SignatureInvalid: signing failed.
+        """
+
+        def work() -> SignedResult:
+            return self.rt.media.sign(
+                data,
+                title=_title(title),
+                action=action,
+                digital_source_type=digital_source_type,
+                software_agent=software_agent,
+            )
+
+        return self._run("provenance.sign", actor, data, work, _signed_row)
+
+
+def _title(title: str) -> str:
+    if not title.strip() or len(title) > 500:
+        raise InvalidInput("a title must have 1 to 500 characters")
+    return title

@@ -1,0 +1,119 @@
+"""A C2PA verification as a typed finding, with its source type, actions and codes in words."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from provenance.c2pa_io import Verification
+
+from .labels import (
+    AI_SOURCE_TYPES,
+    HARD_BINDING_FAILURES,
+    action_in_words,
+    code_concern,
+    explain_code,
+    source_type_name,
+)
+from .report import ActionRecord, IngredientRecord, ManifestFinding, Signer, ValidationCode
+
+__all__ = ["absent_manifest", "manifest_finding", "unreadable_manifest"]
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _agent(action: dict[str, Any]) -> str | None:
+    agent = action.get("softwareAgent")
+    if isinstance(agent, dict):
+        return _str(agent.get("name"))
+    return _str(agent)
+
+
+def absent_manifest() -> ManifestFinding:
+    """The finding for a file without a manifest."""
+    return ManifestFinding(
+        present=False,
+        verdict="absent",
+        detected=False,
+        manifest_id=None,
+        validation_state=None,
+        trusted=False,
+        development_signer=False,
+    )
+
+
+def unreadable_manifest(error: str) -> ManifestFinding:
+    """The finding for a manifest that is there but cannot be parsed."""
+    return ManifestFinding(
+        present=True,
+        verdict="unreadable",
+        detected=False,
+        manifest_id=None,
+        validation_state=None,
+        trusted=False,
+        development_signer=False,
+        error=error,
+    )
+
+
+def manifest_finding(v: Verification, *, content_may_differ: bool = False) -> ManifestFinding:
+    """The finding for what a C2PA reader reported.
+
+    Args:
+        content_may_differ: a manifest recovered from the store for re-encoded content: a hard
+            binding mismatch is expected there and does not make the claims invalid.
+    """
+    if not v.manifest_present:
+        return absent_manifest()
+    state = v.validation_state if v.validation_state in ("Invalid", "Valid", "Trusted") else "Invalid"
+    source = v.digital_source_type
+    short = (source or "").rsplit("/", 1)[-1]
+    valid = state != "Invalid"
+    integrity = {c for c in v.failures if code_concern(c) == "integrity"}
+    if content_may_differ and state == "Invalid" and integrity and integrity <= HARD_BINDING_FAILURES:
+        valid = True
+        state = "Valid" if any(code_concern(c) == "trust" for c in v.failures) else "Trusted"
+    signer = v.signer or {}
+    return ManifestFinding(
+        present=True,
+        verdict="invalid" if not valid else ("trusted" if state == "Trusted" else "valid"),
+        detected=valid and short in AI_SOURCE_TYPES,
+        manifest_id=v.label,
+        validation_state=v.validation_state if v.validation_state in ("Invalid", "Valid", "Trusted") else "Invalid",  # type: ignore[arg-type]
+        trusted=state == "Trusted",
+        development_signer=v.development_signer,
+        signer=Signer(
+            name=_str(signer.get("common_name")),
+            issuer=_str(signer.get("issuer")),
+            algorithm=_str(signer.get("alg")),
+            certificate_serial=_str(signer.get("cert_serial_number")),
+        ),
+        signed_at=_str(signer.get("time")),
+        title=v.title,
+        claim_generator=v.claim_generator,
+        digital_source_type=source,
+        source_type=source_type_name(source),
+        actions=tuple(
+            ActionRecord(
+                action=str(a.get("action", "")),
+                in_words=action_in_words(str(a.get("action", ""))),
+                software_agent=_agent(a),
+                digital_source_type=_str(a.get("digitalSourceType")),
+            )
+            for a in v.actions
+        ),
+        failures=tuple(
+            ValidationCode(code=c, explanation=explain_code(c), concerns=code_concern(c)) for c in v.failures
+        ),
+        informational=v.informational,
+        ingredients=tuple(
+            IngredientRecord(
+                title=_str(i.get("title")),
+                format=_str(i.get("format")),
+                relationship=_str(i.get("relationship")),
+                manifest_id=_str(i.get("active_manifest")),
+            )
+            for i in v.ingredients
+        ),
+    )

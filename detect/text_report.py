@@ -1,0 +1,56 @@
+"""The report for a text: watermark detections under every key, and the statistical verdict."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from .report import AiLikelihoodFinding, Report, Signal, WatermarkFinding
+from .verdict import assemble, sha256_hex
+
+if TYPE_CHECKING:
+    from watermark.text.detector import TextDetection
+
+__all__ = ["text_report", "text_watermark_finding"]
+
+
+def text_watermark_finding(d: TextDetection) -> WatermarkFinding:
+    """One key's detection as a finding."""
+    return WatermarkFinding(
+        kind="text",
+        scheme=d.scheme,
+        key_id=d.key_id,
+        detected=d.detected,
+        verdict=d.verdict,
+        p_value=d.p_value,
+        p_value_kind="exact",
+        decided_at_fpr=d.alpha,
+        evidence_size=d.tokens_scored,
+        evidence_unit="tokens",
+        keys_tried=d.keys_tried,
+        spans=d.spans,
+        parameters=dict(d.parameters),
+        z_score=d.z_score,
+        green_fraction=d.green_fraction,
+        p_value_text=d.p_value_text,
+        windows_tested=d.windows_tested,
+        normalization=d.normalization,
+    )
+
+
+def text_report(
+    text: str, detections: Sequence[TextDetection], ai_likelihood: AiLikelihoodFinding | None = None
+) -> Report:
+    """The report for ``text``: watermark detections under every key (best first), and optionally
+    the statistical verdict. A text carries no C2PA manifest, so provenance is not checked."""
+    not_checked: list[Signal] = ["provenance"]
+    if ai_likelihood is None:
+        not_checked.append("ai_likelihood")
+    return assemble(
+        content_type="text/plain",
+        content_sha256=sha256_hex(text.encode("utf-8")),
+        watermarks=[text_watermark_finding(d) for d in detections],
+        ai_likelihood=ai_likelihood,
+        not_checked=not_checked,
+        evasion=any(d.normalization for d in detections),
+    )
