@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from api.auth import ApiKey
-from api.operations import Content, Operations
+from api.operations import Operations
 from api.runtime import Runtime
 from watermark.errors import Forbidden, InvalidInput, Unauthorized, UnsupportedMedia
 
@@ -27,7 +27,6 @@ __all__ = [
     "image_upload",
     "read_upload",
     "require",
-    "upload_content",
 ]
 
 # Declared for the OpenAPI document (``securitySchemes``); the token itself is read by ``_token``,
@@ -154,17 +153,6 @@ async def read_upload(request: Request) -> Upload:
     if not ctype:
         raise UnsupportedMedia("give a Content-Type (an image type, text/plain, or multipart/form-data)")
     return Upload(body, ctype)
-
-
-def upload_content(upload: Upload) -> Content:
-    """The content to check in an upload: its text, or its bytes classified once.
-
-    Raises:
-        InvalidInput, UnsupportedMedia: see :meth:`Content.of_bytes`.
-    """
-    if upload.text is not None:
-        return Content.of_text(upload.text)
-    return Content.of_bytes(upload.data, declared_type=upload.declared_type)
 
 
 def image_upload(upload: Upload) -> bytes:

@@ -25,7 +25,7 @@ from watermark.image.codec import sniff_mime_type
 from watermark.text import Generation
 from watermark.text.generate import Prompt
 
-__all__ = ["Content", "Generated", "Operations", "prompt_bytes"]
+__all__ = ["Content", "Generated", "Operations", "prompt_bytes", "subject_bytes"]
 
 T = TypeVar("T")
 Describe = Callable[[T], tuple[str, str | None, dict[str, Any]]]
@@ -105,11 +105,17 @@ class Generated:
     record_id: str
 
 
+def subject_bytes(content: str | bytes) -> bytes:
+    """The bytes an audit row hashes: a text's UTF-8 (surrogates kept, so invalid text hashes too)."""
+    return content.encode("utf-8", "surrogatepass") if isinstance(content, str) else content
+
+
 def prompt_bytes(prompt: Prompt) -> bytes:
     """The bytes a prompt's audit row hashes: a string's UTF-8, or chat messages as canonical JSON."""
     if isinstance(prompt, str):
-        return _utf8(prompt)
-    return json.dumps(list(prompt), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        return subject_bytes(prompt)
+    text = json.dumps(list(prompt), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return subject_bytes(text)
 
 
 def _report_row(context: dict[str, Any]) -> Describe[Report]:
@@ -146,19 +152,32 @@ class Operations:
         self.rt.record(actor=actor, action=action, result=result, subject=subject, key_id=key_id, detail=detail)
         return out
 
-    def verify(self, content: Content, *, actor: str, context: dict[str, Any] | None = None) -> Report:
-        """The one report for a text or an image file (``context`` goes into the audit detail).
+    def verify(
+        self,
+        content: str | bytes,
+        *,
+        actor: str,
+        declared_type: str | None = None,
+        as_text: bool = False,
+        context: dict[str, Any] | None = None,
+    ) -> Report:
+        """The one report for a text (``str``) or a file's bytes, classified here (see
+        :meth:`Content.of_bytes`); ``context`` goes into the audit row's detail.
 
         Raises:
             InvalidInput, UnsupportedMedia, PayloadTooLarge: content that cannot be checked.
         """
 
         def work() -> Report:
-            if content.text is not None:
-                return self.rt.text.detect(content.text)
-            return self.rt.media.verify_image(content.data)
+            if isinstance(content, str):
+                what = Content.of_text(content)
+            else:
+                what = Content.of_bytes(content, declared_type=declared_type, as_text=as_text)
+            if what.text is not None:
+                return self.rt.text.detect(what.text)
+            return self.rt.media.verify_image(what.data)
 
-        return self._run("verify", actor, content.data, work, _report_row(context or {}))
+        return self._run("verify", actor, subject_bytes(content), work, _report_row(context or {}))
 
     def detect_text(self, text: str, *, actor: str, key_id: str | None = None) -> Report:
         """The report for a text, under every key or only ``key_id``.
@@ -167,10 +186,11 @@ class Operations:
             InvalidInput, PayloadTooLarge: an empty, too long or invalid text.
             UnknownKey: ``key_id`` is not in the key ring.
         """
-        content = Content.of_text(text)
-        return self._run(
-            "text.detect", actor, content.data, lambda: self.rt.text.detect(text, key_id=key_id), _report_row({})
-        )
+
+        def work() -> Report:
+            return self.rt.text.detect(Content.of_text(text).text or "", key_id=key_id)
+
+        return self._run("text.detect", actor, subject_bytes(text), work, _report_row({}))
 
     def generate(
         self,

@@ -21,11 +21,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.operations import Content, Operations
+from api.operations import Operations, subject_bytes
 from api.problems import kind_of
 from api.runtime import Runtime, cli_actor
 from api.settings import Settings
 from detect.report import Report
+from detect.verdict import sha256_hex
 from watermark.errors import AssayError, InvalidInput, PayloadTooLarge
 from watermark.image.detect import DEFAULT_FPR as IMAGE_FPR
 
@@ -153,9 +154,9 @@ def _init_worker(settings: Settings) -> None:
     _ops = Operations(Runtime.open(settings))
 
 
-def _content(item: ScanItem) -> Content:
+def _read(item: ScanItem) -> str | bytes:
     if item.text is not None:
-        return Content.of_text(item.text)
+        return item.text
     assert item.path is not None
     try:
         with open(item.path, "rb") as fh:
@@ -164,7 +165,7 @@ def _content(item: ScanItem) -> Content:
         raise InvalidInput(f"cannot read {item.path}: {exc.strerror}") from None
     if len(data) > _MAX_FILE:
         raise PayloadTooLarge(f"{item.path} is larger than {_MAX_FILE} bytes")
-    return Content.of_bytes(data, as_text=Path(item.path).suffix.lower() in TEXT_SUFFIXES)
+    return data
 
 
 def row_of(item_id: str, kind: Literal["text", "image"], report: Report) -> ScanRow:
@@ -197,20 +198,21 @@ def row_of(item_id: str, kind: Literal["text", "image"], report: Report) -> Scan
 def _check(item: ScanItem) -> ScanRow:
     ops = _ops
     assert ops is not None, "worker not initialised"
-    content: Content | None = None
+    content: str | bytes | None = None
+    as_text = item.path is not None and Path(item.path).suffix.lower() in TEXT_SUFFIXES
     try:
-        content = _content(item)
-        report = ops.verify(content, actor=cli_actor(), context={"scan_item": item.item_id})
-    except AssayError as exc:  # the operation audited it; a file that cannot be read is not content checked
+        content = _read(item)
+        report = ops.verify(content, actor=cli_actor(), as_text=as_text, context={"scan_item": item.item_id})
+    except AssayError as exc:  # audited by the operation; a file that cannot be read is no content checked
         return ScanRow(
             id=item.item_id,
-            kind=content.kind if content else "unknown",
-            sha256=content.sha256 if content else None,
+            kind="text" if as_text or isinstance(content, str) else "unknown",
+            sha256=None if content is None else sha256_hex(subject_bytes(content)),
             verdict="error",
             label=f"Could not check this item: {str(exc)[:300]}",
             error=kind_of(exc).slug,
         )
-    return row_of(item.item_id, content.kind, report)
+    return row_of(item.item_id, "text" if report.content_type == "text/plain" else "image", report)
 
 
 def scan(items: list[ScanItem], settings: Settings, *, workers: int = 1, progress: bool = True) -> list[ScanRow]:

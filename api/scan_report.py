@@ -29,6 +29,7 @@ _COLUMNS = (
     ("manifest_id", "Manifest id"),
     ("recovered", "Recovered"),
     ("ai_p_value", "AI-likelihood p"),
+    ("error", "Error"),
     ("sha256", "SHA-256 (audit subject)"),
 )
 _COLOURS = {"ai": "#b42318", "no-evidence": "#2e7d4f", "inconclusive": "#a15c07", "error": "#555"}

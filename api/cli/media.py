@@ -18,7 +18,6 @@ from api.cli.common import (
     settings_from,
     write_atomic,
 )
-from api.operations import Content
 from api.runtime import cli_actor
 from provenance.manifest import ACTIONS, SOURCE_TYPES
 from watermark.errors import AssayError, InvalidInput
@@ -178,8 +177,7 @@ def verify(source: str, keys: str | None, force_text: bool, as_json: bool) -> No
     try:
         settings = settings_from(keys)
         data = read_bounded(source, max(MAX_IMAGE_BYTES, 4 * settings.max_text_chars + 4), "the input limit")
-        content = Content.of_bytes(data, as_text=force_text)
-        report = open_operations(settings).verify(content, actor=cli_actor())
+        report = open_operations(settings).verify(data, actor=cli_actor(), as_text=force_text)
     except AssayError as exc:
         fail(exc)
     if as_json:

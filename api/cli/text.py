@@ -87,8 +87,8 @@ def detect_text(
     """Detect watermarks and AI-likelihood in the text of SOURCE (a file, or - for stdin)."""
     try:
         settings = settings_from(keys, alpha=alpha, ai_likelihood=False if no_ai_likelihood else None)
-        content = Content.of_bytes(read_text_input(source, settings.max_text_chars), as_text=True)
-        report = open_operations(settings).detect_text(content.text or "", actor=cli_actor(), key_id=key_id)
+        text = Content.of_bytes(read_text_input(source, settings.max_text_chars), as_text=True).text or ""
+        report = open_operations(settings).detect_text(text, actor=cli_actor(), key_id=key_id)
     except AssayError as exc:
         fail(exc)
     if as_json:

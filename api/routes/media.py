@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import Caller, OpsDep, RuntimeDep, Stopwatch, Upload, image_upload, read_upload, require, upload_content
+from api.deps import Caller, OpsDep, RuntimeDep, Stopwatch, Upload, image_upload, read_upload, require
 from api.media_service import SignedResult
 from api.models import Match, Matches, MatchesByContent
 from api.problems import error_responses
@@ -165,9 +165,14 @@ async def verify(
     """The one report for an image file or a text: manifest state and trust, watermarks, recovered
     credentials, AI-likelihood, label and disagreements. ``Server-Timing: verify;dur=`` gives the
     time spent in verification itself."""
-    content = upload_content(await read_upload(request))
+    upload = await read_upload(request)
+    content = upload.text if upload.text is not None else upload.data
     watch = Stopwatch()
-    report: Report = await run_in_threadpool(watch.run, lambda: ops.verify(content, actor=caller.actor))
+
+    def work() -> Report:
+        return ops.verify(content, actor=caller.actor, declared_type=upload.declared_type)
+
+    report: Report = await run_in_threadpool(watch.run, work)
     response.headers["server-timing"] = watch.header("verify")
     return report
 

@@ -70,9 +70,14 @@ def test_generate_then_detect_round_trip(tmp_path: Path, env: Path) -> None:
     best = report["watermarks"][0]
     assert best["key_id"] == "cli-key" and best["detected"] and best["p_value"] <= 1e-3
     assert best["keys_tried"] == 2 and not report["watermarks"][1]["detected"]
-    assert {"scheme", "key_id", "p_value", "detected", "tokens_scored", "spans"} <= set(best)
+    assert {"scheme", "key_id", "p_value", "detected", "decided_at_fpr", "verdict", "evidence_size", "spans"} <= set(
+        best
+    )
+    assert best["evidence_unit"] == "tokens" and report["schema_version"] == "1.0"
     code, out, _ = run("detect", "--keys", str(ring), "-", input=gen["text"])
-    assert code == 0 and "AI-generated" in out and "cli-key" in out
+    headline, *details = out.splitlines()
+    assert code == 0 and headline == "Marked as AI-generated (Assay watermark)"
+    assert any("key 'cli-key'" in line and "found" in line for line in details)
     code, out, _ = run("detect", "--keys", str(ring), "--key", "cli-key", "--json", "-", input=gen["text"])
     assert code == 0 and json.loads(out)["watermarks"][0]["keys_tried"] == 1
 
@@ -91,7 +96,7 @@ def test_detect_bad_inputs_exit_cleanly(tmp_path: Path, env: Path) -> None:
     code, _, err = run("detect", "--keys", str(ring), str(tmp_path / "missing.txt"))
     assert code == 2 and "cannot read" in err
     code, out, _ = run("detect", "--keys", str(ring), "-", input="Just a few words here.")
-    assert code == 0 and "Too short to decide" in out
+    assert code == 0 and out.startswith("Not decided: the text is too short")
     code, _, err = run("detect", "--keys", str(ring), "--key", "no-such-key", "-", input="Some text to test.")
     assert code == 2 and "no-such-key" in err
     code, _, err = run("generate", "--keys", str(ring), "--key", "no-such-key", "hello")
@@ -115,8 +120,12 @@ def test_image_mark_then_detect(tmp_path: Path, env: Path) -> None:
     assert "secret" not in stdout
     code, stdout, _ = run("image", "detect", str(out), "--json")
     report = json.loads(stdout)
-    assert report["assay"]["found"] and report["assay"]["payload"]["record_id"] == "00000000abcd"
-    assert {m["mark"] for m in report["public_marks"]} == {"sdxl-dwtdct", "sd-v1-dwtdct"}
+    [assay, *public] = report["watermarks"]
+    assert assay["detected"] and assay["record_id"] == "00000000abcd" and assay["kind"] == "image"
+    assert {m["scheme"] for m in public} == {
+        "invisible-watermark-dwtdct/sdxl-dwtdct",
+        "invisible-watermark-dwtdct/sd-v1-dwtdct",
+    }
     code, stdout, _ = run("image", "detect", str(src))
     assert code == 0 and "No Assay watermark" in stdout
     bad = tmp_path / "bad.png"

@@ -33,7 +33,9 @@ def test_watermark_verify_strip_recover_and_audit(tmp_path: Path, env: Path) -> 
     stripped = tmp_path / "stripped.png"
     Image.open(out).save(stripped)  # a new file with no credentials at all
     code, stdout, _ = run("verify", str(stripped))
-    assert code == 0 and "credentials recovered through the watermark" in stdout and info["manifest_id"] in stdout
+    headline = stdout.splitlines()[0]
+    assert code == 0 and headline.startswith("Credentials recovered through the watermark: signed as AI-generated")
+    assert info["manifest_id"] in stdout and info["manifest_id"].startswith("urn:c2pa:")
 
     code, stdout, err = run("sign", str(src), str(tmp_path / "capture.jpg"), "--source-type", "digitalCapture")
     assert code == 0 and "signed by Assay Development Signer" in stdout and "not publicly trusted" in err
@@ -95,15 +97,24 @@ def test_scan_folder_writes_html_csv_json(tmp_path: Path, env: Path, monkeypatch
     assert code == 0, err
     page = (tmp_path / "report.html").read_text()
     assert page.count("<svg") == 3 and "a-marked.jpg" in page and "https://" not in page
+    assert "assay 0.1.0" in page and "false-positive rate" in page and "True" not in page
+    head = json.loads(run("audit", "verify", "--json")[1])["head"]
+    assert head in page  # the audit head when the scan ended: a later truncation is caught with --expect-head
     assert run("scan", str(folder), "--out", str(tmp_path / "report.csv"), "--no-progress")[0] == 0
     rows = list(csv.DictReader(io.StringIO((tmp_path / "report.csv").read_text())))
+    # every row matches its audit row by SHA-256
+    code, exported, _ = run("audit", "export", "--format", "csv")
+    subjects = {r["subject_sha256"] for r in csv.DictReader(io.StringIO(exported)) if r["action"] == "verify"}
+    assert {r["sha256"] for r in rows} <= subjects
     assert [(r["id"], r["verdict"]) for r in rows] == [
         ("a-marked.jpg", "ai"),
         ("b-plain.jpg", "no-evidence"),
         ("c-note.txt", rows[2]["verdict"]),
         ("d-broken.png", "error"),
     ]
-    assert rows[2]["verdict"] in ("no-evidence", "inconclusive") and rows[0]["watermark_found"] == "True"
+    assert rows[2]["verdict"] in ("no-evidence", "inconclusive") and rows[0]["watermark_detected"] == "yes"
+    assert rows[0]["signer"] == "Assay Development Signer" and rows[0]["manifest_id"].startswith("urn:c2pa:")
+    assert rows[1]["watermark_detected"] == "no" and rows[3]["error"] == "unsupported-media"
     jsonl = tmp_path / "items.jsonl"
     jsonl.write_text(
         json.dumps({"id": "t1", "text": "Hello there, a text."}) + "\n" + json.dumps({"path": str(signed)})

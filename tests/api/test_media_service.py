@@ -33,9 +33,11 @@ def test_files_signer_chains_to_a_configured_anchor(tmp_path: Path, env: Path) -
     )
     signed = rt.media.sign(photo_jpeg(), title="Press photo", digital_source_type="digitalCapture")
     assert signed.record.signer == "Newsroom signer" and not signed.record.development_signer
-    report = rt.media.verify_image(signed.data).to_dict()
-    assert report["provenance"]["validation_state"] == "Trusted" and report["provenance"]["trusted"]
-    assert report["verdict"] == "no-evidence"  # a trusted capture declares no AI origin
+    report = rt.media.verify_image(signed.data)
+    assert report.provenance is not None and report.provenance.validation_state == "Trusted"
+    assert report.provenance.trusted and report.provenance.verdict == "trusted"
+    assert report.verdict == "no-evidence"  # a trusted capture declares no AI origin
+    assert report.label.startswith("Signed as a camera capture by") and report.label.endswith("signer trusted")
 
 
 def test_callback_signer_keeps_the_key_outside(tmp_path: Path, env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -52,8 +54,9 @@ def test_callback_signer_keeps_the_key_outside(tmp_path: Path, env: Path, monkey
     before = len(signing_callback.CALLS)
     result = rt.media.watermark_and_sign(photo_jpeg(), title="Generated")
     assert len(signing_callback.CALLS) > before
-    report = rt.media.verify_image(result.data).to_dict()
-    assert report["provenance"]["validation_state"] == "Trusted" and report["verdict"] == "ai"
+    report = rt.media.verify_image(result.data)
+    assert report.provenance is not None and report.provenance.validation_state == "Trusted"
+    assert report.verdict == "ai"
 
 
 @pytest.mark.parametrize(

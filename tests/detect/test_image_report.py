@@ -66,7 +66,7 @@ def test_watermark_and_signed_manifest(creds: SigningCredentials, store: Manifes
     m = r.provenance
     assert m.manifest_id == bound.record.manifest_id and m.manifest_id.startswith("urn:c2pa:")
     assert m.title == "a" and m.source_type == "made by generative AI" and m.detected
-    assert [a.in_words for a in m.actions][0] == "Created"
+    assert m.actions[0].in_words == "Created"
     assert any("title: a" in d for d in r.details) and any("p ≤" in d for d in r.details)
     # Stripped and re-encoded: the manifest is gone, recovered through the watermark.
     stripped = _jpeg(bound.signed.data, 75)

@@ -91,7 +91,14 @@ def test_missing_and_invalid(store: ManifestStore) -> None:
         store.record("urn:uuid:nope")
     with pytest.raises(InvalidInput):
         store.put(
-            manifest_id="urn:c2pa:x", asset=b"x", mime="image/png", manifest_store=b"", signer="s", development_signer=False
+            manifest_id="urn:c2pa:x",
+            asset=b"x",
+            mime="image/png",
+            manifest_store=b"",
+            signer="s",
+            development_signer=False,
         )
     with pytest.raises(InvalidInput):
-        store.put(manifest_id="", asset=b"x", mime="image/png", manifest_store=b"m", signer="s", development_signer=False)
+        store.put(
+            manifest_id="", asset=b"x", mime="image/png", manifest_store=b"m", signer="s", development_signer=False
+        )
