@@ -85,46 +85,72 @@ function highlight(text, spans) {
   out.append(document.createTextNode(text.slice(at)));
 }
 
+const MANIFEST_STATE = {
+  trusted: ["Intact — the signer is on this server's trust list", "good"],
+  valid: ["Intact signature — the signer is not on this server's trust list", ""],
+  invalid: ["Tampered or damaged — the file or its credentials changed after signing", "bad"],
+  unreadable: ["Present, but cannot be read", "bad"],
+};
+
+function signerName(m) {
+  const name = (m.signer && m.signer.name) || "an unknown signer";
+  return m.development_signer ? name + " (a development signer, for testing)" : name;
+}
+
+const unique = (xs) => [...new Set(xs)];
+const HARD_BINDING = /^assertion\.(data|bmff|boxes)Hash\.mismatch$/;
+
+function manifestRows(dl, m, recovered) {
+  const [state, cls] = MANIFEST_STATE[m.verdict] || [m.verdict, ""];
+  row(dl, "State", state, cls);
+  if (m.verdict === "unreadable") { row(dl, "Why", m.error); return; }
+  row(dl, "Signed by", signerName(m));
+  row(dl, "Signed at", m.signed_at || "not attested (no time stamp)");
+  row(dl, "Title", m.title);
+  row(dl, "Declares", m.source_type ? m.source_type.charAt(0).toUpperCase() + m.source_type.slice(1) : "no source type");
+  row(dl, "Actions", (m.actions || []).map((a) => a.in_words + (a.software_agent ? " with " + a.software_agent : "")).join("; "));
+  row(dl, "Made with", m.claim_generator);
+  // For credentials recovered through the watermark, changed pixels are expected (the file was re-encoded).
+  const expected = (f) => recovered && HARD_BINDING.test(f.code);
+  const problems = (m.failures || []).filter((f) => f.concerns !== "trust" && !expected(f));
+  const trust = (m.failures || []).filter((f) => f.concerns === "trust");
+  if (problems.length) row(dl, "Problems", unique(problems.map((f) => f.explanation)).join("; "), "bad");
+  if (trust.length) row(dl, "Trust", unique(trust.map((f) => f.explanation)).join("; "));
+  row(dl, "Manifest id", m.manifest_id, "code");
+}
+
 function showProvenance(p) {
   const card = $("provenance-card"), dl = $("provenance");
   dl.replaceChildren();
   if (!p) { card.hidden = true; return; }
   card.hidden = false;
-  if (p.manifest_present === false) { row(dl, "Manifest", "none in this file"); return; }
-  if (p.error) { row(dl, "Manifest", "could not be read: " + p.error, "bad"); return; }
-  const state = p.validation_state === "Invalid" ? "fails validation (tampered or damaged)" :
-    p.trusted ? "valid, signer trusted" : "valid signature, signer not publicly trusted";
-  row(dl, "State", state, p.validation_state === "Invalid" ? "bad" : p.trusted ? "good" : "");
-  const signer = p.signer || {};
-  row(dl, "Signed by", [signer.common_name, signer.organization].filter(Boolean).join(", ") +
-    (p.development_signer ? " (development signer)" : ""));
-  row(dl, "Made with", p.claim_generator);
-  row(dl, "Source type", (p.digital_source_type || "").split("/").pop());
-  row(dl, "Actions", (p.actions || []).map((a) => a.action).join(", "));
-  if (p.failures && p.failures.length) row(dl, "Failures", p.failures.join(", "), "bad");
+  if (!p.present) { row(dl, "Credentials", "none in this file"); return; }
+  manifestRows(dl, p, false);
+}
+
+function watermarkLine(w) {
+  const name = w.kind === "public" ? `the ${w.generator} watermark` : `the Assay watermark (key "${w.key_id}")`;
+  if (w.detected) {
+    let line = `Found ${name}. The chance of this in unmarked content is p ${w.p_value_kind === "union-bound" ? "≤" : "="} ${fmtP(w.p_value)}.`;
+    if (w.record_id) line += ` Record ${w.record_id}.`;
+    return [line, "found"];
+  }
+  if (w.verdict === "too-small") return ["Not checked: the image is too small to carry a watermark.", "muted"];
+  if (w.verdict === "too-short") return [`Not checked for key "${w.key_id}": the text is too short.`, "muted"];
+  return [`No Assay watermark found for key "${w.key_id}".`, ""];
 }
 
 function showWatermarks(report, text) {
   const box = $("watermarks");
   box.replaceChildren();
-  const marks = report.watermarks || [];
+  const marks = (report.watermarks || []).filter((w) => w.kind !== "public" || w.detected);
   $("watermark-card").hidden = marks.length === 0;
   for (const w of marks) {
-    const hit = w.detected || w.found;
-    let line;
-    if (w.scheme === "invisible-watermark-dwtdct") {
-      if (!w.found) continue;
-      line = `Carries the ${w.generator} watermark (${w.matched_bits}/${w.total_bits} bits match).`;
-    } else if (hit) {
-      line = `Found: key "${w.key_id}" (${w.scheme}), p = ${fmtP(w.p_value)} — the chance of this in unmarked content.`;
-      if (w.payload && w.payload.record_id) line += ` Record ${w.payload.record_id}.`;
-    } else {
-      line = `Not found for key "${w.key_id || "any"}" (${w.verdict}).`;
-    }
-    box.append(el("p", line, hit ? "bad" : ""));
+    const [line, cls] = watermarkLine(w);
+    box.append(el("p", line, cls));
   }
   let spans = marks.flatMap((w) => w.spans || []);
-  const whole = marks.find((w) => w.detected);
+  const whole = marks.find((w) => w.detected && w.kind === "text");
   if (!spans.length && whole) spans = [{ start: 0, end: text ? text.length : 0, p_value: whole.p_value }];
   $("marked-note").textContent = spans.length === 1 && whole && spans[0].start === 0 && text && spans[0].end === text.length
     ? "The whole text carries the watermark." : "Highlighted: passages where the watermark is concentrated.";
@@ -137,25 +163,26 @@ function showRecovered(r) {
   dl.replaceChildren();
   $("recovered-card").hidden = !r;
   if (!r) return;
-  row(dl, "Summary", r.summary);
-  row(dl, "Signed by", (r.signer || {}).common_name + (r.development_signer ? " (development signer)" : ""));
-  row(dl, "Source type", (r.digital_source_type || "").split("/").pop());
-  row(dl, "Manifest", r.manifest_id);
+  row(dl, "How", r.hard_binding_matches ? "Found through the watermark; the file is unchanged since signing."
+    : "Found through the watermark; the file was re-encoded or edited since signing (expected after sharing).");
+  manifestRows(dl, r.manifest, true);
 }
+
+const VERDICT_NOTE = {
+  "ai": "Strong evidence of AI origin.",
+  "no-evidence": "No evidence of AI origin found. This does not show that a person made it.",
+  "inconclusive": "Not decided: see the details below.",
+};
 
 function show(report, text) {
   lastReport = report;
   $("result").hidden = false;
   const label = $("label");
   label.textContent = report.label;
-  label.className = "label " + report.verdict;
-  $("verdict-note").textContent = {
-    "ai": "Verdict: AI-made (strong evidence).",
-    "no-evidence": "Verdict: no evidence of AI origin found.",
-    "inconclusive": "Verdict: inconclusive.",
-  }[report.verdict] || "";
+  label.className = "label " + (report.tampered ? "tampered" : report.verdict);
+  $("verdict-note").textContent = VERDICT_NOTE[report.verdict] || "";
   const ev = $("evidence");
-  ev.replaceChildren(...(report.evidence || []).map((e) => el("li", `${e.summary} (${e.kind}, ${e.strength})`)));
+  ev.replaceChildren(...(report.evidence || []).map((e) => el("li", e.summary)));
   const dis = report.disagreements || [];
   $("disagreements").hidden = dis.length === 0;
   $("disagreements").textContent = dis.length ? "Signals disagree: " + dis.join("; ") : "";
@@ -166,7 +193,7 @@ function show(report, text) {
   $("ai-card").hidden = !ai;
   if (ai) $("ai").textContent = ai.meaning + (ai.classifier_probability != null ?
     ` A trained classifier puts it at ${Math.round(ai.classifier_probability * 100)}% machine-written.` : "");
-  $("not-checked").textContent = (report.not_checked || []).length ? "Not checked: " + report.not_checked.join(", ") : "";
+  $("details").replaceChildren(...(report.details || []).map((d) => el("li", d)));
   $("result").scrollIntoView({ behavior: "smooth" });
 }
 
