@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         docs_url=None,  # the stock docs page loads scripts from a CDN; the OpenAPI document is at /openapi.json
         redoc_url=None,
         lifespan=lifespan,
+        generate_unique_id_function=lambda route: route.name,  # operationIds a generated client can use
     )
     app.state.runtime = rt
     app.state.operations = Operations(rt)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from detect.report import WatermarkFinding
 
 __all__ = [
+    "BindingMatches",
     "ChatMessage",
     "DetectRequest",
     "GenerateRequest",
@@ -17,7 +18,6 @@ __all__ = [
     "Health",
     "KeysResponse",
     "Match",
-    "Matches",
     "MatchesByContent",
     "Readiness",
     "SignerInfo",
@@ -91,7 +91,7 @@ class Match(_Out):
     similarityScore: int | None = None
 
 
-class Matches(_Out):
+class BindingMatches(_Out):
     """Manifests that match a soft binding."""
 
     matches: list[Match]

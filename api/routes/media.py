@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import Caller, OpsDep, RuntimeDep, Stopwatch, Upload, image_upload, read_upload, require
 from api.media_service import SignedResult
-from api.models import Match, Matches, MatchesByContent
+from api.models import BindingMatches, Match, MatchesByContent
 from api.problems import error_responses
 from detect.report import Report
 from provenance.manifest import ACTIONS, SOURCE_TYPES
@@ -177,20 +177,20 @@ async def verify(
     return report
 
 
-@router.get("/v1/matches/byBinding", response_model=Matches, responses=error_responses(401, 403, 422, 429))
+@router.get("/v1/matches/byBinding", response_model=BindingMatches, responses=error_responses(401, 403, 422, 429))
 def matches_by_binding(
     rt: RuntimeDep,
     _: Annotated[Caller, Depends(require("verify"))],
     alg: Annotated[str, Query(min_length=1, max_length=200)],
     value: Annotated[str, Query(min_length=1, max_length=400, description="The binding value, base64.")],
-) -> Matches:
+) -> BindingMatches:
     """Manifests whose soft binding ``alg`` has ``value`` (C2PA Soft Binding Resolution API)."""
     try:
         base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
         raise InvalidInput("value must be base64") from None
     found = rt.store.by_binding(alg, value)
-    return Matches(matches=[Match(manifestId=m.manifest_id, similarityScore=m.similarity_score) for m in found])
+    return BindingMatches(matches=[Match(manifestId=m.manifest_id, similarityScore=m.similarity_score) for m in found])
 
 
 @router.post(

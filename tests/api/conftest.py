@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 from PIL import Image
 
@@ -15,6 +19,7 @@ from api.runtime import Runtime
 from api.settings import Settings
 
 SECRET = "app-test-secret-value"
+PROBLEM_TYPE = "application/problem+json"
 RING = f'[[keys]]\nid = "app-key"\nscheme = "kgw"\nsecret = "{SECRET}"\n'
 
 
@@ -57,6 +62,28 @@ def service(env: Path) -> Service:
 @pytest.fixture
 def service_factory(env: Path) -> Callable[..., Service]:
     return make_service
+
+
+@pytest.fixture
+def served(env: Path) -> Iterator[tuple[str, Service]]:
+    svc = make_service()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(runtime=svc.runtime), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if server.started:
+            break
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}", svc
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 def photo_jpeg(size: tuple[int, int] = (640, 480), quality: int = 92) -> bytes:
