@@ -81,7 +81,7 @@ class GenerateResponse(_Out):
 class DetectRequest(BaseModel):
     """Body of ``POST /v1/text/detect``."""
 
-    text: str
+    text: str = Field(min_length=1)
 
 
 class Match(_Out):

@@ -84,9 +84,11 @@ def test_anonymous_verification_is_a_setting_and_never_opens_signing(
 
 def test_bad_requests_are_problem_json(service: Service) -> None:
     c, h = service.client, service.auth("verify")
-    r = c.post("/v1/text/detect", json={"text": ""}, headers=h)
+    r = c.post("/v1/text/detect", json={"text": "   "}, headers=h)
     assert r.status_code == 422 and r.headers["content-type"] == PROBLEM
     assert r.json()["type"].endswith("/invalid-input")
+    r = c.post("/v1/text/detect", json={"text": ""}, headers=h)
+    assert r.status_code == 422 and r.json()["detail"].startswith("the request body field 'text' is invalid")
     r = c.post("/v1/text/detect", json={"nope": 1}, headers=h)
     assert r.status_code == 422 and r.json()["type"].endswith("/invalid-request")
     r = c.post("/v1/text/detect", content=b"{not json", headers=h | {"content-type": "application/json"})
