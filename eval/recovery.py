@@ -96,7 +96,7 @@ def main() -> None:
                     "image": f"{name}/{area}/{fx}/{fy}",
                     "psnr_db": marked.psnr,
                     "recovered": rec is not None,
-                    "correct": rec is not None and rec.manifest_id == bound.record.manifest_id,
+                    "correct": rec is not None and rec.manifest.manifest_id == bound.record.manifest_id,
                     "p_value": detection.p_value,
                     "mark_sign_store_s": sign_s,
                     "detect_recover_s": recover_s,
