@@ -23,7 +23,7 @@ from watermark.image import ImageDetection, ImageWatermarkDetector, detect_publi
 from watermark.image.public_marks import DECISION_P as PUBLIC_MARK_FPR
 from watermark.image.public_marks import PublicMarkDetection
 
-from .manifest import manifest_finding, unreadable_manifest
+from .manifest import absent_manifest, has_manifest_store, manifest_finding, unreadable_manifest
 from .recovery import recover_credentials
 from .report import ManifestFinding, Marker, Report, Signal, WatermarkFinding
 from .verdict import assemble, sha256_hex
@@ -131,8 +131,8 @@ def image_report(
     if mime in SUPPORTED_MIME:
         try:
             provenance = manifest_finding(verify_asset(data, mime, trust_anchors=trust_anchors))
-        except AssayError as exc:
-            provenance = unreadable_manifest(str(exc))
+        except AssayError as exc:  # a manifest that cannot be parsed is not the same as none at all
+            provenance = unreadable_manifest(str(exc)) if has_manifest_store(data) else absent_manifest(str(exc))
     else:
         not_checked.append("provenance")
     recovered = None

@@ -16,7 +16,7 @@ from .labels import (
 )
 from .report import ActionRecord, IngredientRecord, ManifestFinding, Signer, ValidationCode
 
-__all__ = ["absent_manifest", "manifest_finding", "unreadable_manifest"]
+__all__ = ["absent_manifest", "has_manifest_store", "manifest_finding", "unreadable_manifest"]
 
 
 def _str(value: Any) -> str | None:
@@ -30,8 +30,8 @@ def _agent(action: dict[str, Any]) -> str | None:
     return _str(agent)
 
 
-def absent_manifest() -> ManifestFinding:
-    """The finding for a file without a manifest."""
+def absent_manifest(error: str | None = None) -> ManifestFinding:
+    """The finding for a file without a manifest (``error``: why the C2PA reader gave up on it)."""
     return ManifestFinding(
         present=False,
         verdict="absent",
@@ -40,7 +40,13 @@ def absent_manifest() -> ManifestFinding:
         validation_state=None,
         trusted=False,
         development_signer=False,
+        error=error,
     )
+
+
+def has_manifest_store(data: bytes) -> bool:
+    """Whether a file holds a C2PA manifest store (a JUMBF box labelled ``c2pa``), read or not."""
+    return b"jumb" in data and b"c2pa" in data
 
 
 def unreadable_manifest(error: str) -> ManifestFinding:

@@ -149,7 +149,10 @@ class ManifestFinding(_Model):
     failures: tuple[ValidationCode, ...] = ()
     informational: tuple[str, ...] = ()
     ingredients: tuple[IngredientRecord, ...] = ()
-    error: str | None = Field(default=None, description="Why a present manifest could not be read.")
+    error: str | None = Field(
+        default=None,
+        description="Why the C2PA reader gave up (`unreadable`: a manifest is there but cannot be parsed).",
+    )
 
 
 class RecoveredFinding(_Model):
