@@ -32,7 +32,7 @@ _COLUMNS = (
     ("error", "Error"),
     ("sha256", "SHA-256 (audit subject)"),
 )
-_COLOURS = {"ai": "#b42318", "no-evidence": "#2e7d4f", "inconclusive": "#a15c07", "error": "#555"}
+_COLOURS = {"ai": "#3b2a8c", "no-evidence": "#2e7d4f", "inconclusive": "#a15c07", "error": "#555"}
 
 
 def _cell(value: object) -> str:
@@ -73,7 +73,7 @@ def _bar_chart(counts: dict[str, int], title: str) -> str:
 
 def _histogram(values: list[float], title: str, xlabel: str, bins: int = 12) -> str:
     """A histogram with its counts on the bars, a labelled x axis with ticks, and a y axis."""
-    width, height, left, bottom = 560, 180, 44, 46
+    width, height, left, bottom = 580, 180, 44, 46
     parts = [f'<svg role="img" aria-label="{html.escape(title)}" width="{width}" height="{height + bottom + 28}">']
     parts.append(f'<text x="0" y="16" font-weight="600">{html.escape(title)}</text>')
     if not values:
@@ -84,7 +84,7 @@ def _histogram(values: list[float], title: str, xlabel: str, bins: int = 12) -> 
     for v in values:
         counts[min(bins - 1, int((v - lo) / (hi - lo) * bins))] += 1
     top = max(counts)
-    plot_w = width - left - 10
+    plot_w = width - left - 40
     bw = plot_w / bins
     y0 = 28 + height
     parts.append(f'<line x1="{left}" y1="{y0}" x2="{left + plot_w}" y2="{y0}" stroke="#333"/>')
@@ -142,9 +142,8 @@ def render_html(report: ScanReport) -> str:
         "<table class=meta>"
         + "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in settings_rows)
         + "</table>",
-        f"<p>{s['items']} items: {s['watermarked']} carry a watermark, {s['signed']} carry C2PA credentials, "
-        f"{s['tampered']} have tampered credentials, {s['recovered']} had credentials recovered through the "
-        "watermark.</p>",
+        f"<p>{s['items']} items. Carry a watermark: {s['watermarked']}. Carry C2PA credentials: {s['signed']}, "
+        f"of which tampered: {s['tampered']}. Credentials recovered through the watermark: {s['recovered']}.</p>",
         _bar_chart(by_verdict, "Verdicts"),
         _histogram(
             _log10_p(report.items, "watermark_p_value"),
@@ -165,8 +164,9 @@ def render_html(report: ScanReport) -> str:
     style = (
         "body{font:14px system-ui,sans-serif;margin:2rem;max-width:90rem;color:#1b1b1b}svg{display:block;margin:1rem 0}"
         "table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:4px 6px;text-align:left;"
-        "vertical-align:top}table.meta th{background:#f4f4f4;font-weight:600}td.sha256,td.manifest_id{font:11px "
-        "ui-monospace,monospace;word-break:break-all;max-width:14rem}tr.ai td.verdict{color:#b42318;font-weight:600}"
+        "vertical-align:top}table.items{font-size:12px}td.label{min-width:16rem}"
+        "table.meta th{background:#f4f4f4;font-weight:600}td.sha256,td.manifest_id{font:11px "
+        "ui-monospace,monospace;word-break:break-all;max-width:14rem}tr.ai td.verdict{color:#3b2a8c;font-weight:600}"
         "tr.error td.verdict{color:#555;font-style:italic}"
     )
     head = f'<!doctype html><html lang="en"><meta charset="utf-8"><title>Assay scan</title><style>{style}</style>'

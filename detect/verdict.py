@@ -162,7 +162,7 @@ def _headline(
         m = recovered.manifest
         what = "signed as AI-generated" if m.detected else f"signed as {m.source_type or 'content with no source'}"
         changed = "unchanged since signing" if recovered.hard_binding_matches else "the file changed since signing"
-        return verdict, f"Credentials recovered through the watermark: {what} by {_signer(m)} ({changed})"
+        return verdict, f"Credentials recovered through the watermark: {what} by {_signer(m)} — {changed}"
     if mark_words:
         return verdict, mark_words
     if passages:
@@ -179,6 +179,10 @@ def _headline(
     if undecided is not None:
         return "inconclusive", undecided
     return "no-evidence", _NO_EVIDENCE
+
+
+def _count(n: int, unit: str) -> str:
+    return f"{n} {unit.removesuffix('s') if n == 1 else unit}"
 
 
 def _details(
@@ -200,13 +204,15 @@ def _details(
             continue
         if w.verdict in ("too-short", "too-small"):
             what = "the text is too short" if w.verdict == "too-short" else "the image is too small"
-            lines.append(f"Assay watermark {who}: not tested ({what}; {w.evidence_size} {w.evidence_unit})")
+            lines.append(f"Assay watermark {who}: not tested ({what}; {_count(w.evidence_size, w.evidence_unit)})")
             continue
         bound = "≤" if w.p_value_kind == "union-bound" else "="
         found = "found" if w.detected else "not found"
         line = (
-            f"Assay watermark {who}: {found}, p {bound} {fmt_p(w.p_value)} over {w.evidence_size} {w.evidence_unit}"
-            f" (decided at a false-positive rate of {w.decided_at_fpr:g}; {w.keys_tried} key(s) tried)"
+            f"Assay watermark {who}: {found}, p {bound} {fmt_p(w.p_value)} "
+            f"over {_count(w.evidence_size, w.evidence_unit)}"
+            f" (decided at a false-positive rate of {w.decided_at_fpr:g}; "
+            f"{w.keys_tried} {'key' if w.keys_tried == 1 else 'keys'} tried)"
         )
         if w.z_score is not None:
             line += f", z = {w.z_score:.2f}"
@@ -226,7 +232,8 @@ def _details(
         if m.verdict == "unreadable":
             lines.append(f"{name}: present but cannot be read ({m.error})")
             continue
-        lines.append(f"{name} {m.manifest_id}: {m.validation_state}; signed by {_signer(m)}")
+        state = {"trusted": "signature valid, signer trusted", "valid": "signature valid, signer not trusted here"}
+        lines.append(f"{name} {m.manifest_id}: {state.get(m.verdict, m.validation_state)}; signed by {_signer(m)}")
         if m.title:
             lines.append(f"  title: {m.title}")
         lines.append(f"  signed at: {m.signed_at or 'time not attested (no time stamp)'}")
@@ -235,10 +242,14 @@ def _details(
         for a in m.actions:
             agent = f" with {a.software_agent}" if a.software_agent else ""
             lines.append(f"  action: {a.in_words}{agent} ({a.action})")
-        for f in m.failures:
-            lines.append(f"  {'trust' if f.concerns == 'trust' else 'problem'}: {f.explanation} ({f.code})")
+        recovering = recovered is not None and m is recovered.manifest
+        for code, f in {f.code: f for f in m.failures}.items():
+            if recovering and code in HARD_BINDING_FAILURES:
+                lines.append(f"  changed since signing, as expected after re-encoding ({code})")
+            else:
+                lines.append(f"  {'trust' if f.concerns == 'trust' else 'problem'}: {f.explanation} ({code})")
     if recovered is not None:
-        lines.append(f"  found through soft binding {recovered.soft_binding_alg}; {recovered.summary}")
+        lines.append(f"  found through the watermark (soft binding {recovered.soft_binding_alg})")
     if ai is not None:
         if ai.verdict == "inconclusive":
             lines.append(f"AI-likelihood: not decided ({_abstained(ai)}; {ai.tokens} tokens)")
@@ -298,7 +309,11 @@ def assemble(
     if evasion:
         label += "; the text contains invisible or look-alike characters (a sign of evasion)"
     details = _details(watermarks, provenance, recovered, ai_likelihood, markers)
-    skipped = {"provenance": "provenance (no manifest can be checked here)", "ai_likelihood": "AI-likelihood"}
+    skipped = {
+        "provenance": "C2PA credentials (none can be read from this content)",
+        "ai_likelihood": "AI-likelihood (turned off)" if content_type == "text/plain" else "AI-likelihood (texts only)",
+        "recovered": "recovery of stripped credentials (no manifest store)",
+    }
     if not_checked:
         details.append("Not checked: " + ", ".join(skipped.get(s, s) for s in not_checked))
     ranked = sorted(evidence, key=lambda e: {"strong": 0, "weak": 1, "none": 2}[e.strength])
