@@ -21,13 +21,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.cli.common import read_bounded
 from api.operations import Operations, subject_bytes
 from api.problems import kind_of
 from api.runtime import Runtime, cli_actor
 from api.settings import Settings
 from detect.report import Report
 from detect.verdict import sha256_hex
-from watermark.errors import AssayError, InvalidInput, PayloadTooLarge
+from watermark.errors import AssayError, InvalidInput
 from watermark.image.detect import DEFAULT_FPR as IMAGE_FPR
 
 __all__ = [
@@ -158,14 +159,7 @@ def _read(item: ScanItem) -> str | bytes:
     if item.text is not None:
         return item.text
     assert item.path is not None
-    try:
-        with open(item.path, "rb") as fh:
-            data = fh.read(_MAX_FILE + 1)
-    except OSError as exc:
-        raise InvalidInput(f"cannot read {item.path}: {exc.strerror}") from None
-    if len(data) > _MAX_FILE:
-        raise PayloadTooLarge(f"{item.path} is larger than {_MAX_FILE} bytes")
-    return data
+    return read_bounded(item.path, _MAX_FILE, "the scan's file limit")
 
 
 def row_of(item_id: str, kind: Literal["text", "image"], report: Report) -> ScanRow:

@@ -30,11 +30,10 @@ def _agent(action: dict[str, Any]) -> str | None:
     return _str(agent)
 
 
-def absent_manifest(error: str | None = None) -> ManifestFinding:
-    """The finding for a file without a manifest (``error``: why the C2PA reader gave up on it)."""
+def _unsigned(*, present: bool, error: str | None) -> ManifestFinding:
     return ManifestFinding(
-        present=False,
-        verdict="absent",
+        present=present,
+        verdict="unreadable" if present else "absent",
         detected=False,
         manifest_id=None,
         validation_state=None,
@@ -42,25 +41,21 @@ def absent_manifest(error: str | None = None) -> ManifestFinding:
         development_signer=False,
         error=error,
     )
+
+
+def absent_manifest(error: str | None = None) -> ManifestFinding:
+    """The finding for a file without a manifest (``error``: why the C2PA reader gave up on it)."""
+    return _unsigned(present=False, error=error)
+
+
+def unreadable_manifest(error: str) -> ManifestFinding:
+    """The finding for a manifest that is there but cannot be parsed."""
+    return _unsigned(present=True, error=error)
 
 
 def has_manifest_store(data: bytes) -> bool:
     """Whether a file holds a C2PA manifest store (a JUMBF box labelled ``c2pa``), read or not."""
     return b"jumb" in data and b"c2pa" in data
-
-
-def unreadable_manifest(error: str) -> ManifestFinding:
-    """The finding for a manifest that is there but cannot be parsed."""
-    return ManifestFinding(
-        present=True,
-        verdict="unreadable",
-        detected=False,
-        manifest_id=None,
-        validation_state=None,
-        trusted=False,
-        development_signer=False,
-        error=error,
-    )
 
 
 def manifest_finding(v: Verification, *, content_may_differ: bool = False) -> ManifestFinding:

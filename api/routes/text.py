@@ -84,7 +84,20 @@ def _sse(event: str, data: dict[str, Any]) -> str:
 _STREAM: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The generated text; with `stream: true`, `text/event-stream` events instead.",
-        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        "content": {
+            "text/event-stream": {
+                "schema": {
+                    "type": "object",
+                    "description": "One server-sent event; `data` is JSON: `{text}` for `delta`, the "
+                    "GenerateResponse for `done`, a Problem for `error`.",
+                    "properties": {
+                        "event": {"type": "string", "enum": ["delta", "done", "error"]},
+                        "data": {"type": "string"},
+                    },
+                    "required": ["event", "data"],
+                }
+            }
+        },
     }
 }
 
