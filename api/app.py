@@ -14,6 +14,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
+from api.access_log import install_access_log_filter
 from api.metrics import MetricsMiddleware
 from api.middleware import BodyLimit, SecurityHeaders, Timeout, UnexpectedErrors
 from api.operations import Operations
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         ConfigurationError: the store cannot be opened.
     """
     rt = runtime or Runtime.open(settings or get_settings())
+    install_access_log_filter()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

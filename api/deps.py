@@ -71,8 +71,16 @@ def _token(request: Request) -> str | None:
     return request.headers.get("x-api-key")
 
 
+# Query parameters that look like credentials: refused, since URLs end up in access logs and proxies.
+_URL_CREDENTIALS = frozenset({"api_key", "apikey", "api-key", "key", "token", "access_token", "auth"})
+
+
 def require(scope: str) -> Callable[[Request], Awaitable[Caller]]:
-    """A dependency that authenticates the caller for ``scope`` and spends one rate-limit token."""
+    """A dependency that authenticates the caller for ``scope`` and spends one rate-limit token.
+
+    Failed authentications spend from a stricter per-client budget (``Runtime.auth_failures``), so
+    guessing keys ends in 429.
+    """
 
     async def dependency(
         request: Request,
@@ -80,14 +88,21 @@ def require(scope: str) -> Callable[[Request], Awaitable[Caller]]:
         _key: Annotated[Any, Security(_API_KEY)] = None,
     ) -> Caller:
         rt = get_runtime(request)
+        client = request.client.host if request.client else "unknown"
+        if _URL_CREDENTIALS & {k.lower() for k in request.query_params}:
+            rt.auth_failures.take(f"auth:{client}")
+            raise Unauthorized("API keys are not accepted in the URL (URLs are logged): send 'Authorization: Bearer'")
         token = _token(request)
         if token is None:
             if scope == "verify" and rt.settings.anonymous_verify:
-                client = request.client.host if request.client else "unknown"
                 rt.limiter.take(f"anon:{client}")
                 return Caller(f"anonymous:{client}", None)
             raise Unauthorized("this route needs an API key ('Authorization: Bearer <API key>')")
-        key = await run_in_threadpool(rt.api_keys.authenticate, token)  # a database lookup: off the event loop
+        try:
+            key = await run_in_threadpool(rt.api_keys.authenticate, token)  # a database lookup: off the event loop
+        except Unauthorized:
+            rt.auth_failures.take(f"auth:{client}")  # RateLimited once this client has guessed too often
+            raise
         if not key.allows(scope):
             raise Forbidden(f"API key {key.key_id} lacks the {scope!r} scope")
         rt.limiter.take(f"key:{key.key_id}")
@@ -142,6 +157,8 @@ async def read_upload(request: Request) -> Upload:
             obj: Any = json.loads(body)
         except (ValueError, UnicodeDecodeError):
             raise InvalidInput("the JSON body cannot be parsed") from None
+        except RecursionError:
+            raise InvalidInput("the JSON body is nested too deeply") from None
         if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
             raise InvalidInput('a JSON body must be {"text": "..."}')
         return Upload(b"", "text/plain", text=obj["text"])

@@ -75,6 +75,8 @@ class Content:
         if not data:
             raise InvalidInput("the content is empty")
         declared = (declared_type or "").split(";")[0].strip().lower()
+        if not as_text and _looks_like_svg(data):
+            raise UnsupportedMedia("SVG images are not supported (a vector image carries no pixel watermark)")
         if as_text or declared == "text/plain":
             try:
                 return cls("text", data, data.decode("utf-8"))
@@ -95,6 +97,11 @@ class Content:
             except UnicodeDecodeError:
                 pass
         raise UnsupportedMedia(f"expected an image or a UTF-8 text, got {declared or 'unknown bytes'}")
+
+
+def _looks_like_svg(data: bytes) -> bool:
+    head = data[:2048].lstrip().lower()
+    return head.startswith((b"<svg", b"<?xml", b"<!doctype svg")) and b"<svg" in head
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,9 @@ from provenance.store import ManifestStore, open_engine
 __all__ = ["ADMIN_KEY_FILE", "Runtime"]
 
 ADMIN_KEY_FILE = "admin-api-key"
+# Failed authentications per client: 10 at once, then one every 6 s (then 429 with Retry-After).
+AUTH_FAILURES_PER_MINUTE = 10
+AUTH_FAILURES_BURST = 10
 
 
 def cli_actor() -> str:
@@ -50,6 +53,7 @@ class Runtime:
     audit: AuditLog
     api_keys: ApiKeys
     limiter: RateLimiter
+    auth_failures: RateLimiter
     batcher: GenerationBatcher
     metrics: Metrics = field(default_factory=Metrics)
     warmed: threading.Event = field(default_factory=threading.Event)
@@ -61,6 +65,8 @@ class Runtime:
         Raises:
             ConfigurationError: the store URL cannot be opened.
         """
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.data_dir.chmod(0o700)  # keys, the admin token, the audit log and the database live here
         engine = open_engine(settings.database_url)
         store = ManifestStore(engine)
         store.metadata.create_all(engine)
@@ -75,6 +81,7 @@ class Runtime:
             audit=AuditLog(engine).create(),
             api_keys=ApiKeys(engine).create_tables(),
             limiter=RateLimiter(per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst),
+            auth_failures=RateLimiter(per_minute=AUTH_FAILURES_PER_MINUTE, burst=AUTH_FAILURES_BURST),
             batcher=GenerationBatcher(
                 lambda prompts, kwargs: text.generate_batch(prompts, **kwargs), on_batch=metrics.observe_batch
             ),

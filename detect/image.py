@@ -18,7 +18,7 @@ from PIL import Image
 
 from provenance.c2pa_io import SUPPORTED_MIME, verify_asset
 from provenance.store import ManifestStore
-from watermark.errors import AssayError
+from watermark.errors import AssayError, InvalidInput
 from watermark.image import ImageDetection, ImageWatermarkDetector, detect_public_marks, read_image
 from watermark.image.public_marks import DECISION_P as PUBLIC_MARK_FPR
 from watermark.image.public_marks import PublicMarkDetection
@@ -28,7 +28,7 @@ from .recovery import recover_credentials
 from .report import ManifestFinding, Marker, Report, Signal, WatermarkFinding
 from .verdict import assemble, sha256_hex
 
-__all__ = ["image_report", "image_watermark_finding", "metadata_markers", "public_mark_finding"]
+__all__ = ["image_report", "image_watermark_finding", "metadata_markers", "public_mark_finding", "undecodable_finding"]
 
 _GENERATORS = re.compile(
     r"stable.?diffusion|comfyui|automatic1111|midjourney|dall.?e|firefly|imagen|flux|novelai|invokeai|fooocus", re.I
@@ -43,7 +43,10 @@ def metadata_markers(data: bytes) -> list[Marker]:
     except Exception:
         return []
     found: list[Marker] = []
-    text: dict[str, Any] = dict(getattr(im, "text", None) or {})
+    try:  # PNG text after the image data is read by decoding the image: damaged pixels end it
+        text: dict[str, Any] = dict(getattr(im, "text", None) or {})
+    except (OSError, SyntaxError, ValueError):
+        text = {}
     info: dict[str, Any] = {str(k): v for k, v in im.info.items()}
     info.update(text)
     params = str(info.get("parameters", ""))
@@ -90,6 +93,24 @@ def image_watermark_finding(d: ImageDetection, keys_tried: int) -> WatermarkFind
     )
 
 
+def undecodable_finding(reason: str, detector: ImageWatermarkDetector) -> WatermarkFinding:
+    """The watermark finding for an image whose pixels cannot be decoded."""
+    return WatermarkFinding(
+        kind="image",
+        scheme="assay-image-ss",
+        key_id=None,
+        detected=False,
+        verdict="inconclusive",
+        p_value=1.0,
+        p_value_kind="union-bound",
+        decided_at_fpr=detector.fpr,
+        evidence_size=0,
+        evidence_unit="decodes",
+        keys_tried=len(detector.keyring),
+        reason=f"the pixels cannot be decoded ({reason})",
+    )
+
+
 def public_mark_finding(m: PublicMarkDetection) -> WatermarkFinding:
     """A public (unkeyed) mark's match as a finding."""
     return WatermarkFinding(
@@ -119,14 +140,24 @@ def image_report(
 ) -> Report:
     """Everything Assay can say about an image file.
 
+    An image whose pixel data is damaged still gets a report: its credentials are read and
+    validated, and the watermark finding is ``inconclusive`` with the reason.
+
     Raises:
-        InvalidInput, UnsupportedMedia, PayloadTooLarge: the image cannot be decoded.
+        UnsupportedMedia, PayloadTooLarge: not an image Assay reads, or over the pixel limit.
     """
-    raster = read_image(data, **({"max_pixels": max_pixels} if max_pixels else {}))
     not_checked: list[Signal] = ["ai_likelihood"]
-    found = detector.detect_pixels(raster.pixels, peak=raster.peak)
-    watermarks = [image_watermark_finding(found, len(detector.keyring))]
-    watermarks += [public_mark_finding(m) for m in detect_public_marks(raster.rgb8())]
+    try:
+        raster = read_image(data, **({"max_pixels": max_pixels} if max_pixels else {}))
+    except InvalidInput as exc:  # damaged pixel data: the credentials can still be read and checked
+        raster, damage = None, str(exc)
+    found = None
+    if raster is not None:
+        found = detector.detect_pixels(raster.pixels, peak=raster.peak)
+        watermarks = [image_watermark_finding(found, len(detector.keyring))]
+        watermarks += [public_mark_finding(m) for m in detect_public_marks(raster.rgb8())]
+    else:
+        watermarks = [undecodable_finding(damage, detector)]
     provenance: ManifestFinding | None = None
     if mime in SUPPORTED_MIME:
         try:
@@ -138,7 +169,7 @@ def image_report(
     recovered = None
     if store is None:
         not_checked.append("recovered")
-    elif (provenance is None or not provenance.present) and mime in SUPPORTED_MIME:
+    elif found is not None and (provenance is None or not provenance.present) and mime in SUPPORTED_MIME:
         recovered = recover_credentials(data, mime, found, store, trust_anchors=trust_anchors)
     return assemble(
         content_type=mime,

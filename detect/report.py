@@ -42,7 +42,7 @@ __all__ = [
 SCHEMA_VERSION: Literal["1.0"] = "1.0"
 
 Verdict = Literal["ai", "no-evidence", "inconclusive"]
-WatermarkVerdict = Literal["watermarked", "not-detected", "too-short", "too-small"]
+WatermarkVerdict = Literal["watermarked", "not-detected", "too-short", "too-small", "inconclusive"]
 ManifestVerdict = Literal["absent", "trusted", "valid", "invalid", "unreadable"]
 EvidenceKind = Literal["watermark", "c2pa", "recovered", "metadata", "statistical"]
 Signal = Literal["provenance", "recovered", "ai_likelihood"]
@@ -69,6 +69,7 @@ class WatermarkFinding(_Model):
     evidence_size: int = Field(ge=0, description="What the p-value rests on, counted in `evidence_unit`.")
     evidence_unit: Literal["tokens", "decodes", "bits"]
     keys_tried: int = Field(ge=0)
+    reason: str | None = Field(default=None, description="Why the test could not look (`inconclusive`).")
     spans: tuple[Span, ...] = Field(default=(), description="Text only: passages where the mark is concentrated.")
     # text keys
     parameters: dict[str, Scalar] = Field(default_factory=dict)

@@ -125,6 +125,8 @@ def _undecided(watermarks: Sequence[WatermarkFinding], ai: AiLikelihoodFinding |
     keyed = [w for w in watermarks if w.kind != "public"]
     if keyed and all(w.verdict == "too-small" for w in keyed):
         return "Not decided: the image is too small to check for a watermark"
+    if keyed and all(w.verdict == "inconclusive" for w in keyed):
+        return f"Not decided: {keyed[0].reason or 'the watermark could not be checked'}"
     if keyed and all(w.verdict == "too-short" for w in keyed) and (ai is None or ai.verdict == "inconclusive"):
         return "Not decided: the text is too short to check"
     if ai is not None and ai.verdict == "inconclusive" and not any(w.verdict == "not-detected" for w in keyed):
@@ -201,6 +203,9 @@ def _details(
             lines.append(
                 f"{w.generator} watermark: {w.evidence_size} bits match, p ≈ {fmt_p(w.p_value)} (approximate, unkeyed)"
             )
+            continue
+        if w.verdict == "inconclusive":
+            lines.append(f"Assay watermark: not tested ({w.reason})")
             continue
         if w.verdict in ("too-short", "too-small"):
             what = "the text is too short" if w.verdict == "too-short" else "the image is too small"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,16 @@ _MAX_MANIFEST = 16 * 1024 * 1024
 MAX_ID = 255  # manifest ids are C2PA manifest labels (``urn:c2pa:<uuid>``, optionally with a suffix)
 
 
+def _private_sqlite_file(path: Path) -> None:
+    """Create the database file readable by its owner only; SQLite gives its ``-wal`` and ``-shm``
+    files the mode of the database file. Files made by older versions are narrowed too."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if file.exists():
+            file.chmod(0o600)
+
+
 def open_engine(url: str) -> Engine:
     """A SQLAlchemy engine for ``url``; SQLite files get WAL, foreign keys and a busy timeout.
 
@@ -41,7 +52,7 @@ def open_engine(url: str) -> Engine:
     if engine.dialect.name == "sqlite":
         database = engine.url.database
         if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            _private_sqlite_file(Path(database))
 
         @sa.event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _: Any) -> None:

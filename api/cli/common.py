@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_IMAGE_BYTES",
+    "check_output_suffix",
     "echo_json",
     "fail",
     "keys_option",
@@ -108,6 +109,22 @@ def read_text_input(source: str, limit_chars: int) -> bytes:
 def read_image_file(path: str) -> bytes:
     """An image file's bytes, up to the CLI's image size limit."""
     return read_bounded(path, MAX_IMAGE_BYTES, "the image limit")
+
+
+def check_output_suffix(path: Path, mime: str) -> None:
+    """Refuse an output name whose suffix promises another format than the bytes it would hold.
+
+    Raises:
+        InvalidInput: e.g. ``out.jpg`` for a PNG.
+    """
+    from watermark.image.codec import SUFFIXES
+
+    allowed = SUFFIXES.get(mime, ())
+    if allowed and path.suffix.lower() not in allowed:
+        kind = mime.split("/")[-1].upper()
+        raise InvalidInput(
+            f"the output is {kind} (the input's format): name it {path.stem}{allowed[0]}, not {path.name}"
+        )
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -8,6 +8,7 @@ import click
 
 from api.cli.common import (
     MAX_IMAGE_BYTES,
+    check_output_suffix,
     echo_json,
     fail,
     keys_option,
@@ -21,6 +22,7 @@ from api.cli.common import (
 from api.runtime import cli_actor
 from provenance.manifest import ACTIONS, SOURCE_TYPES
 from watermark.errors import AssayError, InvalidInput
+from watermark.image.codec import output_mime_type, sniff_mime_type
 
 __all__ = ["image", "sign", "verify", "watermark"]
 
@@ -52,7 +54,9 @@ def image_mark(
             except ValueError:
                 raise InvalidInput(f"--record-id must be hexadecimal, got {record_id!r}") from None
         ring = TextService(settings_from(keys)).keyring
-        marked = watermark_file(read_image_file(source), ImageWatermarker(ring), record_id=rid, key_id=key_id)
+        data = read_image_file(source)
+        check_output_suffix(Path(output), output_mime_type(data))
+        marked = watermark_file(data, ImageWatermarker(ring), record_id=rid, key_id=key_id)
     except AssayError as exc:
         fail(exc)
         return
@@ -130,6 +134,7 @@ def watermark(source: str, output: str, keys: str | None, title: str | None, key
     store the manifest (so stripped credentials can be recovered) and write OUTPUT."""
     try:
         data = read_image_file(source)
+        check_output_suffix(Path(output), output_mime_type(data))  # before anything is signed or stored
         ops = open_operations(settings_from(keys))
         result = ops.watermark_and_sign(data, actor=cli_actor(), title=title or Path(source).name, key_id=key_id)
     except AssayError as exc:
@@ -152,6 +157,7 @@ def sign(
     """Sign the image SOURCE with a manifest describing how it was made; write OUTPUT and store the manifest."""
     try:
         data = read_image_file(source)
+        check_output_suffix(Path(output), sniff_mime_type(data))  # signing keeps the input's format
         result = open_operations(settings_from()).sign(
             data,
             actor=cli_actor(),

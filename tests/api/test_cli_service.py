@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -160,9 +161,16 @@ def test_serve_starts_prints_where_the_admin_key_is_and_answers(tmp_path: Path, 
         req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/keys", headers={"Authorization": f"Bearer {token}"})
         with urllib.request.urlopen(req) as r:
             assert json.load(r)["signer"]["development"] is True
+        try:  # a client that puts its key in the URL is refused, and the access log does not keep the key
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/keys?api_key={token}")
+            raise AssertionError("a key in the URL was accepted")
+        except urllib.error.HTTPError as refused:
+            assert refused.code == 401
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+    log = proc.stdout.read()  # type: ignore[union-attr]
+    assert "api_key=[redacted]" in log and token not in log
 
 
 def test_scan_workers_keep_a_key_ring_given_as_text(tmp_path: Path, env: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -150,12 +150,13 @@ def test_same_content_same_report_and_audit_row_over_http_cli_and_scan(
     actors = {e.actor.split(":")[0] for e in rt.audit.entries() if e.action == "verify"}
     assert actors == {"key", "cli"}
     # a failure is audited the same way from the CLI as over HTTP
-    broken = tmp_path / "broken.jpg"
-    broken.write_bytes(image[: len(image) // 3])
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n not an image after all")
     assert run("verify", str(broken))[0] == 2
-    assert svc.client.post("/v1/verify", content=broken.read_bytes(), headers=h | {"content-type": "image/jpeg"})
+    r = svc.client.post("/v1/verify", content=broken.read_bytes(), headers=h | {"content-type": "image/png"})
+    assert r.status_code == 415
     failed = [r for r in _audit_fields(rt).get(_sha(broken.read_bytes()), []) if r[0] == "verify"]
-    assert len(failed) == 2 and len(set(failed)) == 1 and failed[0][2] == "error:invalid-input"
+    assert len(failed) == 2 and len(set(failed)) == 1 and failed[0][2] == "error:unsupported-media"
 
 
 def _sha(data: bytes) -> str:

@@ -155,6 +155,23 @@ def sniff_mime_type(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> str
     return MIME_TYPES[str(_open(data, max_pixels).format)]
 
 
+def output_mime_type(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> str:
+    """The media type :func:`write_image` will give a marked copy of this file, from its header
+    alone (palette images become PNG); same errors as :func:`sniff_mime_type`."""
+    im = _open(data, max_pixels)
+    return MIME_TYPES["PNG" if im.mode in ("P", "PA") else str(im.format)]
+
+
+SUFFIXES = {
+    "image/jpeg": (".jpg", ".jpeg"),
+    "image/png": (".png",),
+    "image/webp": (".webp",),
+    "image/tiff": (".tif", ".tiff"),
+    "image/bmp": (".bmp",),
+    "image/gif": (".gif",),
+}
+
+
 def read_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Raster:
     """Decode an image file.
 

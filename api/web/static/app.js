@@ -136,6 +136,7 @@ function watermarkLine(w) {
     return [line, "found"];
   }
   if (w.verdict === "too-small") return ["Not checked: the image is too small to carry a watermark.", "muted"];
+  if (w.verdict === "inconclusive") return ["Not checked: " + (w.reason || "the watermark could not be tested") + ".", "muted"];
   if (w.verdict === "too-short") return [`Not checked for key "${w.key_id}": the text is too short.`, "muted"];
   return [`No Assay watermark found for key "${w.key_id}".`, ""];
 }

@@ -1,0 +1,114 @@
+"""Hostile and damaged input: a 4xx problem or an honest report, never a 500; nothing that leaks."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import stat
+import zlib
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from api.access_log import RedactCredentials
+from api.runtime import AUTH_FAILURES_BURST
+
+from .conftest import PROBLEM_TYPE, Service
+from .test_cli import run
+
+
+def test_deeply_nested_json_is_a_problem_not_a_crash(service: Service) -> None:
+    c, h = service.client, service.auth("verify") | {"content-type": "application/json"}
+    deep = b"[" * 100_000 + b"]" * 100_000
+    for path in ("/v1/verify", "/v1/text/detect"):
+        r = c.post(path, content=deep, headers=h)
+        assert 400 <= r.status_code < 500 and r.headers["content-type"] == PROBLEM_TYPE, (path, r.status_code)
+
+
+def test_credentials_in_the_url_are_refused_and_never_logged(service: Service) -> None:
+    token = service.tokens["verify"]
+    r = service.client.get("/v1/keys", params={"api_key": token})
+    assert r.status_code == 401 and "not accepted in the URL" in r.json()["detail"] and token not in r.text
+    # uvicorn's access record: (client, method, path with query, HTTP version, status)
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5", "GET", f"/v1/keys?x=1&api_key={token}&token={token}", "1.1", 401), None,
+    )  # fmt: skip
+    assert RedactCredentials().filter(record)
+    line = record.getMessage()
+    assert token not in line and "api_key=[redacted]&token=[redacted]" in line and "x=1" in line
+
+
+def test_unknown_methods_add_no_metric_series(service: Service) -> None:
+    c = service.client
+    assert c.request("FOOBAR", "/healthz").status_code == 405
+    metrics = c.get("/metrics").text
+    assert "FOOBAR" not in metrics and 'method="other"' in metrics
+
+
+def test_guessing_api_keys_is_rate_limited(service: Service) -> None:
+    c = service.client
+    codes = [
+        c.get("/v1/keys", headers={"Authorization": f"Bearer assay_nothere_guess{i}"}).status_code
+        for i in range(AUTH_FAILURES_BURST + 2)
+    ]
+    assert codes[:AUTH_FAILURES_BURST] == [401] * AUTH_FAILURES_BURST and codes[-1] == 429
+    r = c.get("/v1/keys", headers={"Authorization": "Bearer assay_nothere_again"})
+    assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+
+
+def test_data_directory_and_database_are_private(service: Service, env: Path) -> None:
+    service.client.post("/v1/verify", content=b"some words to check", headers=service.auth("verify"))
+    assert stat.S_IMODE(env.stat().st_mode) == 0o700
+    files = [p for p in env.iterdir() if p.name.startswith("assay.db")]
+    assert {p.name for p in files} >= {"assay.db", "assay.db-wal"}
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in files), [(p.name, oct(p.stat().st_mode)) for p in files]
+
+
+def test_svg_and_mismatched_outputs_are_refused_alike(service: Service, tmp_path: Path, env: Path) -> None:
+    svg = b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"></svg>'
+    (tmp_path / "x.svg").write_bytes(svg)
+    code, out, err = run("verify", str(tmp_path / "x.svg"))
+    assert code == 2 and "SVG" in err and not out
+    r = service.client.post(
+        "/v1/verify", content=svg, headers=service.auth("verify") | {"content-type": "image/svg+xml"}
+    )
+    assert r.status_code == 415
+    png = tmp_path / "in.png"
+    Image.fromarray(np.random.default_rng(1).integers(0, 255, (300, 300, 3), dtype=np.uint8)).save(png)
+    code, _, err = run("watermark", str(png), str(tmp_path / "out.jpg"))
+    assert code == 2 and "name it out.png" in err and not (tmp_path / "out.jpg").exists()
+    assert run("image", "mark", str(png), str(tmp_path / "m.jpg"))[0] == 2 and not (tmp_path / "m.jpg").exists()
+    assert run("watermark", str(png), str(tmp_path / "out.png"))[0] == 0
+
+
+def _flip_in_idat(png: bytes) -> bytes:
+    """Flip one byte inside the first IDAT chunk's data (and fix its CRC, so only the pixels break)."""
+    at = png.index(b"IDAT")
+    length = int.from_bytes(png[at - 4 : at], "big")
+    data = bytearray(png[at + 4 : at + 4 + length])
+    data[len(data) // 2] ^= 0xFF
+    crc = zlib.crc32(b"IDAT" + bytes(data)).to_bytes(4, "big")
+    return png[: at + 4] + bytes(data) + crc + png[at + 8 + length :]
+
+
+def test_damaged_pixels_still_get_their_credentials_checked(service: Service, tmp_path: Path) -> None:
+    buf = io.BytesIO()
+    Image.fromarray(np.random.default_rng(2).integers(0, 255, (320, 320, 3), dtype=np.uint8)).save(buf, "PNG")
+    signed = service.runtime.media.sign(buf.getvalue(), title="Damaged", digital_source_type="digitalCapture").data
+    damaged = _flip_in_idat(signed)
+    r = service.client.post(
+        "/v1/verify", content=damaged, headers=service.auth("verify") | {"content-type": "image/png"}
+    )
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert report["tampered"] and report["label"].startswith("Credentials tampered")
+    assert report["provenance"]["title"] == "Damaged" and report["provenance"]["verdict"] == "invalid"
+    [mark] = report["watermarks"]
+    assert mark["verdict"] == "inconclusive" and "cannot be decoded" in mark["reason"]
+    path = tmp_path / "damaged.png"
+    path.write_bytes(damaged)
+    code, out, _ = run("verify", str(path), "--json")
+    assert code == 0 and json.loads(out)["label"] == report["label"]
