@@ -7,9 +7,11 @@ import hashlib
 import importlib
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
+from api.budget import DecodeBudget
 from api.settings import Settings
 from detect.image import image_report, image_watermark_finding
 from detect.report import Report, WatermarkFinding
@@ -27,7 +29,7 @@ from provenance.store import ManifestRecord, ManifestStore, SoftBindingMatch
 from provenance.trust import load_trust_anchors
 from watermark.errors import ConfigurationError, UnsupportedMedia
 from watermark.image import ImageWatermarkDetector, ImageWatermarker, MarkedImage, read_image, watermark_file
-from watermark.image.codec import sniff_mime_type
+from watermark.image.codec import header_pixels, sniff_mime_type
 from watermark.keys import KeyRing
 
 __all__ = ["MediaService", "SignedResult"]
@@ -79,6 +81,17 @@ class MediaService:
         self._callback: Callable[[bytes], bytes] | None = None
         self._anchors: list[str] | None = None
         self._detector: ImageWatermarkDetector | None = None
+        self.budget = DecodeBudget(settings.decode_budget_pixels)
+
+    def _decoding(self, data: bytes) -> AbstractContextManager[None]:
+        """Hold this image's pixels of the process's decode budget (header read only).
+
+        Raises:
+            Overloaded: no room within half the request timeout.
+            InvalidInput, UnsupportedMedia, PayloadTooLarge: an unreadable, unsupported or too large header.
+        """
+        pixels = header_pixels(data, max_pixels=self.settings.max_pixels)
+        return self.budget.reserve(pixels, timeout=self.settings.request_timeout_s / 2)
 
     def credentials(self) -> SigningCredentials:
         """The configured signing credentials (the development CA is made on first use)."""
@@ -132,9 +145,10 @@ class MediaService:
             UnknownKey: ``key_id`` is not in the key ring.
             SignatureInvalid: signing failed.
         """
-        marked = watermark_file(
-            data, ImageWatermarker(self._keyring()), key_id=key_id, max_pixels=self.settings.max_pixels
-        )
+        with self._decoding(data):
+            marked = watermark_file(
+                data, ImageWatermarker(self._keyring()), key_id=key_id, max_pixels=self.settings.max_pixels
+            )
         if marked.mime_type not in SUPPORTED_MIME:
             raise UnsupportedMedia(f"C2PA cannot embed a manifest into {marked.mime_type}")
         bound = sign_and_store(
@@ -166,7 +180,8 @@ class MediaService:
                 also an unknown action or source type.
             SignatureInvalid: signing failed.
         """
-        read_image(data, max_pixels=self.settings.max_pixels)  # refuse truncated or bomb images before signing
+        with self._decoding(data):
+            read_image(data, max_pixels=self.settings.max_pixels)  # refuse truncated or bomb images before signing
         mime = sniff_mime_type(data, max_pixels=self.settings.max_pixels)
         if mime not in SUPPORTED_MIME:
             raise UnsupportedMedia(f"C2PA cannot embed a manifest into {mime}")
@@ -192,26 +207,29 @@ class MediaService:
         """The full report for an image file (watermarks, manifest, recovered credentials, markers).
 
         Raises:
-            InvalidInput, UnsupportedMedia, PayloadTooLarge: the image cannot be decoded.
+            UnsupportedMedia, PayloadTooLarge: not an image Assay reads, or over the pixel limit.
+            Overloaded: the decode budget stayed full for half the request timeout.
         """
         mime = sniff_mime_type(data, max_pixels=self.settings.max_pixels)  # header only: the report decodes once
-        return image_report(
-            data,
-            mime,
-            self.detector(),
-            store=self.store,
-            trust_anchors=self.trust_anchors(),
-            max_pixels=self.settings.max_pixels,
-        )
+        with self._decoding(data):
+            return image_report(
+                data,
+                mime,
+                self.detector(),
+                store=self.store,
+                trust_anchors=self.trust_anchors(),
+                max_pixels=self.settings.max_pixels,
+            )
 
     def matches_by_content(self, data: bytes) -> tuple[list[SoftBindingMatch], WatermarkFinding]:
         """Stored manifests for an image: by its watermark's soft binding, and by exact hash."""
-        raster = read_image(data, max_pixels=self.settings.max_pixels)
-        found = self.detector().detect_pixels(raster.pixels, peak=raster.peak)
+        detector = self.detector()
+        with self._decoding(data):
+            raster = read_image(data, max_pixels=self.settings.max_pixels)
+            found = detector.detect_pixels(raster.pixels, peak=raster.peak)
         matches: list[SoftBindingMatch] = []
         if found.found and found.payload is not None:
             matches = self.store.by_binding(ALG, binding_value(found.payload.to_bytes()))
         seen = {m.manifest_id for m in matches}
         exact = [m for m in self.store.by_asset_hash(hashlib.sha256(data).hexdigest()) if m not in seen]
-        detector = self.detector()
         return matches + [SoftBindingMatch(m) for m in exact], image_watermark_finding(found, len(detector.keyring))

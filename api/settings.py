@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=32 * _MIB, ge=1024, description="Largest request body accepted.")
     max_pixels: int = Field(default=50_000_000, ge=65_536, description="Most pixels an uploaded image may have.")
     request_timeout_s: float = Field(default=120.0, gt=0, description="Longest a request may take before a 503.")
+    decode_budget_pixels: int = Field(
+        default=64_000_000,
+        ge=65_536,
+        description="Pixels one process decodes at once (about 35 bytes each); more images wait, then 503.",
+    )
     rate_limit_per_minute: int = Field(default=600, ge=1, description="Requests per minute per API key or client.")
     rate_limit_burst: int = Field(default=60, ge=1, description="Requests a key may make at once before limiting.")
     warm_on_start: bool = Field(default=True, description="Load the model when the service starts.")

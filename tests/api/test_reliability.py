@@ -6,16 +6,22 @@ import io
 import json
 import logging
 import stat
+import threading
+import time
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from api.access_log import RedactCredentials
+from api.budget import DecodeBudget
 from api.runtime import AUTH_FAILURES_BURST
+from watermark.errors import Overloaded
 
-from .conftest import PROBLEM_TYPE, Service
+from .conftest import PROBLEM_TYPE, Service, photo_jpeg
 from .test_cli import run
 
 
@@ -112,3 +118,38 @@ def test_damaged_pixels_still_get_their_credentials_checked(service: Service, tm
     path.write_bytes(damaged)
     code, out, _ = run("verify", str(path), "--json")
     assert code == 0 and json.loads(out)["label"] == report["label"]
+
+
+def test_decode_budget_queues_then_refuses_with_retry_after() -> None:
+    budget = DecodeBudget(100)
+    order: list[str] = []
+    with budget.reserve(60, timeout=1):
+
+        def second() -> None:
+            with budget.reserve(60, timeout=5):
+                order.append("second ran")
+
+        worker = threading.Thread(target=second)
+        worker.start()
+        time.sleep(0.2)
+        order.append("first done")  # the second waited: 60 + 60 > 100
+    worker.join(5)
+    assert order == ["first done", "second ran"] and budget.used == 0
+    with budget.reserve(10_000, timeout=1):  # larger than the whole budget: runs alone
+        assert budget.used == 100
+        with pytest.raises(Overloaded) as refused, budget.reserve(1, timeout=0.05):
+            pass
+    assert refused.value.retry_after == 1 and budget.used == 0
+
+
+def test_a_full_decode_budget_answers_503_overloaded(service_factory: Callable[..., Service]) -> None:
+    svc = service_factory(request_timeout_s=1.0)
+    budget = svc.runtime.media.budget
+    image = photo_jpeg((320, 240))
+    headers = svc.auth("verify") | {"content-type": "image/jpeg"}
+    with budget.reserve(budget.total, timeout=1):  # large images are being checked elsewhere
+        r = svc.client.post("/v1/verify", content=image, headers=headers)
+    assert r.status_code == 503 and r.json()["type"].endswith("/overloaded") and int(r.headers["retry-after"]) >= 1
+    assert svc.client.post("/v1/verify", content=image, headers=headers).status_code == 200
+    results = [e.result for e in svc.runtime.audit.entries()]
+    assert results == ["error:overloaded", "no-evidence"]

@@ -155,6 +155,12 @@ def sniff_mime_type(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> str
     return MIME_TYPES[str(_open(data, max_pixels).format)]
 
 
+def header_pixels(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> int:
+    """Width times height from the header alone; same errors as :func:`sniff_mime_type`."""
+    width, height = _open(data, max_pixels).size
+    return int(width * height)
+
+
 def output_mime_type(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> str:
     """The media type :func:`write_image` will give a marked copy of this file, from its header
     alone (palette images become PNG); same errors as :func:`sniff_mime_type`."""
