@@ -1,7 +1,7 @@
 """A bound on the pixels one process decodes at once, so concurrent large images cannot exhaust memory.
 
-Decoding and checking an image costs memory in proportion to its pixels (about 35 bytes a pixel on
-the verification path: 8-bit planes, float copies, the detection frame). Each image operation
+Decoding and checking an image costs memory in proportion to its pixels (about 47 bytes a pixel on
+the verification path, measured: 8-bit planes, float copies, the detection frame). Each image operation
 reserves its pixel count before it decodes; requests beyond the budget wait their turn, and one that
 cannot start within the timeout is refused with :class:`Overloaded` (503 with ``Retry-After``).
 An image larger than the whole budget runs alone.

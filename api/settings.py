@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     decode_budget_pixels: int = Field(
         default=64_000_000,
         ge=65_536,
-        description="Pixels one process decodes at once (about 35 bytes each); more images wait, then 503.",
+        description="Pixels one process decodes at once (about 47 bytes each); more images wait, then 503.",
     )
     rate_limit_per_minute: int = Field(default=600, ge=1, description="Requests per minute per API key or client.")
     rate_limit_burst: int = Field(default=60, ge=1, description="Requests a key may make at once before limiting.")

@@ -18,8 +18,8 @@ router = APIRouter(tags=["operations"])
 
 
 @router.get("/healthz", response_model=Health)
-def healthz() -> Health:
-    """Liveness: the process answers."""
+async def healthz() -> Health:
+    """Liveness: the process answers (on the event loop: no worker thread needed)."""
     return Health(status="ok")
 
 
