@@ -137,8 +137,12 @@ async def read_upload(request: Request) -> Upload:
             form = await request.form(max_files=1, max_fields=20)
         except Exception:  # python-multipart raises several types for a malformed form
             raise InvalidInput("the multipart form cannot be parsed") from None
+        if any(len(form.getlist(name)) > 1 for name in ("file", "text", "title")):
+            raise InvalidInput("the form repeats a field ('file', 'text' and 'title' may appear once)")
         fields = {k: v for k, v in form.items() if isinstance(v, str)}
         file = form.get("file")
+        if isinstance(file, UploadFile) and "text" in fields:
+            raise InvalidInput("give a 'file' or a 'text' field, not both")
         if isinstance(file, UploadFile):
             data = await file.read()
             await file.close()

@@ -28,9 +28,6 @@ from provenance.store import ManifestStore, open_engine
 __all__ = ["ADMIN_KEY_FILE", "Runtime"]
 
 ADMIN_KEY_FILE = "admin-api-key"
-# Failed authentications per client: 10 at once, then one every 6 s (then 429 with Retry-After).
-AUTH_FAILURES_PER_MINUTE = 10
-AUTH_FAILURES_BURST = 10
 
 
 def cli_actor() -> str:
@@ -81,7 +78,9 @@ class Runtime:
             audit=AuditLog(engine).create(),
             api_keys=ApiKeys(engine).create_tables(),
             limiter=RateLimiter(per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst),
-            auth_failures=RateLimiter(per_minute=AUTH_FAILURES_PER_MINUTE, burst=AUTH_FAILURES_BURST),
+            auth_failures=RateLimiter(
+                per_minute=settings.auth_failures_per_minute, burst=settings.auth_failures_per_minute
+            ),
             batcher=GenerationBatcher(
                 lambda prompts, kwargs: text.generate_batch(prompts, **kwargs), on_batch=metrics.observe_batch
             ),

@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     )
     rate_limit_per_minute: int = Field(default=600, ge=1, description="Requests per minute per API key or client.")
     rate_limit_burst: int = Field(default=60, ge=1, description="Requests a key may make at once before limiting.")
+    auth_failures_per_minute: int = Field(
+        default=10,
+        ge=1,
+        description="Failed authentications per client address: this many at once, then as many a minute.",
+    )
     warm_on_start: bool = Field(default=True, description="Load the model when the service starts.")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

@@ -18,7 +18,6 @@ from PIL import Image
 
 from api.access_log import RedactCredentials
 from api.budget import DecodeBudget
-from api.runtime import AUTH_FAILURES_BURST
 from watermark.errors import Overloaded
 
 from .conftest import PROBLEM_TYPE, Service, photo_jpeg
@@ -56,11 +55,13 @@ def test_unknown_methods_add_no_metric_series(service: Service) -> None:
 
 def test_guessing_api_keys_is_rate_limited(service: Service) -> None:
     c = service.client
+    burst = service.runtime.settings.auth_failures_per_minute
+    assert burst == 10  # the default
     codes = [
         c.get("/v1/keys", headers={"Authorization": f"Bearer assay_nothere_guess{i}"}).status_code
-        for i in range(AUTH_FAILURES_BURST + 2)
+        for i in range(burst + 2)
     ]
-    assert codes[:AUTH_FAILURES_BURST] == [401] * AUTH_FAILURES_BURST and codes[-1] == 429
+    assert codes[:burst] == [401] * burst and codes[-1] == 429
     r = c.get("/v1/keys", headers={"Authorization": "Bearer assay_nothere_again"})
     assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
 
@@ -153,3 +154,13 @@ def test_a_full_decode_budget_answers_503_overloaded(service_factory: Callable[.
     assert svc.client.post("/v1/verify", content=image, headers=headers).status_code == 200
     results = [e.result for e in svc.runtime.audit.entries()]
     assert results == ["error:overloaded", "no-evidence"]
+
+
+def test_ambiguous_forms_are_refused(service: Service) -> None:
+    c, h = service.client, service.auth("verify")
+    both = c.post(
+        "/v1/verify", files={"file": ("a.jpg", photo_jpeg((64, 64)), "image/jpeg")}, data={"text": "x"}, headers=h
+    )
+    assert both.status_code == 422 and "not both" in both.json()["detail"]
+    twice = c.post("/v1/verify", files=[("text", (None, "one")), ("text", (None, "two"))], headers=h)
+    assert twice.status_code == 422 and "repeats" in twice.json()["detail"]
