@@ -130,3 +130,17 @@ def test_metadata_markers_are_weak() -> None:
     kinds = {m.kind for m in metadata_markers(_png(skdata.coffee(), pnginfo=info))}
     assert kinds == {"xmp-creator-tool", "iptc-digital-source-type"}
     assert metadata_markers(b"garbage") == []
+
+
+def test_a_manifest_that_cannot_be_parsed_is_reported_unreadable(creds: SigningCredentials) -> None:  # noqa: F811
+    signed = sign_asset(
+        _jpeg(_png(skdata.chelsea()), 92), "image/jpeg", ai_manifest(title="c", model="gen"), creds
+    ).data
+    # The claim signature's protected header names algorithm -1 (unassigned) instead of ES256 (-7).
+    at = signed.index(bytes.fromhex("a201261821"))
+    unknown = signed[: at + 2] + b"\x20" + signed[at + 3 :]
+    r = image_report(unknown, "image/jpeg", DETECTOR)
+    assert r.provenance is not None and r.provenance.present and r.provenance.verdict == "unreadable"
+    assert r.provenance.error and r.tampered and r.label == "Credentials present but unreadable"
+    plain = image_report(_jpeg(_png(skdata.chelsea()), 92), "image/jpeg", DETECTOR)
+    assert plain.provenance is not None and plain.provenance.verdict == "absent" and not plain.tampered
