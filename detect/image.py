@@ -45,7 +45,7 @@ def metadata_markers(data: bytes) -> list[Marker]:
     found: list[Marker] = []
     try:  # PNG text after the image data is read by decoding the image: damaged pixels end it
         text: dict[str, Any] = dict(getattr(im, "text", None) or {})
-    except (OSError, SyntaxError, ValueError):
+    except (OSError, SyntaxError, ValueError, TypeError, KeyError, IndexError, EOFError):
         text = {}
     info: dict[str, Any] = {str(k): v for k, v in im.info.items()}
     info.update(text)

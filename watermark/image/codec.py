@@ -18,6 +18,7 @@ Documented behaviours:
 from __future__ import annotations
 
 import io
+import struct
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -80,6 +81,11 @@ class Raster:
         return np.asarray(np.rint(rgb * (255.0 / self.peak)), dtype=np.uint8)
 
 
+# What Pillow raises on malformed files besides OSError (found by eval/fuzz.py: a TIFF whose second
+# page has no dimensions raises TypeError from ``n_frames``).
+_MALFORMED = (OSError, SyntaxError, ValueError, TypeError, KeyError, IndexError, EOFError, struct.error)
+
+
 def _open(data: bytes, max_pixels: int) -> Image.Image:
     if not data:
         raise InvalidInput("the image is empty")
@@ -91,7 +97,7 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
         raise PayloadTooLarge(f"the image has more than {max_pixels:,} pixels") from exc
     except UnidentifiedImageError as exc:
         raise UnsupportedMedia("not an image format Assay reads (JPEG, PNG, WebP, TIFF, BMP, GIF)") from exc
-    except (OSError, SyntaxError, ValueError) as exc:
+    except _MALFORMED as exc:
         raise InvalidInput(f"the image header is corrupt: {exc}") from exc
     if im.format not in MIME_TYPES:
         raise UnsupportedMedia(f"{im.format} images are not supported (JPEG, PNG, WebP, TIFF, BMP, GIF are)")
@@ -100,7 +106,11 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
         raise PayloadTooLarge(f"the image is {width}x{height} = {width * height:,} pixels; the limit is {max_pixels:,}")
     if width < 1 or height < 1:
         raise InvalidInput("the image has no pixels")
-    if getattr(im, "n_frames", 1) > 1:
+    try:
+        frames = getattr(im, "n_frames", 1)  # walks every frame's header (TIFF pages, GIF frames)
+    except _MALFORMED as exc:
+        raise InvalidInput(f"the image header is corrupt: {exc}") from exc
+    if frames > 1:
         raise UnsupportedMedia("animated images are not supported: extract the frame to check")
     return im
 
@@ -196,7 +206,7 @@ def read_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Raster:
         im = ImageOps.exif_transpose(im) or im
         if "exif" in options:
             options["exif"] = im.getexif().tobytes()
-    except (OSError, SyntaxError, ValueError, cv2.error) as exc:
+    except (*_MALFORMED, cv2.error) as exc:
         raise InvalidInput(f"the image is corrupt or truncated: {exc}") from exc
     mode = im.mode
     if mode in ("1", "F"):

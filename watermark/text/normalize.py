@@ -91,7 +91,8 @@ class NormalizedText:
     def original_offsets(self, offsets: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         """Map ``(..., 2)`` ``[start, end)`` ranges in the normalised text to the original."""
         starts = self.source[offsets[..., 0]]
-        ends = np.maximum(self.source[np.maximum(offsets[..., 1] - 1, 0)] + 1, starts)
+        last = self.source[np.maximum(offsets[..., 1] - 1, 0)] + 1
+        ends = np.where(offsets[..., 1] > offsets[..., 0], np.maximum(last, starts), starts)  # empty stays empty
         return np.stack([starts, ends], axis=-1)
 
     def changes(self) -> dict[str, int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -133,3 +134,14 @@ def test_bad_input_gets_typed_errors(
     assert detect_file(one, detector).to_dict()["verdict"] == "too-small"
     with pytest.raises(PayloadTooLarge):
         read_image(png, max_pixels=1000)
+
+
+def test_malformed_files_found_by_fuzzing_are_invalid_input() -> None:
+    """eval/fuzz.py's crashes, kept: each must be a documented error (a TIFF page without dimensions
+    made Pillow raise TypeError from ``n_frames``, which reached the service as a 500)."""
+    folder = Path(__file__).resolve().parents[2] / "data" / "fuzz"
+    files = sorted(folder.iterdir())
+    assert files
+    for path in files:
+        with pytest.raises(InvalidInput):
+            read_image(path.read_bytes())

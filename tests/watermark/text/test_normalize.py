@@ -41,3 +41,12 @@ def test_words_made_only_of_look_alikes_fold_between_latin_words() -> None:
     edge = "Hello \u0430 \u043c\u0438\u0440"  # between Latin and genuine Cyrillic: not decided, left alone
     assert normalize_text(edge).text == edge
     assert normalize_text("\u0430").text == "\u0430"  # no context at all
+
+
+def test_empty_ranges_map_to_empty_ranges() -> None:
+    """Found by eval/fuzz.py: an empty range at 0 mapped to [0, 1), past the end of an empty text."""
+    for text in ("", "ab\u200bc", "\u200b"):
+        norm = normalize_text(text)
+        for k in range(len(norm.text) + 1):
+            start, end = (int(v) for v in norm.original_offsets(np.array([k, k])))
+            assert start == end <= len(text)

@@ -1,0 +1,275 @@
+"""Coverage-guided fuzzing (atheris / libFuzzer) of everything that parses untrusted input.
+
+Targets: ``content`` (classifying uploaded bytes, then decoding the image), ``public_marks`` (the
+dwtDct decoder on decoded pixels), ``normalize`` (the text normaliser, including the span mapping),
+``keyring`` (the key-ring TOML parser), ``c2pa`` (reading and validating a manifest from a JPEG or
+PNG) and ``json_bodies`` (the request bodies of ``/v1/text/*`` and ``/v1/verify``). Only
+documented errors may escape a target: :class:`AssayError` subclasses (and, for the request models,
+pydantic's ``ValidationError``, which the API turns into a 422 problem); anything else is a crash.
+
+Each target runs in its own process for a time budget, from the seed corpus in
+``eval/fuzz_corpus/<target>/`` (grown in place by libFuzzer), and reports executions, coverage
+(libFuzzer's ``cov``/``ft`` counters) and crashes (the crashing input is kept under
+``eval/results/fuzz-crashes/``).
+
+    .venv/bin/python eval/fuzz.py --seconds 300          # the long run: 6 targets x 5 min
+    .venv/bin/python eval/fuzz.py --seconds 5 --target keyring
+
+Writes ``eval/results/fuzz.{json,md}`` (the long run; ``--no-write`` for smoke runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "eval"]  # eval/provenance.py
+CORPUS = ROOT / "eval" / "fuzz_corpus"
+RESULTS = ROOT / "eval" / "results"
+TARGETS = ("content", "public_marks", "normalize", "keyring", "c2pa", "json_bodies")
+
+
+def _target(name: str) -> Callable[[bytes], None]:
+    """The one-input test of a target (imports are instrumented by the caller)."""
+    import pydantic
+
+    from watermark.errors import AssayError
+
+    if name == "content":
+        from api.operations import Content
+        from watermark.image import read_image
+
+        def content(data: bytes) -> None:
+            try:
+                c = Content.of_bytes(data, declared_type="application/octet-stream")
+                if c.kind == "image":
+                    read_image(c.data, max_pixels=4_000_000)
+            except AssayError:
+                pass
+
+        return content
+    if name == "public_marks":
+        import numpy as np
+
+        from watermark.image import detect_public_marks
+
+        def public_marks(data: bytes) -> None:
+            if len(data) < 2:
+                return
+            w = 256 + data[0] % 64
+            pixels = np.resize(np.frombuffer(data[1:], dtype=np.uint8), (256, w, 3))
+            for m in detect_public_marks(pixels):
+                assert 0.0 <= m.p_value <= 1.0
+
+        return public_marks
+    if name == "normalize":
+        from watermark.text.normalize import normalize_text
+
+        def normalize(data: bytes) -> None:
+            text = data.decode("utf-8", "surrogateescape")  # invalid bytes become lone surrogates
+            norm = normalize_text(text)
+            import numpy as np
+
+            offsets = norm.original_offsets(np.array([0, len(norm.text)]))
+            assert 0 <= int(offsets[0]) <= int(offsets[1]) <= len(text)
+
+        return normalize
+    if name == "keyring":
+        from watermark.keys import keyring_from_toml
+
+        def keyring(data: bytes) -> None:
+            try:
+                ring = keyring_from_toml(data.decode("utf-8", "replace"), environ={})
+                assert len(ring) >= 1
+            except AssayError:
+                pass
+
+        return keyring
+    if name == "c2pa":
+        from provenance.c2pa_io import verify_asset
+
+        def c2pa(data: bytes) -> None:
+            mime = "image/png" if data[:4] == b"\x89PNG" else "image/jpeg"
+            with contextlib.suppress(AssayError):
+                verify_asset(data, mime)
+
+        return c2pa
+    if name == "json_bodies":
+        from api.deps import Upload  # noqa: F401  (the module the JSON reader lives in)
+        from api.models import DetectRequest, GenerateRequest
+        from api.operations import Content
+
+        def json_bodies(data: bytes) -> None:
+            for model in (DetectRequest, GenerateRequest):
+                with contextlib.suppress(pydantic.ValidationError):
+                    model.model_validate_json(data)
+            try:
+                obj = json.loads(data)
+            except (ValueError, RecursionError):
+                return
+            if isinstance(obj, dict) and isinstance(obj.get("text"), str):
+                with contextlib.suppress(AssayError):
+                    Content.of_text(obj["text"])
+
+        return json_bodies
+    raise ValueError(f"unknown target {name!r}; one of {', '.join(TARGETS)}")
+
+
+def _child(name: str, seconds: int, corpus: Path, crashes: Path) -> None:
+    """Run one target under libFuzzer in this process (exits when the budget is spent or on a crash)."""
+    import atheris
+
+    with atheris.instrument_imports(include=["watermark", "detect", "provenance", "api"]):
+        test = _target(name)
+    args = [
+        sys.argv[0],
+        str(corpus),
+        f"-max_total_time={seconds}",
+        "-max_len=65536",
+        "-rss_limit_mb=4096",
+        "-timeout=20",
+        f"-artifact_prefix={crashes}/{name}-",
+        "-print_final_stats=1",
+    ]
+    atheris.Setup(args, test)
+    atheris.Fuzz()
+
+
+_STAT = re.compile(r"#(\d+)\s+\w+\s+cov: (\d+) ft: (\d+)")
+
+
+def run_target(
+    name: str, seconds: int, *, corpus_root: Path = CORPUS, crashes: Path = RESULTS / "fuzz-crashes"
+) -> dict[str, Any]:
+    """Fuzz one target in a subprocess; return its executions, coverage and crashes."""
+    corpus = corpus_root / name
+    corpus.mkdir(parents=True, exist_ok=True)
+    crashes.mkdir(parents=True, exist_ok=True)
+    before = set(crashes.iterdir())
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--child",
+            name,
+            "--seconds",
+            str(seconds),
+            "--corpus",
+            str(corpus),
+            "--crashes",
+            str(crashes),
+        ],
+        capture_output=True,
+        text=True,
+        env=os.environ | {"HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)},
+        timeout=seconds + 300,
+    )
+    out = proc.stdout + proc.stderr
+    stats = _STAT.findall(out)
+    runs = re.search(r"stat::number_of_executed_units:\s*(\d+)", out)
+    new = sorted(set(crashes.iterdir()) - before)
+    crashed = proc.returncode != 0 or bool(new)
+    return {
+        "target": name,
+        "seconds": round(time.perf_counter() - t0, 1),
+        "executions": int(runs.group(1)) if runs else (int(stats[-1][0]) if stats else 0),
+        "coverage": int(stats[-1][1]) if stats else 0,
+        "features": int(stats[-1][2]) if stats else 0,
+        "corpus_files": sum(1 for _ in corpus.iterdir()),
+        "crashes": [p.name for p in new] if crashed else [],
+        "exit_code": proc.returncode,
+        "tail": out[-1500:] if crashed else "",
+    }
+
+
+def seed_corpus(root: Path = CORPUS) -> None:
+    """Small valid inputs for each target (written once; libFuzzer grows the folders)."""
+    import numpy as np
+    from PIL import Image
+
+    def put(target: str, name: str, data: bytes) -> None:
+        folder = root / target
+        folder.mkdir(parents=True, exist_ok=True)
+        if not (folder / name).exists():
+            (folder / name).write_bytes(data)
+
+    rng = np.random.default_rng(0)
+    for fmt in ("PNG", "JPEG", "WEBP", "BMP", "GIF", "TIFF"):
+        buf = io.BytesIO()
+        Image.fromarray(rng.integers(0, 255, (24, 24, 3), dtype=np.uint8)).save(buf, fmt)
+        put("content", f"seed.{fmt.lower()}", buf.getvalue())
+    put("content", "seed.txt", "A few words, with an accent: café.".encode())
+    put("public_marks", "seed.bin", bytes(rng.integers(0, 255, 4096, dtype=np.uint8)))
+    put("normalize", "seed.txt", "He\u200bllo w\u0430rld \u00ad tags\U000e0041 and ﬁ ligature".encode())
+    put("keyring", "seed.toml", b'active = "a"\n[[keys]]\nid = "a"\nscheme = "kgw"\nsecret = "s"\ngamma = 0.25\n')
+    put("json_bodies", "detect.json", b'{"text": "hello"}')
+    put("json_bodies", "generate.json", b'{"messages": [{"role": "user", "content": "hi"}], "max_new_tokens": 5}')
+    from provenance.c2pa_io import sign_asset
+    from provenance.credentials import ensure_dev_credentials
+    from provenance.manifest import ai_manifest
+
+    creds = ensure_dev_credentials(Path(tempfile.mkdtemp(prefix="assay-fuzz-ca-")))
+    for fmt, mime in (("JPEG", "image/jpeg"), ("PNG", "image/png")):
+        buf = io.BytesIO()
+        Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(buf, fmt)
+        signed = sign_asset(buf.getvalue(), mime, ai_manifest(title="t", model="m"), creds).data
+        put("c2pa", f"signed.{fmt.lower()}", signed)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=int, default=300, help="Budget per target.")
+    parser.add_argument("--target", action="append", choices=TARGETS, help="Only these targets.")
+    parser.add_argument("--child", choices=TARGETS, help=argparse.SUPPRESS)
+    parser.add_argument("--no-write", action="store_true", help="Do not write eval/results/fuzz.*.")
+    parser.add_argument("--workdir", type=Path, help="Corpus and crashes here (a smoke run; implies --no-write).")
+    parser.add_argument("--corpus", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--crashes", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        _child(args.child, args.seconds, args.corpus, args.crashes)
+        return
+    corpus_root, crashes = CORPUS, RESULTS / "fuzz-crashes"
+    if args.workdir is not None:
+        corpus_root, crashes, args.no_write = args.workdir / "corpus", args.workdir / "crashes", True
+    seed_corpus(corpus_root)
+    rows = [run_target(t, args.seconds, corpus_root=corpus_root, crashes=crashes) for t in (args.target or TARGETS)]
+    for r in rows:
+        state = f"CRASH {r['crashes']}" if r["crashes"] else "no crash"
+        print(f"{r['target']:>13}: {r['executions']:>9} inputs, cov {r['coverage']}, ft {r['features']}, {state}")
+    if args.no_write:
+        return
+    (RESULTS / "fuzz.json").write_text(json.dumps({"seconds_per_target": args.seconds, "targets": rows}, indent=2))
+    lines = [
+        "# Fuzzing (atheris / libFuzzer)",
+        "",
+        f"`.venv/bin/python eval/fuzz.py --seconds {args.seconds}`; only documented errors may escape a target.",
+        "",
+        "| target | seconds | inputs run | coverage (cov / ft) | corpus files | crashes |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        crashes = ", ".join(r["crashes"]) or "0"
+        lines.append(
+            f"| {r['target']} | {r['seconds']} | {r['executions']:,} | {r['coverage']} / {r['features']} | "
+            f"{r['corpus_files']} | {crashes} |"
+        )
+    (RESULTS / "fuzz.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
