@@ -8,9 +8,11 @@ codes (see :func:`is_client_error`).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -32,6 +34,7 @@ __all__ = [
     "problem_response",
 ]
 
+log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
 BASE = "https://assay.dev/problems/"
 
@@ -66,6 +69,7 @@ _TABLE: dict[type[e.AssayError], ProblemKind] = {
     e.RateLimited: ProblemKind(429, "rate-limited", "Too many requests"),
     e.Overloaded: ProblemKind(503, "overloaded", "Overloaded"),
     e.ModelUnavailable: ProblemKind(503, "model-unavailable", "Model unavailable"),
+    e.StoreUnavailable: ProblemKind(503, "store-unavailable", "Store unavailable"),
     e.ConfigurationError: ProblemKind(500, "configuration", "Configuration error"),
 }
 # Problems that do not come from an AssayError: routing and request parsing.
@@ -75,6 +79,8 @@ INVALID_REQUEST = ProblemKind(422, "invalid-request", "Invalid request")
 BAD_REQUEST = ProblemKind(400, "bad-request", "Bad request")
 TIMEOUT = ProblemKind(503, "timeout", "Timed out")
 INTERNAL = _TABLE[e.AssayError]
+# A database error that is the connection's, not the request's: the store is down or restarting.
+STORE_DOWN = e.StoreUnavailable("the store cannot be reached; retry shortly", retry_after=5)
 
 
 def kind_of(exc: e.AssayError) -> ProblemKind:
@@ -167,6 +173,12 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(e.AssayError)
     async def _assay(_: Request, exc: e.AssayError) -> JSONResponse:
         return problem_response(exc)
+
+    @app.exception_handler(sa.exc.OperationalError)
+    @app.exception_handler(sa.exc.InterfaceError)
+    async def _store(_: Request, exc: sa.exc.DBAPIError) -> JSONResponse:
+        log.warning("the store cannot be reached: %s", exc.__class__.__name__)
+        return problem_response(STORE_DOWN)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

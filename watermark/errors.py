@@ -17,7 +17,8 @@ CLI maps the same table to its exit codes.
     ├── Unavailable           the work cannot be done now; ``retry_after`` seconds may help
     │   ├── RateLimited       too many requests from one client
     │   ├── Overloaded        the work queue did not reach the request in time
-    │   └── ModelUnavailable  the language model cannot be found or loaded
+    │   ├── ModelUnavailable  the language model cannot be found or loaded
+    │   └── StoreUnavailable  the database behind the store and the audit log cannot be reached
     └── ConfigurationError    settings, key ring or credentials are wrong
 
 Messages never contain secrets.
@@ -36,6 +37,7 @@ __all__ = [
     "PayloadTooLarge",
     "RateLimited",
     "SignatureInvalid",
+    "StoreUnavailable",
     "TooShort",
     "Unauthorized",
     "Unavailable",
@@ -105,6 +107,10 @@ class Overloaded(Unavailable):
 
 class ModelUnavailable(Unavailable):
     """The language model could not be found or loaded."""
+
+
+class StoreUnavailable(Unavailable):
+    """The database behind the manifest store, API keys and audit log cannot be reached."""
 
 
 class ConfigurationError(AssayError):

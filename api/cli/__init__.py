@@ -12,7 +12,22 @@ from api.cli.text import detect, generate
 __all__ = ["main"]
 
 
-@click.group()
+class _Assay(click.Group):
+    """Turns a database that cannot be reached into one line and exit 1 (never a traceback)."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        import sqlalchemy as sa
+
+        try:
+            return super().invoke(ctx)
+        except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+            click.echo(
+                f"error: the store cannot be reached ({exc.__class__.__name__}); check ASSAY_STORE_URL", err=True
+            )
+            raise SystemExit(1) from None
+
+
+@click.group(cls=_Assay)
 @click.version_option("0.1.0", prog_name="assay")
 def main() -> None:
     """Assay: content provenance, watermarking and AI-content detection."""
