@@ -6,11 +6,16 @@ samples the server's resident memory every 50 ms and times ``/healthz`` every 10
 Run twice in one go: with the decode budget effectively off (the behaviour before it existed; only
 3 requests, since 20 would exhaust this 24 GiB machine) and with the default budget (20 requests).
 
+Before the load, a catalogue of hostile requests by class (auth, bodies, uploads, paths, protocol,
+parameters) is sent to a live service: none may answer 5xx or return a secret. The Markdown also
+carries the figures of ``eval/fuzz.py`` and ``eval/crash_safety.py`` when their results exist.
+
 Writes ``eval/results/reliability.{json,md}``. Usage: ``.venv/bin/python eval/reliability.py``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -21,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -52,20 +58,18 @@ def _bomb() -> bytes:
     return buf.getvalue()
 
 
-def run(label: str, *, requests: int, budget: int | None) -> dict[str, Any]:
-    """One server, ``requests`` concurrent verifications of the 49 MP PNG; memory and liveness sampled."""
+@contextlib.contextmanager
+def _serve(**settings: str) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
+    """``assay serve`` on a fresh data directory and a free port, ready (model warm) when yielded."""
     port = _free_port()
-    data_dir = tempfile.mkdtemp(prefix="assay-reliability-")
+    data_dir = Path(tempfile.mkdtemp(prefix="assay-reliability-"))
     env = os.environ | {
-        "ASSAY_DATA_DIR": data_dir,
+        "ASSAY_DATA_DIR": str(data_dir),
         "ASSAY_PORT": str(port),
-        "ASSAY_ANONYMOUS_VERIFY": "true",
-        "ASSAY_RATE_LIMIT_BURST": "10000",
         "ASSAY_CACHE_DIR": str(ROOT / ".cache" / "models"),
         "HF_HUB_OFFLINE": "1",
     }
-    if budget is not None:
-        env["ASSAY_DECODE_BUDGET_PIXELS"] = str(budget)
+    env |= {f"ASSAY_{k.upper()}": v for k, v in settings.items()}
     server = subprocess.Popen([ASSAY, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -77,6 +81,18 @@ def run(label: str, *, requests: int, budget: int | None) -> dict[str, Any]:
                 except httpx.TransportError:
                     pass
                 time.sleep(0.2)
+        yield base, server, data_dir
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def run(label: str, *, requests: int, budget: int | None) -> dict[str, Any]:
+    """One server, ``requests`` concurrent verifications of the 49 MP PNG; memory and liveness sampled."""
+    settings = {"anonymous_verify": "true", "rate_limit_burst": "10000"}
+    if budget is not None:
+        settings["decode_budget_pixels"] = str(budget)
+    with _serve(**settings) as (base, server, _):
         idle_rss = _rss_bytes(server.pid)
         stop = threading.Event()
         rss: list[int] = []
@@ -138,18 +154,215 @@ def run(label: str, *, requests: int, budget: int | None) -> dict[str, Any]:
             },
             "served_s_median": round(statistics.median([s for c, s in outcomes if c == 200] or [0.0]), 1),
         }
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+
+
+def _png(size: tuple[int, int], mode: str = "RGB") -> bytes:
+    buf = io.BytesIO()
+    Image.new(mode, size).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def hostile() -> dict[str, Any]:
+    """Hostile requests by class against a live service; each must be a 4xx problem (or a 2xx that
+    gives nothing away), never a 5xx, and no answer may contain a secret."""
+    with _serve() as (base, _, data_dir):
+        token = (data_dir / "admin-api-key").read_text().strip()
+        auth = {"Authorization": f"Bearer {token}"}
+        jpeg = io.BytesIO()
+        Image.effect_noise((320, 240), 40).convert("RGB").save(jpeg, "JPEG")
+        photo = jpeg.getvalue()
+        cases: list[tuple[str, str, str, str, dict[str, Any]]] = [
+            ("auth", "no key", "POST", "/v1/verify", {"content": b"text", "headers": {"content-type": "text/plain"}}),
+            ("auth", "malformed bearer", "GET", "/v1/keys", {"headers": {"Authorization": "Bearer"}}),
+            ("auth", "basic scheme", "GET", "/v1/keys", {"headers": {"Authorization": "Basic YTpi"}}),
+            ("auth", "unknown key", "GET", "/v1/keys", {"headers": {"Authorization": "Bearer assay_x_y"}}),
+            ("auth", "key in the URL", "GET", f"/v1/keys?api_key={token}", {}),
+            ("auth", "SQL in the key", "GET", "/v1/keys", {"headers": {"X-API-Key": "' OR 1=1 --"}}),
+            (
+                "bodies",
+                "deep JSON array",
+                "POST",
+                "/v1/verify",
+                {"content": b"[" * 100_000 + b"]" * 100_000, "headers": auth | {"content-type": "application/json"}},
+            ),
+            (
+                "bodies",
+                "unpaired surrogate",
+                "POST",
+                "/v1/text/detect",
+                {"content": b'{"text": "a \\ud800 b"}', "headers": auth | {"content-type": "application/json"}},
+            ),
+            (
+                "bodies",
+                "not JSON",
+                "POST",
+                "/v1/text/detect",
+                {"content": b"{", "headers": auth | {"content-type": "application/json"}},
+            ),
+            ("bodies", "wrong JSON type", "POST", "/v1/text/detect", {"json": {"text": 5}, "headers": auth}),
+            ("bodies", "empty text", "POST", "/v1/verify", {"json": {"text": ""}, "headers": auth}),
+            (
+                "bodies",
+                "body over the limit",
+                "POST",
+                "/v1/verify",
+                {"content": b"a" * (33 * 2**20), "headers": auth | {"content-type": "text/plain"}},
+            ),
+            (
+                "bodies",
+                "text over the limit",
+                "POST",
+                "/v1/text/detect",
+                {"json": {"text": "x" * 300_000}, "headers": auth},
+            ),
+            (
+                "bodies",
+                "broken multipart",
+                "POST",
+                "/v1/verify",
+                {"content": b"--x\r\nbroken", "headers": auth | {"content-type": "multipart/form-data; boundary=x"}},
+            ),
+            (
+                "bodies",
+                "file and text at once",
+                "POST",
+                "/v1/verify",
+                {"files": {"file": ("a.jpg", photo, "image/jpeg")}, "data": {"text": "x"}, "headers": auth},
+            ),
+            (
+                "uploads",
+                "decompression bomb 30000x30000",
+                "POST",
+                "/v1/verify",
+                {"content": _png((30000, 30000), "L"), "headers": auth | {"content-type": "image/png"}},
+            ),
+            (
+                "uploads",
+                "truncated JPEG to sign",
+                "POST",
+                "/v1/images/watermark",
+                {"content": photo[: len(photo) // 3], "headers": auth | {"content-type": "image/jpeg"}},
+            ),
+            (
+                "uploads",
+                "truncated JPEG to verify",
+                "POST",
+                "/v1/verify",
+                {"content": photo[: len(photo) // 3], "headers": auth | {"content-type": "image/jpeg"}},
+            ),
+            (
+                "uploads",
+                "PDF declared as image",
+                "POST",
+                "/v1/images/watermark",
+                {"content": b"%PDF-1.7", "headers": auth | {"content-type": "image/png"}},
+            ),
+            (
+                "uploads",
+                "SVG",
+                "POST",
+                "/v1/verify",
+                {
+                    "content": b"<svg xmlns='http://www.w3.org/2000/svg'/>",
+                    "headers": auth | {"content-type": "image/svg+xml"},
+                },
+            ),
+            ("uploads", "no content type", "POST", "/v1/verify", {"content": b"x", "headers": auth}),
+            (
+                "uploads",
+                "zeros claiming PNG",
+                "POST",
+                "/v1/verify",
+                {"content": b"\x00" * 64, "headers": auth | {"content-type": "image/png"}},
+            ),
+            (
+                "uploads",
+                "tiny image to watermark",
+                "POST",
+                "/v1/images/watermark",
+                {"content": _png((8, 8)), "headers": auth | {"content-type": "image/png"}},
+            ),
+            ("paths", "traversal in manifest id", "GET", "/v1/manifests/..%2F..%2Fetc%2Fpasswd", {"headers": auth}),
+            ("paths", "overlong manifest id", "GET", "/v1/manifests/" + "a" * 300, {"headers": auth}),
+            ("paths", "static traversal", "GET", "/static/..%2F..%2Fapi%2Fsettings.py", {}),
+            ("paths", "unknown route", "GET", "/v1/nothing", {"headers": auth}),
+            ("protocol", "unknown method", "FOOBAR", "/healthz", {}),
+            ("protocol", "wrong method", "DELETE", "/v1/verify", {"headers": auth}),
+            ("parameters", "bad base64", "GET", "/v1/matches/byBinding?alg=x&value=***", {"headers": auth}),
+            ("parameters", "missing parameter", "GET", "/v1/matches/byBinding?alg=x", {"headers": auth}),
+            (
+                "parameters",
+                "unknown source type",
+                "POST",
+                "/v1/provenance/sign?digital_source_type=madeUp",
+                {"content": photo, "headers": auth | {"content-type": "image/jpeg"}},
+            ),
+            (
+                "parameters",
+                "unknown key id",
+                "POST",
+                "/v1/images/watermark?key_id=nope",
+                {"content": photo, "headers": auth | {"content-type": "image/jpeg"}},
+            ),
+            (
+                "parameters",
+                "too many new tokens",
+                "POST",
+                "/v1/text/generate",
+                {"json": {"prompt": "hi", "max_new_tokens": 4096}, "headers": auth},
+            ),
+        ]
+        rows = []
+        with httpx.Client(base_url=base, timeout=120) as c:
+            for cls, what, method, path, kwargs in cases:
+                r = c.request(method, path, **kwargs)
+                leaked = token in r.text or token.split("_", 2)[-1] in r.text
+                rows.append(
+                    {
+                        "class": cls,
+                        "input": what,
+                        "status": r.status_code,
+                        "leaked_secret": leaked,
+                        "problem_type": (
+                            r.json().get("type")
+                            if r.headers.get("content-type") == "application/problem+json"
+                            else None
+                        ),
+                    }
+                )
+            for i in range(12):  # guessing keys
+                r = c.get("/v1/keys", headers={"Authorization": f"Bearer assay_guess_{i}"})
+            rows.append(
+                {
+                    "class": "auth",
+                    "input": "12 guessed keys (the last)",
+                    "status": r.status_code,
+                    "leaked_secret": False,
+                    "problem_type": r.json().get("type"),
+                }
+            )
+    by_class: dict[str, dict[str, int]] = {}
+    for row in rows:
+        counts = by_class.setdefault(row["class"], {})
+        key = "5xx" if row["status"] >= 500 else str(row["status"])
+        counts[key] = counts.get(key, 0) + 1
+    return {
+        "tried": len(rows),
+        "server_errors": sum(r["status"] >= 500 for r in rows),
+        "secrets_leaked": sum(r["leaked_secret"] for r in rows),
+        "by_class": by_class,
+        "cases": rows,
+    }
 
 
 def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
+    attacks = hostile()
     rows = [
         run("no budget (before), 3 concurrent", requests=3, budget=10**12),
         run("default budget (64 MP), 20 concurrent", requests=20, budget=None),
     ]
-    out = {"machine": f"{os.cpu_count()} CPUs", "runs": rows}
+    out = {"machine": f"{os.cpu_count()} CPUs", "hostile_inputs": attacks, "runs": rows}
     (RESULTS / "reliability.json").write_text(json.dumps(out, indent=2) + "\n")
     lines = [
         "# Bounded work: concurrent 49 MP PNG verifications",
@@ -168,6 +381,26 @@ def main() -> None:
             f"| {r['label']} | {answers} | {r['wall_s']} | {r['idle_rss_gib']} | {r['peak_rss_gib']} | "
             f"{h['median']} / {h['max']} ({h['over_100ms']} of {h['samples']}) |"
         )
+    lines += [
+        "",
+        f"## Hostile inputs: {attacks['tried']} tried, {attacks['server_errors']} answered 5xx, "
+        f"{attacks['secrets_leaked']} answers held a secret",
+        "",
+        "| class | outcomes |",
+        "|---|---|",
+    ]
+    for cls, counts in attacks["by_class"].items():
+        lines.append(f"| {cls} | " + ", ".join(f"{n}× {code}" for code, n in sorted(counts.items())) + " |")
+    lines += ["", "| class | input | status | problem type |", "|---|---|---|---|"]
+    for c in attacks["cases"]:
+        lines.append(
+            f"| {c['class']} | {c['input']} | {c['status']} | {(c['problem_type'] or '').rsplit('/', 1)[-1]} |"
+        )
+    for name, title in (("fuzz", "Fuzzing"), ("crash_safety", "Crash safety")):
+        other = RESULTS / f"{name}.md"
+        if other.is_file():  # written by eval/fuzz.py and eval/crash_safety.py
+            lines += ["", f"## {title} (from eval/results/{name}.md)", ""]
+            lines += other.read_text().splitlines()[2:]
     (RESULTS / "reliability.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
