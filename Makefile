@@ -39,6 +39,9 @@ eval: install
 	$(PY) eval/provenance.py
 	$(PY) eval/image_watermark.py
 	$(PY) eval/service_load.py
+	$(PY) eval/fuzz.py --seconds 300
+	$(PY) eval/crash_safety.py --kills 50
+	$(PY) eval/reliability.py
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache
