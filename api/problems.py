@@ -29,6 +29,7 @@ __all__ = [
     "error_responses",
     "install_problem_handlers",
     "is_client_error",
+    "is_store_down",
     "kind_of",
     "problem",
     "problem_response",
@@ -89,6 +90,12 @@ def kind_of(exc: e.AssayError) -> ProblemKind:
         if cls in _TABLE:
             return _TABLE[cls]
     return INTERNAL
+
+
+def is_store_down(exc: sa.exc.DBAPIError) -> bool:
+    """Whether a database error means the database cannot be reached (no connection could be made,
+    or the one in use was lost), rather than a statement failing."""
+    return bool(exc.connection_invalidated) or exc.statement is None
 
 
 def is_client_error(exc: e.AssayError) -> bool:
@@ -177,6 +184,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(sa.exc.OperationalError)
     @app.exception_handler(sa.exc.InterfaceError)
     async def _store(_: Request, exc: sa.exc.DBAPIError) -> JSONResponse:
+        if not is_store_down(exc):
+            raise exc  # a broken schema or query is the server's fault: the unexpected-error path (500)
         log.warning("the store cannot be reached: %s", exc.__class__.__name__)
         return problem_response(STORE_DOWN)
 
