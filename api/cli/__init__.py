@@ -21,6 +21,10 @@ class _Assay(click.Group):
         try:
             return super().invoke(ctx)
         except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+            from api.problems import is_store_down
+
+            if not is_store_down(exc):
+                raise
             click.echo(
                 f"error: the store cannot be reached ({exc.__class__.__name__}); check ASSAY_STORE_URL", err=True
             )
