@@ -97,7 +97,8 @@ def _evidence(
             summary = f"Unlike human writing (statistical test, p = {fmt_p(ai.p_value)})"
             out.append(Evidence(kind="statistical", strength="strong", says_ai=True, summary=summary))
         elif ai.verdict == "inconclusive":
-            out.append(Evidence(kind="statistical", strength="none", says_ai=False, summary=_abstained(ai)))
+            why = _abstained(ai)
+            out.append(Evidence(kind="statistical", strength="none", says_ai=False, summary=why[0].upper() + why[1:]))
         else:
             out.append(
                 Evidence(
