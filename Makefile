@@ -41,6 +41,7 @@ eval: install
 	$(PY) eval/service_load.py
 	$(PY) eval/fuzz.py --seconds 300
 	$(PY) eval/crash_safety.py --kills 50
+	$(PY) eval/store_outage.py
 	$(PY) eval/reliability.py
 
 clean:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,12 +41,18 @@ def write_new_keyring(path: Path, key_id: str = "default-1", **params: Any) -> b
     """
     text = new_keyring_toml(key_id, scheme="kgw", **params)
     path.parent.mkdir(parents=True, exist_ok=True)
+    # Written whole to a private temporary file, then linked into place: a concurrent reader sees no
+    # file or the complete one, never a half-written ring, and an existing ring is never replaced.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return False
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+    finally:
+        os.unlink(tmp)
     log.info("created a new watermark key ring", extra={"path": str(path)})
     return True
 
@@ -77,17 +84,20 @@ class TextService:
     @property
     def keyring(self) -> KeyRing:
         """The key ring from settings (TOML text, a file, or a key created on first use)."""
-        if self._keyring is None:
-            s = self.settings
-            if s.keyring_toml is not None:
-                self._keyring = keyring_from_toml(s.keyring_toml.get_secret_value())
-            else:
-                if s.keyring is None:
-                    ensure_keyring_file(s.keyring_path)
-                elif not s.keyring.is_file():
-                    raise ConfigurationError(f"key ring file {s.keyring} does not exist")
-                self._keyring = load_keyring(s.keyring_path)
-        return self._keyring
+        with self._lock:  # one thread creates the ring on first use; the others wait for it
+            if self._keyring is None:
+                self._keyring = self._load_keyring()
+            return self._keyring
+
+    def _load_keyring(self) -> KeyRing:
+        s = self.settings
+        if s.keyring_toml is not None:
+            return keyring_from_toml(s.keyring_toml.get_secret_value())
+        if s.keyring is None:
+            ensure_keyring_file(s.keyring_path)
+        elif not s.keyring.is_file():
+            raise ConfigurationError(f"key ring file {s.keyring} does not exist")
+        return load_keyring(s.keyring_path)
 
     @property
     def model_loaded(self) -> bool:

@@ -8,7 +8,8 @@ Run twice in one go: with the decode budget effectively off (the behaviour befor
 
 Before the load, a catalogue of hostile requests by class (auth, bodies, uploads, paths, protocol,
 parameters) is sent to a live service: none may answer 5xx or return a secret. The Markdown also
-carries the figures of ``eval/fuzz.py`` and ``eval/crash_safety.py`` when their results exist.
+carries the figures of ``eval/fuzz.py``, ``eval/crash_safety.py`` and ``eval/store_outage.py`` when
+their results exist.
 
 Writes ``eval/results/reliability.{json,md}``. Usage: ``.venv/bin/python eval/reliability.py``.
 """
@@ -396,7 +397,7 @@ def main() -> None:
         lines.append(
             f"| {c['class']} | {c['input']} | {c['status']} | {(c['problem_type'] or '').rsplit('/', 1)[-1]} |"
         )
-    for name, title in (("fuzz", "Fuzzing"), ("crash_safety", "Crash safety")):
+    for name, title in (("fuzz", "Fuzzing"), ("crash_safety", "Crash safety"), ("store_outage", "Store outage")):
         other = RESULTS / f"{name}.md"
         if other.is_file():  # written by eval/fuzz.py and eval/crash_safety.py
             lines += ["", f"## {title} (from eval/results/{name}.md)", ""]

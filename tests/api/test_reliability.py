@@ -164,3 +164,29 @@ def test_ambiguous_forms_are_refused(service: Service) -> None:
     assert both.status_code == 422 and "not both" in both.json()["detail"]
     twice = c.post("/v1/verify", files=[("text", (None, "one")), ("text", (None, "two"))], headers=h)
     assert twice.status_code == 422 and "repeats" in twice.json()["detail"]
+
+
+def test_the_first_key_ring_is_made_once_under_concurrent_first_use(env: Path) -> None:
+    """Found by eval/store_outage.py: four first requests at once read a half-written key ring (500)."""
+    from api.settings import Settings
+    from api.text_service import TextService
+
+    services = [TextService(Settings()) for _ in range(24)]
+    barrier = threading.Barrier(len(services))
+    rings: list[object] = []
+    errors: list[BaseException] = []
+
+    def first_use(svc: TextService) -> None:
+        barrier.wait()
+        try:
+            rings.append(svc.keyring.active.key_id)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=first_use, args=(s,)) for s in services]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(set(rings)) == 1 and len(rings) == len(services)
+    assert [p.name for p in env.iterdir() if p.name.startswith((".keys", "keys"))] == ["keys.toml"]
