@@ -29,7 +29,7 @@ from provenance.store import ManifestRecord, ManifestStore, SoftBindingMatch
 from provenance.trust import load_trust_anchors
 from watermark.errors import ConfigurationError, UnsupportedMedia
 from watermark.image import ImageWatermarkDetector, ImageWatermarker, MarkedImage, read_image, watermark_file
-from watermark.image.codec import header_pixels, sniff_mime_type
+from watermark.image.codec import ImageHeader, read_header
 from watermark.keys import KeyRing
 
 __all__ = ["MediaService", "SignedResult"]
@@ -83,15 +83,21 @@ class MediaService:
         self._detector: ImageWatermarkDetector | None = None
         self.budget = DecodeBudget(settings.decode_budget_pixels)
 
-    def _decoding(self, data: bytes) -> AbstractContextManager[None]:
-        """Hold this image's pixels of the process's decode budget (header read only).
+    def _decoding(self, header: ImageHeader) -> AbstractContextManager[None]:
+        """Hold this image's pixels of the process's decode budget.
 
         Raises:
             Overloaded: no room within half the request timeout.
+        """
+        return self.budget.reserve(header.pixels, timeout=self.settings.request_timeout_s / 2)
+
+    def _header(self, data: bytes) -> ImageHeader:
+        """The image's header (no pixel decode).
+
+        Raises:
             InvalidInput, UnsupportedMedia, PayloadTooLarge: an unreadable, unsupported or too large header.
         """
-        pixels = header_pixels(data, max_pixels=self.settings.max_pixels)
-        return self.budget.reserve(pixels, timeout=self.settings.request_timeout_s / 2)
+        return read_header(data, max_pixels=self.settings.max_pixels)
 
     def credentials(self) -> SigningCredentials:
         """The configured signing credentials (the development CA is made on first use)."""
@@ -145,7 +151,7 @@ class MediaService:
             UnknownKey: ``key_id`` is not in the key ring.
             SignatureInvalid: signing failed.
         """
-        with self._decoding(data):
+        with self._decoding(self._header(data)):
             marked = watermark_file(
                 data, ImageWatermarker(self._keyring()), key_id=key_id, max_pixels=self.settings.max_pixels
             )
@@ -180,9 +186,10 @@ class MediaService:
                 also an unknown action or source type.
             SignatureInvalid: signing failed.
         """
-        with self._decoding(data):
+        header = self._header(data)
+        with self._decoding(header):
             read_image(data, max_pixels=self.settings.max_pixels)  # refuse truncated or bomb images before signing
-        mime = sniff_mime_type(data, max_pixels=self.settings.max_pixels)
+        mime = header.mime_type
         if mime not in SUPPORTED_MIME:
             raise UnsupportedMedia(f"C2PA cannot embed a manifest into {mime}")
         manifest = asset_manifest(
@@ -210,11 +217,11 @@ class MediaService:
             UnsupportedMedia, PayloadTooLarge: not an image Assay reads, or over the pixel limit.
             Overloaded: the decode budget stayed full for half the request timeout.
         """
-        mime = sniff_mime_type(data, max_pixels=self.settings.max_pixels)  # header only: the report decodes once
-        with self._decoding(data):
+        header = self._header(data)  # the report decodes the pixels once
+        with self._decoding(header):
             return image_report(
                 data,
-                mime,
+                header.mime_type,
                 self.detector(),
                 store=self.store,
                 trust_anchors=self.trust_anchors(),
@@ -224,7 +231,7 @@ class MediaService:
     def matches_by_content(self, data: bytes) -> tuple[list[SoftBindingMatch], WatermarkFinding]:
         """Stored manifests for an image: by its watermark's soft binding, and by exact hash."""
         detector = self.detector()
-        with self._decoding(data):
+        with self._decoding(self._header(data)):
             raster = read_image(data, max_pixels=self.settings.max_pixels)
             found = detector.detect_pixels(raster.pixels, peak=raster.peak)
         matches: list[SoftBindingMatch] = []

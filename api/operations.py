@@ -9,6 +9,7 @@ its UTF-8 bytes; for a prompt, see :func:`prompt_bytes`), ``key_id``, ``result``
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections.abc import Callable
@@ -21,14 +22,15 @@ from api.runtime import Runtime
 from detect.report import Report
 from detect.verdict import sha256_hex
 from watermark.errors import AssayError, InvalidInput, PayloadTooLarge, UnsupportedMedia
-from watermark.image.codec import sniff_mime_type
+from watermark.image.codec import read_header
 from watermark.text import Generation
 from watermark.text.generate import Prompt
 
 __all__ = ["Content", "Generated", "Operations", "prompt_bytes", "subject_bytes"]
 
 T = TypeVar("T")
-Describe = Callable[[T], tuple[str, str | None, dict[str, Any]]]
+AuditDetail = dict[str, str | int]  # the audit row's small detail object: ids, a label, counts
+Describe = Callable[[T], tuple[str, str | None, AuditDetail]]
 
 
 def _utf8(text: str) -> bytes:
@@ -84,7 +86,7 @@ class Content:
                 raise InvalidInput("text must be UTF-8") from None
         if declared.startswith("image/") or declared in ("", "application/octet-stream"):
             try:
-                sniff_mime_type(data, max_pixels=2**62)  # the header only: limits are the operation's
+                read_header(data, max_pixels=2**62)  # the header only: limits are the operation's
                 return cls("image", data)
             except UnsupportedMedia:
                 if declared.startswith("image/"):
@@ -92,10 +94,8 @@ class Content:
             except (InvalidInput, PayloadTooLarge):
                 return cls("image", data)  # an image header that the operation will refuse with its reason
         if b"\x00" not in data:
-            try:
+            with contextlib.suppress(UnicodeDecodeError):  # not UTF-8 either: unsupported, below
                 return cls("text", data, data.decode("utf-8"))
-            except UnicodeDecodeError:
-                pass
         raise UnsupportedMedia(f"expected an image or a UTF-8 text, got {declared or 'unknown bytes'}")
 
 
@@ -125,16 +125,16 @@ def prompt_bytes(prompt: Prompt) -> bytes:
     return subject_bytes(text)
 
 
-def _report_row(context: dict[str, Any]) -> Describe[Report]:
-    def describe(report: Report) -> tuple[str, str | None, dict[str, Any]]:
+def _report_row(context: AuditDetail) -> Describe[Report]:
+    def describe(report: Report) -> tuple[str, str | None, AuditDetail]:
         detail = {"label": report.label, "content_type": report.content_type} | context
         return report.verdict, report.marked_key, detail
 
     return describe
 
 
-def _signed_row(result: SignedResult) -> tuple[str, str | None, dict[str, Any]]:
-    detail: dict[str, Any] = {"manifest_id": result.record.manifest_id, "signer": result.record.signer}
+def _signed_row(result: SignedResult) -> tuple[str, str | None, AuditDetail]:
+    detail: AuditDetail = {"manifest_id": result.record.manifest_id, "signer": result.record.signer}
     key = None
     if result.marked is not None:
         key = result.marked.key_id
@@ -166,7 +166,7 @@ class Operations:
         actor: str,
         declared_type: str | None = None,
         as_text: bool = False,
-        context: dict[str, Any] | None = None,
+        context: AuditDetail | None = None,
     ) -> Report:
         """The one report for a text (``str``) or a file's bytes, classified here (see
         :meth:`Content.of_bytes`); ``context`` goes into the audit row's detail.
@@ -236,10 +236,10 @@ class Operations:
             )
             return Generated(gen, record_id)
 
-        def describe(out: Generated) -> tuple[str, str | None, dict[str, Any]]:
+        def describe(out: Generated) -> tuple[str, str | None, AuditDetail]:
             mark = out.generation.watermark
             key = str(mark["key_id"]) if mark else None
-            detail = {
+            detail: AuditDetail = {
                 "record_id": record_id,
                 "tokens": len(out.generation.token_ids),
                 # lets an audit tie a text found later to this row

@@ -22,7 +22,7 @@ from api.cli.common import (
 from api.runtime import cli_actor
 from provenance.manifest import ACTIONS, SOURCE_TYPES
 from watermark.errors import AssayError, InvalidInput
-from watermark.image.codec import output_mime_type, sniff_mime_type
+from watermark.image.codec import read_header
 
 __all__ = ["image", "sign", "verify", "watermark"]
 
@@ -55,7 +55,7 @@ def image_mark(
                 raise InvalidInput(f"--record-id must be hexadecimal, got {record_id!r}") from None
         ring = TextService(settings_from(keys)).keyring
         data = read_image_file(source)
-        check_output_suffix(Path(output), output_mime_type(data))
+        check_output_suffix(Path(output), read_header(data).output_mime_type)
         marked = watermark_file(data, ImageWatermarker(ring), record_id=rid, key_id=key_id)
     except AssayError as exc:
         fail(exc)
@@ -134,7 +134,7 @@ def watermark(source: str, output: str, keys: str | None, title: str | None, key
     store the manifest (so stripped credentials can be recovered) and write OUTPUT."""
     try:
         data = read_image_file(source)
-        check_output_suffix(Path(output), output_mime_type(data))  # before anything is signed or stored
+        check_output_suffix(Path(output), read_header(data).output_mime_type)  # before anything is signed or stored
         ops = open_operations(settings_from(keys))
         result = ops.watermark_and_sign(data, actor=cli_actor(), title=title or Path(source).name, key_id=key_id)
     except AssayError as exc:
@@ -157,7 +157,7 @@ def sign(
     """Sign the image SOURCE with a manifest describing how it was made; write OUTPUT and store the manifest."""
     try:
         data = read_image_file(source)
-        check_output_suffix(Path(output), sniff_mime_type(data))  # signing keeps the input's format
+        check_output_suffix(Path(output), read_header(data).mime_type)  # signing keeps the input's format
         result = open_operations(settings_from()).sign(
             data,
             actor=cli_actor(),

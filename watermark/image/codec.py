@@ -30,7 +30,17 @@ from PIL import Image, ImageOps, JpegImagePlugin, PngImagePlugin, UnidentifiedIm
 
 from ..errors import InvalidInput, PayloadTooLarge, UnsupportedMedia
 
-__all__ = ["DEFAULT_MAX_PIXELS", "MIME_TYPES", "Raster", "read_image", "sniff_mime_type", "write_image"]
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "MIME_TYPES",
+    "SUFFIXES",
+    "ImageHeader",
+    "Raster",
+    "read_header",
+    "read_image",
+    "sniff_mime_type",
+    "write_image",
+]
 
 DEFAULT_MAX_PIXELS = 50_000_000
 MIME_TYPES = {
@@ -159,23 +169,32 @@ def _read_16bit_colour(data: bytes, fmt: str) -> Raster:
     return Raster(rgb, alpha, 65535.0, fmt, "RGBA;16" if alpha is not None else "RGB;16")
 
 
-def sniff_mime_type(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> str:
-    """The media type of an image file from its header alone (no pixel decode); same checks and
-    errors as :func:`read_image` up to the decode."""
-    return MIME_TYPES[str(_open(data, max_pixels).format)]
+@dataclass(frozen=True)
+class ImageHeader:
+    """What an image file's header says, read without decoding its pixels."""
+
+    mime_type: str
+    width: int
+    height: int
+    output_mime_type: str  # what :func:`write_image` gives a marked copy (palette images become PNG)
+
+    @property
+    def pixels(self) -> int:
+        """Width times height."""
+        return self.width * self.height
 
 
-def header_pixels(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> int:
-    """Width times height from the header alone; same errors as :func:`sniff_mime_type`."""
-    width, height = _open(data, max_pixels).size
-    return int(width * height)
-
-
-def output_mime_type(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> str:
-    """The media type :func:`write_image` will give a marked copy of this file, from its header
-    alone (palette images become PNG); same errors as :func:`sniff_mime_type`."""
+def read_header(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageHeader:
+    """The header of an image file; same checks and errors as :func:`read_image` up to the decode."""
     im = _open(data, max_pixels)
-    return MIME_TYPES["PNG" if im.mode in ("P", "PA") else str(im.format)]
+    fmt = str(im.format)
+    width, height = im.size
+    return ImageHeader(MIME_TYPES[fmt], width, height, MIME_TYPES["PNG" if im.mode in ("P", "PA") else fmt])
+
+
+def sniff_mime_type(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> str:
+    """The media type of an image file from its header alone (see :func:`read_header`)."""
+    return read_header(data, max_pixels=max_pixels).mime_type
 
 
 SUFFIXES = {
