@@ -37,6 +37,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
+_SERVER_FAULT = "the server is misconfigured; the operator's log has the details"
 BASE = "https://assay.dev/problems/"
 
 
@@ -150,18 +151,14 @@ def problem(kind: ProblemKind, detail: str, **extra: object) -> JSONResponse:
 def problem_response(exc: e.AssayError) -> JSONResponse:
     """The response for an Assay error, with ``Retry-After`` / ``WWW-Authenticate`` where they apply."""
     kind = kind_of(exc)
-    response = problem(kind, str(exc) if kind.status < 500 or isinstance(exc, e.Unavailable) else _public(exc))
+    # A 500's message names files and settings of the server: the client gets a fixed sentence.
+    response = problem(kind, str(exc) if kind.status < 500 or isinstance(exc, e.Unavailable) else _SERVER_FAULT)
     retry = getattr(exc, "retry_after", None)
     if retry is not None:
         response.headers["retry-after"] = str(retry)
     if kind.status == 401:
         response.headers["www-authenticate"] = "Bearer"
     return response
-
-
-def _public(exc: e.AssayError) -> str:
-    # Configuration messages name files and settings of the server: a client gets a fixed sentence.
-    return "the server is misconfigured; the operator's log has the details"
 
 
 def _where(loc: tuple[Any, ...]) -> str:

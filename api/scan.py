@@ -37,6 +37,7 @@ __all__ = [
     "ScanReport",
     "ScanRow",
     "ScanSettings",
+    "ScanSummary",
     "iter_items",
     "run_scan",
     "scan",
@@ -97,6 +98,20 @@ class ScanSettings(BaseModel):
     store: str = Field(description="The store's database kind (its URL is not recorded).")
 
 
+class ScanSummary(BaseModel):
+    """Counts over a scan's items."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    items: int
+    by_verdict: dict[str, int]
+    by_kind: dict[str, int]
+    watermarked: int
+    signed: int = Field(description="Items whose own C2PA credentials were found (valid or not).")
+    tampered: int
+    recovered: int
+
+
 class ScanReport(BaseModel):
     """A whole scan: when, with what, the summary, the audit head at the end, and every row."""
 
@@ -110,7 +125,7 @@ class ScanReport(BaseModel):
     settings: ScanSettings
     audit_rows: int = Field(description="Rows in the audit log when the scan ended.")
     audit_head: str = Field(description="The audit log's head hash when the scan ended (for `--expect-head`).")
-    summary: dict[str, int | dict[str, int]]
+    summary: ScanSummary
     items: list[ScanRow]
 
 
@@ -238,17 +253,17 @@ def scan(items: list[ScanItem], settings: Settings, *, workers: int = 1, progres
     return rows
 
 
-def summarise(rows: list[ScanRow]) -> dict[str, int | dict[str, int]]:
+def summarise(rows: list[ScanRow]) -> ScanSummary:
     """Counts by verdict and kind."""
-    return {
-        "items": len(rows),
-        "by_verdict": dict(Counter(r.verdict for r in rows)),
-        "by_kind": dict(Counter(r.kind for r in rows)),
-        "watermarked": sum(1 for r in rows if r.watermark_detected),
-        "signed": sum(1 for r in rows if r.manifest_id and not r.recovered),
-        "tampered": sum(1 for r in rows if r.tampered),
-        "recovered": sum(1 for r in rows if r.recovered),
-    }
+    return ScanSummary(
+        items=len(rows),
+        by_verdict=dict(Counter(r.verdict for r in rows)),
+        by_kind=dict(Counter(r.kind for r in rows)),
+        watermarked=sum(1 for r in rows if r.watermark_detected),
+        signed=sum(1 for r in rows if r.manifest_id and not r.recovered),
+        tampered=sum(1 for r in rows if r.tampered),
+        recovered=sum(1 for r in rows if r.recovered),
+    )
 
 
 def scan_settings(settings: Settings, rt: Runtime) -> ScanSettings:

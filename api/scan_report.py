@@ -136,15 +136,14 @@ def render_html(report: ScanReport) -> str:
         ("Language model", st.model),
         ("Audit log at the end", f"{report.audit_rows} rows, head {report.audit_head}"),
     ]
-    by_verdict = s["by_verdict"] if isinstance(s["by_verdict"], dict) else {}
     body = [
         f"<h1>Assay scan of {esc(report.source)}</h1>",
         "<table class=meta>"
         + "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in settings_rows)
         + "</table>",
-        f"<p>{s['items']} items. Carry a watermark: {s['watermarked']}. Carry C2PA credentials: {s['signed']}, "
-        f"of which tampered: {s['tampered']}. Credentials recovered through the watermark: {s['recovered']}.</p>",
-        _bar_chart(by_verdict, "Verdicts"),
+        f"<p>{s.items} items. Carry a watermark: {s.watermarked}. Carry C2PA credentials: {s.signed}, "
+        f"of which tampered: {s.tampered}. Credentials recovered through the watermark: {s.recovered}.</p>",
+        _bar_chart(s.by_verdict, "Verdicts"),
         _histogram(
             _log10_p(report.items, "watermark_p_value"),
             "Watermark evidence (items with a watermark)",

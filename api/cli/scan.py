@@ -43,7 +43,6 @@ def scan(source: str, out: str | None, workers: int, no_progress: bool) -> None:
         text = json.dumps(report.model_dump(mode="json"), indent=2, ensure_ascii=False)
     write_atomic(target, text.encode())
     click.echo(
-        f"{summary['items']} items: {summary['by_verdict']}; audit head {report.audit_head}; "
-        f"report written to {target}",
+        f"{summary.items} items: {summary.by_verdict}; audit head {report.audit_head}; report written to {target}",
         err=True,
     )
