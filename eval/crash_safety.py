@@ -20,14 +20,10 @@ import argparse
 import hashlib
 import io
 import json
-import os
 import random
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -37,73 +33,15 @@ from typing import Any
 import httpx
 import numpy as np
 import sqlalchemy as sa
+from harness import ASSAY, RESULTS, PrivatePostgres, Service
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "eval" / "results"
-ASSAY = str(Path(sys.executable).parent / "assay")
-PG_BIN = next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"))), None)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _pg(tool: str, *args: str) -> None:
-    assert PG_BIN is not None
-    cmd = [str(PG_BIN / tool), *args]
-    if os.geteuid() == 0:
-        cmd = ["runuser", "-u", "postgres", "--", *cmd]
-    subprocess.run(cmd, check=True, capture_output=True, timeout=120)
-
-
-class Service:
-    """``assay serve`` on a data directory and store, restarted after each kill."""
-
-    def __init__(self, data_dir: Path, store_url: str | None) -> None:
-        self.data_dir, self.port = data_dir, _free_port()
-        self.env = os.environ | {
-            "ASSAY_DATA_DIR": str(data_dir),
-            "ASSAY_PORT": str(self.port),
-            "ASSAY_WARM_ON_START": "false",
-            "ASSAY_AI_LIKELIHOOD": "false",
-            "ASSAY_RATE_LIMIT_BURST": "100000",
-            "ASSAY_RATE_LIMIT_PER_MINUTE": "100000",
-            "ASSAY_CACHE_DIR": str(ROOT / ".cache" / "models"),
-            "HF_HUB_OFFLINE": "1",
-        }
-        if store_url:
-            self.env["ASSAY_STORE_URL"] = store_url
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.base = f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> float:
-        """Start and wait for ``/healthz``; seconds until the first answer."""
-        t0 = time.perf_counter()
-        self.proc = subprocess.Popen(
-            [ASSAY, "serve"], env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        with httpx.Client(timeout=5) as c:
-            while True:
-                try:
-                    if c.get(self.base + "/healthz").status_code == 200:
-                        return time.perf_counter() - t0
-                except httpx.TransportError:
-                    pass
-                if self.proc.poll() is not None:
-                    raise RuntimeError("the service exited at start")
-                time.sleep(0.05)
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-
-    @property
-    def token(self) -> str:
-        return (self.data_dir / "admin-api-key").read_text().strip()
+SERVICE_SETTINGS = {
+    "warm_on_start": "false",
+    "ai_likelihood": "false",
+    "rate_limit_burst": "100000",
+    "rate_limit_per_minute": "100000",
+}
 
 
 def _images(n: int) -> list[bytes]:
@@ -180,25 +118,16 @@ def _check(svc: Service, store_url: str, answered: list[dict[str, Any]]) -> dict
 
 def run_store(name: str, kills: int, seed: int) -> dict[str, Any]:
     data_dir = Path(tempfile.mkdtemp(prefix=f"assay-crash-{name}-"))
-    pg_root: Path | None = None
-    store_url = f"sqlite:///{data_dir / 'assay.db'}"
-    if name == "postgresql":
-        if PG_BIN is None:
-            return {"store": name, "skipped": "no PostgreSQL binaries on this machine"}
-        pg_root = Path("/tmp") / f"assay-crash-pg-{os.getpid()}"
-        pg_root.mkdir()
-        shutil.chown(pg_root, "postgres", "postgres")
-        _pg("initdb", "-D", str(pg_root / "data"), "-A", "trust", "-U", "postgres", "--no-sync")
-        port = _free_port()
-        opts = f"-p {port} -k {pg_root} -c listen_addresses=127.0.0.1"
-        _pg("pg_ctl", "-D", str(pg_root / "data"), "-o", opts, "-w", "-l", str(pg_root / "log"), "start")
-        store_url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-    svc = Service(data_dir, None if name == "sqlite" else store_url)
+    pg = PrivatePostgres() if name == "postgresql" else None
+    store_url = pg.url if pg is not None else f"sqlite:///{data_dir / 'assay.db'}"
+    svc = Service(data_dir, **SERVICE_SETTINGS, **({"store_url": store_url} if pg is not None else {}))
     rng = random.Random(seed)
     answered: list[dict[str, Any]] = []
     restarts: list[float] = []
     checks: list[dict[str, Any]] = []
     try:
+        if pg is not None:
+            pg.start()
         restarts.append(svc.start())
         for k in range(kills):
             stop = threading.Event()
@@ -217,27 +146,24 @@ def run_store(name: str, kills: int, seed: int) -> dict[str, Any]:
                 checks.append(_check(svc, store_url, answered) | {"after_kills": k + 1})
         svc.kill()
     finally:
-        if pg_root is not None:
-            _pg("pg_ctl", "-D", str(pg_root / "data"), "-m", "fast", "-w", "stop")
-            shutil.rmtree(pg_root, ignore_errors=True)
+        if pg is not None:
+            pg.remove()
         shutil.rmtree(data_dir, ignore_errors=True)
     final = checks[-1]
+    keys = (
+        "answered",
+        "audit_rows",
+        "lost",
+        "manifests_without_binding",
+        "bindings_without_manifest",
+        "audit_chain_ok",
+    )
     return {
         "store": name,
         "kills": kills,
         "restart_s": {"median": round(statistics.median(restarts), 2), "max": round(max(restarts), 2)},
         "checks": checks,
-        **{
-            k: final[k]
-            for k in (
-                "answered",
-                "audit_rows",
-                "lost",
-                "manifests_without_binding",
-                "bindings_without_manifest",
-                "audit_chain_ok",
-            )
-        },
+        **{k: final[k] for k in keys},
         "all_checks_passed": all(
             c["lost"] == 0
             and c["manifests_without_binding"] == 0
@@ -268,9 +194,6 @@ def main() -> None:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        if "skipped" in r:
-            lines.append(f"| {r['store']} | skipped: {r['skipped']} |||||||")
-            continue
         lines.append(
             f"| {r['store']} | {r['kills']} | {r['answered']} | {r['audit_rows']} | {r['lost']} | "
             f"{r['manifests_without_binding']} | {r['bindings_without_manifest']} | "

@@ -20,10 +20,7 @@ import contextlib
 import io
 import json
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -32,17 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from harness import RESULTS, Service
 from PIL import Image
-
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "eval" / "results"
-ASSAY = str(Path(sys.executable).parent / "assay")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _rss_bytes(pid: int) -> int:
@@ -60,32 +48,14 @@ def _bomb() -> bytes:
 
 
 @contextlib.contextmanager
-def _serve(**settings: str) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
-    """``assay serve`` on a fresh data directory and a free port, ready (model warm) when yielded."""
-    port = _free_port()
-    data_dir = Path(tempfile.mkdtemp(prefix="assay-reliability-"))
-    env = os.environ | {
-        "ASSAY_DATA_DIR": str(data_dir),
-        "ASSAY_PORT": str(port),
-        "ASSAY_CACHE_DIR": str(ROOT / ".cache" / "models"),
-        "HF_HUB_OFFLINE": "1",
-    }
-    env |= {f"ASSAY_{k.upper()}": v for k, v in settings.items()}
-    server = subprocess.Popen([ASSAY, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
+def _serve(**settings: str) -> Iterator[Service]:
+    """``assay serve`` on a fresh data directory, ready (model warm) when yielded."""
+    svc = Service(Path(tempfile.mkdtemp(prefix="assay-reliability-")), **settings)
     try:
-        with httpx.Client(timeout=10) as c:
-            for _ in range(600):  # the model loads at start (warm-up): readiness says when
-                try:
-                    if c.get(base + "/readyz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.2)
-        yield base, server, data_dir
+        svc.start(ready=True)
+        yield svc
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        svc.stop()
 
 
 def run(label: str, *, requests: int, budget: int | None) -> dict[str, Any]:
@@ -93,15 +63,17 @@ def run(label: str, *, requests: int, budget: int | None) -> dict[str, Any]:
     settings = {"anonymous_verify": "true", "rate_limit_burst": "10000"}
     if budget is not None:
         settings["decode_budget_pixels"] = str(budget)
-    with _serve(**settings) as (base, server, _):
-        idle_rss = _rss_bytes(server.pid)
+    with _serve(**settings) as svc:
+        assert svc.proc is not None
+        base, pid = svc.base, svc.proc.pid
+        idle_rss = _rss_bytes(pid)
         stop = threading.Event()
         rss: list[int] = []
         health: list[float] = []
 
         def sample_memory() -> None:
             while not stop.is_set():
-                rss.append(_rss_bytes(server.pid))
+                rss.append(_rss_bytes(pid))
                 time.sleep(0.05)
 
         def poll_health() -> None:
@@ -166,8 +138,8 @@ def _png(size: tuple[int, int], mode: str = "RGB") -> bytes:
 def hostile() -> dict[str, Any]:
     """Hostile requests by class against a live service; each must be a 4xx problem (or a 2xx that
     gives nothing away), never a 5xx, and no answer may contain a secret."""
-    with _serve() as (base, _, data_dir):
-        token = (data_dir / "admin-api-key").read_text().strip()
+    with _serve() as svc:
+        base, token = svc.base, svc.token
         auth = {"Authorization": f"Bearer {token}"}
         jpeg = io.BytesIO()
         Image.effect_noise((320, 240), 40).convert("RGB").save(jpeg, "JPEG")

@@ -14,8 +14,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
-import shutil
 import tempfile
 import threading
 import time
@@ -24,30 +22,18 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
-from crash_safety import PG_BIN, RESULTS, Service, _free_port, _pg
+from crash_safety import SERVICE_SETTINGS
+from harness import RESULTS, PrivatePostgres, Service
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--down", type=float, default=8.0, help="Seconds PostgreSQL stays stopped.")
     args = parser.parse_args()
-    if PG_BIN is None:
-        raise SystemExit("needs the machine's PostgreSQL binaries (initdb, pg_ctl)")
-    root = Path("/tmp") / f"assay-outage-pg-{os.getpid()}"
-    root.mkdir()
-    shutil.chown(root, "postgres", "postgres")
-    data = root / "data"
-    _pg("initdb", "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync")
-    port = _free_port()
-    opts = f"-p {port} -k {root} -c listen_addresses=127.0.0.1"
-
-    def pg(action: str) -> None:
-        extra = ["-o", opts, "-l", str(root / "log")] if action == "start" else ["-m", "fast"]
-        _pg("pg_ctl", "-D", str(data), *extra, "-w", action)
-
-    pg("start")
-    url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-    svc = Service(Path(tempfile.mkdtemp(prefix="assay-outage-")), url)
+    pg = PrivatePostgres()
+    pg.start()
+    url = pg.url
+    svc = Service(Path(tempfile.mkdtemp(prefix="assay-outage-")), **SERVICE_SETTINGS, store_url=url)
     phase = ["up"]
     answers: list[dict[str, Any]] = []
     stop = threading.Event()
@@ -76,9 +62,9 @@ def main() -> None:
             t.start()
         time.sleep(5)
         phase[0] = "down"
-        pg("stop")
+        pg.stop()
         time.sleep(args.down)
-        pg("start")
+        pg.start()
         back_at = time.monotonic()
         phase[0] = "back"
         ready_after = None
@@ -101,8 +87,7 @@ def main() -> None:
         engine.dispose()
     finally:
         stop.set()
-        pg("stop")
-        shutil.rmtree(root, ignore_errors=True)
+        pg.remove()
     by_phase: dict[str, dict[str, int]] = {}
     for a in answers:
         key = str(a["status"]) + (f" {a['type'].rsplit('/', 1)[-1]}" if a["type"] else "")
