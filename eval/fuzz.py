@@ -107,7 +107,6 @@ def _target(name: str) -> Callable[[bytes], None]:
 
         return c2pa
     if name == "json_bodies":
-        from api.deps import Upload  # noqa: F401  (the module the JSON reader lives in)
         from api.models import DetectRequest, GenerateRequest
         from api.operations import Content
 
