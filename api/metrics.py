@@ -43,6 +43,11 @@ class Metrics:
             buckets=(0.5, 1, 2.5, 5, 10, 20, 40, 80),
             registry=self.registry,
         )
+        self.rate_limit_fallbacks = Counter(
+            "assay_rate_limit_fallbacks",
+            "Requests limited in this process because Redis did not answer",
+            registry=self.registry,
+        )
         self.audit_rows = Counter("assay_audit_rows", "Audit log rows written by this process", registry=self.registry)
 
     def observe_batch(self, size: int, seconds: float) -> None:

@@ -116,6 +116,14 @@ class Readiness(_Out):
     ready: bool
     model_loaded: bool
     store_reachable: bool
+    rate_limits: Literal["process", "redis"] = Field(
+        description="Where rate-limit buckets live: this process, or Redis (shared by every worker)."
+    )
+    redis_reachable: bool | None = Field(
+        None,
+        description="Whether Redis answers (null without Redis). Not part of `ready`: while Redis is "
+        "down, limits fall back to each process and requests are still served.",
+    )
 
 
 class WatermarkKeyInfo(_Out):

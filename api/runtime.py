@@ -20,7 +20,7 @@ from api.auth import ApiKeys, write_secret_file
 from api.batching import GenerationBatcher
 from api.media_service import MediaService
 from api.metrics import Metrics
-from api.ratelimit import RateLimiter
+from api.ratelimit import RateLimiter, RedisRateLimiter, open_limiter
 from api.settings import Settings
 from api.text_service import TextService
 from provenance.store import ManifestStore, open_engine
@@ -49,8 +49,8 @@ class Runtime:
     store: ManifestStore
     audit: AuditLog
     api_keys: ApiKeys
-    limiter: RateLimiter
-    auth_failures: RateLimiter
+    limiter: RateLimiter | RedisRateLimiter
+    auth_failures: RateLimiter | RedisRateLimiter
     batcher: GenerationBatcher
     metrics: Metrics = field(default_factory=Metrics)
     warmed: threading.Event = field(default_factory=threading.Event)
@@ -69,6 +69,8 @@ class Runtime:
         store.metadata.create_all(engine)
         text = TextService(settings)
         metrics = Metrics()
+        redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
+        fallback = metrics.rate_limit_fallbacks.inc
         return cls(
             settings=settings,
             engine=engine,
@@ -77,9 +79,19 @@ class Runtime:
             store=store,
             audit=AuditLog(engine).create(),
             api_keys=ApiKeys(engine).create_tables(),
-            limiter=RateLimiter(per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst),
-            auth_failures=RateLimiter(
-                per_minute=settings.auth_failures_per_minute, burst=settings.auth_failures_per_minute
+            limiter=open_limiter(
+                redis_url,
+                name="requests",
+                per_minute=settings.rate_limit_per_minute,
+                burst=settings.rate_limit_burst,
+                on_fallback=fallback,
+            ),
+            auth_failures=open_limiter(
+                redis_url,
+                name="auth-failures",
+                per_minute=settings.auth_failures_per_minute,
+                burst=settings.auth_failures_per_minute,
+                on_fallback=fallback,
             ),
             batcher=GenerationBatcher(
                 lambda prompts, kwargs: text.generate_batch(prompts, **kwargs), on_batch=metrics.observe_batch
@@ -126,7 +138,13 @@ class Runtime:
         self.metrics.model_loaded.set(1 if model_ok else 0)
         # with warm-up on, ready means everything a first request needs is loaded, not only the model
         warm = self.warmed.is_set() or not self.settings.warm_on_start
-        return {"ready": store_ok and model_ok and warm, "model_loaded": model_ok, "store_reachable": store_ok}
+        return {
+            "ready": store_ok and model_ok and warm,
+            "model_loaded": model_ok,
+            "store_reachable": store_ok,
+            "rate_limits": "redis" if isinstance(self.limiter, RedisRateLimiter) else "process",
+            "redis_reachable": self.limiter.reachable() if isinstance(self.limiter, RedisRateLimiter) else None,
+        }
 
     def warm(self) -> None:
         """Load the model, the detectors and the signer (what the first request would otherwise wait for)."""

@@ -69,6 +69,10 @@ class Settings(BaseSettings):
         ge=65_536,
         description="Pixels one process decodes at once (about 47 bytes each); more images wait, then 503.",
     )
+    redis_url: SecretStr | None = Field(
+        default=None,
+        description="Redis URL: rate limits shared by every worker and machine; unset = limits per process.",
+    )
     rate_limit_per_minute: int = Field(default=600, ge=1, description="Requests per minute per API key or client.")
     rate_limit_burst: int = Field(default=60, ge=1, description="Requests a key may make at once before limiting.")
     auth_failures_per_minute: int = Field(

@@ -18,6 +18,10 @@ from api.app import create_app
 from api.runtime import Runtime
 from api.settings import Settings
 
+from .servers import postgres_server, redis_server
+
+__all__ = ["postgres_server", "redis_server"]  # fixtures for every test here
+
 SECRET = "app-test-secret-value"
 PROBLEM_TYPE = "application/problem+json"
 RING = f'[[keys]]\nid = "app-key"\nscheme = "kgw"\nsecret = "{SECRET}"\n'

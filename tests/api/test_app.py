@@ -20,7 +20,13 @@ def test_health_and_metrics_need_no_key(service: Service) -> None:
     c = service.client
     assert c.get("/healthz").json() == {"status": "ok"}
     r = c.get("/readyz")
-    assert r.status_code == 503 and r.json() == {"ready": False, "model_loaded": False, "store_reachable": True}
+    assert r.status_code == 503 and r.json() == {
+        "ready": False,
+        "model_loaded": False,
+        "store_reachable": True,
+        "rate_limits": "process",
+        "redis_reachable": None,
+    }
     r = c.get("/metrics")
     assert r.status_code == 200 and 'assay_requests_total{method="GET",route="/healthz",status="200"} 1.0' in r.text
     assert "assay_model_loaded 0.0" in r.text
