@@ -1,85 +1,37 @@
-"""Batch scans: a folder or a JSONL file of texts and images -> one report per item and a summary.
+"""Batch scans: every item of a folder, JSONL or Parquet source -> one row each, a summary and a report.
 
-Items run in a local process pool (each worker loads the model once) or in this process; every
-item goes through the ``verify`` operation, so it is one ``verify`` row in the audit log with the
-same SHA-256 as the scan row. The scan report records when it ran, the tool version, the
-settings that decide (false-positive rates, keys tried, trust), and the audit head at the end,
-so an auditor can match each row to the log.
+Items run on an engine (:mod:`api.scan_engines`: this process, a local pool, or Ray); every item
+goes through the ``verify`` operation (:class:`api.scan_check.Checker`), so it is one ``verify``
+row in the audit log with the same SHA-256 as the scan row. With a results table
+(:mod:`api.scan_results`) rows are written as they finish and a second run skips the items
+already there. The scan report records when it ran, the tool version, the settings that decide
+(false-positive rates, keys tried, trust), and the audit head at the end, so an auditor can match
+each row to the log.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
+import time
 from collections import Counter
-from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.cli.common import read_bounded
-from api.operations import Operations, subject_bytes
-from api.problems import kind_of
-from api.runtime import Runtime, cli_actor
+from api.runtime import Runtime
+from api.scan_check import ScanRow
+from api.scan_engines import Engine
+from api.scan_engines import rows as engine_rows
+from api.scan_results import ResultsTable
+from api.scan_sources import DEFAULT_COLUMNS, Columns, iter_items
 from api.settings import Settings
-from detect.report import Report
-from detect.verdict import sha256_hex
-from watermark.errors import AssayError, InvalidInput
 from watermark.image.detect import DEFAULT_FPR as IMAGE_FPR
 
-__all__ = [
-    "IMAGE_SUFFIXES",
-    "ScanItem",
-    "ScanReport",
-    "ScanRow",
-    "ScanSettings",
-    "ScanSummary",
-    "iter_items",
-    "run_scan",
-    "scan",
-]
+__all__ = ["ScanReport", "ScanRow", "ScanSettings", "ScanSummary", "run_scan", "summarise"]
 
 VERSION = "0.1.0"
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif"}
-TEXT_SUFFIXES = {".txt", ".md"}
-_MAX_FILE = 64 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class ScanItem:
-    """One thing to check: a text, or a file."""
-
-    item_id: str
-    text: str | None = None
-    path: str | None = None
-
-
-class ScanRow(BaseModel):
-    """One checked item: the columns an auditor reads, and the full report."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    id: str
-    kind: Literal["text", "image", "unknown"]
-    sha256: str | None = Field(description="SHA-256 of the content: the subject of its audit row.")
-    verdict: Literal["ai", "no-evidence", "inconclusive", "error"]
-    label: str
-    tampered: bool = False
-    watermark_detected: bool = False
-    watermark_key: str | None = None
-    watermark_p_value: float | None = None
-    manifest_id: str | None = None
-    manifest_state: str | None = None
-    signer: str | None = None
-    signer_trusted: bool | None = None
-    recovered: bool = False
-    ai_p_value: float | None = None
-    error: str | None = None
-    report: Report | None = None
+_FLUSH_ROWS = 32  # results are synced after this many rows
+_FLUSH_S = 5.0  # or this many seconds
 
 
 class ScanSettings(BaseModel):
@@ -129,130 +81,6 @@ class ScanReport(BaseModel):
     items: list[ScanRow]
 
 
-def iter_items(source: Path) -> Iterator[ScanItem]:
-    """The items of a folder (images and .txt/.md files, recursively, sorted) or of a JSONL file
-    (rows ``{"text": ...}`` or ``{"path": ...}``, each with an optional ``"id"``).
-
-    Raises:
-        InvalidInput: a missing source, or a JSONL row that is not such an object.
-    """
-    if source.is_dir():
-        for p in sorted(source.rglob("*")):
-            if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES | TEXT_SUFFIXES:
-                yield ScanItem(str(p.relative_to(source)), path=str(p))
-        return
-    if not source.is_file():
-        raise InvalidInput(f"{source} is neither a folder nor a file")
-    with open(source, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError:
-                raise InvalidInput(f"{source}:{n} is not JSON") from None
-            if not isinstance(row, dict) or not (isinstance(row.get("text"), str) or isinstance(row.get("path"), str)):
-                raise InvalidInput(f'{source}:{n} must be {{"text": ...}} or {{"path": ...}}')
-            item_id = str(row.get("id", n))
-            if isinstance(row.get("text"), str):
-                yield ScanItem(item_id, text=row["text"])
-            else:
-                path = Path(row["path"])
-                yield ScanItem(item_id, path=str(path if path.is_absolute() else source.parent / path))
-
-
-_ops: Operations | None = None
-
-
-def _init_worker(settings: Settings) -> None:
-    # The settings object itself (pickled to workers): a JSON dump would mask secret fields.
-    global _ops
-    _ops = Operations(Runtime.open(settings))
-
-
-def _read(item: ScanItem) -> str | bytes:
-    if item.text is not None:
-        return item.text
-    assert item.path is not None
-    return read_bounded(item.path, _MAX_FILE, "the scan's file limit")
-
-
-def row_of(item_id: str, kind: Literal["text", "image"], report: Report) -> ScanRow:
-    """The scan row of one report."""
-    hit = next((w for w in report.watermarks if w.detected), None)
-    manifest = report.provenance if report.provenance and report.provenance.present else None
-    if manifest is None and report.recovered is not None:
-        manifest = report.recovered.manifest
-    signer = manifest.signer.name if manifest and manifest.signer else None
-    return ScanRow(
-        id=item_id,
-        kind=kind,
-        sha256=report.content_sha256,
-        verdict=report.verdict,
-        label=report.label,
-        tampered=report.tampered,
-        watermark_detected=hit is not None,
-        watermark_key=hit.key_id or hit.generator if hit else None,
-        watermark_p_value=hit.p_value if hit else None,
-        manifest_id=manifest.manifest_id if manifest else None,
-        manifest_state=manifest.verdict if manifest else None,
-        signer=signer,
-        signer_trusted=manifest.trusted if manifest else None,
-        recovered=report.recovered is not None,
-        ai_p_value=report.ai_likelihood.p_value if report.ai_likelihood else None,
-        report=report,
-    )
-
-
-def _check(item: ScanItem) -> ScanRow:
-    ops = _ops
-    assert ops is not None, "worker not initialised"
-    content: str | bytes | None = None
-    as_text = item.path is not None and Path(item.path).suffix.lower() in TEXT_SUFFIXES
-    try:
-        content = _read(item)
-        report = ops.verify(content, actor=cli_actor(), as_text=as_text, context={"scan_item": item.item_id})
-    except AssayError as exc:  # audited by the operation; a file that cannot be read is no content checked
-        return ScanRow(
-            id=item.item_id,
-            kind="text" if as_text or isinstance(content, str) else "unknown",
-            sha256=None if content is None else sha256_hex(subject_bytes(content)),
-            verdict="error",
-            label=f"Could not check this item: {str(exc)[:300]}",
-            error=kind_of(exc).slug,
-        )
-    return row_of(item.item_id, "text" if report.content_type == "text/plain" else "image", report)
-
-
-def scan(items: list[ScanItem], settings: Settings, *, workers: int = 1, progress: bool = True) -> list[ScanRow]:
-    """Check every item; rows come back in input order.
-
-    Args:
-        items: what to check.
-        settings: the settings each worker opens its runtime with.
-        workers: processes (1 = in this process).
-        progress: draw a progress bar on stderr.
-    """
-    from tqdm import tqdm
-
-    bar = tqdm(total=len(items), unit="item", disable=not progress, desc="scanning")
-    rows: list[ScanRow] = []
-    try:
-        if workers <= 1:
-            _init_worker(settings)
-            for item in items:
-                rows.append(_check(item))
-                bar.update()
-        else:
-            with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(settings,)) as pool:
-                for row in pool.map(_check, items, chunksize=max(1, min(16, len(items) // (4 * workers) or 1))):
-                    rows.append(row)
-                    bar.update()
-    finally:
-        bar.close()
-    return rows
-
-
 def summarise(rows: list[ScanRow]) -> ScanSummary:
     """Counts by verdict and kind."""
     return ScanSummary(
@@ -281,15 +109,59 @@ def scan_settings(settings: Settings, rt: Runtime) -> ScanSettings:
     )
 
 
-def run_scan(source: str, settings: Settings, *, workers: int = 1, progress: bool = True) -> ScanReport:
+def run_scan(
+    source: str,
+    settings: Settings,
+    *,
+    workers: int = 1,
+    engine: Engine = "local",
+    address: str | None = None,
+    results: str | None = None,
+    columns: Columns = DEFAULT_COLUMNS,
+    progress: bool = True,
+) -> ScanReport:
     """Scan every item of ``source`` and build the report, with the audit head at the end.
 
+    Args:
+        source: a folder, a JSONL file or a Parquet file (see :func:`api.scan_sources.iter_items`).
+        settings: what every worker opens its runtime with.
+        workers: processes (local engine; 1 = this process) or actors (Ray).
+        engine: ``local`` or ``ray``.
+        address: the Ray cluster to join (``auto``: the running one); unset = a local instance.
+        results: a results table (``.jsonl`` file or Parquet folder) written as items finish;
+            items already in it are not checked again.
+        columns: the column names of a JSONL or Parquet source.
+        progress: draw a progress bar on stderr.
+
     Raises:
-        InvalidInput: ``source`` cannot be read.
+        InvalidInput: ``source`` or ``results`` cannot be read.
+        ConfigurationError: the engine cannot start.
+        KeyboardInterrupt: after the rows finished so far are in the results table.
     """
+    from tqdm import tqdm
+
     started = dt.datetime.now(dt.UTC)
-    items = list(iter_items(Path(source)))
-    rows = scan(items, settings, workers=workers, progress=progress)
+    items = list(iter_items(Path(source), columns))
+    table = ResultsTable(Path(results)) if results else None
+    done = table.load() if table is not None else {}
+    found = {i.item_id: done[i.item_id] for i in items if i.item_id in done}
+    todo = [i for i in items if i.item_id not in found]
+    bar = tqdm(total=len(items), initial=len(found), unit="item", disable=not progress, desc="scanning")
+    pending: list[ScanRow] = []
+    flushed = time.monotonic()
+    try:
+        for row in engine_rows(todo, settings, engine=engine, workers=workers, address=address):
+            found[row.id] = row
+            pending.append(row)
+            bar.update()
+            if table is not None and (len(pending) >= _FLUSH_ROWS or time.monotonic() - flushed > _FLUSH_S):
+                table.append(pending)
+                pending, flushed = [], time.monotonic()
+    finally:
+        bar.close()
+        if table is not None:
+            table.append(pending)
+    rows = [found[i.item_id] for i in items]
     rt = Runtime.open(settings)
     return ScanReport(
         source=source,
@@ -301,8 +173,3 @@ def run_scan(source: str, settings: Settings, *, workers: int = 1, progress: boo
         summary=summarise(rows),
         items=rows,
     )
-
-
-def default_workers() -> int:
-    """One worker per two cores (each runs a model that itself uses threads), at least one."""
-    return max(1, (os.cpu_count() or 2) // 2)
