@@ -26,6 +26,7 @@ from api.scan_results import ResultsTable
 from api.scan_sources import DEFAULT_COLUMNS, Columns, iter_items
 from api.settings import Settings
 from watermark.image.detect import DEFAULT_FPR as IMAGE_FPR
+from watermark.text.precision import resolve_precision
 
 __all__ = ["ScanReport", "ScanRow", "ScanSettings", "ScanSummary", "run_scan", "summarise"]
 
@@ -43,6 +44,7 @@ class ScanSettings(BaseModel):
     image_watermark_fpr: float
     ai_likelihood: bool
     ai_fpr: float
+    ai_precision: str = Field(description="The AI-likelihood model's weights: fp32 or bf16.")
     keys_tried: list[str]
     trust_anchors: int = Field(description="Trust anchor certificates configured (PEM blocks).")
     trust_dev_signer: bool
@@ -101,6 +103,7 @@ def scan_settings(settings: Settings, rt: Runtime) -> ScanSettings:
         image_watermark_fpr=IMAGE_FPR,
         ai_likelihood=settings.ai_likelihood,
         ai_fpr=settings.ai_fpr,
+        ai_precision=resolve_precision(settings.ai_precision),
         keys_tried=[k.key_id for k in rt.text.keyring],
         trust_anchors=len(rt.media.trust_anchors()),
         trust_dev_signer=settings.trust_dev_signer,

@@ -88,7 +88,8 @@ def ray_rows(
     runs: on a cluster, paths must name shared storage; texts travel with the items.
 
     Raises:
-        ConfigurationError: Ray is not installed, or the cluster cannot be reached.
+        ConfigurationError: Ray is not installed, the cluster cannot be reached, or a worker failed
+            (items already yielded stay valid: a results table keeps them).
     """
     if not items:
         return
@@ -127,8 +128,12 @@ def ray_rows(
             compute=ray.data.ActorPoolStrategy(size=workers),
             num_cpus=cpus_per_worker,
         )
-        for row in checked.iter_rows():
-            yield ScanRow.model_validate_json(row["row"])
+        try:
+            for row in checked.iter_rows():
+                yield ScanRow.model_validate_json(row["row"])
+        except ray.exceptions.RayError as exc:  # an actor that could not start, or died
+            cause = str(exc).strip().splitlines()[-1][:500] if str(exc).strip() else type(exc).__name__
+            raise ConfigurationError(f"a Ray worker failed: {cause}") from None
     finally:
         if started:
             ray.shutdown()

@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     max_new_tokens: int = Field(default=1024, ge=1, le=4096, description="Most tokens one generation may ask for.")
     ai_likelihood: bool = Field(default=True, description="Score texts for AI-likelihood (loads the model).")
     ai_fpr: float = Field(default=0.01, gt=0.0, lt=1.0, description="False-positive rate of the statistical verdict.")
+    ai_precision: Literal["auto", "fp32", "bf16"] = Field(
+        default="auto",
+        description="Weights for the AI-likelihood statistic: bf16 scores ~1.7x faster where the CPU has "
+        "native bfloat16 (auto picks it there), fp32 elsewhere. Generation always uses fp32.",
+    )
     detector_dir: Path | None = Field(
         default=None, description="Retrained reference/classifier; unset = data_dir/detector, else the shipped ones."
     )

@@ -27,6 +27,7 @@ from watermark.text import (
 )
 from watermark.text.generate import Prompt
 from watermark.text.model import load_vocab_size
+from watermark.text.precision import as_precision, resolve_precision
 
 __all__ = ["TextService", "ensure_keyring_file", "write_new_keyring"]
 
@@ -77,6 +78,7 @@ class TextService:
         self._keyring: KeyRing | None = None
         self._detector: TextWatermarkDetector | None = None
         self._ai: Any = None  # TextAIDetector, or False when unavailable for this model
+        self._scoring: LanguageModel | None = None
         self.ai_unavailable: str | None = None
         # Bound schemes hold keyed per-token tables (~0.1 s each to build): build them once.
         self._schemes: dict[tuple[str, int], TextScheme] = {}
@@ -113,6 +115,15 @@ class TextService:
                 )
                 self._tokenizer = self._model.tokenizer
             return self._model
+
+    def scoring_model(self) -> LanguageModel:
+        """The model the AI-likelihood statistic scores with: the model itself, or its bfloat16
+        copy (``ai_precision``; see :mod:`watermark.text.precision`)."""
+        model = self.model()
+        with self._lock:
+            if self._scoring is None:
+                self._scoring = as_precision(model, resolve_precision(self.settings.ai_precision))
+            return self._scoring
 
     def tokenizer(self) -> Any:
         """The tokenizer alone (cheaper than the model when only detecting)."""
@@ -190,7 +201,7 @@ class TextService:
             classifier = d / "classifier.json"
             try:
                 self._ai = load_text_detector(
-                    self.model(),
+                    self.scoring_model(),
                     fpr=self.settings.ai_fpr,
                     reference=reference if reference.is_file() else None,
                     classifier=classifier if classifier.is_file() else None,

@@ -115,7 +115,7 @@ def detect_train(data: str, out: str | None, no_embeddings: bool) -> None:
         settings = settings_from()
         rows = read_labelled_jsonl(Path(data))
         click.echo(f"{len(rows)} labelled texts; scoring the calibration half with the embedded model ...", err=True)
-        lm = TextService(settings).model()
+        lm = TextService(settings).scoring_model()  # the precision detection will score with
         reference, model, meta = train(lm, rows, embedder=None if no_embeddings else SentenceEmbedder())
     except AssayError as exc:
         fail(exc)

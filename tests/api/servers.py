@@ -1,5 +1,5 @@
-"""Private PostgreSQL and Redis servers for tests: the machine's binaries on spare ports, never the
-shared servers on 5432/6379, so a test may stop and start them at will."""
+"""Private PostgreSQL and Redis servers for tests and benchmarks: the machine's binaries on spare
+ports, never the shared servers on 5432/6379, so a test may stop and start them at will."""
 
 from __future__ import annotations
 
@@ -27,14 +27,17 @@ def free_port() -> int:
 
 
 class PrivatePostgres:
-    """A throwaway cluster owned by the ``postgres`` user, listening on 127.0.0.1:``port``."""
+    """A throwaway cluster under ``/tmp`` owned by the ``postgres`` user (PostgreSQL refuses to run
+    as root), listening on 127.0.0.1:``port``. ``fsync=False`` for tests that do not crash it."""
 
-    def __init__(self, root: Path) -> None:
-        assert PG_BIN is not None
-        self.root, self.data = root, root / "data"
+    def __init__(self, *, fsync: bool = True) -> None:
+        if PG_BIN is None:
+            raise RuntimeError("needs the machine's PostgreSQL binaries (initdb, pg_ctl)")
+        self.root = Path("/tmp") / f"assay-pg-{os.getpid()}-{time.monotonic_ns()}"  # postgres must reach it
+        self.data, self.fsync = self.root / "data", fsync
         self.port = free_port()
-        root.mkdir(parents=True, exist_ok=True)
-        shutil.chown(root, "postgres", "postgres")
+        self.root.mkdir(parents=True)
+        shutil.chown(self.root, "postgres", "postgres")
         self._pg("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync")
 
     def _pg(self, tool: str, *args: str) -> None:
@@ -45,11 +48,17 @@ class PrivatePostgres:
         subprocess.run(cmd, check=True, capture_output=True, timeout=120)
 
     def start(self) -> None:
-        opts = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        opts = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1" + ("" if self.fsync else " -c fsync=off")
         self._pg("pg_ctl", "-D", str(self.data), "-o", opts, "-w", "-l", str(self.root / "log"), "start")
 
     def stop(self) -> None:
         self._pg("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def remove(self) -> None:
+        """Stop (if running) and delete the cluster."""
+        with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
+            self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
 
     @property
     def url(self) -> str:
@@ -90,15 +99,12 @@ def postgres_server() -> Iterator[PrivatePostgres]:
     """A private PostgreSQL, removed afterwards."""
     if PG_BIN is None or shutil.which("runuser") is None:
         pytest.fail("this test needs the machine's PostgreSQL binaries (initdb, pg_ctl) and runuser")
-    root = Path("/tmp") / f"assay-pg-{os.getpid()}-{time.monotonic_ns()}"  # postgres must reach it
-    pg = PrivatePostgres(root)
+    pg = PrivatePostgres(fsync=False)
     pg.start()
     try:
         yield pg
     finally:
-        with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
-            pg.stop()
-        shutil.rmtree(root, ignore_errors=True)
+        pg.remove()
 
 
 @pytest.fixture

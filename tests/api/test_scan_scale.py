@@ -138,3 +138,12 @@ def test_ray_engine_gives_the_local_engine_s_rows_and_one_audit_chain(
     rt = Runtime.open(settings)
     assert _verify_rows(settings) - before == 10 and rt.audit.verify().ok
     assert on_ray.audit_head == rt.audit.head() and len(ResultsTable(tmp_path / "r").load()) == 5
+
+
+def test_scan_options_are_checked_before_anything_runs(env: Path, tmp_path: Path) -> None:
+    source = _corpus(tmp_path, 1)
+    code, _, err = run("scan", str(source), "--address", "auto")
+    assert code == 2 and "--address is for --engine ray" in err
+    (tmp_path / "table.jsonl").mkdir()
+    code, _, err = run("scan", str(source), "--results", str(tmp_path / "table.jsonl"))
+    assert code == 2 and "is a folder" in err and _verify_rows(Settings()) == 0

@@ -1,0 +1,45 @@
+"""The AI-likelihood statistic in bfloat16: the same verdicts as float32, the model itself untouched."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from api.runtime import Runtime
+from api.scan import scan_settings
+from api.settings import Settings
+from detect.defaults import load_text_detector
+from watermark.text.model import LanguageModel
+from watermark.text.precision import as_precision, native_bf16, resolve_precision
+
+TEXTS = [
+    "The council met on Tuesday evening to discuss the new bus timetable. Several residents said the early "
+    "service had been cut without warning, and the chair promised to raise it with the operator before the "
+    "next meeting in March.",
+    "Photosynthesis is the process by which green plants and some other organisms use sunlight to synthesize "
+    "foods from carbon dioxide and water. It generally involves the green pigment chlorophyll and generates "
+    "oxygen as a byproduct, which is essential for most life on Earth.",
+]
+
+
+@pytest.mark.slow
+def test_bf16_scores_like_fp32_and_leaves_the_generation_model_alone(embedded: LanguageModel) -> None:
+    assert as_precision(embedded, "fp32") is embedded
+    fast = as_precision(embedded, "bf16")
+    assert next(fast.model.parameters()).dtype == torch.bfloat16
+    assert next(embedded.model.parameters()).dtype == torch.float32  # generation keeps float32
+    exact = load_text_detector(embedded, with_classifier=False).score_batch(TEXTS)
+    approx = load_text_detector(fast, with_classifier=False).score_batch(TEXTS)
+    for a, b in zip(exact, approx, strict=True):
+        assert a.verdict == b.verdict and a.tokens == b.tokens
+        assert a.features["log_likelihood"] == pytest.approx(b.features["log_likelihood"], abs=0.05)
+        assert a.p_value == pytest.approx(b.p_value, abs=0.02)
+
+
+def test_auto_precision_follows_the_cpu_and_scans_record_it(tmp_path: Path) -> None:
+    assert resolve_precision("auto") == ("bf16" if native_bf16() else "fp32")
+    assert resolve_precision("fp32") == "fp32" and resolve_precision("bf16") == "bf16"
+    settings = Settings(ai_precision="fp32", data_dir=tmp_path)
+    assert scan_settings(settings, Runtime.open(settings)).ai_precision == "fp32"
