@@ -7,9 +7,10 @@ the previous row's hash, so editing or deleting any row breaks the chain from th
 shorter valid chain: compare :meth:`AuditLog.head` with a head recorded elsewhere (``assay audit
 verify --expect-head``) to catch that.
 
-Appends serialise on the sequence number (a primary key): two writers that race for the same
-number see a conflict and the loser retries, so the chain never forks, also with several API
-workers on one PostgreSQL database.
+Appends serialise: on PostgreSQL every append first takes a transaction-scoped advisory lock, so
+writers in every process and on every machine queue instead of racing; elsewhere (SQLite, whose
+writer lock serialises commits) the sequence number, a primary key, settles a race: the loser
+sees a conflict and retries after a short random pause. Either way the chain never forks.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ import datetime as dt
 import hashlib
 import io
 import json
+import random
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -30,6 +33,7 @@ from sqlalchemy.engine import Engine
 __all__ = ["GENESIS", "AuditEntry", "AuditLog", "ChainCheck"]
 
 GENESIS = "0" * 64
+_APPEND_LOCK = int.from_bytes(hashlib.sha256(b"assay_audit append").digest()[:8], "big", signed=True)
 _FIELDS = ("seq", "at", "actor", "action", "subject_sha256", "key_id", "result", "detail")
 
 
@@ -94,6 +98,7 @@ class AuditLog:
             sa.Column("hash", sa.String(64), nullable=False),
         )
         self._lock = threading.Lock()
+        self.retries = 0  # appends that lost a race for a sequence number and went again
 
     def create(self) -> AuditLog:
         """Create the table if needed; returns self."""
@@ -123,10 +128,13 @@ class AuditLog:
             "detail": json.dumps(detail or {}, sort_keys=True, separators=(",", ":"), default=str),
         }
         last = sa.select(self.table.c.seq, self.table.c.hash).order_by(self.table.c.seq.desc()).limit(1)
+        queue = self.engine.dialect.name == "postgresql"
         with self._lock:
-            for _ in range(50):
+            for attempt in range(50):
                 try:
                     with self.engine.begin() as conn:
+                        if queue:  # released at commit or rollback
+                            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _APPEND_LOCK})
                         row = conn.execute(last).first()
                         seq, prev = (row.seq + 1, row.hash) if row is not None else (1, GENESIS)
                         entry = {
@@ -137,8 +145,9 @@ class AuditLog:
                         }
                         conn.execute(self.table.insert().values(**entry))
                     return AuditEntry(**entry)
-                except sa.exc.IntegrityError:
-                    continue  # another process took this sequence number: chain onto its row
+                except sa.exc.IntegrityError:  # another process took this sequence number: chain onto its row
+                    self.retries += 1
+                    time.sleep(random.uniform(0, 0.002 * min(attempt + 1, 10)))  # de-synchronise the racers
         raise RuntimeError("could not append to the audit log: too many concurrent writers")
 
     def entries(self, *, since: int = 0, batch: int = 1000) -> Iterator[AuditEntry]:

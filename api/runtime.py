@@ -23,6 +23,7 @@ from api.metrics import Metrics
 from api.ratelimit import RateLimiter, RedisRateLimiter, open_limiter
 from api.settings import Settings
 from api.text_service import TextService
+from api.threads import limit_threads
 from provenance.store import ManifestStore, open_engine
 
 __all__ = ["ADMIN_KEY_FILE", "Runtime"]
@@ -62,6 +63,8 @@ class Runtime:
         Raises:
             ConfigurationError: the store URL cannot be opened.
         """
+        if settings.threads is not None:
+            limit_threads(settings.threads)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         settings.data_dir.chmod(0o700)  # keys, the admin token, the audit log and the database live here
         engine = open_engine(settings.database_url)

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from api.scan_check import Checker, ScanRow
 from api.scan_sources import ScanItem
 from api.settings import Settings
+from api.threads import limit_threads, share_of_cores
 from watermark.errors import ConfigurationError
 
 __all__ = ["Engine", "local_rows", "ray_rows", "rows"]
@@ -25,18 +26,12 @@ __all__ = ["Engine", "local_rows", "ray_rows", "rows"]
 Engine = Literal["local", "ray"]
 
 
-def _threads(workers: int) -> int:
-    return max(1, (os.cpu_count() or 1) // workers)
-
-
 _checker: Checker | None = None
 
 
 def _init_worker(settings: Settings, threads: int) -> None:
     global _checker
-    import torch
-
-    torch.set_num_threads(threads)  # workers share the cores instead of each taking all of them
+    limit_threads(threads)
     _checker = Checker(settings)
 
 
@@ -54,7 +49,7 @@ def local_rows(items: list[ScanItem], settings: Settings, *, workers: int = 1) -
         yield from map(checker, items)
         return
     chunk = max(1, min(16, len(items) // (4 * workers) or 1))
-    init = (settings, _threads(workers))
+    init = (settings, share_of_cores(workers))
     with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=init) as pool:
         yield from pool.map(_check, items, chunksize=chunk)
 

@@ -85,6 +85,12 @@ class Settings(BaseSettings):
         ge=1,
         description="Failed authentications per client address: this many at once, then as many a minute.",
     )
+    threads: int | None = Field(
+        default=None,
+        ge=1,
+        description="Threads one process computes with (model, images); unset = every core, or its share "
+        "of them under `assay serve --workers N`.",
+    )
     warm_on_start: bool = Field(default=True, description="Load the model when the service starts.")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

@@ -26,8 +26,8 @@ __all__ = ["ASSAY", "RESULTS", "ROOT", "PrivatePostgres", "PrivateRedis", "Servi
 class Service:
     """``assay serve`` on a data directory, with ``ASSAY_*`` settings; started and stopped at will."""
 
-    def __init__(self, data_dir: Path, *, workers: int = 1, **settings: str) -> None:
-        self.data_dir, self.port, self.workers = data_dir, free_port(), workers
+    def __init__(self, data_dir: Path, *, workers: int = 1, cpus: str | None = None, **settings: str) -> None:
+        self.data_dir, self.port, self.workers, self.cpus = data_dir, free_port(), workers, cpus
         self.env = os.environ | {
             "ASSAY_DATA_DIR": str(data_dir),
             "ASSAY_PORT": str(self.port),
@@ -43,7 +43,8 @@ class Service:
         returns the seconds until then."""
         t0 = time.perf_counter()
         quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-        self.proc = subprocess.Popen([ASSAY, "serve", "--workers", str(self.workers)], env=self.env, **quiet)
+        pin = ["taskset", "-c", self.cpus] if self.cpus else []  # only these CPUs, threads and children included
+        self.proc = subprocess.Popen([*pin, ASSAY, "serve", "--workers", str(self.workers)], env=self.env, **quiet)
         path = "/readyz" if ready else "/healthz"
         # every worker must answer: a new connection per probe lands on any of them
         need, streak = (1 if self.workers == 1 else 4 * self.workers), 0

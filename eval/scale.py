@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx
 import numpy as np
+import psutil
 from harness import RESULTS, ROOT, PrivatePostgres, PrivateRedis, Service
 from service_load import SHARED, human_texts, photo_jpeg_1mp
 
@@ -145,19 +146,21 @@ def _corpus(folder: Path, texts: int, images: int) -> None:
 
 
 def _timed_rows(engine: str, workers: int, items: list[Any], settings: Any) -> dict[str, Any]:
-    import torch
-
     from api.scan_engines import rows
+    from api.threads import limit_threads
 
-    if engine == "local" and workers == 1:
-        torch.set_num_threads(1)  # in this process: one core, as each pool worker and actor gets
+    every_cpu = os.sched_getaffinity(0)
+    if workers == 1:  # one core for everything this run starts (a pool worker, Ray and its actor)
+        os.sched_setaffinity(0, {min(every_cpu)})
+        limit_threads(1)
     t0 = time.perf_counter()
     stamps = []
     verdicts: dict[str, str] = {}
     for row in rows(items, settings, engine=engine, workers=workers):  # type: ignore[arg-type]
         stamps.append(time.perf_counter() - t0)
         verdicts[row.id] = row.verdict
-    torch.set_num_threads(2)
+    os.sched_setaffinity(0, every_cpu)
+    limit_threads(os.cpu_count() or 1)
     first = stamps[0]
     warm = sum(1 for s in stamps if s - first < 0.05)  # rows that arrived with the first one
     steady = (len(stamps) - warm) / (stamps[-1] - first) if stamps[-1] > first else float("nan")
@@ -233,6 +236,11 @@ async def _load(base: str, token: str, bodies: list[bytes], seconds: float, conc
     }
 
 
+def _cpu(proc: Any) -> float:
+    times = proc.cpu_times()
+    return float(times.user + times.system)
+
+
 def _burst(base: str, token: str, requests: int) -> dict[str, Any]:
     codes: dict[int, int] = {}
     t0 = time.perf_counter()
@@ -250,24 +258,32 @@ def part_service(seconds: float) -> dict[str, Any]:
     bodies = [t.encode() for t in human_texts(64, words=150)]
     out: dict[str, Any] = {"seconds_per_cell": seconds, "concurrency": 8, "request": "POST /v1/verify, 150-word text"}
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            for workers in (1, 2):
-                shared = {"store_url": pg.url, "redis_url": redis.url}
-                svc = Service(Path(tmp) / f"w{workers}", workers=workers, rate_limit_per_minute="10000000",
+        with tempfile.TemporaryDirectory() as tmp:  # one data dir: the admin key is written on the first start
+            # 1 worker on every core (the default), 1 worker pinned to one core, 2 workers (a core's
+            # worth of threads each); the client, PostgreSQL and Redis share the same machine
+            cells = (("workers-1", 1, None), ("workers-1-one-core", 1, "0"), ("workers-2", 2, None))
+            for name, workers, cpus in cells:
+                shared = {"store_url": pg.url, "redis_url": redis.url} | ({"threads": "1"} if cpus else {})
+                svc = Service(Path(tmp) / "data", workers=workers, cpus=cpus, rate_limit_per_minute="10000000",
                               rate_limit_burst="1000000", **shared)  # fmt: skip
                 svc.start(ready=True)
                 try:
                     asyncio.run(_load(svc.base, svc.token, bodies[:4], 5, 8))  # warm every worker
+                    assert svc.proc is not None
+                    tree = [psutil.Process(svc.proc.pid), *psutil.Process(svc.proc.pid).children(recursive=True)]
+                    cpu0, _ = sum(_cpu(p) for p in tree), psutil.cpu_percent()
                     cell = asyncio.run(_load(svc.base, svc.token, bodies, seconds, 8))
+                    cell["machine_cpu_busy"] = psutil.cpu_percent() / 100
+                    cell["service_cores_used"] = (sum(_cpu(p) for p in tree) - cpu0) / seconds
                 finally:
                     svc.stop()
-                out[f"workers-{workers}"] = cell
-                print(f"service workers-{workers}: {cell}", flush=True)
-            out["scaling_efficiency"] = out["workers-2"]["per_s"] / (2 * out["workers-1"]["per_s"])
+                out[name] = cell
+                print(f"service {name}: {cell}", flush=True)
+            out["scaling_efficiency"] = out["workers-2"]["per_s"] / (2 * out["workers-1-one-core"]["per_s"])
             # one key, 2 workers, limit 60/min with a burst of 20: Redis vs per-process buckets
             limit = {"rate_limit_per_minute": "60", "rate_limit_burst": "20", "warm_on_start": "false"}
             for where, redis_url in (("redis", redis.url), ("process", "")):
-                svc = Service(Path(tmp) / f"limit-{where}", workers=2, store_url=pg.url, redis_url=redis_url, **limit)
+                svc = Service(Path(tmp) / "data", workers=2, store_url=pg.url, redis_url=redis_url, **limit)
                 svc.start()
                 time.sleep(3)  # both workers listening
                 try:
@@ -309,7 +325,7 @@ def part_audit(appends: int) -> dict[str, Any]:
     out: dict[str, Any] = {"appends_per_writer": appends}
     try:
         AuditLog(open_engine(pg.url)).create()
-        for writers in (1, 2, 4):
+        for writers in (1, 2, 4, 8):
             ctx = mp.get_context("spawn")
             start, done = ctx.Event(), ctx.Queue()
             procs = [ctx.Process(target=_appender, args=(pg.url, appends, start, done)) for _ in range(writers)]
@@ -358,7 +374,8 @@ def _md(r: dict[str, Any]) -> str:
     scan = r.get("scan")
     if scan:
         lines += ["## Scan engines", "", f"{scan['texts']} texts (150 words) and {scan['images']} 1 MP JPEGs "
-                  "(half watermarked and signed); one core per worker.", "",
+                  "(half watermarked and signed). One worker: the whole run pinned to one core (Ray's own "
+                  "processes included); two: both cores, one thread pool's worth each.", "",
                   "| engine | workers | items/s (steady) | items/s (wall) | first row (s) | same verdicts |",
                   "|---|---|---|---|---|---|"]  # fmt: skip
         for engine in ("local", "ray"):
@@ -372,11 +389,15 @@ def _md(r: dict[str, Any]) -> str:
     if svc:
         lines += ["## Service on PostgreSQL + Redis", "", f"{svc['request']}, {svc['concurrency']} concurrent "
                   f"clients, {svc['seconds_per_cell']:.0f} s per cell.", "",
-                  "| workers | requests/s | p50 ms | p99 ms | codes |", "|---|---|---|---|---|"]  # fmt: skip
-        for w in (1, 2):
-            c = svc[f"workers-{w}"]
-            lines.append(f"| {w} | {c['per_s']:.2f} | {c['p50_ms']:.0f} | {c['p99_ms']:.0f} | {c['codes']} |")
-        lines += ["", f"Scaling efficiency: {svc['scaling_efficiency']:.2f}.", "",
+                  "| workers | requests/s | p50 ms | p99 ms | codes | machine CPU busy | cores the service used |",
+                  "|---|---|---|---|---|---|---|"]  # fmt: skip
+        for name, label in (("workers-1", "1 (both cores)"), ("workers-1-one-core", "1 (pinned to one core)"),
+                            ("workers-2", "2 (one core each)")):  # fmt: skip
+            c = svc[name]
+            busy, used = c.get("machine_cpu_busy", float("nan")), c.get("service_cores_used", float("nan"))
+            lines.append(f"| {label} | {c['per_s']:.2f} | {c['p50_ms']:.0f} | {c['p99_ms']:.0f} | {c['codes']} | "
+                         f"{busy:.0%} | {used:.2f} |")  # fmt: skip
+        lines += ["", f"Scaling efficiency (2 workers / 2 x 1 on one core): {svc['scaling_efficiency']:.2f}.", "",
                   "One key, 2 workers, limit 60/min with a burst of 20, 200 requests:", "",
                   "| buckets | 200 | 429 | allowed by the limit | within |", "|---|---|---|---|---|"]  # fmt: skip
         for where in ("redis", "process"):
@@ -387,7 +408,7 @@ def _md(r: dict[str, Any]) -> str:
     audit = r.get("audit")
     if audit:
         lines += ["## Audit chain appends on PostgreSQL", "", "| writer processes | appends/s |", "|---|---|"]
-        for w in (1, 2, 4):
+        for w in (1, 2, 4, 8):
             lines.append(f"| {w} | {audit[f'writers-{w}']['per_s']:.0f} |")
         lines += ["", f"Chain intact after the run: {audit['chain_ok']} ({audit['rows']} rows).", ""]
     return "\n".join(lines)
@@ -413,8 +434,9 @@ def _plot(r: dict[str, Any], path: Path) -> None:
         axes[1].bar(labels, [r["scan"][x]["items_per_s_steady"] for x in labels], color="#228833")
         axes[1].set(title="assay scan, mixed corpus", ylabel="items per second (steady)")
     if "service" in r:
-        labels = ["workers-1", "workers-2"]
-        axes[2].bar(["1 worker", "2 workers"], [r["service"][x]["per_s"] for x in labels], color="#aa3377")
+        labels = ["workers-1", "workers-1-one-core", "workers-2"]
+        names = ["1 worker,\nboth cores", "1 worker,\none core", "2 workers,\none core each"]
+        axes[2].bar(names, [r["service"][x]["per_s"] for x in labels], color="#aa3377")
         axes[2].set(title="service on PostgreSQL + Redis", ylabel="verify requests per second")
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -182,6 +182,8 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     """Start the HTTP service and the verification page."""
     import uvicorn
 
+    from api.threads import share_of_cores
+
     settings = settings_from(host=host, port=port)
     try:
         rt = open_runtime(settings)
@@ -200,4 +202,5 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
         uvicorn.run(create_app(runtime=rt), host=settings.host, port=settings.port, log_level="info")
     else:
         os.environ.setdefault("ASSAY_DATA_DIR", str(settings.data_dir))
+        os.environ.setdefault("ASSAY_THREADS", str(share_of_cores(workers)))  # each worker its share
         uvicorn.run("api.app:create_app", factory=True, host=settings.host, port=settings.port, workers=workers)
