@@ -43,6 +43,7 @@ eval: install
 	$(PY) eval/crash_safety.py --kills 50
 	$(PY) eval/store_outage.py
 	$(PY) eval/reliability.py
+	$(PY) eval/scale.py
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache
