@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import multiprocessing
 import os
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -50,7 +51,10 @@ def local_rows(items: list[ScanItem], settings: Settings, *, workers: int = 1) -
         return
     chunk = max(1, min(16, len(items) // (4 * workers) or 1))
     init = (settings, share_of_cores(workers))
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=init) as pool:
+    # spawn, not fork: a forked child inherits the parent's OpenMP/BLAS thread pools mid-state, and
+    # capping them there can hang (seen: threadpoolctl waiting forever in a forked worker)
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=spawn, initializer=_init_worker, initargs=init) as pool:
         yield from pool.map(_check, items, chunksize=chunk)
 
 
