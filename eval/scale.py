@@ -396,9 +396,12 @@ def _md(r: dict[str, Any]) -> str:
                 f"| {c['mean_log_likelihood']:.3f} |"
             )
         lines.append("")
-    scan = r.get("scan")
-    if scan:
-        lines += ["## Scan engines", "", f"{scan['texts']} texts (150 words) and {scan['images']} 1 MP JPEGs "
+    for key in ("scan", "scan-postgresql"):
+        scan = r.get(key)
+        if not scan:
+            continue
+        lines += [f"## Scan engines (store: {scan.get('store', 'sqlite')})", "",
+                  f"{scan['texts']} texts (150 words) and {scan['images']} 1 MP JPEGs "
                   "(half watermarked and signed). One worker: the whole run pinned to one core (Ray's own "
                   "processes included); two: both cores, one thread pool's worth each. Items/s: (all - short "
                   "run) items over (all - short run) seconds, a short run being two items a worker.", "",
@@ -409,8 +412,8 @@ def _md(r: dict[str, Any]) -> str:
                 c = scan[f"{engine}-{w}"]
                 lines.append(f"| {engine} | {w} | {c['items_per_s']:.2f} | {c['items_per_s_wall']:.2f} | "
                              f"{c['first_row_s']:.1f} | {c['same_verdicts_as_local_1']} |")  # fmt: skip
-        lines += ["", f"Scaling efficiency (2 workers / 2 x 1 worker): local {scan['local_scaling_efficiency']:.2f}, "
-                  f"Ray {scan['ray_scaling_efficiency']:.2f} (target >= 0.85).", ""]  # fmt: skip
+        lines += ["", f"Scaling efficiency (2 workers / 2 x 1 worker): local {scan['local_scaling_efficiency']:.2f},"
+                  f" Ray {scan['ray_scaling_efficiency']:.2f} (target >= 0.85).", ""]  # fmt: skip
     svc = r.get("service")
     if svc:
         lines += ["## Service on PostgreSQL + Redis", "", f"{svc['request']}, {svc['concurrency']} concurrent "
