@@ -20,21 +20,13 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from watermark.errors import RateLimited
 
-__all__ = ["Limiter", "RateLimited", "RateLimiter", "RedisRateLimiter", "open_limiter"]
+__all__ = ["RateLimited", "RateLimiter", "RedisRateLimiter", "open_limiter"]
 
 log = logging.getLogger("assay.ratelimit")
-
-
-class Limiter(Protocol):
-    """Spends one request from a client's budget."""
-
-    def take(self, client: str) -> None:
-        """Spend one token of ``client``'s bucket; raises :class:`RateLimited` when it is empty."""
-        ...
 
 
 def _check(per_minute: int, burst: int) -> None:
