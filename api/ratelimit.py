@@ -22,9 +22,11 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+from redis.exceptions import RedisError
+
 from watermark.errors import RateLimited
 
-__all__ = ["RateLimited", "RateLimiter", "RedisRateLimiter", "open_limiter"]
+__all__ = ["RateLimited", "RateLimiter", "RedisRateLimiter", "open_limiter", "open_limiters"]
 
 log = logging.getLogger("assay.ratelimit")
 
@@ -126,8 +128,6 @@ class RedisRateLimiter:
         Raises:
             RateLimited: the bucket is empty.
         """
-        from redis.exceptions import RedisError
-
         try:
             spent, wait = self._script(keys=[self.key(client)], args=[repr(self.rate), self.burst])
         except RedisError as exc:
@@ -139,8 +139,6 @@ class RedisRateLimiter:
 
     def reachable(self) -> bool:
         """Whether Redis answers a PING."""
-        from redis.exceptions import RedisError
-
         try:
             return bool(self.redis.ping())
         except RedisError:
@@ -155,16 +153,23 @@ class RedisRateLimiter:
             log.warning("Redis did not answer (%s); rate limits are per process until it does", type(exc).__name__)
 
 
-def open_limiter(
-    redis_url: str | None, *, name: str, per_minute: int, burst: int, on_fallback: Callable[[], None] | None = None
-) -> RateLimiter | RedisRateLimiter:
-    """A Redis-backed limiter when ``redis_url`` is set, else an in-process one.
+def open_limiters(
+    redis_url: str | None,
+    budgets: dict[str, tuple[int, int]],
+    *,
+    on_fallback: Callable[[], None] | None = None,
+) -> dict[str, RateLimiter | RedisRateLimiter]:
+    """One limiter per ``name: (per_minute, burst)``: on one Redis client when ``redis_url`` is
+    set, else in-process.
 
     Opening does not connect (redis-py connects on first use), so a service starts while Redis is
     still coming up; the timeouts keep a dead Redis from stalling requests.
+
+    Raises:
+        ConfigurationError: ``redis_url`` is not a Redis URL (the message never repeats it).
     """
     if not redis_url:
-        return RateLimiter(per_minute=per_minute, burst=burst)
+        return {name: RateLimiter(per_minute=pm, burst=b) for name, (pm, b) in budgets.items()}
     import redis
 
     from watermark.errors import ConfigurationError
@@ -173,4 +178,14 @@ def open_limiter(
         client = redis.Redis.from_url(redis_url, socket_timeout=0.25, socket_connect_timeout=0.25)
     except ValueError:  # the message would repeat the URL, which may hold a password
         raise ConfigurationError("ASSAY_REDIS_URL is not a Redis URL (redis://, rediss:// or unix://)") from None
-    return RedisRateLimiter(client, name=name, per_minute=per_minute, burst=burst, on_fallback=on_fallback)
+    return {
+        name: RedisRateLimiter(client, name=name, per_minute=pm, burst=b, on_fallback=on_fallback)
+        for name, (pm, b) in budgets.items()
+    }
+
+
+def open_limiter(
+    redis_url: str | None, *, name: str, per_minute: int, burst: int, on_fallback: Callable[[], None] | None = None
+) -> RateLimiter | RedisRateLimiter:
+    """One limiter (see :func:`open_limiters`)."""
+    return open_limiters(redis_url, {name: (per_minute, burst)}, on_fallback=on_fallback)[name]

@@ -20,7 +20,7 @@ from api.auth import ApiKeys, write_secret_file
 from api.batching import GenerationBatcher
 from api.media_service import MediaService
 from api.metrics import Metrics
-from api.ratelimit import RateLimiter, RedisRateLimiter, open_limiter
+from api.ratelimit import RateLimiter, RedisRateLimiter, open_limiters
 from api.settings import Settings
 from api.text_service import TextService
 from api.threads import limit_threads
@@ -73,7 +73,14 @@ class Runtime:
         text = TextService(settings)
         metrics = Metrics()
         redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
-        fallback = metrics.rate_limit_fallbacks.inc
+        limits = open_limiters(
+            redis_url,
+            {
+                "requests": (settings.rate_limit_per_minute, settings.rate_limit_burst),
+                "auth-failures": (settings.auth_failures_per_minute, settings.auth_failures_per_minute),
+            },
+            on_fallback=metrics.rate_limit_fallbacks.inc,
+        )
         return cls(
             settings=settings,
             engine=engine,
@@ -82,20 +89,8 @@ class Runtime:
             store=store,
             audit=AuditLog(engine).create(),
             api_keys=ApiKeys(engine).create_tables(),
-            limiter=open_limiter(
-                redis_url,
-                name="requests",
-                per_minute=settings.rate_limit_per_minute,
-                burst=settings.rate_limit_burst,
-                on_fallback=fallback,
-            ),
-            auth_failures=open_limiter(
-                redis_url,
-                name="auth-failures",
-                per_minute=settings.auth_failures_per_minute,
-                burst=settings.auth_failures_per_minute,
-                on_fallback=fallback,
-            ),
+            limiter=limits["requests"],
+            auth_failures=limits["auth-failures"],
             batcher=GenerationBatcher(
                 lambda prompts, kwargs: text.generate_batch(prompts, **kwargs), on_batch=metrics.observe_batch
             ),

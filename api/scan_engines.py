@@ -105,12 +105,16 @@ def ray_rows(
         raise ConfigurationError("the Ray engine needs Ray: pip install 'assay[scale]'") from None
     started = not ray.is_initialized()
     if started:
-        quiet: dict[str, Any] = {"logging_level": "ERROR", "log_to_driver": False, "configure_logging": True}
         try:
             if address:
-                ray.init(address=address, **quiet)
+                ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False)
             else:
-                ray.init(num_cpus=workers * cpus_per_worker, include_dashboard=False, **quiet)
+                ray.init(
+                    num_cpus=workers * cpus_per_worker,
+                    include_dashboard=False,
+                    logging_level=logging.ERROR,
+                    log_to_driver=False,
+                )
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise ConfigurationError(f"cannot start or join Ray at {address or 'a local instance'}: {exc}") from None
     try:

@@ -48,13 +48,13 @@ def arrow_schema() -> Any:
     return pa.schema([pa.field(name, _arrow_type(f.annotation)) for name, f in ScanRow.model_fields.items()])
 
 
-def _flat(row: ScanRow) -> dict[str, Any]:
+def _flat(row: ScanRow) -> dict[str, object]:
     record = row.model_dump(mode="json")
     record["report"] = json.dumps(record["report"], ensure_ascii=False) if row.report is not None else None
     return record
 
 
-def _row(record: dict[str, Any]) -> ScanRow:
+def _row(record: dict[str, object]) -> ScanRow:
     report = record.get("report")
     return ScanRow.model_validate({**record, "report": json.loads(report) if isinstance(report, str) else report})
 
@@ -83,7 +83,7 @@ class ResultsTable:
         except (ValueError, TypeError) as exc:
             raise InvalidInput(f"{self.path} holds rows that are not Assay scan results: {exc}") from None
 
-    def _load_jsonl(self) -> list[dict[str, Any]]:
+    def _load_jsonl(self) -> list[dict[str, object]]:
         if not self.path.exists():
             return []
         data = self.path.read_bytes()
@@ -93,12 +93,12 @@ class ResultsTable:
                 fh.truncate(end)
         return [json.loads(line) for line in data[:end].splitlines() if line.strip()]
 
-    def _load_parquet(self) -> list[dict[str, Any]]:
+    def _load_parquet(self) -> list[dict[str, object]]:
         import pyarrow.parquet as pq
 
         parts = sorted(self.path.glob("part-*.parquet")) if self.path.is_dir() else []
         self._parts = len(parts)
-        records: list[dict[str, Any]] = []
+        records: list[dict[str, object]] = []
         for part in parts:
             records.extend(pq.read_table(part).to_pylist())
         return records

@@ -11,7 +11,6 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from api.cli.common import read_bounded
 from watermark.errors import InvalidInput
@@ -90,7 +89,7 @@ def _items(source: Path, columns: Columns) -> Iterator[tuple[str, ScanItem]]:
             yield where, ScanItem(item_id, path=str(base / Path(str(path)).expanduser()))
 
 
-def _jsonl_rows(source: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+def _jsonl_rows(source: Path) -> Iterator[tuple[int, dict[str, object]]]:
     try:
         with open(source, encoding="utf-8") as fh:
             for n, line in enumerate(fh, 1):
@@ -107,7 +106,7 @@ def _jsonl_rows(source: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         raise InvalidInput(f"{source} is not UTF-8 text (a folder, a .parquet file or a JSONL file)") from None
 
 
-def _parquet_rows(source: Path, columns: Columns) -> Iterator[tuple[int, dict[str, Any]]]:
+def _parquet_rows(source: Path, columns: Columns) -> Iterator[tuple[int, dict[str, object]]]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
