@@ -77,6 +77,7 @@ class ScanReport(BaseModel):
     started_at: str
     finished_at: str
     settings: ScanSettings
+    resumed: int = Field(0, description="Items whose rows came from the results table of an earlier run.")
     audit_rows: int = Field(description="Rows in the audit log when the scan ended.")
     audit_head: str = Field(description="The audit log's head hash when the scan ended (for `--expect-head`).")
     summary: ScanSummary
@@ -173,6 +174,7 @@ def run_scan(
         settings=scan_settings(settings, rt),
         audit_rows=rt.audit.count(),
         audit_head=rt.audit.head(),
+        resumed=len(items) - len(todo),
         summary=summarise(rows),
         items=rows,
     )

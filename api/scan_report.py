@@ -127,7 +127,10 @@ def render_html(report: ScanReport) -> str:
         ("Started / finished (UTC)", f"{report.started_at} / {report.finished_at}"),
         ("Text watermark: false-positive rate", _cell(st.text_watermark_fpr)),
         ("Image watermark: false-positive rate", _cell(st.image_watermark_fpr)),
-        ("AI-likelihood", f"on, false-positive rate {st.ai_fpr:.3g}" if st.ai_likelihood else "off"),
+        (
+            "AI-likelihood",
+            f"on, false-positive rate {st.ai_fpr:.3g}, {st.ai_precision} weights" if st.ai_likelihood else "off",
+        ),
         ("Watermark keys tried", ", ".join(st.keys_tried)),
         (
             "Trust anchors",
@@ -136,6 +139,8 @@ def render_html(report: ScanReport) -> str:
         ("Language model", st.model),
         ("Audit log at the end", f"{report.audit_rows} rows, head {report.audit_head}"),
     ]
+    if report.resumed:  # their audit rows were written by the earlier run
+        settings_rows.insert(3, ("Items from an earlier run", f"{report.resumed} (read from the results table)"))
     body = [
         f"<h1>Assay scan of {esc(report.source)}</h1>",
         "<table class=meta>"

@@ -118,7 +118,8 @@ def _parquet_rows(source: Path, columns: Columns) -> Iterator[tuple[int, dict[st
     wanted = [c for c in (columns.id, columns.text, columns.path) if c in present]
     if columns.text not in present and columns.path not in present:
         raise InvalidInput(
-            f"{source} has neither a {columns.text!r} nor a {columns.path!r} column (it has {sorted(present)})"
+            f"{source} has neither a {columns.text!r} nor a {columns.path!r} column (it has {sorted(present)}); "
+            "name yours with --text-column or --path-column"
         )
     n = 0
     for batch in table.iter_batches(batch_size=_PARQUET_BATCH, columns=wanted):

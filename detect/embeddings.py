@@ -17,6 +17,7 @@ import numpy.typing as npt
 import torch
 
 from watermark.errors import ModelUnavailable
+from watermark.text.model import quiet_loading
 
 __all__ = ["EMBEDDING_DIM", "SentenceEmbedder", "embedded_minilm_path"]
 
@@ -53,8 +54,9 @@ class SentenceEmbedder:
                 from transformers import AutoModel, AutoTokenizer
 
                 path = self.path or embedded_minilm_path()
-                tok = AutoTokenizer.from_pretrained(path, local_files_only=True)
-                model = AutoModel.from_pretrained(path, local_files_only=True).eval()
+                with quiet_loading():
+                    tok = AutoTokenizer.from_pretrained(path, local_files_only=True)
+                    model = AutoModel.from_pretrained(path, local_files_only=True).eval()
                 self._loaded = (tok, model)
             return self._loaded
 

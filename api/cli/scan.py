@@ -92,7 +92,9 @@ def scan(
     else:
         text = json.dumps(report.model_dump(mode="json"), indent=2, ensure_ascii=False)
     write_atomic(target, text.encode())
+    verdicts = ", ".join(f"{n} {verdict}" for verdict, n in sorted(summary.by_verdict.items()))
+    earlier = f" ({report.resumed} from an earlier run in {results})" if report.resumed else ""
     click.echo(
-        f"{summary.items} items: {summary.by_verdict}; audit head {report.audit_head}; report written to {target}",
+        f"{summary.items} items{earlier}: {verdicts}; audit head {report.audit_head}; report written to {target}",
         err=True,
     )

@@ -85,7 +85,7 @@ def test_an_interrupted_scan_resumes_where_it_stopped(
     code, out, err = run("scan", str(source), "--results", str(results), "--no-progress")
     assert code == 0, err
     report = json.loads(out)
-    assert [r["id"] for r in report["items"]] == [f"t{i}" for i in range(7)]
+    assert [r["id"] for r in report["items"]] == [f"t{i}" for i in range(7)] and report["resumed"] == 3
     assert _verify_rows(Settings()) == 8  # only the four missing items were checked (t3 again)
     loaded = ResultsTable(results).load()
     assert sorted(loaded) == [f"t{i}" for i in range(7)]

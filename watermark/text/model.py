@@ -10,11 +10,13 @@ interrupted first run never leaves a half-written cache.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,7 @@ __all__ = [
     "load_model",
     "load_tokenizer",
     "load_vocab_size",
+    "quiet_loading",
 ]
 
 log = logging.getLogger(__name__)
@@ -146,6 +149,21 @@ def load_tokenizer(
         raise ModelUnavailable(f"cannot load tokenizer from {where}: {exc.__class__.__name__}") from None
 
 
+@contextlib.contextmanager
+def quiet_loading() -> Iterator[None]:
+    """No transformers progress bars inside: a load of a second or two would only break the
+    caller's own bar (a scan's, say). The first conversion of the embedded model keeps its bar."""
+    from transformers.utils import logging as hf_logging
+
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    try:
+        yield
+    finally:
+        if bars:
+            hf_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
+
+
 def load_model(
     source: str | os.PathLike[str] | None = None,
     *,
@@ -171,8 +189,9 @@ def load_model(
 
     where, name = _resolve(source, Path(cache_dir), allow_network)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(where, local_files_only=not allow_network)
-        model: Any = AutoModelForCausalLM.from_pretrained(where, dtype=dtype, local_files_only=not allow_network)
+        with quiet_loading():
+            tokenizer = AutoTokenizer.from_pretrained(where, local_files_only=not allow_network)
+            model: Any = AutoModelForCausalLM.from_pretrained(where, dtype=dtype, local_files_only=not allow_network)
     except (OSError, ValueError) as exc:
         raise ModelUnavailable(f"cannot load model from {where}: {exc.__class__.__name__}: {exc}") from None
     model.to(device)
