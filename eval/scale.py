@@ -186,7 +186,6 @@ def _timed_rows(engine: str, workers: int, items: list[Any], settings: Any) -> d
 
 
 def part_scan(texts: int, images: int, store: str) -> dict[str, Any]:
-
     pg = PrivatePostgres() if store == "postgresql" else None
     if pg is not None:
         pg.start()
