@@ -49,8 +49,8 @@ def local_rows(items: list[ScanItem], settings: Settings, *, workers: int = 1) -
         checker = Checker(settings)
         yield from map(checker, items)
         return
-    # small chunks: items differ in cost (an image, a long text), and one worker left with the last big
-    # chunk while the others idle cost a small corpus a fifth of its throughput (eval/scale.py)
+    # small chunks: items differ in cost (an image, a long text), so no worker should be left with a
+    # long last chunk while the others idle
     chunk = max(1, min(8, len(items) // (32 * workers)))
     init = (settings, share_of_cores(workers))
     # spawn, not fork: a forked child inherits the parent's OpenMP/BLAS thread pools mid-state, and
