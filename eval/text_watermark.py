@@ -132,7 +132,7 @@ class _With:
     def __init__(self, processor: LogitsProcessor) -> None:
         self.processor = processor
 
-    def generation_kwargs(self) -> dict[str, Any]:
+    def generation_kwargs(self, **_sampling: Any) -> dict[str, Any]:
         return {"logits_processor": LogitsProcessorList([self.processor])}
 
     def parameters(self) -> dict[str, Any]:

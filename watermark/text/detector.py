@@ -195,14 +195,20 @@ class TextWatermarkDetector:
         pos = scheme.score_tokens(ids, skip_ids=self._skip)
         where = np.flatnonzero(pos.scored)
         values = pos.values[where]
+        trials = pos.trial_counts()[where]
         n = int(where.size)
         total = float(values.sum())
-        p_text = float(scheme.pvalue(total, n))
-        z = float(scheme.zscore(total, n))
+        p_text = float(scheme.pvalue(total, trials.sum()))
+        z = float(scheme.zscore(total, trials.sum()))
         keys = len(self.schemes) * variants  # tests per document: keys x text variants
         # Spans are shown only where they alone would make the document detected.
         scan = scan_windows(
-            values, scheme.pvalue, null_mean=scheme.null_mean, alpha=self.alpha / (2 * keys), min_window=self.min_window
+            values,
+            scheme.pvalue,
+            null_mean=scheme.null_mean,
+            alpha=self.alpha / (2 * keys),
+            min_window=self.min_window,
+            trials=None if pos.trials is None else trials,
         )
         p_doc = bonferroni(min(p_text, scan.p_value), 2) if scan.windows else p_text
         p_final = bonferroni(p_doc, keys)
@@ -211,7 +217,7 @@ class TextWatermarkDetector:
             t0, t1 = int(where[ts.first]), int(where[ts.last]) + 1
             c0, c1 = (int(offsets[t0, 0]), int(offsets[t1 - 1, 1])) if offsets is not None else (t0, t1)
             p_span = bonferroni(ts.p_value, 2 * keys)
-            spans.append(Span(c0, c1, t0, t1, ts.tokens_scored, p_span, green_fraction=ts.score_sum / ts.tokens_scored))
+            spans.append(Span(c0, c1, t0, t1, ts.tokens_scored, p_span, green_fraction=ts.score_sum / ts.trials))
         if n < self.min_tokens:
             verdict: Verdict = "too-short"
         else:
@@ -222,7 +228,7 @@ class TextWatermarkDetector:
             parameters=scheme.parameters(),
             tokens_scored=n,
             green_count=total,
-            green_fraction=total / n if n else 0.0,
+            green_fraction=total / float(trials.sum()) if n else 0.0,
             z_score=z,
             p_value=p_final,
             p_value_text=p_text,

@@ -138,18 +138,18 @@ def generate(
         raise InvalidInput(f"prompt is longer than {max_prompt_tokens} tokens")
     device = next(lm.model.parameters()).device
     enc = {k: v.to(device) for k, v in enc.items()}
-    marking = scheme.generation_kwargs() if scheme is not None else {}
     sampling: dict[str, Any] = {"do_sample": temperature > 0}
     if temperature > 0:
         sampling.update(temperature=temperature, top_p=top_p, top_k=top_k)
     else:
         sampling.update(temperature=None, top_p=None, top_k=None)
+    if scheme is not None:  # a scheme that samples itself replaces the sampling arguments
+        sampling.update(scheme.generation_kwargs(temperature=temperature, top_p=top_p, top_k=top_k))
     if seed is not None:
         torch.manual_seed(seed)
     with torch.inference_mode():
         out = lm.model.generate(
             **enc,
-            **marking,
             max_new_tokens=max_new_tokens,
             min_new_tokens=min_new_tokens,
             repetition_penalty=repetition_penalty,

@@ -89,7 +89,7 @@ class TransformersKGWScheme(GreenListScheme):
             "context_width": self.context_width,
         }
 
-    def generation_kwargs(self) -> dict[str, Any]:
+    def generation_kwargs(self, *, temperature: float = 1.0, top_p: float = 1.0, top_k: int = 0) -> dict[str, Any]:
         # Exactly what a transformers user passes, so transformers places the processor itself
         # (after temperature, top-k and top-p) and the output is identical to a stock install's.
         return {"watermarking_config": WatermarkingConfig(hashing_key=self._hashing_key, **self.parameters())}

@@ -30,6 +30,7 @@ class TokenSpan:
     tokens_scored: int
     score_sum: float
     p_value: float  # Bonferroni-adjusted over all windows of the scan
+    trials: float  # null trials inside (tokens_scored unless the scheme counts trials per token)
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ def scan_windows(
     null_mean: float,
     alpha: float,
     min_window: int = 32,
+    trials: npt.NDArray[np.float64] | None = None,
 ) -> ScanResult:
     """Scan the scores of the scored positions, in text order.
 
@@ -65,6 +67,8 @@ def scan_windows(
         null_mean: expected per-token score of unmarked text (KGW: gamma).
         alpha: spans are reported where the adjusted p-value is ``<= alpha``.
         min_window: smallest window, in scored tokens.
+        trials: ``(n,)`` null trials per scored position, when the scheme's p-value counts
+            trials rather than tokens (``None``: one each).
 
     Returns:
         The scan result; ``windows == 0`` (and ``p_value == 1``) when the text is shorter than
@@ -87,8 +91,9 @@ def scan_windows(
     starts = np.concatenate(all_starts)
     widths_arr = np.concatenate(all_widths)
     sums = csum[starts + widths_arr] - csum[starts]
-    adjusted = np.minimum(1.0, pvalue(sums, widths_arr) * starts.size)
-    spans = _merge(values, csum, starts, widths_arr, adjusted, alpha, null_mean)
+    tsum = np.concatenate([[0.0], np.cumsum(np.ones(n) if trials is None else trials)])
+    adjusted = np.minimum(1.0, pvalue(sums, tsum[starts + widths_arr] - tsum[starts]) * starts.size)
+    spans = _merge(values, csum, tsum, starts, widths_arr, adjusted, alpha, null_mean)
     return ScanResult(int(starts.size), float(adjusted.min()), spans)
 
 
@@ -103,6 +108,7 @@ def _best_segment(c: npt.NDArray[np.float64]) -> tuple[int, int]:
 def _merge(
     values: npt.NDArray[np.float64],
     csum: npt.NDArray[np.float64],
+    tsum: npt.NDArray[np.float64],
     starts: npt.NDArray[np.int64],
     widths: npt.NDArray[np.int64],
     adjusted: npt.NDArray[np.float64],
@@ -116,8 +122,8 @@ def _merge(
     # Spans are maximum-likelihood segments: the best-sum runs of (score - m), where m lies halfway
     # between the null mean and the mean inside the significant windows; each must overlap a
     # significant window. Found greedily, then searched for again left and right of each.
-    marked_mean = float(np.mean((csum[he] - csum[hs]) / (he - hs)))
-    centred = values - 0.5 * (null_mean + marked_mean)
+    marked_mean = float(np.mean((csum[he] - csum[hs]) / (tsum[he] - tsum[hs])))
+    centred = values - 0.5 * (null_mean + marked_mean) * np.diff(tsum)
     spans: list[TokenSpan] = []
     pending = [(0, int(values.size))]
     while pending:
@@ -133,6 +139,15 @@ def _merge(
             first, last = int(hs[k]), int(he[k]) - 1
             overlaps = inside & (hs <= last) & (he > first)
         p = float(hp[overlaps].min())
-        spans.append(TokenSpan(first, last, last - first + 1, float(csum[last + 1] - csum[first]), p))
+        spans.append(
+            TokenSpan(
+                first,
+                last,
+                last - first + 1,
+                float(csum[last + 1] - csum[first]),
+                p,
+                float(tsum[last + 1] - tsum[first]),
+            )
+        )
         pending += [(lo, first), (last + 1, hi)]
     return tuple(sorted(spans, key=lambda sp: sp.first))

@@ -46,10 +46,20 @@ class PositionScores:
         scored: ``(L,)`` True where the position counts: it has a full context, its token is
             not special, and its (PRF input) was not seen earlier in the sequence.
         values: ``(L,)`` per-position score (for KGW 1.0 green, 0.0 red); 0 where not scored.
+        trials: ``(L,)`` how many independent null trials each position holds, for schemes
+            whose positions hold a varying number (SynthID: the fresh table reads of a token);
+            ``None``: one per scored position. ``pvalue`` then takes trial counts as ``tokens``.
     """
 
     scored: BoolArray
     values: FloatArray
+    trials: FloatArray | None = None
+
+    def trial_counts(self) -> FloatArray:
+        """``(L,)`` trials per position (0 where not scored)."""
+        if self.trials is None:
+            return self.scored.astype(np.float64)
+        return np.where(self.scored, self.trials, 0.0)
 
 
 @dataclass(frozen=True)
@@ -86,8 +96,12 @@ class TextScheme(ABC):
     def logits_processor(self) -> LogitsProcessor:
         """A processor for ``model.generate`` that embeds this key's watermark."""
 
-    def generation_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for ``model.generate`` that embed this watermark."""
+    def generation_kwargs(self, *, temperature: float = 1.0, top_p: float = 1.0, top_k: int = 0) -> dict[str, Any]:
+        """Keyword arguments for ``model.generate`` that embed this watermark.
+
+        The sampling settings are given for schemes that do the sampling themselves (``gumbel``);
+        keys returned here override the wrapper's own sampling arguments.
+        """
         return {"logits_processor": LogitsProcessorList([self.logits_processor()])}
 
     @abstractmethod
@@ -106,7 +120,7 @@ class TextScheme(ABC):
 
     @abstractmethod
     def pvalue(self, score_sum: npt.ArrayLike, tokens: npt.ArrayLike) -> FloatArray:
-        """Exact ``P(S >= score_sum)`` for the sum of ``tokens`` scores under the null."""
+        """Exact ``P(S >= score_sum)`` for the sum of ``tokens`` scores (trials) under the null."""
 
     @abstractmethod
     def zscore(self, score_sum: npt.ArrayLike, tokens: npt.ArrayLike) -> FloatArray:
@@ -120,7 +134,7 @@ class TextScheme(ABC):
         s = np.zeros(len(batch), dtype=np.float64)
         for i, ids in enumerate(batch):
             ps = self.score_tokens(ids, skip_ids=skip_ids)
-            n[i] = int(ps.scored.sum())
+            n[i] = int(ps.trial_counts().sum())
             s[i] = float(ps.values[ps.scored].sum())
         return BatchScores(n, s)
 
