@@ -1,9 +1,9 @@
 """Text watermarks: schemes, the generation wrapper, detection and the embedded model."""
 
 # Importing the scheme modules registers them.
+from watermark.text import gumbel as gumbel
 from watermark.text import kgw as kgw
 from watermark.text import kgw_transformers as kgw_transformers
-from watermark.text import gumbel as gumbel
 from watermark.text import synthid as synthid
 from watermark.text import unigram as unigram
 from watermark.text.detector import Span, TextDetection, TextWatermarkDetector

@@ -159,7 +159,9 @@ class SynthIDScheme(TextScheme):
             if any(not -(2**63) <= k < 2**63 for k in keys):
                 raise ConfigurationError(f"key {key.key_id!r}: SynthID keys must fit in 64 bits")
             if depth_given and depth != len(keys):
-                raise ConfigurationError(f"key {key.key_id!r}: `depth` is {depth} but the secret holds {len(keys)} keys")
+                raise ConfigurationError(
+                    f"key {key.key_id!r}: `depth` is {depth} but the secret holds {len(keys)} keys"
+                )
             return keys, True
         if not 1 <= depth <= 64:
             raise ConfigurationError(f"key {key.key_id!r}: `depth` has to be in [1, 64]")
