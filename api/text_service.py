@@ -34,13 +34,14 @@ __all__ = ["TextService", "ensure_keyring_file", "write_new_keyring"]
 log = logging.getLogger(__name__)
 
 
-def write_new_keyring(path: Path, key_id: str = "default-1", **params: Any) -> bool:
-    """Write a key ring with one fresh random KGW key to ``path`` (mode 0600, never overwriting).
+def write_new_keyring(path: Path, key_id: str = "default-1", *, scheme: str = "kgw", **params: Any) -> bool:
+    """Write a key ring with one fresh random key of ``scheme`` to ``path`` (mode 0600, never
+    overwriting).
 
     Returns:
         True when written; False when ``path`` already exists.
     """
-    text = new_keyring_toml(key_id, scheme="kgw", **params)
+    text = new_keyring_toml(key_id, scheme=scheme, **params)
     path.parent.mkdir(parents=True, exist_ok=True)
     # Written whole to a private temporary file, then linked into place: a concurrent reader sees no
     # file or the complete one, never a half-written ring, and an existing ring is never replaced.

@@ -21,16 +21,43 @@ def keys() -> None:
     """Manage watermark key rings and API keys."""
 
 
+# Schemes a fresh random secret works for (kgw-transformers takes a transformers hashing_key, and
+# synthid in transformers compatibility mode its list of keys: write those rings by hand).
+_NEW_KEY_SCHEMES = ("kgw", "unigram", "gumbel", "synthid")
+_scheme_option = click.option(
+    "--scheme",
+    default="kgw",
+    show_default=True,
+    type=click.Choice(_NEW_KEY_SCHEMES),
+    help="Text watermark scheme of the new key (see the README's scheme table).",
+)
+_width_option = click.option(
+    "--context-width",
+    type=click.IntRange(1, 16),
+    help="Context tokens seeding the key (kgw default 1, gumbel default 2; not for unigram or synthid).",
+)
+
+
+def _scheme_params(scheme: str, context_width: int | None) -> dict[str, int]:
+    if context_width is None:
+        return {}
+    if scheme not in ("kgw", "gumbel"):
+        raise click.UsageError(f"--context-width does not apply to scheme {scheme!r}")
+    return {"context_width": context_width}
+
+
 @keys.command("init")
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--id", "key_id", default="default-1", show_default=True)
-@click.option("--context-width", default=1, show_default=True, type=click.IntRange(1, 16))
-def keys_init(path: str, key_id: str, context_width: int) -> None:
+@_scheme_option
+@_width_option
+def keys_init(path: str, key_id: str, scheme: str, context_width: int | None) -> None:
     """Write a new key ring with one random key to PATH (mode 0600; never overwrites)."""
     from api.text_service import write_new_keyring
 
+    params = _scheme_params(scheme, context_width)
     try:
-        written = write_new_keyring(Path(path), key_id, context_width=context_width)
+        written = write_new_keyring(Path(path), key_id, scheme=scheme, **params)
     except AssayError as exc:
         fail(exc)
         return
@@ -66,16 +93,18 @@ def keys_list(path: str | None, as_json: bool) -> None:
 @keys.command("rotate")
 @click.argument("new_id")
 @click.option("--keys", "path", type=click.Path(dir_okay=False), help="Key ring TOML (default: the configured one).")
-@click.option("--context-width", default=1, show_default=True, type=click.IntRange(1, 16))
-def keys_rotate(new_id: str, path: str | None, context_width: int) -> None:
+@_scheme_option
+@_width_option
+def keys_rotate(new_id: str, path: str | None, scheme: str, context_width: int | None) -> None:
     """Add a fresh key NEW_ID to the key ring and make it active (old keys stay for detection)."""
     target = Path(path) if path else settings_from().keyring_path
+    params = _scheme_params(scheme, context_width)
     try:
         try:
             text = target.read_text(encoding="utf-8")
         except OSError as exc:
             raise ConfigurationError(f"cannot read key ring {target}: {exc.strerror}") from None
-        rotated = rotated_keyring_toml(text, new_id, context_width=context_width)
+        rotated = rotated_keyring_toml(text, new_id, scheme=scheme, **params)
     except AssayError as exc:
         fail(exc)
     from api.auth import write_secret_file

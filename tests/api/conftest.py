@@ -50,7 +50,7 @@ class Service:
 
 
 def make_service(**overrides: object) -> Service:
-    settings = Settings(keyring_toml=RING, warm_on_start=False, **overrides)  # type: ignore[arg-type]
+    settings = Settings(**{"keyring_toml": RING, "warm_on_start": False, **overrides})  # type: ignore[arg-type]
     rt = Runtime.open(settings)
     tokens = {
         scope: rt.api_keys.create(f"test {scope}", [scope])[1] for scope in ("generate", "sign", "verify", "admin")

@@ -281,6 +281,34 @@ def test_generate_stream_and_detect_over_http(service: Service) -> None:
     assert detail["output_sha256"] == hashlib.sha256(gen["text"].encode()).hexdigest()
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("active", ["synthid", "gumbel"])
+def test_every_scheme_generates_streams_and_is_detected_through_the_service(
+    service_factory: Callable[..., Service], active: str
+) -> None:
+    """The key ring's `scheme` selects the watermark for the same generate, stream and detect path."""
+    ring = "".join(
+        f'[[keys]]\nid = "{s}-key"\nscheme = "{s}"\nsecret = "{SECRET}-{s}"\nactive = {str(s == active).lower()}\n\n'
+        for s in ("kgw", "synthid", "gumbel", "unigram")
+    )
+    svc = service_factory(keyring_toml=ring)
+    c, g, v = svc.client, svc.auth("generate"), svc.auth("verify")
+    listed = {k["key_id"]: k for k in c.get("/v1/keys", headers=svc.auth("admin")).json()["watermark_keys"]}
+    assert {k["scheme"] for k in listed.values()} == {"kgw", "synthid", "gumbel", "unigram"}
+    assert listed[f"{active}-key"]["status"] == "active"
+    body = {"messages": [{"role": "user", "content": "Describe a forest."}], "max_new_tokens": 80, "seed": 2}
+    gen = c.post("/v1/text/generate", json=body, headers=g).json()
+    assert gen["watermark"]["scheme"] == active and SECRET not in json.dumps(gen)
+    with c.stream("POST", "/v1/text/generate", json=body | {"stream": True}, headers=g) as r:
+        raw = "".join(r.iter_text())
+    done = json.loads(raw.strip().split("\n\n")[-1].split("\n")[1].removeprefix("data: "))
+    assert done["text"] == gen["text"]  # the same seed streams the same marked text
+    report = c.post("/v1/text/detect", json={"text": gen["text"]}, headers=v).json()
+    best = report["watermarks"][0]
+    assert best["key_id"] == f"{active}-key" and best["detected"], best
+    assert best["keys_tried"] == 4
+
+
 def test_an_unexpected_error_is_a_logged_500_problem_with_the_security_headers(
     service: Service, caplog: pytest.LogCaptureFixture
 ) -> None:

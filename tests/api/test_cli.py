@@ -42,6 +42,22 @@ def test_keys_init_writes_private_file_and_list_hides_secrets(tmp_path: Path, en
     assert secret not in out
 
 
+def test_keys_init_and_rotate_choose_the_scheme(tmp_path: Path, env: Path) -> None:
+    path = tmp_path / "ring.toml"
+    assert run("keys", "init", str(path), "--id", "g1", "--scheme", "gumbel", "--context-width", "3")[0] == 0
+    code, out, _ = run("keys", "rotate", "s1", "--keys", str(path), "--scheme", "synthid")
+    assert code == 0, out
+    rows = json.loads(run("keys", "list", "--keys", str(path), "--json")[1])
+    assert [(r["key_id"], r["scheme"], r["active"], r["parameters"]) for r in rows] == [
+        ("g1", "gumbel", False, {"context_width": 3}),
+        ("s1", "synthid", True, {}),
+    ]
+    code, _, err = run("keys", "rotate", "u1", "--keys", str(path), "--scheme", "unigram", "--context-width", "2")
+    assert code == 2 and "does not apply" in err
+    code, _, err = run("keys", "init", str(tmp_path / "x.toml"), "--scheme", "kgw-transformers")
+    assert code == 2 and "Invalid value" in err
+
+
 def test_default_key_ring_is_created_once_with_private_mode(env: Path) -> None:
     code, out, _ = run("keys", "list")
     assert code == 0 and "default-1" in out
