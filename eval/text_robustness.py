@@ -342,6 +342,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     all_prompts = [p for p in (DATA / "prompts.txt").read_text().splitlines() if p.strip()]
     prompts = all_prompts[: args.prompts]
     human, machine = negatives()
+    if args.negatives:  # a smaller run: an even spread of each kind
+        human = human[:: max(1, len(human) // args.negatives)][: args.negatives]
+        machine = machine[:: max(1, len(machine) // args.negatives)][: args.negatives]
     lengths = sorted({min(200, args.tokens), args.tokens})
     results: dict[str, Any] = {
         "settings": {
@@ -380,7 +383,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         )["input_ids"]
         for p in prompts
     ]
-    for label, (name, params) in SCHEMES.items():
+    for label in args.schemes:
+        name, params = SCHEMES[label]
         print(f"== {label}", file=sys.stderr)
         scheme = scheme_for_key(make_key(label, name, params), vocab_size=lm.vocab_size)
         det = TextWatermarkDetector(schemes=[scheme], tokenizer=tok, alpha=ALPHA)
@@ -651,8 +655,18 @@ def main() -> None:
     ap.add_argument("--paraphrase", type=int, default=8, help="texts paraphrased per scheme and paraphraser")
     ap.add_argument("--emoji", type=int, default=8, help="emoji-attack generations per scheme")
     ap.add_argument("--no-gemma", action="store_true", help="skip Gemma 3 270M (paraphrase and perplexity)")
+    ap.add_argument("--negatives", type=int, default=0, help="at most this many human and machine texts (0: all)")
+    ap.add_argument(
+        "--schemes",
+        type=lambda v: [s.strip() for s in v.split(",")],
+        default=list(SCHEMES),
+        help=f"comma-separated, of: {', '.join(SCHEMES)}",
+    )
     ap.add_argument("--out", type=Path, default=REPO / "eval" / "results")
     args = ap.parse_args()
+    unknown = sorted(set(args.schemes) - set(SCHEMES))
+    if unknown:
+        ap.error(f"unknown scheme(s) {', '.join(unknown)}; known: {', '.join(SCHEMES)}")
     res = run(args)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "text_robustness.json").write_text(json.dumps(res, indent=2, default=float))

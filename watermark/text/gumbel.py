@@ -34,7 +34,7 @@ from scipy import stats
 from transformers import LogitsProcessor, LogitsProcessorList
 from transformers.generation.logits_process import TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
 
-from watermark.errors import ConfigurationError
+from watermark.errors import ConfigurationError, InvalidInput
 from watermark.keys import WatermarkKey
 from watermark.text.prf import fmix32, keyed_token_table
 from watermark.text.scheme import (
@@ -104,7 +104,8 @@ class GumbelScheme(TextScheme):
 
     def generation_kwargs(self, *, temperature: float = 1.0, top_p: float = 1.0, top_k: int = 0) -> dict[str, Any]:
         if temperature <= 0:
-            return {}  # greedy decoding is deterministic already: nothing to embed
+            # Greedy decoding leaves no choice to key: the text would carry no mark at all.
+            raise InvalidInput("the gumbel watermark samples: temperature 0 (greedy) would leave the text unmarked")
         # The sampler applies temperature, top-k and top-p itself and returns a single allowed
         # token, which greedy decoding then takes.
         sampler = GumbelSampler(self, temperature=temperature, top_p=top_p, top_k=top_k)

@@ -14,7 +14,7 @@ from scipy import stats
 from transformers import LogitsProcessor, LogitsProcessorList, SynthIDTextWatermarkingConfig
 
 from tests.conftest import make_key
-from watermark.errors import ConfigurationError
+from watermark.errors import ConfigurationError, InvalidInput
 from watermark.keys import WatermarkKey
 from watermark.text import TextWatermarkDetector, generate, scheme_for_key, scheme_names
 from watermark.text.gumbel import GumbelSampler, GumbelScheme
@@ -206,6 +206,12 @@ class _EveryOtherToken(LogitsProcessor):
             forced[:, self.token] = 0.0
             return forced  # type: ignore[return-value]
         return scores
+
+
+def test_gumbel_refuses_greedy_decoding(tiny_lm: LanguageModel) -> None:
+    scheme = scheme_for_key(key_for("gumbel", 0), vocab_size=tiny_lm.vocab_size)
+    with pytest.raises(InvalidInput, match="unmarked"):
+        generate(tiny_lm, "A story:", scheme=scheme, max_new_tokens=5, temperature=0.0)
 
 
 def test_unigram_survives_the_emoji_attack_that_defeats_kgw(tiny_lm: LanguageModel) -> None:
