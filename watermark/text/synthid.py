@@ -234,34 +234,38 @@ class SynthIDScheme(TextScheme):
             return PositionScores(scored, values, trials if self._binomial else None)
         index, g, ctx = self.g_values(arr)
         index, g = index[:, self._layers], g[:, self._layers]
-        weighted = g @ self._weights / self._w_total
-        seen_ctx: set[int] = set()
-        seen_index: set[int] = set()
-        for j in range(index.shape[0]):
-            t = first + j
-            c = int(ctx[j])
-            if c in seen_ctx:
-                continue  # generation leaves a repeated context unmarked
-            seen_ctx.add(c)
-            if int(arr[t]) in skip_ids:
-                continue
-            row = index[j].tolist()
-            if self._binomial:
-                # Every layer is one equal coin: count the table entries read for the first time.
-                fresh = []
-                for d, i in enumerate(row):
-                    if i not in seen_index:
-                        seen_index.add(i)
-                        fresh.append(d)
-                if fresh:
-                    scored[t] = True
-                    values[t] = float(g[j, fresh].sum())
-                    trials[t] = float(len(fresh))
-            elif not any(i in seen_index for i in row) and len(set(row)) == len(row):
-                # Unequal weights: the token counts whole, or not at all.
-                seen_index.update(row)
-                scored[t] = True
-                values[t] = float(weighted[j])
+        # A context counts at its first occurrence (generation leaves repeats unmarked); special
+        # tokens never count, though their context is used up as in generation.
+        _, first_ctx = np.unique(ctx, return_index=True)
+        ok = np.zeros(ctx.size, dtype=np.bool_)
+        ok[first_ctx] = True
+        if skip_ids:
+            ok &= ~np.isin(arr[first:], np.fromiter(skip_ids, dtype=np.int64))
+        pos = np.flatnonzero(ok)
+        if self._binomial:
+            # Every layer is one equal coin: count the table entries read for the first time
+            # (in reading order: position by position, layer by layer).
+            flat = index[pos].reshape(-1)
+            _, first_read = np.unique(flat, return_index=True)
+            is_first = np.zeros(flat.size, dtype=np.bool_)
+            is_first[first_read] = True
+            fresh = is_first.reshape(pos.size, -1)
+            count = fresh.sum(axis=1)
+            keep = count > 0
+            at = pos[keep] + first
+            scored[at] = True
+            values[at] = (g[pos] * fresh).sum(axis=1)[keep]
+            trials[at] = count[keep]
+        else:
+            # Unequal weights: a token counts whole (none of its entries read before) or not at all.
+            weighted = g @ self._weights / self._w_total
+            seen_index: set[int] = set()
+            for j in pos.tolist():
+                row = index[j].tolist()
+                if len(set(row)) == len(row) and not any(i in seen_index for i in row):
+                    seen_index.update(row)
+                    scored[first + j] = True
+                    values[first + j] = float(weighted[j])
         return PositionScores(scored, values, trials if self._binomial else None)
 
     @property
