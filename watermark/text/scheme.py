@@ -64,7 +64,8 @@ class PositionScores:
 
 @dataclass(frozen=True)
 class BatchScores:
-    """Sufficient statistics of many sequences: ``(N,)`` scored counts and score sums."""
+    """Sufficient statistics of many sequences: ``(N,)`` scored counts (trials, where a scheme
+    counts those) and score sums."""
 
     tokens_scored: IntArray
     score_sum: FloatArray
