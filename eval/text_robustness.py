@@ -374,7 +374,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "ppl_gemma": float(np.median(perplexity(gemma, [g.text for g in plain]))) if gemma else None,
         "distinct_2": float(np.mean([distinct_2(g.token_ids[:200]) for g in plain])),
         "seq_rep_4": float(np.mean([seq_rep_4(g.token_ids[:200]) for g in plain])),
-        "distinct_texts_of_4": _diversity(lm, None, all_prompts[-2:]),
+        "distinct_texts_of_4": _diversity(lm, None, all_prompts[-2:], min(40, args.tokens)),
     }
     prompt_ids = [
         tok(
@@ -463,7 +463,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for who, model, chat in (("embedded", lm, True), ("gemma", gemma, False)):
             if model is None or not originals:
                 continue
-            para = paraphrase(model, originals, chat=chat, max_new=240)
+            para = paraphrase(model, originals, chat=chat, max_new=min(240, args.tokens + 40))
             sim = (embedder.embed(originals) * embedder.embed(para)).sum(1)
             row["paraphrase"][who] = {
                 "tpr": tpr(pvalues(det, para)),
@@ -476,18 +476,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "ppl_gemma": float(np.median(perplexity(gemma, [g.text for g in gens]))) if gemma else None,
             "distinct_2": float(np.mean([distinct_2(x[:200]) for x in ids])),
             "seq_rep_4": float(np.mean([seq_rep_4(x[:200]) for x in ids])),
-            "distinct_texts_of_4": _diversity(lm, scheme, all_prompts[-2:]),
+            "distinct_texts_of_4": _diversity(lm, scheme, all_prompts[-2:], min(40, args.tokens)),
         }
         results["schemes"][label] = row
         print(json.dumps({label: row["by_length"]}, default=str)[:600], file=sys.stderr)
     return results
 
 
-def _diversity(lm: LanguageModel, scheme: TextScheme | None, prompts: list[str]) -> float:
+def _diversity(lm: LanguageModel, scheme: TextScheme | None, prompts: list[str], tokens: int) -> float:
     """Mean number of distinct texts among 4 generations (different sampling seeds) per prompt."""
     counts = []
     for p in prompts:
-        outs = {generate(lm, p, scheme=scheme, max_new_tokens=40, seed=s)[0].token_ids for s in range(4)}
+        outs = {generate(lm, p, scheme=scheme, max_new_tokens=tokens, seed=s)[0].token_ids for s in range(4)}
         counts.append(len(outs))
     return float(np.mean(counts))
 
