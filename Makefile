@@ -38,6 +38,7 @@ eval: install
 	$(PY) -m pip install --quiet -e '.[eval]'
 	$(PY) eval/text_watermark.py
 	$(PY) eval/text_robustness.py
+	$(PY) eval/text_null.py
 	$(PY) eval/provenance.py
 	$(PY) eval/image_watermark.py
 	$(PY) eval/service_load.py
