@@ -642,7 +642,7 @@ def plot(res: dict[str, Any], path: Path) -> None:
     ax.set_ylabel(f"TPR at FPR 1e-3 ({n} tokens)")
     ax.set_ylim(-0.02, 1.02)
     ax.grid(alpha=0.3)
-    ax.legend()
+    ax.legend(loc="lower left")  # lines coincide at 1.0 until 20 %
     ax.set_title("Detection after substitution by the model's own top-10 choices")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
