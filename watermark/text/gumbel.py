@@ -36,7 +36,7 @@ from transformers.generation.logits_process import TemperatureLogitsWarper, TopK
 
 from watermark.errors import ConfigurationError, InvalidInput
 from watermark.keys import WatermarkKey
-from watermark.text.prf import fmix32, keyed_token_table
+from watermark.text.prf import context_seeds, fmix32, keyed_token_table
 from watermark.text.scheme import (
     FloatArray,
     IntArray,
@@ -84,13 +84,7 @@ class GumbelScheme(TextScheme):
 
     def seeds(self, contexts: torch.Tensor) -> torch.Tensor:
         """Seeds of ``(..., h)`` context token ids (oldest first) -> ``(...,)`` int32."""
-        words = self._table("ctx")[contexts]
-        if self.context_width == 1 or self.seeding == "minhash":
-            return words.amin(dim=-1)
-        s = torch.zeros(words.shape[:-1], dtype=torch.int32)
-        for i in range(self.context_width):
-            s = fmix32(s ^ words[..., i])
-        return s
+        return context_seeds(self._table("ctx")[contexts], self.seeding)
 
     def uniforms(self, seeds: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
         """``r`` in (0, 1), float64, for broadcastable int32 seeds and token ids."""

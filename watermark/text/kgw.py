@@ -29,7 +29,7 @@ from transformers import LogitsProcessor
 
 from watermark.errors import ConfigurationError
 from watermark.keys import WatermarkKey
-from watermark.text.prf import fmix32, keyed_token_table, unsigned_less
+from watermark.text.prf import context_seeds, fmix32, keyed_token_table, unsigned_less
 from watermark.text.scheme import (
     BatchScores,
     GreenListScheme,
@@ -105,12 +105,7 @@ class KGWScheme(GreenListScheme):
 
     def _seeds(self, ctx_words: torch.Tensor) -> torch.Tensor:
         """Seeds from ``(..., h)`` context words (oldest first) -> ``(...,)``."""
-        if self.context_width == 1 or self.seeding == "minhash":
-            return ctx_words.amin(dim=-1)
-        s = torch.zeros(ctx_words.shape[:-1], dtype=torch.int32, device=ctx_words.device)
-        for i in range(self.context_width):
-            s = fmix32(s ^ ctx_words[..., i])
-        return s
+        return context_seeds(ctx_words, self.seeding)
 
     def _green(self, seeds: torch.Tensor, tok: torch.Tensor, mix: torch.Tensor) -> torch.Tensor:
         """Green bits from broadcastable seeds and the candidates' ``Tv`` and ``Tw`` words."""

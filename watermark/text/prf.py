@@ -17,7 +17,7 @@ import hashlib
 import numpy as np
 import torch
 
-__all__ = ["fmix32", "keyed_token_table", "srl", "to_int32", "unsigned_less"]
+__all__ = ["context_seeds", "fmix32", "keyed_token_table", "srl", "to_int32", "unsigned_less"]
 
 _C1 = 0x85EBCA6B
 _C2 = 0xC2B2AE35
@@ -43,6 +43,20 @@ def fmix32(x: torch.Tensor) -> torch.Tensor:
     x = (x ^ srl(x, 16)) * _C1_S
     x = (x ^ srl(x, 13)) * _C2_S
     return x ^ srl(x, 16)
+
+
+def context_seeds(words: torch.Tensor, seeding: str) -> torch.Tensor:
+    """Seeds from ``(..., h)`` keyed context words (oldest first) -> ``(...,)`` int32.
+
+    ``"minhash"`` (or ``h == 1``): the smallest word, so an edited context token moves the seed
+    only when it held the minimum; ``"hash"``: an ordered chain through :func:`fmix32`.
+    """
+    if words.shape[-1] == 1 or seeding == "minhash":
+        return words.amin(dim=-1)
+    s = torch.zeros(words.shape[:-1], dtype=torch.int32, device=words.device)
+    for i in range(words.shape[-1]):
+        s = fmix32(s ^ words[..., i])
+    return s
 
 
 def unsigned_less(x: torch.Tensor, threshold: int) -> torch.Tensor:

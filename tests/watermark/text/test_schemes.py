@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 import torch
 from scipy import stats
-from transformers import LogitsProcessor, LogitsProcessorList, SynthIDTextWatermarkingConfig
+from transformers import LogitsProcessorList, SynthIDTextWatermarkingConfig
 
+from eval.text_robustness import ForceEmoji
 from tests.conftest import make_key
 from watermark.errors import ConfigurationError, InvalidInput
 from watermark.keys import WatermarkKey
@@ -194,20 +195,6 @@ def test_gumbel_repeats_itself_for_one_prompt_and_key(tiny_lm: LanguageModel) ->
     assert c.token_ids != d.token_ids
 
 
-class _EveryOtherToken(LogitsProcessor):
-    """Forces ``token`` at every other step: the model "writes an emoji between words"."""
-
-    def __init__(self, token: int, start: int) -> None:
-        self.token, self.start = token, start
-
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
-        if (input_ids.shape[1] - self.start) % 2 == 1:
-            forced = torch.full_like(scores, -torch.inf)
-            forced[:, self.token] = 0.0
-            return forced  # type: ignore[return-value]
-        return scores
-
-
 def test_gumbel_refuses_greedy_decoding(tiny_lm: LanguageModel) -> None:
     scheme = scheme_for_key(key_for("gumbel", 0), vocab_size=tiny_lm.vocab_size)
     with pytest.raises(InvalidInput, match="unmarked"):
@@ -228,7 +215,7 @@ def test_unigram_survives_the_emoji_attack_that_defeats_kgw(tiny_lm: LanguageMod
         torch.manual_seed(4)
         out = tiny_lm.model.generate(
             **enc,
-            logits_processor=LogitsProcessorList([scheme.logits_processor(), _EveryOtherToken(emoji, start)]),
+            logits_processor=LogitsProcessorList([scheme.logits_processor(), ForceEmoji(emoji, start)]),
             do_sample=True,
             max_new_tokens=300,
             min_new_tokens=300,
