@@ -14,8 +14,10 @@ from typing import Any
 from api.budget import DecodeBudget
 from api.settings import Settings
 from detect.image import image_report, image_watermark_finding
+from detect.manifest import absent_manifest, has_manifest_store, manifest_finding, unreadable_manifest
 from detect.report import Report, WatermarkFinding
-from provenance.c2pa_io import SUPPORTED_MIME, sign_asset
+from detect.verdict import assemble, sha256_hex
+from provenance.c2pa_io import SUPPORTED_MIME, sign_asset, verify_asset
 from provenance.credentials import (
     DEV_SIGNER_NAME,
     SIGNING_ALGS,
@@ -24,10 +26,11 @@ from provenance.credentials import (
     ensure_dev_credentials,
 )
 from provenance.manifest import asset_manifest
+from provenance.media_types import sniff_media
 from provenance.soft_binding import ALG, binding_value, sign_and_store
 from provenance.store import ManifestRecord, ManifestStore, SoftBindingMatch
 from provenance.trust import load_trust_anchors
-from watermark.errors import ConfigurationError, UnsupportedMedia
+from watermark.errors import ConfigurationError, InvalidInput, UnsupportedMedia
 from watermark.image import ImageWatermarkDetector, ImageWatermarker, MarkedImage, read_image, watermark_file
 from watermark.image.codec import ImageHeader, read_header
 from watermark.keys import KeyRing
@@ -125,6 +128,12 @@ class MediaService:
             return self._credentials
 
     @property
+    def sign_callback(self) -> Callable[[bytes], bytes] | None:
+        """The configured signing callable (a KMS or HSM), or None when the key is in files."""
+        self.credentials()
+        return self._callback
+
+    @property
     def signer_name(self) -> str:
         """The name recorded for this signer."""
         creds = self.credentials()
@@ -167,6 +176,7 @@ class MediaService:
             model=self.settings.generator_name,
             signer=self.signer_name,
             sign_callback=self._callback,
+            tsa_url=self.settings.tsa_url,
         )
         return SignedResult(bound.signed.data, marked.mime_type, bound.record, marked)
 
@@ -186,10 +196,12 @@ class MediaService:
                 also an unknown action or source type.
             SignatureInvalid: signing failed.
         """
-        header = self._header(data)
-        with self._decoding(header):
-            read_image(data, max_pixels=self.settings.max_pixels)  # refuse truncated or bomb images before signing
-        mime = header.mime_type
+        mime = sniff_media(data)
+        if mime is None:  # an image: its pixels are decoded first, to refuse truncated or bomb images
+            header = self._header(data)
+            with self._decoding(header):
+                read_image(data, max_pixels=self.settings.max_pixels)
+            mime = header.mime_type
         if mime not in SUPPORTED_MIME:
             raise UnsupportedMedia(f"C2PA cannot embed a manifest into {mime}")
         manifest = asset_manifest(
@@ -199,7 +211,7 @@ class MediaService:
             digital_source_type=digital_source_type,
         )
         creds = self.credentials()
-        signed = sign_asset(data, mime, manifest, creds, sign_callback=self._callback)
+        signed = sign_asset(data, mime, manifest, creds, sign_callback=self._callback, tsa_url=self.settings.tsa_url)
         record = self.store.put(
             manifest_id=signed.label,
             asset=signed.data,
@@ -227,6 +239,23 @@ class MediaService:
                 trust_anchors=self.trust_anchors(),
                 max_pixels=self.settings.max_pixels,
             )
+
+    def verify_media(self, data: bytes, mime: str) -> Report:
+        """The report for an audio, video or PDF file: its C2PA manifest (no watermark applies).
+
+        Raises:
+            UnsupportedMedia: a type C2PA cannot read.
+        """
+        try:
+            provenance = manifest_finding(verify_asset(data, mime, trust_anchors=self.trust_anchors()))
+        except InvalidInput as exc:
+            provenance = unreadable_manifest(str(exc)) if has_manifest_store(data) else absent_manifest(str(exc))
+        return assemble(
+            content_type=mime,
+            content_sha256=sha256_hex(data),
+            provenance=provenance,
+            not_checked=["watermark", "recovered", "ai_likelihood"],
+        )
 
     def matches_by_content(self, data: bytes) -> tuple[list[SoftBindingMatch], WatermarkFinding]:
         """Stored manifests for an image: by its watermark's soft binding, and by exact hash."""

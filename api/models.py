@@ -50,6 +50,11 @@ class GenerateRequest(BaseModel):
     repetition_penalty: float = Field(default=1.0, ge=1.0, le=10.0)
     seed: int | None = Field(default=None, ge=0, lt=2**63)
     watermark: bool = True
+    credentials: bool = Field(
+        default=False,
+        description="Embed signed C2PA credentials declaring AI origin in the text (C2PA A.8), bound to "
+        "its watermark, and record the generation so a stripped, edited copy can be traced back to them.",
+    )
     stream: bool = Field(default=False, description="Send the text as server-sent events while it is sampled.")
 
     @model_validator(mode="after")
@@ -75,7 +80,12 @@ class GenerateResponse(_Out):
     prompt_tokens: int
     finish_reason: Literal["stop", "length"]
     watermark: GenerationWatermark | None
-    record_id: str = Field(description="The id of this generation in the audit log.")
+    record_id: str = Field(
+        description="The id of this generation in the audit log (and its credentials' soft binding)."
+    )
+    manifest_id: str | None = Field(
+        default=None, description="With `credentials`: the embedded manifest's label (the text ends with it)."
+    )
 
 
 class DetectRequest(BaseModel):
@@ -98,7 +108,7 @@ class BindingMatches(_Out):
 
 
 class MatchesByContent(_Out):
-    """Manifests for an image, through its watermark and its exact hash."""
+    """Manifests for an image or a text, through its watermark (and, for a text, its fingerprint)."""
 
     matches: list[Match]
     watermark: WatermarkFinding

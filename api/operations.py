@@ -21,6 +21,8 @@ from api.problems import kind_of
 from api.runtime import Runtime
 from detect.report import Report
 from detect.verdict import sha256_hex
+from provenance.media_types import sniff_media
+from provenance.text_binding import CredentialedText
 from watermark.errors import AssayError, InvalidInput, PayloadTooLarge, UnsupportedMedia
 from watermark.image.codec import read_header
 from watermark.text import Generation
@@ -47,9 +49,10 @@ class Content:
     ``data`` is what the audit row hashes: the file's bytes, or the text's UTF-8 bytes.
     """
 
-    kind: Literal["text", "image"]
+    kind: Literal["text", "image", "media"]
     data: bytes
     text: str | None = None
+    mime: str | None = None  # media: the sniffed type (audio, video, PDF)
 
     @property
     def sha256(self) -> str:
@@ -68,7 +71,8 @@ class Content:
     @classmethod
     def of_bytes(cls, data: bytes, *, declared_type: str | None = None, as_text: bool = False) -> Content:
         """A file's bytes: text when declared (``text/plain``) or asked for, an image when its
-        header is an image's, else text when it is UTF-8 without NUL bytes.
+        header is an image's, audio, video or PDF (C2PA only) by signature, else text when it is
+        UTF-8 without NUL bytes.
 
         Raises:
             InvalidInput: empty, or declared text that is not UTF-8.
@@ -84,6 +88,9 @@ class Content:
                 return cls("text", data, data.decode("utf-8"))
             except UnicodeDecodeError:
                 raise InvalidInput("text must be UTF-8") from None
+        media = sniff_media(data)
+        if media is not None and not declared.startswith("image/"):
+            return cls("media", data, mime=media)
         if declared.startswith("image/") or declared in ("", "application/octet-stream"):
             try:
                 read_header(data, max_pixels=2**62)  # the header only: limits are the operation's
@@ -96,7 +103,9 @@ class Content:
         if b"\x00" not in data:
             with contextlib.suppress(UnicodeDecodeError):  # not UTF-8 either: unsupported, below
                 return cls("text", data, data.decode("utf-8"))
-        raise UnsupportedMedia(f"expected an image or a UTF-8 text, got {declared or 'unknown bytes'}")
+        raise UnsupportedMedia(
+            f"expected an image, audio, video, PDF or a UTF-8 text, got {declared or 'unknown bytes'}"
+        )
 
 
 def _looks_like_svg(data: bytes) -> bool:
@@ -106,10 +115,17 @@ def _looks_like_svg(data: bytes) -> bool:
 
 @dataclass(frozen=True)
 class Generated:
-    """A generated text and the id of its audit record."""
+    """A generated text and the id of its audit record (and, with credentials, the text with its
+    embedded manifest and the manifest's id)."""
 
     generation: Generation
     record_id: str
+    credentials: CredentialedText | None = None
+
+    @property
+    def text(self) -> str:
+        """The text to hand out: with its embedded credentials when it has them."""
+        return self.credentials.text if self.credentials is not None else self.generation.text
 
 
 def subject_bytes(content: str | bytes) -> bytes:
@@ -181,7 +197,9 @@ class Operations:
             else:
                 what = Content.of_bytes(content, declared_type=declared_type, as_text=as_text)
             if what.text is not None:
-                return self.rt.text.detect(what.text)
+                return self.rt.texts.report(what.text)
+            if what.kind == "media" and what.mime is not None:
+                return self.rt.media.verify_media(what.data, what.mime)
             return self.rt.media.verify_image(what.data)
 
         return self._run("verify", actor, subject_bytes(content), work, _report_row(context or {}))
@@ -195,7 +213,7 @@ class Operations:
         """
 
         def work() -> Report:
-            return self.rt.text.detect(Content.of_text(text).text or "", key_id=key_id)
+            return self.rt.texts.report(Content.of_text(text).text or "", key_id=key_id)
 
         return self._run("text.detect", actor, subject_bytes(text), work, _report_row({}))
 
@@ -208,12 +226,18 @@ class Operations:
         key_id: str | None = None,
         max_new_tokens: int = 200,
         streamer: Any = None,
+        credentials: bool = False,
         **sampling: Any,
     ) -> Generated:
         """Generate one text through the shared batching worker, watermarked unless ``watermark`` is False.
 
+        With ``credentials``, the text gets an embedded signed manifest declaring AI origin,
+        soft-bound to its watermark, and the generation is recorded for recovery.
+
         Raises:
-            InvalidInput: an empty prompt, or more new tokens than the configured limit.
+            InvalidInput: an empty prompt, more new tokens than the configured limit, or
+                credentials without the watermark.
+            SignatureInvalid: signing the credentials failed.
             UnknownKey: ``key_id`` is not in the key ring.
             Overloaded: no generation slot within half the request timeout.
         """
@@ -225,6 +249,8 @@ class Operations:
                 raise InvalidInput(f"max_new_tokens is limited to {limit}")
             if key_id is not None:
                 self.rt.text.keyring.get(key_id)
+            if credentials and not watermark:
+                raise InvalidInput("credentials are bound to the watermark: generate with the watermark on")
             gen = self.rt.batcher.generate(
                 prompt,
                 queue_timeout=self.rt.settings.request_timeout_s / 2,
@@ -234,7 +260,8 @@ class Operations:
                 streamer=streamer,
                 **sampling,
             )
-            return Generated(gen, record_id)
+            signed = self.rt.texts.sign_generation(gen, record_id) if credentials else None
+            return Generated(gen, record_id, signed)
 
         def describe(out: Generated) -> tuple[str, str | None, AuditDetail]:
             mark = out.generation.watermark
@@ -243,8 +270,10 @@ class Operations:
                 "record_id": record_id,
                 "tokens": len(out.generation.token_ids),
                 # lets an audit tie a text found later to this row
-                "output_sha256": Content.of_text(out.generation.text).sha256,
+                "output_sha256": Content.of_text(out.text).sha256,
             }
+            if out.credentials is not None:
+                detail["manifest_id"] = out.credentials.signed.label
             return ("watermarked" if key else "unmarked"), key, detail
 
         return self._run("text.generate", actor, prompt_bytes(prompt), work, describe)
@@ -269,16 +298,28 @@ class Operations:
         action: str = "c2pa.created",
         digital_source_type: str | None = None,
         software_agent: str | None = None,
+        declared_type: str | None = None,
     ) -> SignedResult:
-        """Sign an image with a manifest describing how it was made, and store the manifest.
+        """Sign a file (image, audio, video, PDF) or a UTF-8 text with a manifest describing how it
+        was made, and store the manifest. A text gets the manifest embedded in it (C2PA A.8).
 
         Raises:
             InvalidInput, UnsupportedMedia, PayloadTooLarge: see :meth:`watermark_and_sign`;
-                also an unknown action or source type.
+                also an unknown action or source type, or a text that already carries credentials.
             SignatureInvalid: signing failed.
         """
 
         def work() -> SignedResult:
+            what = Content.of_bytes(data, declared_type=declared_type)
+            if what.text is not None:
+                signed = self.rt.texts.sign(
+                    what.text,
+                    title=_title(title),
+                    action=action,
+                    digital_source_type=digital_source_type,
+                    software_agent=software_agent,
+                )
+                return SignedResult(signed.text.encode("utf-8"), "text/plain", signed.record)
             return self.rt.media.sign(
                 data,
                 title=_title(title),

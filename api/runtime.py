@@ -22,6 +22,7 @@ from api.media_service import MediaService
 from api.metrics import Metrics
 from api.ratelimit import RateLimiter, RedisRateLimiter, open_limiters
 from api.settings import Settings
+from api.text_provenance import TextProvenance
 from api.text_service import TextService
 from api.threads import limit_threads
 from provenance.store import ManifestStore, open_engine
@@ -47,6 +48,7 @@ class Runtime:
     engine: Engine
     text: TextService
     media: MediaService
+    texts: TextProvenance
     store: ManifestStore
     audit: AuditLog
     api_keys: ApiKeys
@@ -81,11 +83,13 @@ class Runtime:
             },
             on_fallback=metrics.rate_limit_fallbacks.inc,
         )
+        media = MediaService(settings, lambda: text.keyring, store)
         return cls(
             settings=settings,
             engine=engine,
             text=text,
-            media=MediaService(settings, lambda: text.keyring, store),
+            media=media,
+            texts=TextProvenance(text, media),
             store=store,
             audit=AuditLog(engine).create(),
             api_keys=ApiKeys(engine).create_tables(),

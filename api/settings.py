@@ -64,6 +64,21 @@ class Settings(BaseSettings):
     trust_anchors: list[Path] = Field(default_factory=list, description="PEM files of trusted roots.")
     trust_dev_signer: bool = Field(default=False, description="Treat the development CA as trusted (testing only).")
     generator_name: str = Field(default="Assay", description="The generator named in signed AI manifests.")
+    tsa_url: str | None = Field(
+        default=None,
+        description="RFC 3161 time-stamp authority for every signature (a trusted signing time); "
+        "signing fails with a clear error while it cannot be reached.",
+    )
+    text_match_containment: float = Field(
+        default=0.25,
+        gt=0.0,
+        le=1.0,
+        description="Least fraction of a credentialed text's fingerprint a stripped copy must contain "
+        "for its credentials to be recovered (with the watermark of the record's key).",
+    )
+    text_match_min_hashes: int = Field(
+        default=4, ge=1, description="Least number of fingerprint hashes found for a recovery."
+    )
     # service
     anonymous_verify: bool = Field(default=False, description="Allow verification without an API key.")
     max_upload_bytes: int = Field(default=32 * _MIB, ge=1024, description="Largest request body accepted.")

@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from api.settings import Settings
-from detect.report import Report
-from detect.text_report import text_report
+from detect.report import AiLikelihoodFinding
 from watermark.errors import ConfigurationError
 from watermark.keys import KeyRing, keyring_from_toml, load_keyring, new_keyring_toml
 from watermark.text import (
@@ -25,6 +24,7 @@ from watermark.text import (
     load_tokenizer,
     scheme_for_key,
 )
+from watermark.text.detector import TextDetection
 from watermark.text.generate import Prompt
 from watermark.text.model import load_vocab_size
 from watermark.text.precision import as_precision, resolve_precision
@@ -213,8 +213,8 @@ class TextService:
                 self._ai = False
         return self._ai or None
 
-    def detect(self, text: str, *, key_id: str | None = None) -> Report:
-        """The report for one text, under every key or only ``key_id``.
+    def detections(self, text: str, *, key_id: str | None = None) -> list[TextDetection]:
+        """Watermark detections of one text, under every key or only ``key_id`` (best first).
 
         Raises:
             UnknownKey: ``key_id`` is not in the key ring.
@@ -224,7 +224,9 @@ class TextService:
         if key_id is not None:
             self.keyring.get(key_id)
             detector = detector.restricted_to(key_id)
-        detections = detector.detect_text(text)
+        return list(detector.detect_text(text))
+
+    def likelihood(self, text: str) -> AiLikelihoodFinding | None:
+        """The statistical AI-likelihood of a text (None when turned off or unavailable)."""
         ai = self.ai_detector()
-        likelihood = ai.score(text).finding() if ai is not None else None
-        return text_report(text, detections, ai_likelihood=likelihood)
+        return ai.score(text).finding() if ai is not None else None

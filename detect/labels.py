@@ -79,6 +79,9 @@ _CODES = {
     "timeStamp.mismatch": "the time stamp does not match the signature",
     "timeStamp.untrusted": "the time stamp authority is not trusted here",
     "manifest.missing": "the credentials are missing from the file",
+    "manifest.text.corruptedWrapper": "the text's credentials were damaged (invisible characters lost or changed)",
+    "manifest.text.multipleWrappers": "the text carries more than one set of credentials (none can be chosen)",
+    "claim.hardBindings.missing": "the credentials do not say which content they belong to",
     "claim.missing": "the credentials are incomplete",
     "ingredient.manifest.missing": "the credentials of an ingredient are missing",
 }

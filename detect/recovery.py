@@ -1,4 +1,8 @@
-"""Recover stripped C2PA credentials through the image watermark.
+"""Recover stripped C2PA credentials through the watermark (images and texts).
+
+Texts: the watermark names the key; the records of that key whose fingerprint is contained in
+the text (:mod:`provenance.text_records`) are ranked, and the best one's stored manifest is
+validated against the text as it is now.
 
 Given an image and the watermark detection made on it, the payload is looked up in the manifest
 store under the Assay soft-binding algorithm; the stored manifest is validated against the image
@@ -8,18 +12,27 @@ expected); the claims, signer and actions are the original ones.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from provenance.c2pa_io import verify_asset
+from provenance.c2pa_io import read_detached_store, verify_asset
+from provenance.fingerprint import fingerprint_key, shingle_hashes
 from provenance.soft_binding import ALG, binding_value
 from provenance.store import ManifestStore
+from provenance.text_binding import ALG as TEXT_ALG
+from provenance.text_manifest import check_text_binding
+from provenance.text_records import TextMatch, TextRecordIndex
 from watermark.image import ImageDetection
 
 from .labels import HARD_BINDING_FAILURES
 from .manifest import manifest_finding
 from .report import RecoveredFinding
 
-__all__ = ["recover_credentials"]
+if TYPE_CHECKING:
+    from watermark.text.detector import TextDetection
+
+__all__ = ["TextMatchPolicy", "match_text_records", "recover_credentials", "recover_text_credentials"]
 
 
 def recover_credentials(
@@ -52,4 +65,75 @@ def recover_credentials(
         hard_binding_matches=hard_ok,
         other_matches=len(matches) - 1,
         summary=f"Credentials recovered through the watermark ({state})",
+    )
+
+
+@dataclass(frozen=True)
+class TextMatchPolicy:
+    """When a record's fingerprint counts as found in a text: at least ``min_matched`` of its
+    sketch hashes, and at least ``min_containment`` of them (chosen from a measured null:
+    ``eval/text_recovery.py``)."""
+
+    min_containment: float = 0.25
+    min_matched: int = 4
+
+
+def match_text_records(
+    text: str,
+    key_ids: Sequence[str],
+    index: TextRecordIndex,
+    secret_for: Callable[[str], bytes],
+    policy: TextMatchPolicy = TextMatchPolicy(),
+) -> list[TextMatch]:
+    """The records of these keys whose fingerprints are found in ``text``, best first."""
+    found: list[TextMatch] = []
+    for key_id in dict.fromkeys(key_ids):
+        hashes = shingle_hashes(text, fingerprint_key(secret_for(key_id)))
+        found += [
+            m
+            for m in index.match(key_id, hashes, min_matched=policy.min_matched)
+            if m.containment >= policy.min_containment
+        ]
+    return sorted(found, key=lambda m: (-m.containment, -m.matched, m.record_id))
+
+
+def recover_text_credentials(
+    text: str,
+    detections: Sequence[TextDetection],
+    index: TextRecordIndex,
+    secret_for: Callable[[str], bytes],
+    *,
+    trust_anchors: Sequence[str] = (),
+    policy: TextMatchPolicy = TextMatchPolicy(),
+) -> RecoveredFinding | None:
+    """The stored manifest of the generation this text comes from, found through its watermark
+    and fingerprint, validated against the text as it is now.
+
+    Returns ``None`` when no watermark was detected or no record of its key matches.
+    """
+    marked = [d for d in detections if d.detected and d.key_id]
+    if not marked:
+        return None
+    matches = match_text_records(text, [d.key_id for d in marked if d.key_id], index, secret_for, policy)
+    if not matches:
+        return None
+    best = matches[0]
+    store = index.store
+    v = check_text_binding(
+        read_detached_store(store.manifest_bytes(best.manifest_id), text.encode("utf-8"), trust_anchors=trust_anchors),
+        text,
+        wrapper=None,
+    )
+    hard_ok = not any(code in HARD_BINDING_FAILURES for code in v.failures)
+    state = "the text is unchanged since signing" if hard_ok else "the text changed since signing"
+    p_value = min(d.p_value for d in marked)
+    return RecoveredFinding(
+        manifest=manifest_finding(v, content_may_differ=True),
+        soft_binding_alg=TEXT_ALG,
+        watermark_p_value=p_value,
+        hard_binding_matches=hard_ok,
+        other_matches=len(matches) - 1,
+        summary=f"Credentials recovered through the watermark ({state})",
+        record_id=best.record_id,
+        similarity=round(best.containment, 4),
     )

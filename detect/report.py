@@ -45,7 +45,7 @@ Verdict = Literal["ai", "no-evidence", "inconclusive"]
 WatermarkVerdict = Literal["watermarked", "not-detected", "too-short", "too-small", "inconclusive"]
 ManifestVerdict = Literal["absent", "trusted", "valid", "invalid", "unreadable"]
 EvidenceKind = Literal["watermark", "c2pa", "recovered", "metadata", "statistical"]
-Signal = Literal["provenance", "recovered", "ai_likelihood"]
+Signal = Literal["watermark", "provenance", "recovered", "ai_likelihood"]
 Scalar = str | int | float | bool
 
 
@@ -157,14 +157,23 @@ class ManifestFinding(_Model):
 
 
 class RecoveredFinding(_Model):
-    """A stored manifest found through the image watermark after the file lost its own."""
+    """A stored manifest found through the watermark after the content lost its own."""
 
     manifest: ManifestFinding
     soft_binding_alg: str
     watermark_p_value: float
-    hard_binding_matches: bool = Field(description="False when the pixels changed since signing (re-encoding).")
+    hard_binding_matches: bool = Field(
+        description="False when the content changed since signing (an image re-encoded, a text edited)."
+    )
     other_matches: int
     summary: str
+    record_id: str | None = Field(default=None, description="Text only: the generation record found.")
+    similarity: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="Text only: the fraction of the signed text's fingerprint found in this text (containment).",
+    )
 
 
 class AiLikelihoodFinding(_Model):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from .report import AiLikelihoodFinding, Report, Signal, WatermarkFinding
+from .report import AiLikelihoodFinding, ManifestFinding, RecoveredFinding, Report, Signal, WatermarkFinding
 from .verdict import assemble, sha256_hex
 
 if TYPE_CHECKING:
@@ -39,17 +39,31 @@ def text_watermark_finding(d: TextDetection) -> WatermarkFinding:
 
 
 def text_report(
-    text: str, detections: Sequence[TextDetection], ai_likelihood: AiLikelihoodFinding | None = None
+    text: str,
+    detections: Sequence[TextDetection],
+    ai_likelihood: AiLikelihoodFinding | None = None,
+    *,
+    provenance: ManifestFinding | None = None,
+    recovered: RecoveredFinding | None = None,
+    recovery_checked: bool = False,
 ) -> Report:
-    """The report for ``text``: watermark detections under every key (best first), and optionally
-    the statistical verdict. A text carries no C2PA manifest, so provenance is not checked."""
-    not_checked: list[Signal] = ["provenance"]
+    """The report for ``text`` (as received, its credentials included): watermark detections
+    under every key (best first), the C2PA manifest the text carries (``provenance``; None when
+    not read), credentials recovered through the watermark, and optionally the statistical verdict.
+    """
+    not_checked: list[Signal] = []
+    if provenance is None:
+        not_checked.append("provenance")
+    if not recovery_checked:
+        not_checked.append("recovered")
     if ai_likelihood is None:
         not_checked.append("ai_likelihood")
     return assemble(
         content_type="text/plain",
         content_sha256=sha256_hex(text.encode("utf-8")),
         watermarks=[text_watermark_finding(d) for d in detections],
+        provenance=provenance,
+        recovered=recovered,
         ai_likelihood=ai_likelihood,
         not_checked=not_checked,
         evasion=any(d.normalization for d in detections),

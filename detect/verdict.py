@@ -51,10 +51,10 @@ def _signed_claim(m: ManifestFinding) -> str:
     return f"{what} by {_signer(m)} — signature valid, {trust}"
 
 
-def _tampered(m: ManifestFinding) -> str:
+def _tampered(m: ManifestFinding, content_type: str) -> str:
     codes = {f.code for f in m.failures if f.concerns == "integrity"}
     if codes & HARD_BINDING_FAILURES:
-        return "Credentials tampered: the file changed after signing"
+        return f"Credentials tampered: the {'text' if content_type == 'text/plain' else 'file'} changed after signing"
     first = next((f for f in m.failures if f.concerns == "integrity"), None) or next(iter(m.failures), None)
     return "Credentials tampered or damaged" + (f": {first.explanation}" if first else "")
 
@@ -65,6 +65,7 @@ def _evidence(
     recovered: RecoveredFinding | None,
     markers: Sequence[Marker],
     ai: AiLikelihoodFinding | None,
+    content_type: str,
 ) -> list[Evidence]:
     out: list[Evidence] = []
     for w in watermarks:
@@ -77,7 +78,11 @@ def _evidence(
             out.append(Evidence(kind="watermark", strength="strong", says_ai=True, summary=summary))
     if provenance is not None and provenance.present:
         if provenance.verdict in ("invalid", "unreadable"):
-            summary = _tampered(provenance) if provenance.verdict == "invalid" else "Credentials present but unreadable"
+            summary = (
+                _tampered(provenance, content_type)
+                if provenance.verdict == "invalid"
+                else "Credentials present but unreadable"
+            )
             out.append(Evidence(kind="c2pa", strength="none", says_ai=False, summary=summary))
         else:
             out.append(
@@ -141,6 +146,7 @@ def _headline(
     provenance: ManifestFinding | None,
     recovered: RecoveredFinding | None,
     ai: AiLikelihoodFinding | None,
+    content_type: str,
 ) -> tuple[Verdict, str]:
     marked = [w for w in watermarks if w.detected]
     passages = [w for w in watermarks if not w.detected and w.spans]
@@ -164,7 +170,8 @@ def _headline(
     if recovered is not None:
         m = recovered.manifest
         what = "signed as AI-generated" if m.detected else f"signed as {m.source_type or 'content with no source'}"
-        changed = "unchanged since signing" if recovered.hard_binding_matches else "the file changed since signing"
+        thing = "the text" if content_type == "text/plain" else "the file"
+        changed = "unchanged since signing" if recovered.hard_binding_matches else f"{thing} changed since signing"
         return verdict, f"Credentials recovered through the watermark: {what} by {_signer(m)} — {changed}"
     if mark_words:
         return verdict, mark_words
@@ -194,6 +201,7 @@ def _details(
     recovered: RecoveredFinding | None,
     ai: AiLikelihoodFinding | None,
     markers: Sequence[Marker],
+    content_type: str,
 ) -> list[str]:
     lines: list[str] = []
     for w in watermarks:
@@ -233,7 +241,7 @@ def _details(
         if m is None:
             continue
         if not m.present:
-            lines.append(f"{name}: none in this file")
+            lines.append(f"{name}: none in this {'text' if content_type == 'text/plain' else 'file'}")
             continue
         if m.verdict == "unreadable":
             lines.append(f"{name}: present but cannot be read ({m.error})")
@@ -251,7 +259,8 @@ def _details(
         recovering = recovered is not None and m is recovered.manifest
         for code, f in {f.code: f for f in m.failures}.items():
             if recovering and code in HARD_BINDING_FAILURES:
-                lines.append(f"  changed since signing, as expected after re-encoding ({code})")
+                why = "for an edited copy" if content_type == "text/plain" else "after re-encoding"
+                lines.append(f"  changed since signing, as expected {why} ({code})")
             else:
                 lines.append(f"  {'trust' if f.concerns == 'trust' else 'problem'}: {f.explanation} ({code})")
     if recovered is not None:
@@ -310,15 +319,16 @@ def assemble(
     Args:
         evasion: the text held invisible or look-alike characters (said in the headline).
     """
-    evidence = _evidence(watermarks, provenance, recovered, markers, ai_likelihood)
-    verdict, label = _headline(evidence, watermarks, provenance, recovered, ai_likelihood)
+    evidence = _evidence(watermarks, provenance, recovered, markers, ai_likelihood, content_type)
+    verdict, label = _headline(evidence, watermarks, provenance, recovered, ai_likelihood, content_type)
     if evasion:
         label += "; the text contains invisible or look-alike characters (a sign of evasion)"
-    details = _details(watermarks, provenance, recovered, ai_likelihood, markers)
+    details = _details(watermarks, provenance, recovered, ai_likelihood, markers, content_type)
     skipped = {
         "provenance": "C2PA credentials (none can be read from this content)",
         "ai_likelihood": "AI-likelihood (turned off)" if content_type == "text/plain" else "AI-likelihood (texts only)",
         "recovered": "recovery of stripped credentials (no manifest store)",
+        "watermark": "watermarks (none applies to this kind of file)",
     }
     if not_checked:
         details.append("Not checked: " + ", ".join(skipped.get(s, s) for s in not_checked))

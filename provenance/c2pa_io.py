@@ -7,18 +7,32 @@ configurations.
 
 from __future__ import annotations
 
+import base64
+import ctypes
 import io
 import json
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import c2pa
+from c2pa import c2pa as _native
 
 from provenance.credentials import DEV_SIGNER_NAME, SigningCredentials
 from watermark.errors import InvalidInput, SignatureInvalid, UnsupportedMedia
 
-__all__ = ["SUPPORTED_MIME", "Ingredient", "SignedAsset", "Verification", "sign_asset", "verify_asset"]
+__all__ = [
+    "SUPPORTED_MIME",
+    "DataHash",
+    "Ingredient",
+    "SignedAsset",
+    "Verification",
+    "read_detached_store",
+    "sign_asset",
+    "sign_data_hashed",
+    "verify_asset",
+]
 
 # Every media type the bundled c2pa-rs reads and embeds into: images (JPEG, PNG, WebP, TIFF,
 # AVIF, HEIC, GIF, ...), audio (WAV, MP3, FLAC, ...), video (MP4, MOV, AVI), PDF and more.
@@ -55,6 +69,15 @@ class SignedAsset:
 
 
 @dataclass(frozen=True)
+class DataHash:
+    """A ``c2pa.hash.data`` hard binding: the digest of the asset without the excluded byte ranges."""
+
+    alg: str
+    digest: bytes
+    exclusions: tuple[tuple[int, int], ...]  # (start, length) in bytes
+
+
+@dataclass(frozen=True)
 class Verification:
     """What a C2PA reader found in one file."""
 
@@ -71,6 +94,9 @@ class Verification:
     ingredients: tuple[dict[str, Any], ...] = ()
     development_signer: bool = False
     manifest: dict[str, Any] | None = field(default=None, repr=False)
+    # The active manifest's ``c2pa.hash.data`` binding, read only for detached stores (text).
+    data_hash: DataHash | None = None
+    failure_details: tuple[tuple[str, str], ...] = ()  # (code, the reader's explanation)
 
     @property
     def trusted(self) -> bool:
@@ -91,6 +117,31 @@ def _context(anchors: Sequence[str], thumbnail: bool | int) -> c2pa.Context:
     if anchors:
         settings["trust"] = {"anchors": [{"trust_kind": "manifest", "trust_anchors": "\n".join(anchors)}]}
     return c2pa.Context.from_dict(settings)
+
+
+def _signer(
+    credentials: SigningCredentials, sign_callback: Callable[[bytes], bytes] | None, tsa_url: str | None
+) -> c2pa.Signer:
+    """A c2pa signer for ``credentials`` (or the callback), stamping with ``tsa_url`` if given.
+
+    Raises:
+        SignatureInvalid: the signer cannot be created.
+    """
+    alg = _ALG[credentials.alg]
+    try:
+        if sign_callback is not None:
+            return c2pa.Signer.from_callback(sign_callback, alg, credentials.chain_pem, tsa_url)
+        if credentials.private_key is None:
+            raise SignatureInvalid("these credentials hold no private key: give a sign_callback")
+        info = c2pa.C2paSignerInfo(
+            alg.name.lower().encode(),
+            credentials.chain_pem.encode(),
+            credentials.private_key.reveal(),
+            tsa_url.encode() if tsa_url else None,
+        )
+        return c2pa.Signer.from_info(info)
+    except c2pa.C2paError as exc:
+        raise SignatureInvalid(f"cannot create signer: {exc.__class__.__name__}") from None
 
 
 def sign_asset(
@@ -126,22 +177,7 @@ def sign_asset(
         SignatureInvalid: signing failed (credentials, timestamp authority).
     """
     _check_mime(mime)
-    alg = _ALG[credentials.alg]
-    try:
-        if sign_callback is not None:
-            signer = c2pa.Signer.from_callback(sign_callback, alg, credentials.chain_pem, tsa_url)
-        else:
-            if credentials.private_key is None:
-                raise SignatureInvalid("these credentials hold no private key: give a sign_callback")
-            info = c2pa.C2paSignerInfo(
-                alg.name.lower().encode(),
-                credentials.chain_pem.encode(),
-                credentials.private_key.reveal(),
-                tsa_url.encode() if tsa_url else None,
-            )
-            signer = c2pa.Signer.from_info(info)
-    except c2pa.C2paError as exc:
-        raise SignatureInvalid(f"cannot create signer: {exc.__class__.__name__}") from None
+    signer = _signer(credentials, sign_callback, tsa_url)
     out = io.BytesIO()
     try:
         with c2pa.Builder(json.dumps(manifest), _context((), thumbnail)) as builder:
@@ -196,7 +232,12 @@ def verify_asset(
         return Verification(manifest_present=False)
     with reader:
         store = json.loads(reader.json())
-    # The store JSON carries the validation state and results: no further calls across the FFI.
+    return _verification(store)
+
+
+def _verification(store: dict[str, Any], data_hash: DataHash | None = None) -> Verification:
+    """A :class:`Verification` from a reader's store JSON, which carries the validation state
+    and results (no further calls across the FFI)."""
     state = store.get("validation_state")
     results = store.get("validation_results") or {}
     active = store.get("manifests", {}).get(store.get("active_manifest", ""), {})
@@ -225,4 +266,155 @@ def verify_asset(
         ),
         development_signer=info.get("common_name") == DEV_SIGNER_NAME,
         manifest=active,
+        data_hash=data_hash,
+        failure_details=tuple(
+            (str(c.get("code", "")), str(c.get("explanation", ""))) for c in codes.get("failure", [])
+        ),
     )
+
+
+# The data-hashed ("embeddable") signing API of c2pa-rs is exported by the library c2pa-python
+# ships but not wrapped in Python (0.38.1): it is the route for assets c2pa-rs cannot embed into,
+# such as unstructured text (C2PA 2.4, A.8). Declared once, on first use.
+_NATIVE_LOCK = threading.Lock()
+_NATIVE_READY = False
+_Bytes = ctypes.POINTER(ctypes.c_ubyte)
+
+
+def _declare_native() -> None:
+    global _NATIVE_READY
+    with _NATIVE_LOCK:
+        if _NATIVE_READY:
+            return
+        lib = _native._lib
+        lib.c2pa_builder_data_hashed_placeholder.argtypes = [
+            ctypes.POINTER(_native.C2paBuilder),
+            ctypes.c_size_t,
+            ctypes.c_char_p,
+            ctypes.POINTER(_Bytes),
+        ]
+        lib.c2pa_builder_data_hashed_placeholder.restype = ctypes.c_int64
+        lib.c2pa_builder_sign_data_hashed_embeddable.argtypes = [
+            ctypes.POINTER(_native.C2paBuilder),
+            ctypes.POINTER(_native.C2paSigner),
+            ctypes.c_char_p,
+            ctypes.c_char_p,
+            ctypes.POINTER(_native.C2paStream),
+            ctypes.POINTER(_Bytes),
+        ]
+        lib.c2pa_builder_sign_data_hashed_embeddable.restype = ctypes.c_int64
+        _NATIVE_READY = True
+
+
+def _take(size: int, ptr: Any, what: str) -> bytes:
+    """The bytes a native call returned (freed here), or the library's error as a C2paError."""
+    _native._check_ffi_operation_result(size, f"{what} failed: {{}}", check=lambda r: r < 0)
+    try:
+        return ctypes.string_at(ptr, size)
+    finally:
+        _native._lib.c2pa_free(ptr)
+
+
+_DETACHED = "application/c2pa"  # the format of a bare manifest store (JUMBF)
+
+
+def sign_data_hashed(
+    manifest: dict[str, Any],
+    credentials: SigningCredentials,
+    layout: Callable[[int], tuple[bytes, int, int]],
+    *,
+    sign_callback: Callable[[bytes], bytes] | None = None,
+    tsa_url: str | None = None,
+) -> SignedAsset:
+    """Sign a manifest store bound to an asset by a ``c2pa.hash.data`` hard binding, for assets
+    the caller embeds the store into itself (text).
+
+    Args:
+        manifest: the manifest definition.
+        credentials: the certificate chain and, unless ``sign_callback`` is given, the key.
+        layout: given the store's size in bytes (fixed before signing), returns the asset's
+            bytes as they will be hashed, with the store's place reserved, and that place's
+            ``(start, length)``: the one range the hash excludes.
+        sign_callback, tsa_url: see :func:`sign_asset`.
+
+    Returns:
+        The store (``data`` is empty: the caller embeds ``manifest_store``).
+
+    Raises:
+        SignatureInvalid: signing failed (credentials, timestamp authority).
+    """
+    _declare_native()
+    signer = _signer(credentials, sign_callback, tsa_url)
+    try:
+        with c2pa.Builder(json.dumps(manifest), _context((), False)) as builder:
+            out = _Bytes()
+            size = _native._lib.c2pa_builder_data_hashed_placeholder(
+                builder._handle, signer.reserve_size(), _DETACHED.encode(), ctypes.byref(out)
+            )
+            placeholder = _take(size, out, "reserving the manifest")
+            asset, start, length = layout(len(placeholder))
+            data_hash = {
+                "exclusions": [{"start": start, "length": length}],
+                "name": "jumbf manifest",
+                "alg": "sha256",
+                "hash": [],
+                "pad": [],
+            }
+            stream = _native.Stream(io.BytesIO(asset))
+            try:
+                out = _Bytes()
+                size = _native._lib.c2pa_builder_sign_data_hashed_embeddable(
+                    builder._handle,
+                    signer._handle,
+                    json.dumps(data_hash).encode(),
+                    _DETACHED.encode(),
+                    stream._stream,
+                    ctypes.byref(out),
+                )
+                store = _take(size, out, "signing")
+            finally:
+                stream.close()
+    except c2pa.C2paError as exc:
+        raise SignatureInvalid(f"signing failed: {str(exc)[:300]}") from None
+    finally:
+        signer.close()
+    if len(store) != len(placeholder):
+        raise SignatureInvalid(f"the signed store has {len(store)} bytes, {len(placeholder)} were reserved")
+    with c2pa.Reader(_DETACHED, io.BytesIO(asset), store) as reader:
+        label = json.loads(reader.json()).get("active_manifest")
+    if not isinstance(label, str) or not label:
+        raise SignatureInvalid("the signed manifest store has no active manifest")
+    return SignedAsset(b"", store, label)
+
+
+def read_detached_store(store: bytes, asset: bytes, *, trust_anchors: Sequence[str] = ()) -> Verification:
+    """Validate a manifest store kept apart from its asset (text carries it in a wrapper).
+
+    Signature, certificate trust and assertions are validated by c2pa; the store's
+    ``c2pa.hash.data`` binding is returned in ``data_hash`` for the caller to check against the
+    asset, because c2pa cannot locate a store inside an asset it has no reader for (it reports
+    ``assertion.dataHash.mismatch`` for every such asset; the caller replaces that code).
+
+    Raises:
+        InvalidInput: the store cannot be parsed.
+    """
+    try:
+        reader = c2pa.Reader(_DETACHED, io.BytesIO(asset), store, context=_context(trust_anchors, False))
+    except c2pa.C2paError as exc:
+        raise InvalidInput(f"cannot read this manifest store: {str(exc)[:200]}") from None
+    with reader:
+        summary = json.loads(reader.json())
+        detailed = json.loads(reader.detailed_json())
+    active = detailed.get("manifests", {}).get(detailed.get("active_manifest", ""), {})
+    raw = (active.get("assertion_store") or {}).get("c2pa.hash.data")
+    data_hash = None
+    if isinstance(raw, dict):
+        try:
+            data_hash = DataHash(
+                alg=str(raw.get("alg") or "sha256"),
+                digest=base64.b64decode(raw.get("hash") or ""),
+                exclusions=tuple((int(e["start"]), int(e["length"])) for e in raw.get("exclusions") or ()),
+            )
+        except (KeyError, TypeError, ValueError):
+            data_hash = None
+    return _verification(summary, data_hash)

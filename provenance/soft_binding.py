@@ -48,6 +48,7 @@ def sign_and_store(
     thumbnail: bool = False,
     signer: str | None = None,
     sign_callback: Callable[[bytes], bytes] | None = None,
+    tsa_url: str | None = None,
 ) -> BoundManifest:
     """Sign ``data`` (already watermarked with ``payload``) with a soft-bound AI manifest and store it.
 
@@ -62,11 +63,14 @@ def sign_and_store(
         signer: the signer name recorded in the store (default: the development signer's name
             for development credentials, else ``"configured signer"``).
         sign_callback: signs instead of the key in ``credentials`` (a KMS or HSM).
+        tsa_url: an RFC 3161 time-stamp authority (signing fails when it cannot be reached).
     """
     manifest = ai_manifest(
         title=title, model=model, digital_source_type=digital_source_type, soft_binding=(ALG, payload)
     )
-    signed = sign_asset(data, mime, manifest, credentials, thumbnail=thumbnail, sign_callback=sign_callback)
+    signed = sign_asset(
+        data, mime, manifest, credentials, thumbnail=thumbnail, sign_callback=sign_callback, tsa_url=tsa_url
+    )
     name = signer or (DEV_SIGNER_NAME if credentials.development else "configured signer")
     record = store.put(
         manifest_id=signed.label,

@@ -13,7 +13,7 @@ import base64
 import datetime as dt
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -134,8 +134,12 @@ class ManifestStore:
         signer: str,
         development_signer: bool,
         soft_bindings: Sequence[tuple[str, bytes]] = (),
+        also: Callable[[sa.Connection], None] | None = None,
     ) -> ManifestRecord:
         """Store one signed manifest under its label and index its soft bindings, atomically.
+
+        ``also`` runs in the same transaction (a record that refers to this manifest): if it
+        raises, nothing is stored.
 
         Raises:
             InvalidInput: an empty or oversized manifest store, or an id that is empty or too long.
@@ -167,6 +171,8 @@ class ManifestStore:
             )
             for alg, value in record.soft_bindings:
                 conn.execute(self.bindings.insert().values(alg=alg, value=value, manifest_id=record.manifest_id))
+            if also is not None:
+                also(conn)
         return record
 
     def by_binding(self, alg: str, value: str) -> list[SoftBindingMatch]:

@@ -18,7 +18,7 @@ from api.problems import error_responses
 from detect.report import Report
 from provenance.manifest import ACTIONS, SOURCE_TYPES
 from provenance.store import MAX_ID
-from watermark.errors import InvalidInput
+from watermark.errors import InvalidInput, PayloadTooLarge
 
 __all__ = ["router"]
 
@@ -35,6 +35,27 @@ _FILE_BODY: dict[str, Any] = {
             "image/jpeg": _BINARY,
             "image/png": _BINARY,
             "image/webp": _BINARY,
+            "application/octet-stream": _BINARY,
+        },
+    }
+}
+_SIGNABLE_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": _BINARY["schema"], "text": {"type": "string"}},
+                }
+            },
+            "text/plain": {"schema": {"type": "string"}},
+            "image/jpeg": _BINARY,
+            "image/png": _BINARY,
+            "image/webp": _BINARY,
+            "audio/wav": _BINARY,
+            "video/mp4": _BINARY,
+            "application/pdf": _BINARY,
             "application/octet-stream": _BINARY,
         },
     }
@@ -72,6 +93,16 @@ _SIGNED_RESPONSE: dict[int | str, dict[str, Any]] = {
 }
 
 
+_SIGNABLE_TYPES: tuple[str, ...] = ("image/jpeg", "image/png", "image/webp", "image/tiff", "text/plain")
+_SIGNABLE_TYPES += ("audio/wav", "audio/mpeg", "video/mp4", "video/quicktime", "application/pdf")
+_SIGNED_ANY_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: _SIGNED_RESPONSE[200]
+    | {
+        "description": "The signed file (a text with its manifest embedded); `Assay-Manifest-Id` header.",
+        "content": {t: ({"schema": {"type": "string"}} if t == "text/plain" else _BINARY) for t in _SIGNABLE_TYPES},
+    }
+}
+
 _MANIFEST_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {"application/c2pa": _BINARY}, "description": "The C2PA manifest store."}
 }
@@ -92,12 +123,20 @@ def _title(upload: Upload, given: str | None) -> str:
     return title
 
 
-async def _sign_upload(request: Request, title: str | None, make: Callable[[bytes, str], SignedResult]) -> Response:
-    """Read an image upload and sign it with ``make(data, title)`` (an operation) in a worker thread."""
+async def _sign_upload(
+    request: Request, title: str | None, make: Callable[[bytes, str, str], SignedResult], *, images_only: bool = True
+) -> Response:
+    """Read an upload and sign it with ``make(data, declared type, title)`` (an operation) in a
+    worker thread; only images unless ``images_only`` is False (texts, audio, video, PDF)."""
     upload = await read_upload(request)
-    data = image_upload(upload)
+    if images_only:
+        data, declared = image_upload(upload), upload.declared_type
+    elif upload.text is not None:
+        data, declared = upload.text.encode("utf-8", "surrogatepass"), "text/plain"
+    else:
+        data, declared = upload.data, upload.declared_type
     name = _title(upload, title)
-    return _signed_response(await run_in_threadpool(make, data, name))
+    return _signed_response(await run_in_threadpool(make, data, declared, name))
 
 
 @router.post(
@@ -115,7 +154,7 @@ async def images_watermark(
 ) -> Response:
     """Watermark an image and sign a C2PA manifest declaring AI origin, soft-bound to the watermark."""
 
-    def make(data: bytes, name: str) -> SignedResult:
+    def make(data: bytes, _: str, name: str) -> SignedResult:
         return ops.watermark_and_sign(data, actor=caller.actor, title=name, key_id=key_id)
 
     return await _sign_upload(request, title, make)
@@ -123,8 +162,8 @@ async def images_watermark(
 
 @router.post(
     "/v1/provenance/sign",
-    openapi_extra=_FILE_BODY,
-    responses=_SIGNED_RESPONSE | error_responses(401, 403, 413, 415, 422, 429, 503),
+    openapi_extra=_SIGNABLE_BODY,
+    responses=_SIGNED_ANY_RESPONSE | error_responses(401, 403, 413, 415, 422, 429, 503),
     response_class=Response,
 )
 async def provenance_sign(
@@ -138,9 +177,10 @@ async def provenance_sign(
     ] = None,
     software_agent: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
-    """Sign an uploaded image with a manifest describing how it was made (no watermark is added)."""
+    """Sign an image, audio, video or PDF file, or a text, with a manifest describing how it was
+    made (no watermark is added). A text comes back with the manifest embedded (C2PA A.8)."""
 
-    def make(data: bytes, name: str) -> SignedResult:
+    def make(data: bytes, declared: str, name: str) -> SignedResult:
         return ops.sign(
             data,
             actor=caller.actor,
@@ -148,9 +188,10 @@ async def provenance_sign(
             action=action,
             digital_source_type=digital_source_type,
             software_agent=software_agent,
+            declared_type=declared,
         )
 
-    return await _sign_upload(request, title, make)
+    return await _sign_upload(request, title, make, images_only=False)
 
 
 @router.post(
@@ -195,16 +236,29 @@ def matches_by_binding(
 
 @router.post(
     "/v1/matches/byContent",
-    openapi_extra=_FILE_BODY,
+    openapi_extra=_ANY_BODY,
     response_model=MatchesByContent,
     responses=error_responses(400, 401, 403, 413, 415, 422, 429, 503),
 )
 async def matches_by_content(
     request: Request, rt: RuntimeDep, _: Annotated[Caller, Depends(require("verify"))]
 ) -> MatchesByContent:
-    """Manifests for an image: through the watermark found in its pixels, and by exact hash."""
-    data = image_upload(await read_upload(request))
-    matches, detection = await run_in_threadpool(rt.media.matches_by_content, data)
+    """Manifests for an image (through the watermark found in its pixels, and by exact hash) or a
+    text (the manifest it carries, then through its watermark and fingerprint; `similarityScore` is
+    the percentage of the signed text's fingerprint found)."""
+    upload = await read_upload(request)
+    text = upload.text
+    if text is None and upload.declared_type == "text/plain":
+        try:
+            text = upload.data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidInput("text must be UTF-8") from None
+    if text is not None:
+        if len(text) > rt.settings.max_text_chars:
+            raise PayloadTooLarge(f"texts are limited to {rt.settings.max_text_chars} characters")
+        matches, detection = await run_in_threadpool(rt.texts.matches_by_content, text)
+    else:
+        matches, detection = await run_in_threadpool(rt.media.matches_by_content, image_upload(upload))
     return MatchesByContent(
         matches=[Match(manifestId=m.manifest_id, similarityScore=m.similarity_score) for m in matches],
         watermark=detection,

@@ -40,15 +40,17 @@ def _generate(ops: Operations, caller: Caller, body: GenerateRequest, streamer: 
         repetition_penalty=body.repetition_penalty,
         seed=body.seed,
         streamer=streamer,
+        credentials=body.credentials,
     )
     gen = out.generation
     return GenerateResponse(
-        text=gen.text,
+        text=out.text,
         token_ids=list(gen.token_ids),
         prompt_tokens=gen.prompt_tokens,
         finish_reason=gen.finish_reason,  # type: ignore[arg-type]
         watermark=GenerationWatermark.model_validate(gen.watermark) if gen.watermark else None,
         record_id=out.record_id,
+        manifest_id=out.credentials.signed.label if out.credentials is not None else None,
     )
 
 

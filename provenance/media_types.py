@@ -1,0 +1,27 @@
+"""The media type of an audio, video or document file from its first bytes, for the formats
+c2pa embeds manifests into besides images (images are read by :mod:`watermark.image.codec`)."""
+
+from __future__ import annotations
+
+__all__ = ["sniff_media"]
+
+_FTYP_BRANDS = {b"qt  ": "video/quicktime", b"M4A ": "audio/mp4", b"M4B ": "audio/mp4", b"M4V ": "video/x-m4v"}
+
+
+def sniff_media(data: bytes) -> str | None:
+    """``audio/wav``, ``video/avi``, ``video/mp4`` (and QuickTime, M4A, M4V), ``audio/mpeg``,
+    ``audio/flac`` or ``application/pdf`` from the file's signature; None for anything else."""
+    head = data[:64]
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "audio/wav"
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return "video/avi"
+    if head[4:8] == b"ftyp":
+        return _FTYP_BRANDS.get(head[8:12], "video/mp4")
+    if head[:5] == b"%PDF-":
+        return "application/pdf"
+    if head[:4] == b"fLaC":
+        return "audio/flac"
+    if head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0 and head[1] & 0x06):
+        return "audio/mpeg"
+    return None
