@@ -15,12 +15,13 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import c2pa
 from c2pa import c2pa as _native
 
 from provenance.credentials import DEV_SIGNER_NAME, SigningCredentials
-from watermark.errors import InvalidInput, SignatureInvalid, UnsupportedMedia
+from watermark.errors import AssayError, InvalidInput, SignatureInvalid, Unavailable, UnsupportedMedia
 
 __all__ = [
     "SUPPORTED_MIME",
@@ -144,6 +145,17 @@ def _signer(
         raise SignatureInvalid(f"cannot create signer: {exc.__class__.__name__}") from None
 
 
+def _signing_error(exc: Exception, tsa_url: str | None) -> AssayError:
+    """Signing failed: the time-stamp authority could not be reached (a service outage: 503),
+    or the credentials or claim were refused."""
+    message = str(exc)
+    if tsa_url and ("http" in message or "timestamp" in message.lower() or "time stamp" in message.lower()):
+        where = urlsplit(tsa_url)  # scheme and host only: a URL may carry credentials
+        host = f"{where.scheme}://{where.hostname}" + (f":{where.port}" if where.port else "")
+        return Unavailable(f"the time-stamp authority {host} cannot be reached, so nothing was signed; try again later")
+    return SignatureInvalid(f"signing failed: {message[:300]}")
+
+
 def sign_asset(
     data: bytes,
     mime: str,
@@ -190,7 +202,7 @@ def sign_asset(
                 )
             store = builder.sign(signer, mime, io.BytesIO(data), out)
     except (c2pa.C2paError.Signature, c2pa.C2paError.Verify) as exc:
-        raise SignatureInvalid(f"signing failed: {str(exc)[:300]}") from None
+        raise _signing_error(exc, tsa_url) from None
     except c2pa.C2paError as exc:
         raise InvalidInput(f"cannot embed a manifest into this {mime} file: {str(exc)[:200]}") from None
     finally:
@@ -375,7 +387,7 @@ def sign_data_hashed(
             finally:
                 stream.close()
     except c2pa.C2paError as exc:
-        raise SignatureInvalid(f"signing failed: {str(exc)[:300]}") from None
+        raise _signing_error(exc, tsa_url) from None
     finally:
         signer.close()
     if len(store) != len(placeholder):

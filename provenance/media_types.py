@@ -3,8 +3,20 @@ c2pa embeds manifests into besides images (images are read by :mod:`watermark.im
 
 from __future__ import annotations
 
-__all__ = ["sniff_media"]
+__all__ = ["SUFFIXES", "sniff_media"]
 
+# File name suffixes per type (the first is the usual one).
+SUFFIXES = {
+    "audio/wav": (".wav", ".wave"),
+    "video/avi": (".avi",),
+    "video/mp4": (".mp4",),
+    "video/quicktime": (".mov", ".qt"),
+    "video/x-m4v": (".m4v", ".mp4"),
+    "audio/mp4": (".m4a", ".m4b", ".mp4"),
+    "audio/mpeg": (".mp3",),
+    "audio/flac": (".flac",),
+    "application/pdf": (".pdf",),
+}
 _FTYP_BRANDS = {b"qt  ": "video/quicktime", b"M4A ": "audio/mp4", b"M4B ": "audio/mp4", b"M4V ": "video/x-m4v"}
 
 

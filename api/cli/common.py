@@ -117,9 +117,10 @@ def check_output_suffix(path: Path, mime: str) -> None:
     Raises:
         InvalidInput: e.g. ``out.jpg`` for a PNG.
     """
+    from provenance.media_types import SUFFIXES as MEDIA_SUFFIXES
     from watermark.image.codec import SUFFIXES
 
-    allowed = SUFFIXES.get(mime, ())
+    allowed = SUFFIXES.get(mime, ()) or MEDIA_SUFFIXES.get(mime, ())
     if allowed and path.suffix.lower() not in allowed:
         kind = mime.split("/")[-1].upper()
         raise InvalidInput(

@@ -19,6 +19,7 @@ from api.cli.common import (
     settings_from,
     write_atomic,
 )
+from api.operations import Content
 from api.runtime import cli_actor
 from provenance.manifest import ACTIONS, SOURCE_TYPES
 from watermark.errors import AssayError, InvalidInput
@@ -154,10 +155,14 @@ def watermark(source: str, output: str, keys: str | None, title: str | None, key
 def sign(
     source: str, output: str, title: str | None, action: str, source_type: str | None, agent: str | None, as_json: bool
 ) -> None:
-    """Sign the image SOURCE with a manifest describing how it was made; write OUTPUT and store the manifest."""
+    """Sign SOURCE (an image, audio, video or PDF file, or a UTF-8 text) with a manifest describing
+    how it was made; write OUTPUT and store the manifest. A text gets its manifest embedded as
+    invisible characters at its end (C2PA A.8): copy it whole to keep its credentials."""
     try:
         data = read_image_file(source)
-        check_output_suffix(Path(output), read_header(data).mime_type)  # signing keeps the input's format
+        what = Content.of_bytes(data)
+        mime = what.mime or ("text/plain" if what.kind == "text" else read_header(data).mime_type)
+        check_output_suffix(Path(output), mime)  # signing keeps the input's format
         result = open_operations(settings_from()).sign(
             data,
             actor=cli_actor(),

@@ -23,6 +23,12 @@ __all__ = ["detect", "generate"]
 @click.option("--seed", type=int, help="Seed for reproducible sampling.")
 @click.option("--key", "key_id", help="Mark with this key id instead of the active key.")
 @click.option("--no-watermark", is_flag=True, help="Generate without a watermark (a baseline).")
+@click.option(
+    "--credentials",
+    is_flag=True,
+    help="Embed signed C2PA credentials declaring AI origin (invisible characters at the end of the text), "
+    "bound to the watermark and recorded, so an edited copy that lost them can be traced back.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def generate(
     prompt: str,
@@ -33,6 +39,7 @@ def generate(
     seed: int | None,
     key_id: str | None,
     no_watermark: bool,
+    credentials: bool,
     as_json: bool,
 ) -> None:
     """Generate watermarked text for PROMPT with the configured model."""
@@ -47,16 +54,20 @@ def generate(
             temperature=temperature,
             top_p=top_p,
             seed=seed,
+            credentials=credentials,
         )
     except AssayError as exc:
         fail(exc)
     gen = out.generation
+    manifest_id = out.credentials.signed.label if out.credentials is not None else None
     if as_json:
-        echo_json(gen.to_dict() | {"record_id": out.record_id})
+        echo_json(gen.to_dict() | {"text": out.text, "record_id": out.record_id, "manifest_id": manifest_id})
         return
-    click.echo(gen.text)
+    click.echo(out.text)
     mark = gen.watermark
     note = f"[watermark: {mark['scheme']} key {mark['key_id']}]" if mark else "[no watermark]"
+    if out.credentials is not None:
+        note += f" [credentials: {out.credentials.signed.label}, signed by {out.credentials.manifest.signer}]"
     click.echo(f"\n{note} {len(gen.token_ids)} tokens, finished by {gen.finish_reason}", err=True)
 
 

@@ -1,0 +1,63 @@
+"""Small real audio, video and PDF files made in code (c2pa embeds manifests into each)."""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import struct
+import tempfile
+import wave
+
+import cv2
+import numpy as np
+
+__all__ = ["mp4_bytes", "pdf_bytes", "wav_bytes"]
+
+
+def wav_bytes(seconds: float = 0.2) -> bytes:
+    """A mono 16-bit 8 kHz tone."""
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        n = int(8000 * seconds)
+        w.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(i / 5))) for i in range(n)))
+    return buf.getvalue()
+
+
+def mp4_bytes(frames: int = 5) -> bytes:
+    """A 64x48 MPEG-4 Part 2 video written by OpenCV."""
+    fd, path = tempfile.mkstemp(suffix=".mp4")
+    os.close(fd)
+    try:
+        writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"mp4v"), 10, (64, 48))
+        for i in range(frames):
+            writer.write(np.full((48, 64, 3), i * 40, np.uint8))
+        writer.release()
+        with open(path, "rb") as fh:
+            return fh.read()
+    finally:
+        os.unlink(path)
+
+
+def pdf_bytes(text: str = "Hello") -> bytes:
+    """A one-page PDF with a correct cross-reference table."""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 4 0 R >>",
+    ]
+    stream = f"BT /F1 12 Tf 20 100 Td ({text}) Tj ET".encode()
+    out = b"%PDF-1.7\n"
+    offsets = []
+    for i, obj in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (i, obj)
+    offsets.append(len(out))
+    out += b"4 0 obj\n<< /Length %d >>\nstream\n%s\nendstream\nendobj\n" % (len(stream), stream)
+    xref = len(out)
+    out += b"xref\n0 5\n0000000000 65535 f \n" + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref
+    return out
