@@ -205,6 +205,6 @@ def test_an_unreachable_time_stamp_authority_refuses_to_sign(creds: SigningCrede
         ),
         lambda: sign_text("Some text.", ai_manifest(title="t", model="m"), creds, tsa_url=secret_url),
     ):
-        with pytest.raises(Unavailable, match="time-stamp authority .* cannot be reached") as err:
+        with pytest.raises(Unavailable, match=r"time-stamp authority .* cannot be reached") as err:
             sign()
         assert "hunter2" not in str(err.value)
