@@ -60,9 +60,9 @@ _ACTIONS = {
 }
 
 _CODES = {
-    "assertion.dataHash.mismatch": "the file's content changed after signing",
-    "assertion.bmffHash.mismatch": "the file's content changed after signing",
-    "assertion.boxesHash.mismatch": "the file's content changed after signing",
+    "assertion.dataHash.mismatch": "the content changed after signing",
+    "assertion.bmffHash.mismatch": "the content changed after signing",
+    "assertion.boxesHash.mismatch": "the content changed after signing",
     "assertion.hashedURI.mismatch": "a statement in the credentials was changed after signing",
     "assertion.missing": "a statement the credentials point to is missing",
     "claimSignature.mismatch": "the signature does not match the credentials (they were changed)",

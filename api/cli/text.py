@@ -69,6 +69,8 @@ def generate(
     if out.credentials is not None:
         note += f" [credentials: {out.credentials.signed.label}, signed by {out.credentials.manifest.signer}]"
     click.echo(f"\n{note} {len(gen.token_ids)} tokens, finished by {gen.finish_reason}", err=True)
+    if out.credentials is not None:
+        click.echo("(the credentials are invisible characters at its end: copy the text whole to keep them)", err=True)
 
 
 class _DefaultToText(click.Group):
