@@ -33,8 +33,8 @@ import numpy as np
 from PIL import Image
 
 from api.audit import AuditLog
+from api.runtime import Runtime
 from api.settings import Settings
-from api.text_service import TextService
 from provenance.store import open_engine
 
 REPO = Path(__file__).resolve().parents[1]
@@ -211,12 +211,12 @@ def main() -> None:
     }
     if "/v1/text/detect" in results:
         # the same texts through the library, in this process, one at a time
-        svc = TextService(Settings(data_dir=data_dir, cache_dir=cache))
-        svc.detect(texts[0])
+        rt = Runtime.open(Settings(data_dir=data_dir, cache_dir=cache))
+        rt.texts.report(texts[0])
         direct = []
         for t in texts[:24]:
             t0 = time.perf_counter()
-            svc.detect(t)
+            rt.texts.report(t)
             direct.append(1000 * (time.perf_counter() - t0))
         direct_p50 = statistics.median(direct)
         http_p50 = results["/v1/text/detect"][0]["p50_ms"]
@@ -247,7 +247,7 @@ def main() -> None:
         lines += [
             "",
             f"`/v1/text/detect` one client: p50 {out['detect_http_p50_ms']} ms over HTTP vs "
-            f"{out['detect_library_p50_ms']} ms calling `TextService.detect` directly on the same texts: "
+            f"{out['detect_library_p50_ms']} ms calling `Runtime.texts.report` directly on the same texts: "
             f"difference {out['service_overhead_ms']} ms (two processes: detection time itself varies by "
             "~10 % between them, so this comparison cannot resolve a few ms).",
             "",
