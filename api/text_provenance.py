@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from api.media_service import MediaService
 from api.text_service import TextService
-from detect.manifest import absent_manifest, manifest_finding
+from detect.manifest import absent_manifest, manifest_finding, unreadable_manifest
 from detect.recovery import TextMatchPolicy, match_text_records, recover_text_credentials
 from detect.report import Report, WatermarkFinding
 from detect.text_report import text_report, text_watermark_finding
@@ -140,7 +140,12 @@ class TextProvenance:
         if not visible.strip():
             raise InvalidInput("the text is empty (apart from its credentials)")
         detections = self.text.detections(visible, key_id=key_id)
-        provenance = manifest_finding(found.verification) if found.verification.manifest_present else absent_manifest()
+        if not found.verification.manifest_present:
+            provenance = absent_manifest()
+        elif found.verification.validation_state is None:  # a wrapper whose store cannot be parsed
+            provenance = unreadable_manifest(found.error or "the credentials cannot be read")
+        else:
+            provenance = manifest_finding(found.verification)
         recovered = None
         if not found.verification.manifest_present:
             recovered = recover_text_credentials(

@@ -133,7 +133,8 @@ def grow_store(index: TextRecordIndex, target: int, have: int, manifest_id: str,
             ids = [f"synthetic-{i}" for i in range(start, start + n)]
             sketches = np.sort(rng.integers(-(2**63), 2**63 - 1, size=(n, 90), dtype=np.int64), axis=1)[:, :SKETCH_SIZE]
             cur.executemany(
-                "INSERT INTO assay_text_records (record_id, manifest_id, key_id, scheme, created_at, shingles, sketch_size)"
+                "INSERT INTO assay_text_records"
+                " (record_id, manifest_id, key_id, scheme, created_at, shingles, sketch_size)"
                 " VALUES (?, ?, ?, 'kgw', '2026-12-04 00:00:00', 90, ?)",
                 [(r, manifest_id, KEY.key_id, SKETCH_SIZE) for r in ids],
             )
@@ -256,11 +257,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             ok += bool(best) and best[0].record_id == rid
         scaling.append({
             "records": have, "load_s": round(load_s, 1), "lookup_ms_median": float(np.median(times)),
-            "lookup_ms_p95": float(np.quantile(times, 0.95)), "queries": len(sample), "recovered": ok / max(1, len(sample)),
+            "lookup_ms_p95": float(np.quantile(times, 0.95)), "queries": len(sample),
+            "recovered": ok / max(1, len(sample)),
             "query_shingles_median": float(np.median([shingle_hashes(t, fkey).size for _, t in sample])),
         })  # fmt: skip
         tqdm.write(
-            f"{have:,} records: lookup median {scaling[-1]['lookup_ms_median']:.1f} ms, p95 {scaling[-1]['lookup_ms_p95']:.1f} ms"
+            f"{have:,} records: lookup median {scaling[-1]['lookup_ms_median']:.1f} ms, "
+            f"p95 {scaling[-1]['lookup_ms_p95']:.1f} ms"
         )
     db_bytes = (work / "store.db").stat().st_size
     return {
@@ -296,19 +299,20 @@ def write(res: dict[str, Any], out: Path) -> None:
     lines = [
         "# Durable text credentials: recovery after stripping and editing",
         "",
-        f"{res['generations']} credentialed generations of the embedded model ({res['tokens']} new tokens, kgw, one key), "
+        f"{res['generations']} credentialed generations of the embedded model "
+        f"({res['tokens']} new tokens, kgw, one key), "
         f"signed with an embedded manifest and recorded (sign + record: {res['sign_and_record_ms_mean']} ms each). "
         f"Watermark decided at p <= {res['alpha']}; a record counts as found with >= {p['min_matched']} of its "
-        f"{p['sketch_size']} sketch hashes and containment >= {p['min_containment']}. Command: `python eval/text_recovery.py`.",
+        f"{p['sketch_size']} sketch hashes and containment >= {p['min_containment']}. "
+        "Command: `python eval/text_recovery.py`.",
         "",
         "| stripped copy | watermark found | credentials recovered | wrong record | own containment p05 / median |",
         "|---|---|---|---|---|",
     ]
     for label, c in res["conditions"].items():
         oc = c["own_containment"]
-        lines.append(
-            f"| {label} | {c['watermark_detected']:.3f} | **{c['recovered']:.3f}** | {c['wrong']} | {oc['p05']:.2f} / {oc['median']:.2f} |"
-        )
+        cells = f"{c['watermark_detected']:.3f} | **{c['recovered']:.3f}** | {c['wrong']}"
+        lines.append(f"| {label} | {cells} | {oc['p05']:.2f} / {oc['median']:.2f} |")
     lines += ["", "| negatives | texts | watermark found | wrong recoveries |", "|---|---|---|---|"]
     for kind, n in res["negatives"].items():
         lines.append(f"| {kind} | {n['texts']} | {n['watermark_detected']} | **{n['wrong_recoveries']}** |")
@@ -319,13 +323,13 @@ def write(res: dict[str, Any], out: Path) -> None:
         f"max {f['max_containment']:.3f} (p99.9 {f['p999_containment']:.3f}), most hashes matched {f['max_matched']}; "
         f"{f['false_matches_without_watermark_gate']} would pass the threshold without the watermark.",
         "",
-        "| records in the store | lookup median (ms) | p95 (ms) | fingerprint finds its own record (10% edits, diluted; no watermark gate) | bulk load (s) |",
+        "| records in the store | lookup median (ms) | p95 (ms) "
+        "| fingerprint finds its own record (10% edits, diluted; no watermark gate) | bulk load (s) |",
         "|---|---|---|---|---|",
     ]
     for s in res["scaling"]:
-        lines.append(
-            f"| {s['records']:,} | {s['lookup_ms_median']:.1f} | {s['lookup_ms_p95']:.1f} | {s['recovered']:.3f} | {s['load_s']} |"
-        )
+        times = f"{s['lookup_ms_median']:.1f} | {s['lookup_ms_p95']:.1f}"
+        lines.append(f"| {s['records']:,} | {times} | {s['recovered']:.3f} | {s['load_s']} |")
     lines += ["", f"Store size at the end: {res['store_bytes'] / 2**20:,.0f} MiB (SQLite). Machine: {res['machine']}."]
     (out / "text_recovery.md").write_text("\n".join(lines) + "\n")
     try:

@@ -169,12 +169,11 @@ def read_text_manifest(text: str, *, trust_anchors: Sequence[str] = ()) -> TextM
         return TextManifest(Verification(manifest_present=False), text)
     start, length = int(found["start"]), int(found["length"])
     visible = strip_wrappers(text)
-    verification = check_text_binding(
-        read_detached_store(bytes(found["payload"]), _utf8(text), trust_anchors=trust_anchors),
-        text,
-        wrapper=(start, length),
-    )
-    return TextManifest(verification, visible, wrapper=(start, length))
+    try:
+        store = read_detached_store(bytes(found["payload"]), _utf8(text), trust_anchors=trust_anchors)
+    except InvalidInput as exc:  # a wrapper whose store cannot be parsed: present, unreadable
+        return TextManifest(Verification(manifest_present=True), visible, wrapper=(start, length), error=str(exc))
+    return TextManifest(check_text_binding(store, text, wrapper=(start, length)), visible, wrapper=(start, length))
 
 
 def check_text_binding(v: Verification, text: str, *, wrapper: tuple[int, int] | None) -> Verification:

@@ -165,3 +165,18 @@ def test_a_configured_time_stamp_authority_stamps_and_its_outage_is_a_503(
     )
     assert r.status_code == 503 and r.headers["content-type"] == PROBLEM_TYPE
     assert "time-stamp authority" in r.json()["detail"]
+
+
+def test_a_forged_or_doubled_wrapper_gets_a_report_not_an_error(service: Service) -> None:
+    import c2pa_unstructured_text as frame
+
+    c, v = service.client, service.auth("verify")
+    forged = "A statement with forged credentials." + frame.encode_padded(b"garbage" * 20)
+    report = c.post("/v1/verify", json={"text": forged}, headers=v).json()
+    assert report["provenance"]["verdict"] == "unreadable" and report["tampered"]
+    doubled = "Two sets." + frame.encode_padded(b"x" * 30) + frame.encode_padded(b"y" * 30)
+    report = c.post("/v1/verify", json={"text": doubled}, headers=v).json()
+    assert report["provenance"]["verdict"] == "invalid"
+    assert [f["code"] for f in report["provenance"]["failures"]] == ["manifest.text.multipleWrappers"]
+    matches = c.post("/v1/matches/byContent", json={"text": forged}, headers=v)
+    assert matches.status_code == 200 and matches.json()["matches"] == []

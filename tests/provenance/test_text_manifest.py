@@ -208,3 +208,10 @@ def test_an_unreachable_time_stamp_authority_refuses_to_sign(creds: SigningCrede
         with pytest.raises(Unavailable, match=r"time-stamp authority .* cannot be reached") as err:
             sign()
         assert "hunter2" not in str(err.value)
+
+
+def test_a_wrapper_holding_garbage_is_present_but_unreadable() -> None:
+    text = "A text with a forged wrapper." + frame.encode_padded(b"not a manifest store at all" * 4)
+    found = read_text_manifest(text)
+    assert found.verification.manifest_present and found.verification.validation_state is None
+    assert found.error and found.visible_text == "A text with a forged wrapper."
