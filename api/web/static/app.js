@@ -40,13 +40,14 @@ function setStatus(text, isError) {
 }
 
 async function check() {
-  const text = $("text").value.trim();
-  if (!chosenFile && !text) { setStatus("Drop an image or paste a text first.", true); return; }
+  // Sent exactly as pasted: signed text credentials bind every character, spaces included.
+  const text = $("text").value;
+  if (!chosenFile && !text.trim()) { setStatus("Drop an image or paste a text first.", true); return; }
   const headers = {};
   const key = $("apikey").value.trim() || sessionStorage.getItem("assay-api-key");
   if (key) headers["Authorization"] = "Bearer " + key;
   let body;
-  if (text && !chosenFile) { body = text; headers["Content-Type"] = "text/plain; charset=utf-8"; }
+  if (text.trim() && !chosenFile) { body = text; headers["Content-Type"] = "text/plain; charset=utf-8"; }
   else { body = new FormData(); body.append("file", chosenFile, chosenFile.name); }
   $("check").disabled = true;
   setStatus("Checking…", false);
@@ -62,7 +63,7 @@ async function check() {
     if (!response.ok) { setStatus("Could not check this: " + (data.detail || data.title || response.status), true); return; }
     if (key) sessionStorage.setItem("assay-api-key", key);
     setStatus("", false);
-    show(data, text && !chosenFile ? text : null);
+    show(data, text.trim() && !chosenFile ? text : null);
   } catch (err) {
     setStatus("The server could not be reached: " + err.message, true);
   } finally {
@@ -119,12 +120,12 @@ function manifestRows(dl, m, recovered) {
   row(dl, "Manifest id", m.manifest_id, "code");
 }
 
-function showProvenance(p) {
+function showProvenance(p, thing) {
   const card = $("provenance-card"), dl = $("provenance");
   dl.replaceChildren();
   if (!p) { card.hidden = true; return; }
   card.hidden = false;
-  if (!p.present) { row(dl, "Credentials", "none in this file"); return; }
+  if (!p.present) { row(dl, "Credentials", `none in this ${thing}`); return; }
   manifestRows(dl, p, false);
 }
 
@@ -159,13 +160,18 @@ function showWatermarks(report, text) {
   if (text && spans.length) highlight(text, spans);
 }
 
-function showRecovered(r) {
+function showRecovered(r, thing) {
   const dl = $("recovered");
   dl.replaceChildren();
   $("recovered-card").hidden = !r;
   if (!r) return;
-  row(dl, "How", r.hard_binding_matches ? "Found through the watermark; the file is unchanged since signing."
-    : "Found through the watermark; the file was re-encoded or edited since signing (expected after sharing).");
+  $("recovered-intro").textContent = `The ${thing}'s own credentials were missing; the watermark led to the original signed record.`;
+  const how = thing === "text"
+    ? `Found through the watermark and the text's fingerprint (${Math.round(100 * r.similarity)}% of the signed text is here)`
+    : "Found through the watermark";
+  const changed = thing === "text" ? "the text was edited since signing (expected for a copy)"
+    : "the file was re-encoded or edited since signing (expected after sharing)";
+  row(dl, "How", `${how}; ${r.hard_binding_matches ? `the ${thing} is unchanged since signing` : changed}.`);
   manifestRows(dl, r.manifest, true);
 }
 
@@ -187,9 +193,10 @@ function show(report, text) {
   const dis = report.disagreements || [];
   $("disagreements").hidden = dis.length === 0;
   $("disagreements").textContent = dis.length ? "Signals disagree: " + dis.join("; ") : "";
-  showProvenance(report.provenance);
+  const thing = report.content_type === "text/plain" ? "text" : "file";
+  showProvenance(report.provenance, thing);
   showWatermarks(report, text);
-  showRecovered(report.recovered);
+  showRecovered(report.recovered, thing);
   const ai = report.ai_likelihood;
   $("ai-card").hidden = !ai;
   if (ai) $("ai").textContent = ai.meaning + (ai.classifier_probability != null ?
