@@ -69,7 +69,7 @@ class TextProvenance:
         and record the generation (manifest, key, scheme, fingerprint) for recovery.
 
         Raises:
-            InvalidInput: the generation carries no watermark, or is too short to fingerprint.
+            InvalidInput: the generation carries no watermark, or is empty.
             SignatureInvalid: signing failed.
         """
         mark = generation.watermark

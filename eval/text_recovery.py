@@ -175,11 +175,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     ]
     records: list[tuple[str, str]] = []  # (record id, generated text without its wrapper)
     gen_s = sign_s = 0.0
+    empty = 0
     for i in tqdm(range(0, len(prompts), args.batch), desc="credentialed generations"):
         t0 = time.perf_counter()
         gens = generate(lm, prompts[i : i + args.batch], scheme=scheme, max_new_tokens=args.tokens, seed=1000 + i)
         gen_s += time.perf_counter() - t0
         for j, g in enumerate(gens):
+            if not g.text.strip():  # an immediate end of sequence: nothing to sign
+                empty += 1
+                continue
             t0 = time.perf_counter()
             out = sign_and_record_text(
                 g.text, creds, index, record_id=f"urn:uuid:gen-{i + j}", key_id=KEY.key_id, scheme="kgw",
@@ -268,6 +272,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     db_bytes = (work / "store.db").stat().st_size
     return {
         "generations": len(records),
+        "empty_generations_skipped": empty,
         "tokens": args.tokens,
         "policy": {
             "min_containment": policy.min_containment,

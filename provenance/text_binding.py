@@ -55,7 +55,7 @@ def sign_and_record_text(
     and store the manifest and the generation record in one transaction.
 
     Raises:
-        InvalidInput: the text is empty, already credentialed, or too short to fingerprint.
+        InvalidInput: the text is empty or already credentialed.
         SignatureInvalid: signing failed.
     """
     manifest = ai_manifest(title=title, model=model, soft_binding=(ALG, record_id.encode("utf-8")))

@@ -107,14 +107,14 @@ class TextRecordIndex:
         """Record one credentialed generation inside ``conn``'s transaction, the one that stores
         its manifest (``ManifestStore.put(..., also=...)``).
 
+        A text of under three words has an empty fingerprint: it is recorded, and can be found by
+        its record id (the soft binding), but never by content.
+
         Raises:
-            InvalidInput: an empty or overlong id, or an empty fingerprint (a text of under
-                three words cannot be found again).
+            InvalidInput: an empty or overlong id.
         """
         if not 0 < len(record_id) <= MAX_ID:
             raise InvalidInput(f"record ids have 1 to {MAX_ID} characters")
-        if not fingerprint.hashes:
-            raise InvalidInput("the text is too short to fingerprint (fewer than three words)")
         record = TextRecord(
             record_id=record_id,
             manifest_id=manifest_id,
@@ -135,10 +135,11 @@ class TextRecordIndex:
                 sketch_size=record.sketch_size,
             )
         )
-        conn.execute(
-            self.fingerprints.insert(),
-            [{"key_id": key_id, "h": h, "record_id": record_id} for h in fingerprint.hashes],
-        )
+        if fingerprint.hashes:
+            conn.execute(
+                self.fingerprints.insert(),
+                [{"key_id": key_id, "h": h, "record_id": record_id} for h in fingerprint.hashes],
+            )
         return record
 
     def match(self, key_id: str, hashes: np.ndarray | Sequence[int], *, min_matched: int = 1) -> list[TextMatch]:
