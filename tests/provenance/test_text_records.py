@@ -24,7 +24,7 @@ KEY = fingerprint_key(b"watermark key secret")
 WORDS = (
     "harbour ferry council budget river morning quay tide storm fisherman market bridge lantern crew "
     "captain weather schedule vote mayor library children school festival evening rain"
-).split()  # fmt: skip
+).split()  # noqa: SIM905
 
 
 def essay(seed: int, n: int = 120) -> str:
