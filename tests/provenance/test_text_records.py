@@ -21,10 +21,11 @@ from .test_store import creds, store
 __all__ = ["creds", "store"]
 
 KEY = fingerprint_key(b"watermark key secret")
-WORDS = (
+VOCABULARY = (
     "harbour ferry council budget river morning quay tide storm fisherman market bridge lantern crew "
     "captain weather schedule vote mayor library children school festival evening rain"
-).split()  # noqa: SIM905
+)
+WORDS = VOCABULARY.split()
 
 
 def essay(seed: int, n: int = 120) -> str:
