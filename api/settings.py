@@ -77,7 +77,7 @@ class Settings(BaseSettings):
         "for its credentials to be recovered (with the watermark of the record's key).",
     )
     text_match_min_hashes: int = Field(
-        default=4, ge=1, description="Least number of fingerprint hashes found for a recovery."
+        default=6, ge=1, description="Least number of fingerprint hashes found for a recovery."
     )
     # service
     anonymous_verify: bool = Field(default=False, description="Allow verification without an API key.")

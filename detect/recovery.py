@@ -75,7 +75,7 @@ class TextMatchPolicy:
     ``eval/text_recovery.py``)."""
 
     min_containment: float = 0.25
-    min_matched: int = 4
+    min_matched: int = 6
 
 
 def match_text_records(

@@ -27,8 +27,10 @@ def test_text_recovery_benchmark_runs_end_to_end(tmp_path: Path) -> None:
         "human": 20,
         "machine (shared sets)": 20,
         "unmarked generations": 2,
+        "marked, same key, no record": 2,
     }
     assert all(v["wrong_recoveries"] == 0 for v in res["negatives"].values())
+    assert 0.0 <= clean["recovered_loose_gate"] <= 1.0 and clean["recovered"] <= clean["recovered_loose_gate"]
     assert [s["records"] for s in res["scaling"]] == [50, 500] and res["scaling"][-1]["lookup_ms_median"] > 0
     md = (tmp_path / "text_recovery.md").read_text()
     assert "| 10% edits, in 3x human text |" in md and "wrong recoveries" in md
