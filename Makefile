@@ -40,6 +40,7 @@ eval: install
 	$(PY) eval/text_robustness.py
 	$(PY) eval/text_null.py
 	$(PY) eval/provenance.py
+	$(PY) eval/text_recovery.py
 	$(PY) eval/image_watermark.py
 	$(PY) eval/service_load.py
 	$(PY) eval/fuzz.py --seconds 300
