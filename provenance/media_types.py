@@ -34,6 +34,8 @@ def sniff_media(data: bytes) -> str | None:
         return "application/pdf"
     if head[:4] == b"fLaC":
         return "audio/flac"
-    if head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0 and head[1] & 0x06):
+    id3 = head[:3] == b"ID3" and len(head) > 4 and head[3] in (2, 3, 4) and head[4] == 0  # ID3v2 tag
+    frame_sync = len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0 and head[1] & 0x06
+    if id3 or frame_sync:
         return "audio/mpeg"
     return None

@@ -215,3 +215,10 @@ def test_a_wrapper_holding_garbage_is_present_but_unreadable() -> None:
     found = read_text_manifest(text)
     assert found.verification.manifest_present and found.verification.validation_state is None
     assert found.error and found.visible_text == "A text with a forged wrapper."
+
+
+def test_media_signatures_are_not_read_into_texts() -> None:
+    assert sniff_media(b"ID3 tags hold the artist and title of a song.") is None
+    assert sniff_media(b"ID3\x03\x00\x00\x00\x00\x00\x00") == "audio/mpeg"
+    assert sniff_media(b"RIFF is a container format.") is None
+    assert sniff_media(wav_bytes()) == "audio/wav" and sniff_media(pdf_bytes()) == "application/pdf"
