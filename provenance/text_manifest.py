@@ -24,7 +24,7 @@ from typing import Any
 
 import c2pa_unstructured_text as frame
 
-from watermark.errors import InvalidInput
+from watermark.errors import InvalidInput, SignatureInvalid
 
 from .c2pa_io import DataHash, SignedAsset, Verification, read_detached_store, sign_data_hashed
 from .credentials import SigningCredentials
@@ -101,11 +101,11 @@ def sign_text(
         SignatureInvalid: signing failed.
     """
     body = unicodedata.normalize("NFC", text)
+    prefix = _utf8(body)
     if not body.strip():
         raise InvalidInput("the text is empty")
     if frame.locate_all(body) or ("\ufeff" in body and _candidate(body)):
         raise InvalidInput("the text already carries C2PA credentials: sign the text without them")
-    prefix = _utf8(body)
 
     def layout(store_size: int) -> tuple[bytes, int, int]:
         length = frame.target_length(store_size)
@@ -114,7 +114,7 @@ def sign_text(
     signed = sign_data_hashed(manifest, credentials, layout, sign_callback=sign_callback, tsa_url=tsa_url)
     wrapper = frame.encode_padded(signed.manifest_store)
     if len(wrapper.encode("utf-8")) != frame.target_length(len(signed.manifest_store)):
-        raise InvalidInput("the wrapper's length differs from the reserved one")  # a frame library defect
+        raise SignatureInvalid("the wrapper's length differs from the reserved one")  # a frame library defect
     return body + wrapper, signed
 
 
@@ -128,7 +128,11 @@ def _after_bom(text: str) -> list[str]:
 
 
 def strip_wrappers(text: str) -> str:
-    """``text`` without any C2PA text wrapper (valid ones; a corrupted candidate is left)."""
+    """``text`` without any C2PA text wrapper (valid ones; a corrupted candidate is left).
+
+    Raises:
+        InvalidInput: the text holds unpaired surrogates.
+    """
     data = _utf8(text)
     for start, length in sorted(frame.locate_all(text), reverse=True):
         data = data[:start] + data[start + length :]
@@ -155,7 +159,11 @@ def read_text_manifest(text: str, *, trust_anchors: Sequence[str] = ()) -> TextM
 
     A text without a wrapper gives ``manifest_present=False``. Two valid wrappers, or a wrapper
     that does not decode, give a present manifest with ``error`` set to the specification's code.
+
+    Raises:
+        InvalidInput: the text holds unpaired surrogates.
     """
+    _utf8(text)
     try:
         found = frame.extract(text)
     except ValueError as exc:  # the specification's two framing failures

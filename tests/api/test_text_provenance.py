@@ -180,3 +180,9 @@ def test_a_forged_or_doubled_wrapper_gets_a_report_not_an_error(service: Service
     assert [f["code"] for f in report["provenance"]["failures"]] == ["manifest.text.multipleWrappers"]
     matches = c.post("/v1/matches/byContent", json={"text": forged}, headers=v)
     assert matches.status_code == 200 and matches.json()["matches"] == []
+    surrogate = c.post(
+        "/v1/matches/byContent",
+        content=b'{"text": "a lone \\ud800 surrogate"}',
+        headers=v | {"content-type": "application/json"},
+    )
+    assert surrogate.status_code == 422 and surrogate.headers["content-type"] == PROBLEM_TYPE
