@@ -25,6 +25,7 @@ from provenance.text_manifest import read_text_manifest, sign_text
 from provenance.text_records import TextRecordIndex
 from watermark.errors import InvalidInput, ManifestNotFound
 from watermark.text import Generation
+from watermark.text.model import EMBEDDED_MODEL_NAME
 
 __all__ = ["SignedText", "TextProvenance"]
 
@@ -85,7 +86,7 @@ class TextProvenance:
             key_id=key_id,
             scheme=str(mark["scheme"]),
             key_secret=self._secret(key_id),
-            model=s.model or "SmolLM2-135M-Instruct",
+            model=s.model or EMBEDDED_MODEL_NAME,
             signer=self.media.signer_name,
             sign_callback=self.media.sign_callback,
             tsa_url=s.tsa_url,
