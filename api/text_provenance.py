@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 from api.media_service import MediaService
 from api.text_service import TextService
@@ -28,6 +29,14 @@ from watermark.text import Generation
 from watermark.text.model import EMBEDDED_MODEL_NAME
 
 __all__ = ["SignedText", "TextProvenance"]
+
+
+def _model_name(model: str | None) -> str:
+    """The generator named in a signed manifest: a hub id as is, a local directory by its name
+    only (a signed, public manifest does not carry the server's paths)."""
+    if model is None:
+        return EMBEDDED_MODEL_NAME
+    return Path(model).name if Path(model).exists() else model
 
 
 @dataclass(frozen=True)
@@ -86,7 +95,7 @@ class TextProvenance:
             key_id=key_id,
             scheme=str(mark["scheme"]),
             key_secret=self._secret(key_id),
-            model=s.model or EMBEDDED_MODEL_NAME,
+            model=_model_name(s.model),
             signer=self.media.signer_name,
             sign_callback=self.media.sign_callback,
             tsa_url=s.tsa_url,
