@@ -127,7 +127,7 @@ def test_credentials_from_files_checks_key_and_algorithm(tmp_path: Path) -> None
 
 
 def test_unreachable_timestamp_authority_fails_signing(creds: SigningCredentials) -> None:
-    with pytest.raises(Unavailable, match="time-stamp authority http://127.0.0.1:9 cannot be reached"):
+    with pytest.raises(Unavailable, match=r"time-stamp authority http://127\.0\.0\.1:9 cannot be reached"):
         sign_asset(
             image_bytes("image/jpeg"),
             "image/jpeg",
