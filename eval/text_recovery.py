@@ -27,8 +27,8 @@ import sys
 import tempfile
 import time
 import unicodedata
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -72,6 +72,80 @@ FILLER = [
 ]
 
 
+@dataclass(frozen=True)
+class Policy:
+    min_containment: float
+    min_matched: int
+    sketch_size: int
+
+
+@dataclass(frozen=True)
+class Quantiles:
+    p05: float
+    median: float
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One attack: how many copies were found, recovered, wrongly recovered (both gates)."""
+
+    texts: int
+    watermark_detected: float
+    recovered: float
+    wrong: int
+    recovered_loose_gate: float
+    wrong_loose_gate: int
+    own_containment: Quantiles
+
+
+@dataclass(frozen=True)
+class NegativeSet:
+    texts: int
+    watermark_detected: int
+    wrong_recoveries: int
+    watermark_detected_loose_gate: int
+    wrong_recoveries_loose_gate: int
+
+
+@dataclass(frozen=True)
+class FingerprintNull:
+    texts: int
+    max_containment: float
+    max_matched: int
+    p999_containment: float
+    false_matches_without_watermark_gate: int
+
+
+@dataclass(frozen=True)
+class ScalePoint:
+    records: int
+    load_s: float
+    lookup_ms_median: float
+    lookup_ms_p95: float
+    queries: int
+    recovered: float
+    query_shingles_median: float
+
+
+@dataclass(frozen=True)
+class RecoveryResults:
+    """Everything the benchmark measured; written once as JSON (``asdict``) and Markdown."""
+
+    generations: int
+    empty_generations_skipped: int
+    tokens: int
+    policy: Policy
+    alpha: float
+    generation_s: float
+    sign_and_record_ms_mean: float
+    conditions: dict[str, Condition]
+    negatives: dict[str, NegativeSet]
+    fingerprint_null: FingerprintNull
+    scaling: list[ScalePoint]
+    store_bytes: int
+    machine: str
+
+
 def edit_words(text: str, fraction: float, rng: random.Random) -> str:
     """Edit ``fraction`` of the words: half substituted, a quarter deleted, a quarter inserted."""
     words = text.split()
@@ -92,7 +166,7 @@ def edit_words(text: str, fraction: float, rng: random.Random) -> str:
 
 def embed_in_human(text: str, human: list[str], rng: random.Random) -> str:
     """``text`` placed at a random paragraph boundary inside three times as many words of human text."""
-    need, parts = 3 * len(text.split()), []
+    need, parts = 3 * len(text.split()), list[str]()
     while sum(len(p.split()) for p in parts) < need:
         parts.append(rng.choice(human))
     cut = rng.randrange(len(parts) + 1)
@@ -152,7 +226,7 @@ def grow_store(index: TextRecordIndex, target: int, have: int, manifest_id: str,
     return time.perf_counter() - t0
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def run(args: argparse.Namespace) -> RecoveryResults:
     rng = random.Random(7)
     human_all, machine = negatives()
     rng.shuffle(human_all)
@@ -214,7 +288,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         )
     ]
 
-    conditions: dict[str, dict[str, Any]] = {}
+    conditions: dict[str, Condition] = {}
     queries: list[tuple[str, str]] = []  # the diluted, 10 %-edited texts: the lookup-time queries
     for frac in EDITS:
         for context in ("alone", "in 3x human text"):
@@ -228,22 +302,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         queries.append((rid, t))
                 rows.append(outcome(t, rid, dets, index, policy))
                 containment.append(own_containment(t, rid, index, fkey))
-            conditions[label] = {
-                "texts": len(rows),
-                "watermark_detected": float(np.mean([r[ALPHA]["detected"] for r in rows])),
-                "recovered": float(np.mean([r[ALPHA]["recovered"] for r in rows])),
-                "wrong": int(sum(r[ALPHA]["wrong"] for r in rows)),
-                "recovered_loose_gate": float(np.mean([r[LOOSE]["recovered"] for r in rows])),
-                "wrong_loose_gate": int(sum(r[LOOSE]["wrong"] for r in rows)),
-                "own_containment": {q: float(np.quantile(containment, v)) for q, v in (("p05", 0.05), ("median", 0.5))},
-            }
+            conditions[label] = Condition(
+                texts=len(rows),
+                watermark_detected=float(np.mean([r[ALPHA]["detected"] for r in rows])),
+                recovered=float(np.mean([r[ALPHA]["recovered"] for r in rows])),
+                wrong=int(sum(r[ALPHA]["wrong"] for r in rows)),
+                recovered_loose_gate=float(np.mean([r[LOOSE]["recovered"] for r in rows])),
+                wrong_loose_gate=int(sum(r[LOOSE]["wrong"] for r in rows)),
+                own_containment=Quantiles(float(np.quantile(containment, 0.05)), float(np.median(containment))),
+            )
     neg_texts = {
         "human": human_neg,
         "machine (shared sets)": machine,
         "unmarked generations": unmarked,
         "marked, same key, no record": unrecorded,
     }
-    neg: dict[str, Any] = {}
+    neg: dict[str, NegativeSet] = {}
     null_best: list[float] = []
     null_matched: list[int] = []
     for kind, texts in neg_texts.items():
@@ -253,13 +327,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             best = index.match(KEY.key_id, shingle_hashes(t, fkey), min_matched=1)
             null_best.append(best[0].containment if best else 0.0)
             null_matched.append(best[0].matched if best else 0)
-        neg[kind] = {
-            "texts": len(texts),
-            "watermark_detected": int(sum(r[ALPHA]["detected"] for r in rows)),
-            "wrong_recoveries": int(sum(r[ALPHA]["wrong"] for r in rows)),
-            "watermark_detected_loose_gate": int(sum(r[LOOSE]["detected"] for r in rows)),
-            "wrong_recoveries_loose_gate": int(sum(r[LOOSE]["wrong"] for r in rows)),
-        }
+        neg[kind] = NegativeSet(
+            texts=len(texts),
+            watermark_detected=int(sum(r[ALPHA]["detected"] for r in rows)),
+            wrong_recoveries=int(sum(r[ALPHA]["wrong"] for r in rows)),
+            watermark_detected_loose_gate=int(sum(r[LOOSE]["detected"] for r in rows)),
+            wrong_recoveries_loose_gate=int(sum(r[LOOSE]["wrong"] for r in rows)),
+        )
     fingerprint_only_false = int(
         sum(
             c >= policy.min_containment and m >= policy.min_matched
@@ -267,7 +341,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         )
     )
 
-    scaling: list[dict[str, Any]] = []
+    scaling: list[ScalePoint] = []
     manifest_id = index.record(records[0][0]).manifest_id  # type: ignore[union-attr]
     have = len(records)
     nprng = np.random.default_rng(11)
@@ -283,117 +357,118 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             times.append(1000 * (time.perf_counter() - t0))
             best = [m for m in found if m.containment >= policy.min_containment]
             ok += bool(best) and best[0].record_id == rid
-        scaling.append({
-            "records": have, "load_s": round(load_s, 1), "lookup_ms_median": float(np.median(times)),
-            "lookup_ms_p95": float(np.quantile(times, 0.95)), "queries": len(sample),
-            "recovered": ok / max(1, len(sample)),
-            "query_shingles_median": float(np.median([shingle_hashes(t, fkey).size for _, t in sample])),
-        })  # fmt: skip
+        scaling.append(
+            ScalePoint(
+                records=have,
+                load_s=round(load_s, 1),
+                lookup_ms_median=float(np.median(times)),
+                lookup_ms_p95=float(np.quantile(times, 0.95)),
+                queries=len(sample),
+                recovered=ok / max(1, len(sample)),
+                query_shingles_median=float(np.median([shingle_hashes(t, fkey).size for _, t in sample])),
+            )
+        )
         tqdm.write(
-            f"{have:,} records: lookup median {scaling[-1]['lookup_ms_median']:.1f} ms, "
-            f"p95 {scaling[-1]['lookup_ms_p95']:.1f} ms"
+            f"{have:,} records: lookup median {scaling[-1].lookup_ms_median:.1f} ms, "
+            f"p95 {scaling[-1].lookup_ms_p95:.1f} ms"
         )
     db_bytes = (work / "store.db").stat().st_size
-    return {
-        "generations": len(records),
-        "empty_generations_skipped": empty,
-        "tokens": args.tokens,
-        "policy": {
-            "min_containment": policy.min_containment,
-            "min_matched": policy.min_matched,
-            "sketch_size": SKETCH_SIZE,
-        },
-        "alpha": ALPHA,
-        "generation_s": round(gen_s, 1),
-        "sign_and_record_ms_mean": round(1000 * sign_s / max(1, len(records)), 1),
-        "conditions": conditions,
-        "negatives": neg,
-        "fingerprint_null": {
-            "texts": len(null_best),
-            "max_containment": float(max(null_best, default=0.0)),
-            "max_matched": int(max(null_matched, default=0)),
-            "p999_containment": float(np.quantile(null_best, 0.999)) if null_best else 0.0,
-            "false_matches_without_watermark_gate": fingerprint_only_false,
-        },
-        "scaling": scaling,
-        "store_bytes": db_bytes,
-        "machine": f"{platform.machine()}, {platform.python_version()}",
-    }
+    return RecoveryResults(
+        generations=len(records),
+        empty_generations_skipped=empty,
+        tokens=args.tokens,
+        policy=Policy(policy.min_containment, policy.min_matched, SKETCH_SIZE),
+        alpha=ALPHA,
+        generation_s=round(gen_s, 1),
+        sign_and_record_ms_mean=round(1000 * sign_s / max(1, len(records)), 1),
+        conditions=conditions,
+        negatives=neg,
+        fingerprint_null=FingerprintNull(
+            texts=len(null_best),
+            max_containment=float(max(null_best, default=0.0)),
+            max_matched=int(max(null_matched, default=0)),
+            p999_containment=float(np.quantile(null_best, 0.999)) if null_best else 0.0,
+            false_matches_without_watermark_gate=fingerprint_only_false,
+        ),
+        scaling=scaling,
+        store_bytes=db_bytes,
+        machine=f"{platform.machine()}, {platform.python_version()}",
+    )
 
 
-def write(res: dict[str, Any], out: Path) -> None:
+def write(res: RecoveryResults, out: Path) -> None:
+    """The JSON (the one serialisation of the typed results), the Markdown table and the plot."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     out.mkdir(parents=True, exist_ok=True)
-    (out / "text_recovery.json").write_text(json.dumps(res, indent=2) + "\n")
-    p = res["policy"]
+    (out / "text_recovery.json").write_text(json.dumps(asdict(res), indent=2) + "\n")
+    p = res.policy
     lines = [
         "# Durable text credentials: recovery after stripping and editing",
         "",
-        f"{res['generations']} credentialed generations of the embedded model "
-        f"({res['tokens']} new tokens, kgw, one key), "
-        f"signed with an embedded manifest and recorded (sign + record: {res['sign_and_record_ms_mean']} ms each). "
-        f"Watermark decided at p <= {res['alpha']}; a record counts as found with >= {p['min_matched']} of its "
-        f"{p['sketch_size']} sketch hashes and containment >= {p['min_containment']}. "
+        f"{res.generations} credentialed generations of the embedded model "
+        f"({res.tokens} new tokens, kgw, one key), "
+        f"signed with an embedded manifest and recorded (sign + record: {res.sign_and_record_ms_mean} ms each). "
+        f"Watermark decided at p <= {res.alpha}; a record counts as found with >= {p.min_matched} of its "
+        f"{p.sketch_size} sketch hashes and containment >= {p.min_containment}. "
         "Command: `python eval/text_recovery.py`.",
         "",
         "| stripped copy | watermark found | credentials recovered | wrong record | own containment p05 / median "
         "| recovered, gate p <= 0.01 (wrong) |",
         "|---|---|---|---|---|---|",
     ]
-    for label, c in res["conditions"].items():
-        oc = c["own_containment"]
-        cells = f"{c['watermark_detected']:.3f} | **{c['recovered']:.3f}** | {c['wrong']}"
-        loose = f"{c['recovered_loose_gate']:.3f} ({c['wrong_loose_gate']})"
-        lines.append(f"| {label} | {cells} | {oc['p05']:.2f} / {oc['median']:.2f} | {loose} |")
+    for label, c in res.conditions.items():
+        oc = c.own_containment
+        cells = f"{c.watermark_detected:.3f} | **{c.recovered:.3f}** | {c.wrong}"
+        loose = f"{c.recovered_loose_gate:.3f} ({c.wrong_loose_gate})"
+        lines.append(f"| {label} | {cells} | {oc.p05:.2f} / {oc.median:.2f} | {loose} |")
     lines += [
         "",
         "| negatives | texts | watermark found | wrong recoveries | gate p <= 0.01: found / wrong |",
         "|---|---|---|---|---|",
     ]
-    for kind, n in res["negatives"].items():
-        loose = f"{n['watermark_detected_loose_gate']} / {n['wrong_recoveries_loose_gate']}"
-        lines.append(f"| {kind} | {n['texts']} | {n['watermark_detected']} | **{n['wrong_recoveries']}** | {loose} |")
-    f = res["fingerprint_null"]
+    for kind, n in res.negatives.items():
+        loose = f"{n.watermark_detected_loose_gate} / {n.wrong_recoveries_loose_gate}"
+        lines.append(f"| {kind} | {n.texts} | {n.watermark_detected} | **{n.wrong_recoveries}** | {loose} |")
+    f = res.fingerprint_null
     lines += [
         "",
-        f"Fingerprint alone (no watermark gate) over the {f['texts']} unrelated negatives: "
+        f"Fingerprint alone (no watermark gate) over the {f.texts} unrelated negatives: "
         "best containment of any record "
-        f"max {f['max_containment']:.3f} (p99.9 {f['p999_containment']:.3f}), most hashes matched {f['max_matched']}; "
-        f"{f['false_matches_without_watermark_gate']} would pass the threshold without the watermark.",
+        f"max {f.max_containment:.3f} (p99.9 {f.p999_containment:.3f}), most hashes matched {f.max_matched}; "
+        f"{f.false_matches_without_watermark_gate} would pass the threshold without the watermark.",
         "",
         "| records in the store | lookup median (ms) | p95 (ms) "
         "| fingerprint finds its own record (10% edits, diluted; no watermark gate) | bulk load (s) |",
         "|---|---|---|---|---|",
     ]
-    for s in res["scaling"]:
-        times = f"{s['lookup_ms_median']:.1f} | {s['lookup_ms_p95']:.1f}"
-        lines.append(f"| {s['records']:,} | {times} | {s['recovered']:.3f} | {s['load_s']} |")
-    lines += ["", f"Store size at the end: {res['store_bytes'] / 2**20:,.0f} MiB (SQLite). Machine: {res['machine']}."]
+    for s in res.scaling:
+        lines.append(
+            f"| {s.records:,} | {s.lookup_ms_median:.1f} | {s.lookup_ms_p95:.1f} | {s.recovered:.3f} | {s.load_s} |"
+        )
+    lines += ["", f"Store size at the end: {res.store_bytes / 2**20:,.0f} MiB (SQLite). Machine: {res.machine}."]
     (out / "text_recovery.md").write_text("\n".join(lines) + "\n")
-    try:
-        import matplotlib
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(1, 2, figsize=(10, 3.6))
-        labels = list(res["conditions"])
-        ax[0].barh(labels, [res["conditions"][k]["recovered"] for k in labels], color="#2b6cb0")
-        ax[0].set_xlim(0, 1)
-        ax[0].axvline(0.95, color="#c53030", ls="--", lw=1)
-        ax[0].set_title("credentials recovered (goal 0.95 at 10% edits)")
-        ax[0].invert_yaxis()
-        sizes = [s["records"] for s in res["scaling"]]
-        ax[1].plot(sizes, [s["lookup_ms_median"] for s in res["scaling"]], "o-", label="median")
-        ax[1].plot(sizes, [s["lookup_ms_p95"] for s in res["scaling"]], "s--", label="p95")
-        ax[1].axhline(50, color="#c53030", ls="--", lw=1, label="goal 50 ms")
-        ax[1].set_xscale("log")
-        ax[1].set_xlabel("records in the store")
-        ax[1].set_ylabel("lookup (ms)")
-        ax[1].legend(frameon=False)
-        fig.tight_layout()
-        fig.savefig(out / "text_recovery.png", dpi=120)
-    except ImportError:
-        pass
+    fig, ax = plt.subplots(1, 2, figsize=(10, 3.6))
+    labels = list(res.conditions)
+    ax[0].barh(labels, [res.conditions[k].recovered for k in labels], color="#2b6cb0")
+    ax[0].set_xlim(0, 1)
+    ax[0].axvline(0.95, color="#c53030", ls="--", lw=1)
+    ax[0].set_title("credentials recovered (goal 0.95 at 10% edits)")
+    ax[0].invert_yaxis()
+    sizes = [s.records for s in res.scaling]
+    ax[1].plot(sizes, [s.lookup_ms_median for s in res.scaling], "o-", label="median")
+    ax[1].plot(sizes, [s.lookup_ms_p95 for s in res.scaling], "s--", label="p95")
+    ax[1].axhline(50, color="#c53030", ls="--", lw=1, label="goal 50 ms")
+    ax[1].set_xscale("log")
+    ax[1].set_xlabel("records in the store")
+    ax[1].set_ylabel("lookup (ms)")
+    ax[1].legend(frameon=False)
+    fig.tight_layout()
+    fig.savefig(out / "text_recovery.png", dpi=120)
 
 
 def main() -> None:
