@@ -39,45 +39,33 @@ _FILE_BODY: dict[str, Any] = {
         },
     }
 }
+_TEXT_OR_FILE: dict[str, Any] = {
+    "multipart/form-data": {
+        "schema": {
+            "type": "object",
+            "properties": {"file": _BINARY["schema"], "text": {"type": "string"}},
+        }
+    },
+    "text/plain": {"schema": {"type": "string"}},
+}
 _SIGNABLE_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {"file": _BINARY["schema"], "text": {"type": "string"}},
-                }
-            },
-            "text/plain": {"schema": {"type": "string"}},
-            "image/jpeg": _BINARY,
-            "image/png": _BINARY,
-            "image/webp": _BINARY,
-            "audio/wav": _BINARY,
-            "video/mp4": _BINARY,
-            "application/pdf": _BINARY,
-            "application/octet-stream": _BINARY,
-        },
+        "content": _TEXT_OR_FILE
+        | {t: _BINARY for t in ("image/jpeg", "image/png", "image/webp", "audio/wav", "video/mp4")}
+        | {t: _BINARY for t in ("application/pdf", "application/octet-stream")},
     }
 }
 _ANY_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {"file": _BINARY["schema"], "text": {"type": "string"}},
-                }
-            },
-            "text/plain": {"schema": {"type": "string"}},
+        "content": _TEXT_OR_FILE
+        | {
             "application/json": {
                 "schema": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}
-            },
-            "image/jpeg": _BINARY,
-            "image/png": _BINARY,
-            "application/octet-stream": _BINARY,
-        },
+            }
+        }
+        | {t: _BINARY for t in ("image/jpeg", "image/png", "application/octet-stream")},
     }
 }
 _SIGNED_RESPONSE: dict[int | str, dict[str, Any]] = {

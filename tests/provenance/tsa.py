@@ -161,7 +161,7 @@ def running_tsa() -> Iterator[tuple[str, TimeStampAuthority]]:
             self.wfile.write(reply)
 
         def log_message(self, *args: object) -> None:
-            pass
+            """Silent: test output is not an access log."""
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
