@@ -17,7 +17,7 @@ from detect.image import image_report, image_watermark_finding
 from detect.manifest import absent_manifest, has_manifest_store, manifest_finding, unreadable_manifest
 from detect.report import Report, WatermarkFinding
 from detect.verdict import assemble, sha256_hex
-from provenance.c2pa_io import SUPPORTED_MIME, sign_asset, verify_asset
+from provenance.c2pa_io import SUPPORTED_MIME, SignedAsset, sign_asset, verify_asset
 from provenance.credentials import (
     DEV_SIGNER_NAME,
     SIGNING_ALGS,
@@ -204,23 +204,39 @@ class MediaService:
             mime = header.mime_type
         if mime not in SUPPORTED_MIME:
             raise UnsupportedMedia(f"C2PA cannot embed a manifest into {mime}")
-        manifest = asset_manifest(
+        manifest = self.describe(
+            title=title, action=action, digital_source_type=digital_source_type, software_agent=software_agent
+        )
+        signed = sign_asset(
+            data, mime, manifest, self.credentials(), sign_callback=self._callback, tsa_url=self.settings.tsa_url
+        )
+        return SignedResult(signed.data, mime, self.record_signed(signed, signed.data, mime))
+
+    def describe(
+        self, *, title: str, action: str, digital_source_type: str | None, software_agent: str | None
+    ) -> dict[str, Any]:
+        """The manifest definition for content signed here (the agent defaults to the generator name).
+
+        Raises:
+            InvalidInput: an unknown action or source type, or a bad title.
+        """
+        return asset_manifest(
             title=title,
             software_agent=software_agent or self.settings.generator_name,
             action=action,
             digital_source_type=digital_source_type,
         )
-        creds = self.credentials()
-        signed = sign_asset(data, mime, manifest, creds, sign_callback=self._callback, tsa_url=self.settings.tsa_url)
-        record = self.store.put(
+
+    def record_signed(self, signed: SignedAsset, asset: bytes, mime: str) -> ManifestRecord:
+        """Keep a manifest just signed here in the store, under this signer's name."""
+        return self.store.put(
             manifest_id=signed.label,
-            asset=signed.data,
+            asset=asset,
             mime=mime,
             manifest_store=signed.manifest_store,
             signer=self.signer_name,
-            development_signer=creds.development,
+            development_signer=self.credentials().development,
         )
-        return SignedResult(signed.data, mime, record)
 
     def verify_image(self, data: bytes) -> Report:
         """The full report for an image file (watermarks, manifest, recovered credentials, markers).

@@ -19,7 +19,6 @@ from detect.manifest import absent_manifest, manifest_finding, unreadable_manife
 from detect.recovery import TextMatchPolicy, match_text_records, recover_text_credentials
 from detect.report import Report, WatermarkFinding
 from detect.text_report import text_report, text_watermark_finding
-from provenance.manifest import asset_manifest
 from provenance.store import ManifestRecord, SoftBindingMatch
 from provenance.text_binding import CredentialedText, sign_and_record_text
 from provenance.text_manifest import read_text_manifest, sign_text
@@ -117,25 +116,17 @@ class TextProvenance:
                 or source type.
             SignatureInvalid: signing failed.
         """
-        manifest = asset_manifest(
-            title=title,
-            software_agent=software_agent or self.text.settings.generator_name,
-            action=action,
-            digital_source_type=digital_source_type,
+        manifest = self.media.describe(
+            title=title, action=action, digital_source_type=digital_source_type, software_agent=software_agent
         )
-        creds = self.media.credentials()
         signed_text, signed = sign_text(
-            text, manifest, creds, sign_callback=self.media.sign_callback, tsa_url=self.text.settings.tsa_url
+            text,
+            manifest,
+            self.media.credentials(),
+            sign_callback=self.media.sign_callback,
+            tsa_url=self.text.settings.tsa_url,
         )
-        record = self.media.store.put(
-            manifest_id=signed.label,
-            asset=signed_text.encode("utf-8"),
-            mime="text/plain",
-            manifest_store=signed.manifest_store,
-            signer=self.media.signer_name,
-            development_signer=creds.development,
-        )
-        return SignedText(signed_text, record)
+        return SignedText(signed_text, self.media.record_signed(signed, signed_text.encode("utf-8"), "text/plain"))
 
     def report(self, text: str, *, key_id: str | None = None) -> Report:
         """The one report for a text as received: its embedded credentials, watermarks, credentials

@@ -176,9 +176,10 @@ def read_text_manifest(text: str, *, trust_anchors: Sequence[str] = ()) -> TextM
     if found is None:
         return TextManifest(Verification(manifest_present=False), text)
     start, length = int(found["start"]), int(found["length"])
-    visible = strip_wrappers(text)
+    data = _utf8(text)
+    visible = (data[:start] + data[start + length :]).decode("utf-8")  # the one wrapper, already located
     try:
-        store = read_detached_store(bytes(found["payload"]), _utf8(text), trust_anchors=trust_anchors)
+        store = read_detached_store(bytes(found["payload"]), data, trust_anchors=trust_anchors)
     except InvalidInput as exc:  # a wrapper whose store cannot be parsed: present, unreadable
         return TextManifest(Verification(manifest_present=True), visible, wrapper=(start, length), error=str(exc))
     return TextManifest(check_text_binding(store, text, wrapper=(start, length)), visible, wrapper=(start, length))
