@@ -327,7 +327,9 @@ def assemble(
     skipped = {
         "provenance": "C2PA credentials (none can be read from this content)",
         "ai_likelihood": "AI-likelihood (turned off)" if content_type == "text/plain" else "AI-likelihood (texts only)",
-        "recovered": "recovery of stripped credentials (no manifest store)",
+        "recovered": "recovery of stripped credentials ("
+        + ("it needs a watermark" if "watermark" in not_checked else "no manifest store")
+        + ")",
         "watermark": "watermarks (none applies to this kind of file)",
     }
     if not_checked:
