@@ -35,12 +35,12 @@ test: check
 	if [ $$rc -eq 5 ]; then echo 'pytest collected no tests: that is a failure' >&2; exit 1; fi; exit $$rc
 
 eval: install
-	$(PY) -m pip install --quiet -e '.[eval]'
 	$(PY) eval/text_watermark.py
 	$(PY) eval/text_robustness.py
 	$(PY) eval/text_null.py
 	$(PY) eval/provenance.py
 	$(PY) eval/text_recovery.py
+	$(PY) eval/detection.py
 	$(PY) eval/image_watermark.py
 	$(PY) eval/service_load.py
 	$(PY) eval/fuzz.py --seconds 300

@@ -46,6 +46,12 @@ class Settings(BaseSettings):
         description="Weights for the AI-likelihood statistic: bf16 scores ~1.7x faster where the CPU has "
         "native bfloat16 (auto picks it there), fp32 elsewhere. Generation always uses fp32.",
     )
+    ai_second_model: bool = Field(
+        default=True,
+        description="Score AI-likelihood with the second offline model too (Gemma 3 270M): the two-model "
+        "statistic, which catches far more machine text at the same false-positive rate. Off: the embedded "
+        "model alone (about half the cost).",
+    )
     detector_dir: Path | None = Field(
         default=None, description="Retrained reference/classifier; unset = data_dir/detector, else the shipped ones."
     )

@@ -12,7 +12,7 @@ from typing import Any
 
 from api.settings import Settings
 from detect.report import AiLikelihoodFinding
-from watermark.errors import ConfigurationError
+from watermark.errors import ConfigurationError, ModelUnavailable
 from watermark.keys import KeyRing, keyring_from_toml, load_keyring, new_keyring_toml
 from watermark.text import (
     Generation,
@@ -26,7 +26,7 @@ from watermark.text import (
 )
 from watermark.text.detector import TextDetection
 from watermark.text.generate import Prompt
-from watermark.text.model import load_vocab_size
+from watermark.text.model import SECOND_MODEL, load_vocab_size
 from watermark.text.precision import as_precision, resolve_precision
 
 __all__ = ["TextService", "ensure_keyring_file", "write_new_keyring"]
@@ -80,6 +80,7 @@ class TextService:
         self._detector: TextWatermarkDetector | None = None
         self._ai: Any = None  # TextAIDetector, or False when unavailable for this model
         self._scoring: LanguageModel | None = None
+        self._second: LanguageModel | None = None
         self.ai_unavailable: str | None = None
         # Bound schemes hold keyed per-token tables (~0.1 s each to build): build them once.
         self._schemes: dict[tuple[str, int], TextScheme] = {}
@@ -125,6 +126,17 @@ class TextService:
             if self._scoring is None:
                 self._scoring = as_precision(model, resolve_precision(self.settings.ai_precision))
             return self._scoring
+
+    def second_model(self) -> LanguageModel:
+        """The second offline model (Gemma 3 270M, float32), loaded on first use.
+
+        Raises:
+            ModelUnavailable: its packages are not installed.
+        """
+        with self._lock:
+            if self._second is None:
+                self._second = load_model(SECOND_MODEL, cache_dir=self.settings.model_cache)
+            return self._second
 
     def tokenizer(self) -> Any:
         """The tokenizer alone (cheaper than the model when only detecting)."""
@@ -195,17 +207,31 @@ class TextService:
         if not self.settings.ai_likelihood:
             return None
         if self._ai is None:
-            from detect.defaults import load_text_detector
+            from detect.defaults import load_classifier, load_reference
+            from detect.text import TextAIDetector
 
             d = self.settings.detector_path
             reference = d / "human_reference.json"
             classifier = d / "classifier.json"
             try:
-                self._ai = load_text_detector(
+                ref = load_reference(
+                    reference if reference.is_file() else None, single=not self.settings.ai_second_model
+                )
+                second = None
+                if ref.combination is not None:
+                    try:
+                        second = self.second_model()
+                    except ModelUnavailable as exc:
+                        if reference.is_file():
+                            raise ConfigurationError(f"{reference} needs the second model: {exc}") from None
+                        log.warning("AI-likelihood falls back to the embedded model alone: %s", exc)
+                        ref = load_reference(single=True)
+                self._ai = TextAIDetector(
                     self.scoring_model(),
+                    ref,
+                    second=second,
                     fpr=self.settings.ai_fpr,
-                    reference=reference if reference.is_file() else None,
-                    classifier=classifier if classifier.is_file() else None,
+                    classifier=load_classifier(classifier if classifier.is_file() else None),
                 )
             except ConfigurationError as exc:
                 log.warning("AI-likelihood unavailable: %s", exc)

@@ -1,8 +1,14 @@
 """Conformal p-values of a zero-shot statistic against a human reference set, per length bucket.
 
-For a text of ``n`` scored tokens the bucket is the largest ``b`` in ``BUCKETS`` (every 16 tokens
-up to 256) with ``b <= n`` and enough references; the statistic is the mean log-likelihood of the
-text's tokens ``skip:b``, where ``skip = min(context, b // 4)`` leaves out the first tokens (16 by
+Two statistics exist. ``log_likelihood``: the mean log-likelihood per token under the embedded
+model. ``cross_model``: a fixed linear combination of tokenizer-independent statistics of the same
+characters under the embedded and the second model (:mod:`detect.cross_model`); the reference
+file carries its weights and the second model's scoring vocabulary, so a reference is always
+applied with the statistic it was built with.
+
+For a text of ``n`` scored tokens (of the embedded model) the bucket is the largest ``b`` in
+``BUCKETS`` (every 16 tokens up to 256) with ``b <= n`` and enough references; the statistic is
+computed on the text's tokens ``skip:b``, where ``skip = min(context, b // 4)`` leaves out the first tokens (16 by
 default), which the model predicts with almost no context; the reference holds the same statistic
 for every human text of at least ``b`` tokens. Like is compared with like: log-likelihood per
 token rises with context, so a full-length mean compared with human prefixes would be biased
@@ -19,6 +25,7 @@ reference.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +35,7 @@ import numpy.typing as npt
 
 from watermark.errors import ConfigurationError
 
-from .features import TokenScores
+from .cross_model import Combination, ScoredText, span_features
 
 __all__ = ["BUCKETS", "CONTEXT", "MIN_REFERENCE", "WINDOW", "HumanReference", "build_reference"]
 
@@ -65,7 +72,7 @@ def skipped(bucket: int, context: int) -> int:
 
 @dataclass(frozen=True)
 class HumanReference:
-    """Sorted human scores per bucket for one statistic of one model."""
+    """Sorted human scores per bucket for one statistic of one model (or pair of models)."""
 
     model: str
     statistic_name: str
@@ -74,26 +81,36 @@ class HumanReference:
     min_size: int = MIN_REFERENCE
     windows: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     context: int = CONTEXT
+    # cross_model only: the weights, the second model's name and the token ids it is scored over.
+    combination: Combination | None = None
+    second_model: str | None = None
+    second_vocabulary: npt.NDArray[np.int64] | None = None
 
     def bucket_for(self, tokens: int) -> int | None:
         """The bucket a text of ``tokens`` scored tokens is compared in (``None``: too short)."""
         fitting = [b for b in BUCKETS if b <= tokens and len(self.scores.get(b, ())) >= self.min_size]
         return max(fitting) if fitting else None
 
-    def statistic(self, log_likelihood: npt.NDArray[np.float64], bucket: int) -> float:
-        """The ``bucket``-token statistic of a text's per-token log-likelihoods (see module docstring)."""
-        return float(np.mean(log_likelihood[skipped(bucket, self.context) : bucket]))
+    def value(self, text: ScoredText, start: int, stop: int) -> float:
+        """The statistic on the embedded model's scored tokens ``start:stop`` of a text."""
+        if self.combination is None:
+            return float(np.mean(text.first.log_likelihood[start:stop]))
+        return self.combination.score(span_features(text, start, stop))
+
+    def statistic(self, text: ScoredText, bucket: int) -> float:
+        """The ``bucket``-token statistic of a text (see module docstring)."""
+        return self.value(text, skipped(bucket, self.context), bucket)
 
     def p_value(self, score: float, bucket: int) -> ConformalResult:
         """Conformal p-value of a ``bucket``-token statistic ``score``."""
         return _conformal(self.scores[bucket], score, bucket)
 
-    def p_value_of(self, log_likelihood: npt.NDArray[np.float64]) -> tuple[float, ConformalResult] | None:
-        """The statistic of a text's per-token log-likelihoods and its p-value (``None``: too short)."""
-        bucket = self.bucket_for(len(log_likelihood))
+    def p_value_of(self, text: ScoredText) -> tuple[float, ConformalResult] | None:
+        """The statistic of a scored text and its p-value (``None``: too short)."""
+        bucket = self.bucket_for(text.tokens)
         if bucket is None:
             return None
-        score = self.statistic(log_likelihood, bucket)
+        score = self.statistic(text, bucket)
         return score, self.p_value(score, bucket)
 
     def window_p_value(self, score: float) -> ConformalResult | None:
@@ -104,16 +121,22 @@ class HumanReference:
 
     def to_json(self) -> str:
         """Serialise (plain JSON; no pickle)."""
-        return json.dumps(
-            {
-                "model": self.model,
-                "statistic": self.statistic_name,
-                "context": self.context,
-                "sources": dict(self.sources),
-                "buckets": {str(b): [round(float(x), 6) for x in v] for b, v in self.scores.items()},
-                "windows": [round(float(x), 6) for x in self.windows],
+        raw: dict[str, object] = {
+            "model": self.model,
+            "statistic": self.statistic_name,
+            "context": self.context,
+            "sources": dict(self.sources),
+            "buckets": {str(b): [round(float(x), 6) for x in v] for b, v in self.scores.items()},
+            "windows": [round(float(x), 6) for x in self.windows],
+        }
+        if self.combination is not None:
+            raw["combination"] = self.combination.to_dict()
+            vocabulary = self.second_vocabulary
+            raw["second_model"] = {
+                "name": self.second_model,
+                "vocabulary": [int(i) for i in vocabulary] if vocabulary is not None else None,
             }
-        )
+        return json.dumps(raw)
 
     @classmethod
     def from_json(cls, text: str) -> HumanReference:
@@ -129,6 +152,12 @@ class HumanReference:
             context = int(raw.get("context", 0))
             if context < 0:
                 raise ValueError("context must be >= 0")
+            combination = second = vocabulary = None
+            if "combination" in raw:
+                combination = Combination.from_dict(raw["combination"])
+                second = str(raw["second_model"]["name"])
+                ids = raw["second_model"].get("vocabulary")
+                vocabulary = np.asarray(ids, dtype=np.int64) if ids is not None else None
             return cls(
                 str(raw["model"]),
                 str(raw["statistic"]),
@@ -136,32 +165,44 @@ class HumanReference:
                 dict(raw.get("sources", {})),
                 windows=windows,
                 context=context,
+                combination=combination,
+                second_model=second,
+                second_vocabulary=vocabulary,
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ConfigurationError(f"not a valid human reference file: {exc}") from None
 
 
-def prefix_means(scores: TokenScores, buckets: Sequence[int] = BUCKETS, context: int = CONTEXT) -> dict[int, float]:
-    """Mean log-likelihood of tokens ``skip:b``, for every bucket ``b`` the text is long enough for."""
-    ll = scores.log_likelihood
-    return {b: float(ll[skipped(b, context) : b].mean()) for b in buckets if len(ll) >= b}
-
-
 def build_reference(
-    model: str, human: Sequence[TokenScores], sources: Mapping[str, int] | None = None
+    model: str,
+    human: Sequence[ScoredText],
+    sources: Mapping[str, int] | None = None,
+    *,
+    combination: Combination | None = None,
+    second_model: str | None = None,
+    second_vocabulary: npt.NDArray[np.int64] | None = None,
 ) -> HumanReference:
-    """A log-likelihood reference from per-token scores of human texts."""
+    """A reference from scored human texts: every bucket a text is long enough for, and its
+    64-token passages after the first 64 tokens. With a ``combination`` the statistic is
+    ``cross_model`` (the texts need the second model's scores), else ``log_likelihood``."""
+    empty = HumanReference(
+        model,
+        "log_likelihood" if combination is None else "cross_model",
+        {},
+        dict(sources or {}),
+        combination=combination,
+        second_model=second_model,
+        second_vocabulary=second_vocabulary,
+    )
     per: dict[int, list[float]] = {b: [] for b in BUCKETS}
     windows: list[float] = []
-    for s in human:
-        for b, v in prefix_means(s).items():
-            per[b].append(v)
-        ll = s.log_likelihood
-        windows += [float(ll[i : i + WINDOW].mean()) for i in range(WINDOW, len(ll) - WINDOW + 1, WINDOW)]
-    return HumanReference(
-        model,
-        "log_likelihood",
-        {b: np.sort(np.asarray(v)) for b, v in per.items() if v},
-        dict(sources or {}),
+    for t in human:
+        for b in BUCKETS:
+            if t.tokens >= b:
+                per[b].append(empty.statistic(t, b))
+        windows += [empty.value(t, i, i + WINDOW) for i in range(WINDOW, t.tokens - WINDOW + 1, WINDOW)]
+    return dataclasses.replace(
+        empty,
+        scores={b: np.sort(np.asarray(v)) for b, v in per.items() if v},
         windows=np.sort(np.asarray(windows, dtype=np.float64)),
     )

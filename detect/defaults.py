@@ -1,4 +1,9 @@
-"""The shipped human reference and classifier, and the detector built from them."""
+"""The shipped human references and classifier, and the detector built from them.
+
+Two references ship: ``human_reference.json`` for the ``cross_model`` statistic (the embedded
+model and the second model; the default) and ``human_reference_single.json`` for the
+``log_likelihood`` statistic of the embedded model alone (when the second model is not used).
+"""
 
 from __future__ import annotations
 
@@ -29,9 +34,13 @@ def _read(name: str, override: Path | None) -> str:
         raise ConfigurationError(f"the shipped {name} is missing: run eval/build_detector.py") from None
 
 
-def load_reference(path: Path | None = None) -> HumanReference:
-    """The human reference (shipped, or from ``path``)."""
-    return HumanReference.from_json(_read("human_reference.json", path))
+CROSS_REFERENCE = "human_reference.json"
+SINGLE_REFERENCE = "human_reference_single.json"
+
+
+def load_reference(path: Path | None = None, *, single: bool = False) -> HumanReference:
+    """The human reference from ``path``, else the shipped one (``single``: the embedded model's alone)."""
+    return HumanReference.from_json(_read(SINGLE_REFERENCE if single else CROSS_REFERENCE, path))
 
 
 def load_classifier(path: Path | None = None, *, embedder: SentenceEmbedder | None = None) -> EmbeddingClassifier:
@@ -44,20 +53,18 @@ def load_classifier(path: Path | None = None, *, embedder: SentenceEmbedder | No
 def load_text_detector(
     lm: LanguageModel,
     *,
+    second: LanguageModel | None = None,
     fpr: float = DEFAULT_FPR,
     reference: Path | None = None,
     classifier: Path | None = None,
     with_classifier: bool = True,
 ) -> TextAIDetector:
-    """A detector for ``lm`` with the shipped (or given) reference and classifier.
+    """A detector for ``lm`` with the shipped (or given) reference and classifier: the
+    ``cross_model`` reference when a ``second`` model is given, else the single-model one.
 
     Raises:
-        ConfigurationError: the reference was built for another model.
+        ConfigurationError: the reference was built for other models.
     """
-    ref = load_reference(reference)
-    if ref.model != lm.name:
-        raise ConfigurationError(
-            f"the human reference was built with {ref.model!r}, not {lm.name!r}: rebuild it with `assay detect train`"
-        )
+    ref = load_reference(reference, single=second is None)
     clf = load_classifier(classifier) if with_classifier else None
-    return TextAIDetector(lm, ref, fpr=fpr, classifier=clf)
+    return TextAIDetector(lm, ref, second=second, fpr=fpr, classifier=clf)

@@ -39,6 +39,7 @@ FEATURE_NAMES = (
     "fast_detectgpt",
 )
 DEFAULT_MAX_TOKENS = 256
+_CHUNK = 256  # positions per output-projection chunk
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -94,6 +95,75 @@ def aggregate(scores: TokenScores, start: int = 0, stop: int | None = None) -> T
     return TextFeatures(n, values)
 
 
+def _head(lm: LanguageModel, vocabulary: npt.NDArray[np.int64] | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The output projection (restricted to ``vocabulary`` rows when given) and, then, a lookup
+    table ``token id -> row`` (-1: not kept). Cached on the model object: slicing a 262 k-row
+    head for every batch would cost as much as the scoring."""
+    weight = lm.model.get_output_embeddings().weight
+    if vocabulary is None:
+        return weight, None
+    key = vocabulary.tobytes()
+    cached = getattr(lm.model, "_assay_restricted_head", None)
+    if cached is None or cached[0] != key:
+        rows = torch.as_tensor(vocabulary, dtype=torch.long, device=weight.device)
+        where = torch.full((weight.shape[0],), -1, dtype=torch.long, device=weight.device)
+        where[rows] = torch.arange(len(rows), device=weight.device)
+        cached = (key, weight[rows].contiguous(), where)
+        lm.model._assay_restricted_head = cached
+    return cached[1], cached[2]
+
+
+def _softcap(lm: LanguageModel) -> float | None:
+    config = lm.model.config
+    text = config.get_text_config() if hasattr(config, "get_text_config") else config
+    cap = getattr(text, "final_logit_softcapping", None)
+    return float(cap) if cap else None
+
+
+def _position_stats(
+    lm: LanguageModel,
+    hidden: torch.Tensor,
+    targets: torch.Tensor,
+    vocabulary: npt.NDArray[np.int64] | None,
+    ranks: bool,
+) -> tuple[torch.Tensor, ...]:
+    """log p(target), rank, mu and sigma^2 of log p(X) for rows of final hidden states ``(N, d)``.
+
+    With a ``vocabulary`` the distribution is the model's restricted to those tokens (a target
+    outside it joins its own row's normaliser, so its probability stays below one); rows are done
+    in chunks so the logits of a 262 k vocabulary never exist for a whole batch at once.
+    """
+    weight, where = _head(lm, vocabulary)
+    full = lm.model.get_output_embeddings().weight
+    cap = _softcap(lm)
+    out: list[tuple[torch.Tensor, ...]] = []
+    for a in range(0, hidden.shape[0], _CHUNK):
+        h, t = hidden[a : a + _CHUNK], targets[a : a + _CHUNK]
+        z = (h.to(weight.dtype) @ weight.T).float()
+        if cap is not None:
+            z = cap * torch.tanh(z / cap)
+        lse = torch.logsumexp(z, dim=-1)
+        if where is None:
+            zt, row_lse = z.gather(-1, t[:, None])[:, 0], lse
+        else:  # the target's logit from the same product when kept, else its own dot product
+            row = where[t]
+            alone = (h * full[t].float()).sum(-1)
+            if cap is not None:
+                alone = cap * torch.tanh(alone / cap)
+            zt = torch.where(row >= 0, z.gather(-1, row.clamp_min(0)[:, None])[:, 0], alone)
+            row_lse = torch.where(row >= 0, lse, torch.logaddexp(lse, alone))
+        ll = zt - row_lse
+        p = torch.exp(z - lse[:, None])
+        ez = (p * z).sum(-1)
+        var = (p * z.square()).sum(-1) - ez.square()
+        rank = (z > zt[:, None]).sum(-1) + 1 if ranks else torch.ones_like(t)
+        out.append((ll, rank, ez - lse, var))
+    if not out:
+        empty = torch.zeros(0, device=hidden.device)
+        return empty, empty.long(), empty, empty
+    return tuple(torch.cat(cols) for cols in zip(*out, strict=True))
+
+
 @torch.no_grad()
 def score_tokens(
     lm: LanguageModel,
@@ -102,11 +172,16 @@ def score_tokens(
     max_tokens: int = DEFAULT_MAX_TOKENS,
     batch_size: int = 8,
     progress: bool = False,
+    vocabulary: npt.NDArray[np.int64] | None = None,
+    ranks: bool = True,
 ) -> list[TokenScores]:
     """Per-token statistics for each text (the first ``max_tokens`` tokens after a BOS token).
 
-    Texts are batched by length (right padding, attention mask) so a batch costs one forward pass;
-    ``progress`` shows a progress bar (for training runs).
+    Texts are batched by length (right padding, attention mask) so a batch costs one forward pass
+    of the model's body; the output projection and the statistics are computed for real tokens
+    only. ``vocabulary`` restricts the next-token distribution to those token ids (the second
+    model's 262 k vocabulary would otherwise dominate the cost); ``ranks=False`` skips log-rank and
+    GLTR (left at rank 1). ``progress`` shows a progress bar (for training runs).
     """
     tok = lm.tokenizer
     bos = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
@@ -117,8 +192,9 @@ def score_tokens(
     order = sorted(range(len(texts)), key=lambda i: len(encoded[i]["input_ids"]))
     out: list[TokenScores | None] = [None] * len(texts)
     device = next(lm.model.parameters()).device
+    body = lm.model.get_decoder()
     starts = range(0, len(order), batch_size)
-    for b in tqdm(starts, desc="scoring texts", unit="batch", disable=not progress):
+    for b in tqdm(starts, desc=f"scoring texts ({lm.name})", unit="batch", disable=not progress):
         idx = order[b : b + batch_size]
         seqs = [[bos, *encoded[i]["input_ids"]] for i in idx]
         width = max(len(s) for s in seqs)
@@ -127,22 +203,21 @@ def score_tokens(
         for r, s in enumerate(seqs):
             ids[r, : len(s)] = torch.tensor(s)
             mask[r, : len(s)] = 1
-        logits = lm.model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits[:, :-1].float()
-        logp = torch.log_softmax(logits, dim=-1)
-        target = ids[:, 1:].to(device)
-        ll = logp.gather(-1, target[..., None])[..., 0]
-        rank = (logp > ll[..., None]).sum(-1) + 1
-        p = logp.exp()
-        mu = (p * logp).sum(-1)
-        var = (p * logp.square()).sum(-1) - mu.square()
-        for r, i in enumerate(idx):
-            n = len(seqs[r]) - 1
+        ids, mask = ids.to(device), mask.to(device)
+        hidden = body(input_ids=ids, attention_mask=mask).last_hidden_state[:, :-1]
+        real = mask[:, 1:].bool()
+        ll, rank, mu, var = _position_stats(lm, hidden[real].float(), ids[:, 1:][real], vocabulary, ranks)
+        at = 0
+        for i, s in zip(idx, seqs, strict=True):
+            n = len(s) - 1
+            row = slice(at, at + n)
+            at += n
             out[i] = TokenScores(
-                log_likelihood=ll[r, :n].double().cpu().numpy(),
-                log_rank=torch.log(rank[r, :n].double()).cpu().numpy(),
-                entropy=(-mu[r, :n]).double().cpu().numpy(),
-                mean=mu[r, :n].double().cpu().numpy(),
-                variance=var[r, :n].clamp_min(0).double().cpu().numpy(),
+                log_likelihood=ll[row].double().cpu().numpy(),
+                log_rank=torch.log(rank[row].double()).cpu().numpy(),
+                entropy=(-mu[row]).double().cpu().numpy(),
+                mean=mu[row].double().cpu().numpy(),
+                variance=var[row].clamp_min(0).double().cpu().numpy(),
                 offsets=np.asarray(encoded[i]["offset_mapping"], dtype=np.int64).reshape(-1, 2)[:n],
             )
     return [s for s in out if s is not None]

@@ -183,7 +183,10 @@ class AiLikelihoodFinding(_Model):
     detected: bool
     p_value: float | None
     decided_at_fpr: float
-    statistic: str
+    statistic: str = Field(
+        description="The statistic the p-value is of: cross_model (the embedded and the second offline model "
+        "together, the default) or log_likelihood (the embedded model alone)."
+    )
     score: float | None = None
     standardized_score: float | None = None
     tokens: int

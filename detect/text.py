@@ -1,7 +1,9 @@
 """AI-likelihood of a text without a watermark: a conformal p-value against human text, abstaining honestly.
 
-The statistic is the mean log-likelihood under the embedded model (the strongest single zero-shot
-signal measured for it, see README); its p-value comes from :class:`HumanReference`. A trained
+The statistic is the one the human reference was built with: ``cross_model``, a fitted
+combination of per-character statistics under the embedded model and the second offline model
+(:mod:`detect.cross_model`), or ``log_likelihood``, the mean log-likelihood under the embedded
+model alone; its p-value comes from :class:`HumanReference`, and the report names the statistic. A trained
 classifier, when given, adds a calibrated probability that corroborates but never decides.
 The detector abstains (verdict ``inconclusive``) when the text is too short, not English, or
 looks like code or a list, because the reference says nothing about such text.
@@ -16,12 +18,14 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from watermark.errors import ConfigurationError
 from watermark.span import Span
 from watermark.text.model import LanguageModel
 from watermark.text.normalize import NormalizedText, normalize_text
 
 from .calibration import WINDOW, ConformalResult, HumanReference
-from .features import DEFAULT_MAX_TOKENS, TextFeatures, TokenScores, aggregate, score_tokens
+from .cross_model import CROSS_FEATURES, ScoredText, score_texts, span_features
+from .features import DEFAULT_MAX_TOKENS, TextFeatures, aggregate
 from .report import AiLikelihoodFinding
 
 __all__ = ["DEFAULT_FPR", "MIN_TOKENS", "AiLikelihood", "TextAIDetector", "abstain_reason"]
@@ -110,13 +114,21 @@ class AiLikelihood:
         )
 
 
+STATISTIC_WORDS = {
+    "cross_model": "the two-model statistic (how predictable the wording is to one offline language model, "
+    "against how predictable the other expects text like it to be)",
+    "log_likelihood": "how predictable the wording is to the embedded language model",
+}
+
+
 def _meaning(r: AiLikelihood) -> str:
     if r.verdict == "inconclusive":
         return f"Not decided: {r.abstain_reason}."
     assert r.p_value is not None
     base = (
-        f"Human texts of this length score this high {r.p_value:.1%} of the time "
-        f"({r.reference_size} reference texts); decided at a {r.fpr:.0%} false-positive rate."
+        f"Decided by {STATISTIC_WORDS.get(r.statistic, r.statistic)}: human texts of this length score this "
+        f"high {r.p_value:.1%} of the time ({r.reference_size} reference texts); decided at a {r.fpr:.0%} "
+        "false-positive rate."
     )
     if r.verdict == "ai":
         return "Statistically unlike human writing. " + base
@@ -136,13 +148,20 @@ class Classifier(Protocol):
 
 
 class TextAIDetector:
-    """Scores texts for AI origin against a human reference with the embedded model."""
+    """Scores texts for AI origin against a human reference with the embedded model (and, for a
+    ``cross_model`` reference, the second model).
+
+    Raises:
+        ConfigurationError: the reference was built with another model, or is a ``cross_model``
+            reference without its second model.
+    """
 
     def __init__(
         self,
         lm: LanguageModel,
         reference: HumanReference,
         *,
+        second: LanguageModel | None = None,
         fpr: float = DEFAULT_FPR,
         min_tokens: int = MIN_TOKENS,
         max_tokens: int = DEFAULT_MAX_TOKENS,
@@ -152,7 +171,18 @@ class TextAIDetector:
             raise ValueError(f"fpr must be in (0, 1), got {fpr}")
         if min_tokens < 16:
             raise ValueError(f"min_tokens must be >= 16 (the smallest bucket), got {min_tokens}")
+        if reference.model != lm.name:
+            raise ConfigurationError(
+                f"the human reference was built with {reference.model!r}, not {lm.name!r}: "
+                "rebuild it with `assay detect train`"
+            )
+        if reference.combination is not None and (second is None or second.name != reference.second_model):
+            raise ConfigurationError(
+                f"the human reference needs the second model {reference.second_model!r}"
+                + (f", not {second.name!r}" if second is not None else "")
+            )
         self.lm = lm
+        self.second = second if reference.combination is not None else None
         self.reference = reference
         self.fpr = fpr
         self.min_tokens = min_tokens
@@ -170,28 +200,44 @@ class TextAIDetector:
         is worth and should not be used otherwise.
         """
         normalized = [normalize_text(t) if normalize else _identity(t) for t in texts]
-        scored = score_tokens(self.lm, [n.text for n in normalized], max_tokens=self.max_tokens)
-        return [self._verdict(n, s) for n, s in zip(normalized, scored, strict=True)]
+        scored = score_texts(
+            self.lm,
+            [n.text for n in normalized],
+            max_tokens=self.max_tokens,
+            second=self.second,
+            vocabulary=self.reference.second_vocabulary,
+        )
+        return [self.verdict_for(n, s) for n, s in zip(normalized, scored, strict=True)]
 
-    def _verdict(self, norm: NormalizedText, scores: TokenScores) -> AiLikelihood:
+    def verdict_for(self, norm: NormalizedText, scored: ScoredText) -> AiLikelihood:
+        """The verdict for a normalised text already scored (by :func:`score_texts` with this
+        detector's models and vocabulary): lets one scoring serve several references."""
         text = norm.text
-        feats = aggregate(scores)
+        feats = aggregate(scored.first)
         changes = {k: v for k, v in norm.changes().items() if v}
-        base: dict[str, Any] = {"fpr": self.fpr, "tokens": feats.tokens, "normalized": changes}
+        base: dict[str, Any] = {
+            "fpr": self.fpr,
+            "tokens": feats.tokens,
+            "normalized": changes,
+            "statistic": self.reference.statistic_name,
+        }
         reason = abstain_reason(text)
         if feats.tokens < self.min_tokens:
             reason = f"too-short (under {self.min_tokens} tokens)"
         if reason is not None:
             return AiLikelihood(verdict="inconclusive", abstain_reason=reason, **base)
         prob = self.classifier.probability(text, feats) if self.classifier is not None else None
-        found = self.reference.p_value_of(scores.log_likelihood)
+        features = feats.as_dict()
+        if scored.second is not None:
+            features |= dict(zip(CROSS_FEATURES, map(float, span_features(scored, 0, scored.tokens)), strict=True))
+        found = self.reference.p_value_of(scored)
         if found is None:
             reason = f"no-reference (fewer than {self.reference.min_size} human texts of this length in the reference)"
             return AiLikelihood(
                 verdict="inconclusive",
                 abstain_reason=reason,
                 classifier_probability=prob,
-                features=feats.as_dict(),
+                features=features,
                 **base,
             )
         score, result = found
@@ -203,27 +249,29 @@ class TextAIDetector:
             bucket=result.bucket,
             reference_size=result.reference_size,
             classifier_probability=prob,
-            features=feats.as_dict(),
-            spans=self._spans(scores, norm),
+            features=features,
+            spans=self._spans(scored, norm),
             **base,
         )
 
-    def _spans(self, scores: TokenScores, norm: NormalizedText) -> tuple[Span, ...]:
+    def _spans(self, scored: ScoredText, norm: NormalizedText) -> tuple[Span, ...]:
         """p-values of consecutive 64-token passages (the first against human prefixes, the rest
         against human passages that also have context)."""
-        ll = scores.log_likelihood
-        if len(ll) < 2 * WINDOW:
+        n = scored.tokens
+        if n < 2 * WINDOW:
             return ()
+        ref = self.reference
         spans = []
-        for start in range(0, len(ll) - WINDOW + 1, WINDOW):
+        for start in range(0, n - WINDOW + 1, WINDOW):
             if start == 0:
-                if len(self.reference.scores.get(WINDOW, ())) < self.reference.min_size:
+                if len(ref.scores.get(WINDOW, ())) < ref.min_size:
                     continue
-                res: ConformalResult | None = self.reference.p_value(self.reference.statistic(ll, WINDOW), WINDOW)
+                res: ConformalResult | None = ref.p_value(ref.statistic(scored, WINDOW), WINDOW)
             else:
-                res = self.reference.window_p_value(float(np.mean(ll[start : start + WINDOW])))
+                res = ref.window_p_value(ref.value(scored, start, start + WINDOW))
             if res is None:
                 continue
-            rng = norm.original_offsets(np.array([scores.offsets[start, 0], scores.offsets[start + WINDOW - 1, 1]]))
+            offsets = scored.first.offsets
+            rng = norm.original_offsets(np.array([offsets[start, 0], offsets[start + WINDOW - 1, 1]]))
             spans.append(Span(int(rng[0]), int(rng[1]), start, start + WINDOW, WINDOW, res.p_value))
         return tuple(spans)

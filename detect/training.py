@@ -3,6 +3,12 @@
 Every labelled text falls into the *calibration* half or the *evaluation* half by a hash of its
 content, so the shipped reference and classifier never see the texts the benchmark reports on
 (``eval/detection.py``), and a user's retraining (``assay detect train``) splits the same way.
+
+With the second model the statistic is ``cross_model``, whose weights are fitted too: the
+calibration half is split again by another byte of the same hash. The *reference* part's human
+texts make the conformal reference and nothing else; the weights are fitted on the *fit* part's
+human texts and every machine text of the calibration half. A reference text never influenced the
+statistic it is ranked by, so it stays exchangeable with new human text.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -20,19 +27,25 @@ from watermark.errors import InvalidInput
 from watermark.text.model import LanguageModel
 from watermark.text.normalize import normalize_text
 
-from .calibration import HumanReference, build_reference
+from .calibration import BUCKETS, CONTEXT, HumanReference, build_reference, skipped
 from .classifier import CalibratedLogisticDetector
+from .cross_model import ScoredText, fit_combination, score_texts, span_features
 from .embeddings import SentenceEmbedder
-from .features import FEATURE_NAMES, TextFeatures, TokenScores, aggregate, score_tokens
+from .features import DEFAULT_MAX_TOKENS, FEATURE_NAMES, TextFeatures, aggregate
+from .text import abstain_reason
 
 __all__ = [
     "EmbeddingClassifier",
     "LabelledText",
+    "Trained",
     "distinct",
     "fast_detect_gpt_sets",
     "featurize",
+    "fit_cross_reference",
     "in_calibration_half",
+    "in_reference_part",
     "read_labelled_jsonl",
+    "scoring_vocabulary",
     "train",
 ]
 
@@ -49,6 +62,36 @@ class LabelledText:
 def in_calibration_half(text: str) -> bool:
     """Whether a text belongs to the calibration half (stable across runs and machines)."""
     return hashlib.sha256(text.encode()).digest()[0] < 128
+
+
+def in_reference_part(text: str) -> bool:
+    """Within the calibration half: whether a human text belongs to the part that makes the
+    ``cross_model`` reference (the rest fits its weights). Another byte of the same hash."""
+    return hashlib.sha256(text.encode()).digest()[1] < 128
+
+
+def _domain(source: str) -> str:
+    """A human text's domain: its source up to the first ``_`` (``xsum_gpt-3.5-turbo`` -> ``xsum``)."""
+    return source.split("_")[0]
+
+
+def scoring_vocabulary(tokenizer: Any, texts: Sequence[str]) -> npt.NDArray[np.int64]:
+    """The second model's token ids the ``cross_model`` statistic scores over: every token of
+    ``texts`` (normalised), every ASCII piece among its first 32,768 ids, and end-of-text.
+
+    Gemma 3's 262 k vocabulary is mostly other scripts; the output projection over all of it
+    would cost several times the model's body. Texts outside this vocabulary are still scored
+    (a token outside joins its own normaliser), so the restriction changes the statistic's
+    definition, not which texts it applies to.
+    """
+    seen: set[int] = set()
+    for t in texts:
+        seen.update(tokenizer(normalize_text(t).text, add_special_tokens=False)["input_ids"])
+    pieces = tokenizer.convert_ids_to_tokens(list(range(min(32768, len(tokenizer)))))
+    common = {i for i, p in enumerate(pieces) if p and all(32 <= ord(c) < 127 or c == "▁" for c in p)}
+    if tokenizer.eos_token_id is not None:
+        common.add(int(tokenizer.eos_token_id))
+    return np.asarray(sorted(seen | common), dtype=np.int64)
 
 
 def fast_detect_gpt_sets(directory: Path) -> dict[str, list[LabelledText]]:
@@ -91,12 +134,20 @@ def read_labelled_jsonl(path: Path) -> list[LabelledText]:
 
 
 def featurize(
-    lm: LanguageModel, embedder: SentenceEmbedder | None, texts: Sequence[str]
-) -> tuple[npt.NDArray[np.float64], list[TextFeatures], list[TokenScores]]:
-    """Classifier inputs ``(n, 7 [+ 384])`` for normalised texts, their features and token scores."""
+    lm: LanguageModel,
+    embedder: SentenceEmbedder | None,
+    texts: Sequence[str],
+    *,
+    second: LanguageModel | None = None,
+    vocabulary: npt.NDArray[np.int64] | None = None,
+) -> tuple[npt.NDArray[np.float64], list[TextFeatures], list[ScoredText]]:
+    """Classifier inputs ``(n, 7 [+ 384])`` for normalised texts, their features and scores
+    (under the second model too, when given)."""
     norm = [normalize_text(t).text for t in texts]
-    scores = score_tokens(lm, norm, progress=len(norm) > 50)
-    feats = [aggregate(s) for s in scores]
+    scores = score_texts(
+        lm, norm, max_tokens=DEFAULT_MAX_TOKENS, second=second, vocabulary=vocabulary, progress=len(norm) > 50
+    )
+    feats = [aggregate(s.first) for s in scores]
     X = np.asarray([f.values for f in feats], dtype=np.float64)
     if embedder is not None:
         X = np.hstack([X, embedder.embed(norm).astype(np.float64)])
@@ -133,15 +184,28 @@ def distinct(rows: Iterable[LabelledText]) -> dict[str, LabelledText]:
     return out
 
 
+@dataclass(frozen=True)
+class Trained:
+    """What :func:`train` fits: the reference to use (``cross_model`` with a second model), the
+    single-model reference (always, from every human text of the calibration half), and the
+    classifier with its metadata."""
+
+    reference: HumanReference
+    single_reference: HumanReference
+    classifier: CalibratedLogisticDetector
+    meta: dict[str, object]
+
+
 def train(
     lm: LanguageModel,
     rows: Sequence[LabelledText],
     *,
     embedder: SentenceEmbedder | None,
+    second: LanguageModel | None = None,
     C: float = 0.5,
-) -> tuple[HumanReference, CalibratedLogisticDetector, dict[str, object]]:
-    """Fit the human reference (human rows) and the classifier (all rows) on the calibration half,
-    each distinct text once.
+) -> Trained:
+    """Fit the human reference, with a ``second`` model the ``cross_model`` weights (see module
+    docstring), and the classifier (all rows) on the calibration half, each distinct text once.
 
     Raises:
         InvalidInput: the calibration half lacks human or machine texts, or labels a text both ways.
@@ -149,14 +213,14 @@ def train(
     cal = list(distinct(r for r in rows if in_calibration_half(r.text)).values())
     if not any(r.label == 0 for r in cal) or not any(r.label == 1 for r in cal):
         raise InvalidInput("the calibration half needs both human (0) and machine (1) texts")
-    X, _, scores = featurize(lm, embedder, [r.text for r in cal])
+    vocabulary = scoring_vocabulary(second.tokenizer, [r.text for r in cal]) if second is not None else None
+    X, _, scores = featurize(lm, embedder, [r.text for r in cal], second=second, vocabulary=vocabulary)
     y = np.asarray([r.label for r in cal], dtype=np.int64)
-    sources: dict[str, int] = {}
-    for r in cal:
-        if r.label == 0:
-            sources[r.source] = sources.get(r.source, 0) + 1
-    human = [s for s, r in zip(scores, cal, strict=True) if r.label == 0]
-    reference = build_reference(lm.name, human, sources)
+    human = [r.label == 0 for r in cal]
+    single = build_reference(lm.name, [s for s, k in zip(scores, human, strict=True) if k], _sources(cal, human))
+    reference = single
+    if second is not None:
+        reference = fit_cross_reference(lm.name, cal, scores, second.name, vocabulary)
     model = CalibratedLogisticDetector(C=C).fit(X, y)
     meta: dict[str, object] = {
         "features": list(FEATURE_NAMES) + (["minilm"] * 384 if embedder is not None else []),
@@ -164,4 +228,48 @@ def train(
         "model": lm.name,
         "trained_on": {"texts": len(cal), "machine": int(y.sum()), "human": int((1 - y).sum())},
     }
-    return reference, model, meta
+    return Trained(reference, single, model, meta)
+
+
+def fit_cross_reference(
+    model: str,
+    cal: Sequence[LabelledText],
+    scores: Sequence[ScoredText],
+    second: str,
+    vocabulary: npt.NDArray[np.int64] | None,
+) -> HumanReference:
+    """The ``cross_model`` reference from scored calibration rows: weights fitted on every row
+    outside the reference part (see module docstring), the reference from the reference part.
+
+    Raises:
+        InvalidInput: too few human texts for both parts.
+    """
+    ref_part = [r.label == 0 and in_reference_part(r.text) for r in cal]
+    rows_x, rows_y, groups = [], [], []
+    for s, r, k in zip(scores, cal, ref_part, strict=True):
+        bucket = max((b for b in BUCKETS if b <= s.tokens), default=None)
+        if k or bucket is None or abstain_reason(r.text) is not None:
+            continue
+        rows_x.append(span_features(s, skipped(bucket, CONTEXT), bucket))
+        rows_y.append(r.label)
+        groups.append(_domain(r.source) if r.label == 0 else r.source)
+    if not any(ref_part) or 0 not in rows_y or 1 not in rows_y:
+        raise InvalidInput("too few texts to both fit the two-model statistic and keep a human reference")
+    combination = fit_combination(np.asarray(rows_x), np.asarray(rows_y, dtype=np.int64), groups)
+    return build_reference(
+        model,
+        [s for s, k in zip(scores, ref_part, strict=True) if k],
+        _sources(cal, ref_part),
+        combination=combination,
+        second_model=second,
+        second_vocabulary=vocabulary,
+    )
+
+
+def _sources(rows: Sequence[LabelledText], keep: Sequence[bool]) -> dict[str, int]:
+    """Human texts per source among the rows kept."""
+    out: dict[str, int] = {}
+    for r, k in zip(rows, keep, strict=True):
+        if k:
+            out[r.source] = out.get(r.source, 0) + 1
+    return out

@@ -99,7 +99,8 @@ def _evidence(
         out.append(Evidence(kind="metadata", strength="weak", says_ai=True, summary=summary))
     if ai is not None:
         if ai.verdict == "ai":
-            summary = f"Unlike human writing (statistical test, p = {fmt_p(ai.p_value)})"
+            test = "two-model statistical test" if ai.statistic == "cross_model" else "statistical test"
+            summary = f"Unlike human writing ({test}, p = {fmt_p(ai.p_value)})"
             out.append(Evidence(kind="statistical", strength="strong", says_ai=True, summary=summary))
         elif ai.verdict == "inconclusive":
             why = _abstained(ai)

@@ -1,4 +1,7 @@
-"""Build the shipped detection assets: the human reference and the classifier (``detect/data/``).
+"""Build the shipped detection assets (``detect/data/``): the two-model human reference
+(``human_reference.json``: the ``cross_model`` weights, the second model's scoring vocabulary and
+the conformal reference), the single-model reference (``human_reference_single.json``) and the
+classifier.
 
 Fitted on the calibration half (see ``detect/training.py``) of: the six ``fast-detect-gpt`` sets in
 ``../shared/data/fast-detect-gpt/`` (human originals; GPT-3 davinci and ChatGPT continuations) and
@@ -19,7 +22,7 @@ sys.path.insert(0, str(REPO))
 
 from detect.embeddings import SentenceEmbedder  # noqa: E402
 from detect.training import LabelledText, fast_detect_gpt_sets, train  # noqa: E402
-from watermark.text.model import load_model  # noqa: E402
+from watermark.text.model import SECOND_MODEL, load_model  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data" / "fast-detect-gpt"
 
@@ -37,15 +40,26 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=REPO / ".cache" / "models")
     args = ap.parse_args()
     lm = load_model(cache_dir=args.cache)
+    second = load_model(SECOND_MODEL, cache_dir=args.cache)
     t = time.perf_counter()
-    reference, model, meta = train(lm, corpus(), embedder=SentenceEmbedder())
+    trained = train(lm, corpus(), embedder=SentenceEmbedder(), second=second)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "human_reference.json").write_text(reference.to_json())
-    (args.out / "classifier.json").write_text(model.to_json(**meta))
-    sizes = {b: len(v) for b, v in reference.scores.items()}
-    print(f"built in {time.perf_counter() - t:.0f} s: reference sizes per bucket {sizes}")
-    print(f"reference sources {dict(reference.sources)}")
-    print(f"classifier trained on {meta['trained_on']}")
+    for name, text in (
+        ("human_reference.json", trained.reference.to_json()),
+        ("human_reference_single.json", trained.single_reference.to_json()),
+        ("classifier.json", trained.classifier.to_json(**trained.meta)),
+    ):
+        tmp = args.out / f".{name}.part"
+        tmp.write_text(text)
+        tmp.replace(args.out / name)
+    print(f"built in {time.perf_counter() - t:.0f} s")
+    for label, ref in (("two-model", trained.reference), ("single-model", trained.single_reference)):
+        sizes = {b: len(v) for b, v in ref.scores.items()}
+        print(f"{label} reference: sizes per bucket {sizes}; sources {dict(ref.sources)}")
+    if trained.reference.combination is not None:
+        c = trained.reference.combination
+        print("two-model weights:", {f: round(float(w), 3) for f, w in zip(c.features, c.weights, strict=True)})
+    print(f"classifier trained on {trained.meta['trained_on']}")
 
 
 if __name__ == "__main__":

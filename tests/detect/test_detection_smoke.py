@@ -1,0 +1,34 @@
+"""A short run of the AI-likelihood benchmark (``eval/detection.py``; the long run is in eval/)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+def test_detection_benchmark_runs_end_to_end(tmp_path: Path) -> None:
+    cmd = [sys.executable, str(REPO / "eval" / "detection.py"), "--limit", "3", "--own-prompts", "1"]
+    cmd += ["--tokens", "40", "--attack-texts", "3", "--paraphrase-texts", "1", "--paraphrase-tokens", "48"]
+    out = subprocess.run([*cmd, "--out", str(tmp_path)], capture_output=True, text=True, timeout=900, cwd=REPO)
+    assert out.returncode == 0, out.stderr[-3000:]
+    res = json.loads((tmp_path / "detection.json").read_text())
+    assert set(res["per_set"]) >= {"xsum_gpt-3.5-turbo", "pubmed_davinci", "smollm2-t1.0"}
+    for by in res["per_set"].values():
+        assert set(by) == {"cross_model", "log_likelihood"}
+        assert by["cross_model"]["machine"] in (1, 3)
+    assert set(res["realised_fpr_per_domain"]) == {"jargon-file", "pubmed", "writing", "xsum", "all human texts"}
+    assert res["realised_fpr_per_domain"]["xsum"]["cross_model"]["0.01"]["n"] <= 6
+    assert {"zero-width", "homoglyphs", "char-edits"} <= set(res["attacks"])
+    assert any(k.startswith("paraphrase") for k in res["attacks"])
+    assert res["seconds_per_128_tokens"]["cross_model"] > res["seconds_per_128_tokens"]["log_likelihood"] > 0
+    assert res["weights"] and res["reference"]["cross_model"]["sources"]
+    md = (tmp_path / "detection.md").read_text()
+    assert "two-model" in md and "realised FPR at 1%, xsum (too few texts to certify)" in md
+    assert (tmp_path / "detection.png").stat().st_size > 10_000
