@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from detect.calibration import build_reference
+from detect.cross_model import ScoredText
 from detect.defaults import load_text_detector
 from detect.features import FEATURE_NAMES, score_tokens, text_features
 from detect.text import TextAIDetector, abstain_reason
@@ -34,7 +35,7 @@ def test_abstain_reasons() -> None:
 def small_detector(embedded: LanguageModel) -> TextAIDetector:
     """A detector whose reference is 60 human paragraphs (enough to test behaviour, not to publish)."""
     human = [t for t in JARGON if in_calibration_half(t)][:60]
-    ref = build_reference(embedded.name, score_tokens(embedded, human))
+    ref = build_reference(embedded.name, [ScoredText(s) for s in score_tokens(embedded, human)])
     return TextAIDetector(embedded, dataclasses.replace(ref, min_size=20), fpr=0.05)
 
 
