@@ -99,8 +99,9 @@ def _evidence(
         out.append(Evidence(kind="metadata", strength="weak", says_ai=True, summary=summary))
     if ai is not None:
         if ai.verdict == "ai":
-            test = "two-model statistical test" if ai.statistic == "cross_model" else "statistical test"
-            summary = f"Unlike human writing ({test}, p = {fmt_p(ai.p_value)})"
+            summary = (
+                f"Unlike human writing ({_TEST_NAMES.get(ai.statistic, 'statistical test')}, p = {fmt_p(ai.p_value)})"
+            )
             out.append(Evidence(kind="statistical", strength="strong", says_ai=True, summary=summary))
         elif ai.verdict == "inconclusive":
             why = _abstained(ai)
@@ -112,6 +113,13 @@ def _evidence(
                 )
             )
     return out
+
+
+# The statistical test in a reader's words, by the statistic that decided (see detect.text).
+_TEST_NAMES = {
+    "cross_model": "two-model statistical test",
+    "log_likelihood": "statistical test of the embedded model",
+}
 
 
 def _abstained(ai: AiLikelihoodFinding) -> str:
@@ -179,7 +187,8 @@ def _headline(
     if passages:
         return verdict, f"Contains passages marked as AI-generated ({_mark_name(passages[0])})"
     if ai is not None and ai.verdict == "ai":
-        return verdict, "Likely AI-generated: unlike human writing (statistical test; no watermark found)"
+        test = _TEST_NAMES.get(ai.statistic, "statistical test")
+        return verdict, f"Likely AI-generated: unlike human writing ({test}; no watermark found)"
     weak = next((e for e in evidence if e.strength == "weak" and e.says_ai), None)
     if weak is not None:
         return (
@@ -270,9 +279,10 @@ def _details(
         if ai.verdict == "inconclusive":
             lines.append(f"AI-likelihood: not decided ({_abstained(ai)}; {ai.tokens} tokens)")
         else:
+            test = _TEST_NAMES.get(ai.statistic, ai.statistic)
             lines.append(
                 f"AI-likelihood: {ai.verdict}, p = {fmt_p(ai.p_value)} against {ai.reference_size} human texts of "
-                f"{ai.length_bucket} tokens (decided at {ai.decided_at_fpr:.0%})"
+                f"{ai.length_bucket} tokens (decided at {ai.decided_at_fpr:.0%} by the {test})"
             )
         if ai.classifier_probability is not None:
             lines.append(f"  classifier (corroborates only): {ai.classifier_probability:.0%} machine-written")

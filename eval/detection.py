@@ -24,6 +24,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -289,6 +290,19 @@ def summary(r: Results) -> list[str]:
             f"| TPR at 1 % after {kind} | {by[cm]['tpr_at_0.01']:.2f} | {by[ll]['tpr_at_0.01']:.2f} | "
             f"{'>= 90 % of clean' if kind in ('zero-width', 'homoglyphs') else '(reported)'} |"
         )
+    for name, ref in r.reference.items():
+        sources = ref["sources"]
+        assert isinstance(sources, dict)
+        domains: dict[str, int] = {}
+        for src, n in sources.items():
+            domains[src.split("_")[0]] = domains.get(src.split("_")[0], 0) + int(n)
+        small = [d for d, n in domains.items() if n < 99]
+        lines.append(
+            f"| `{name}` reference: human texts per domain (pooled into one reference) | "
+            + ", ".join(f"{d} {n}" for d, n in sorted(domains.items()))
+            + (f"; too few for a per-domain reference at 1 %: {', '.join(sorted(small))}" if small else "")
+            + " | | >= 99 per domain for a per-domain 1 % |"
+        )
     lines += [
         "",
         "| set | human | machine | abstained | AUROC two-model | AUROC alone | AUROC classifier | "
@@ -302,6 +316,36 @@ def summary(r: Results) -> list[str]:
             f"{x[cm].tpr['0.01']:.2f} / {x[ll].tpr['0.01']:.2f} | {x[cm].tpr['0.05']:.2f} / {x[ll].tpr['0.05']:.2f} |"
         )
     return lines
+
+
+def _metrics_from(raw: dict[str, Any]) -> Metrics:
+    def auc(x: dict[str, Any] | None) -> Auroc | None:
+        return Auroc(x["value"], tuple(x["ci95"])) if x else None  # type: ignore[arg-type]
+
+    rates = {k: Rate(v["value"], v["k"], v["n"], tuple(v["cp95"])) for k, v in raw["realised_fpr"].items()}
+    m = Metrics(raw["human"], raw["machine"], raw["abstention_rate"], auc(raw["auroc"]), auc(raw["auroc_classifier"]))
+    m.tpr, m.realised_fpr = dict(raw["tpr"]), rates  # type: ignore[assignment]
+    return m
+
+
+def results_from(raw: dict[str, Any]) -> Results:
+    """:class:`Results` from a ``detection.json`` (to render the tables again without scoring)."""
+    sets = {k: {s: _metrics_from(m) for s, m in v.items()} for k, v in raw["per_set"].items()}
+    pooled = {k: {s: _metrics_from(m) for s, m in v.items()} for k, v in raw["pooled"].items()}
+    domains = {
+        d: {s: {f: Rate(x["value"], x["k"], x["n"], tuple(x["cp95"])) for f, x in by.items()} for s, by in v.items()}  # type: ignore[arg-type]
+        for d, v in raw["realised_fpr_per_domain"].items()
+    }
+    return Results(
+        raw["seconds_per_128_tokens"],
+        sets,
+        pooled,
+        domains,
+        raw["attacks"],
+        raw["reference"],
+        raw["weights"],
+        raw["settings"],
+    )
 
 
 def write(r: Results, out: Path) -> None:
@@ -353,7 +397,11 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=0, help="at most this many texts per set (0: all; smoke runs)")
     ap.add_argument("--out", type=Path, default=REPO / "eval" / "results")
     ap.add_argument("--cache", type=Path, default=REPO / ".cache" / "models")
+    ap.add_argument("--render", action="store_true", help="rewrite detection.md from detection.json (no scoring)")
     args = ap.parse_args()
+    if args.render:
+        write(results_from(json.loads((args.out / "detection.json").read_text())), args.out)
+        return
     lm = load_model(cache_dir=args.cache)
     second = load_model(SECOND_MODEL, cache_dir=args.cache)
     scorer = Scorer(lm, second)
