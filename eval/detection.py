@@ -394,6 +394,7 @@ def main() -> None:
     ap.add_argument("--attack-texts", type=int, default=100, help="ChatGPT texts attacked with character edits")
     ap.add_argument("--paraphrase-texts", type=int, default=40, help="ChatGPT texts paraphrased by the embedded model")
     ap.add_argument("--paraphrase-tokens", type=int, default=256, help="longest paraphrase, in tokens")
+    ap.add_argument("--cost-texts", type=int, default=72, help="texts the scoring cost is measured on")
     ap.add_argument("--limit", type=int, default=0, help="at most this many texts per set (0: all; smoke runs)")
     ap.add_argument("--out", type=Path, default=REPO / "eval" / "results")
     ap.add_argument("--cache", type=Path, default=REPO / ".cache" / "models")
@@ -454,7 +455,7 @@ def main() -> None:
         attacks[f"paraphrase by the embedded model ({len(para)} texts)"] = {s: _tprs(rows, s) for s in STATISTICS}
         attacks[f"the same {len(para)} texts before paraphrase"] = {s: _tprs(clean[: len(para)], s) for s in STATISTICS}
 
-    sample = [r.text for v in human_eval.values() for r in v[:8]] + chat[:16]
+    sample = ([r.text for v in human_eval.values() for r in v[:8]] + chat[:16])[: args.cost_texts]
     cost = scorer.seconds_per_128_tokens(sample)
     refs = {name: d.reference for name, d in scorer.detectors.items()}
     comb = refs["cross_model"].combination
