@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -24,7 +25,7 @@ from detect.embeddings import SentenceEmbedder  # noqa: E402
 from detect.training import LabelledText, fast_detect_gpt_sets, train  # noqa: E402
 from watermark.text.model import SECOND_MODEL, load_model  # noqa: E402
 
-SHARED = REPO.parent / "shared" / "data" / "fast-detect-gpt"
+SHARED = Path(os.environ.get("ASSAY_SHARED_DIR", REPO.parent / "shared")) / "data" / "fast-detect-gpt"
 
 
 def corpus() -> list[LabelledText]:
@@ -39,6 +40,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=REPO / "detect" / "data")
     ap.add_argument("--cache", type=Path, default=REPO / ".cache" / "models")
     args = ap.parse_args()
+    if not SHARED.is_dir():
+        sys.exit(f"the shared benchmark sets are not at {SHARED}: set ASSAY_SHARED_DIR")
     lm = load_model(cache_dir=args.cache)
     second = load_model(SECOND_MODEL, cache_dir=args.cache)
     t = time.perf_counter()

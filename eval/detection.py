@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import random
 import sys
 import time
@@ -44,7 +45,7 @@ from watermark.text.model import SECOND_MODEL, LanguageModel, load_model  # noqa
 from watermark.text.normalize import normalize_text  # noqa: E402
 from watermark.text.precision import as_precision, resolve_precision  # noqa: E402
 
-SHARED = REPO.parent / "shared" / "data" / "fast-detect-gpt"
+SHARED = Path(os.environ.get("ASSAY_SHARED_DIR", REPO.parent / "shared")) / "data" / "fast-detect-gpt"
 ZW = "\u200b"
 HOMOGLYPHS = {"a": "а", "e": "е", "o": "о", "p": "р", "c": "с", "x": "х", "i": "і"}
 STATISTICS = ("cross_model", "log_likelihood")
@@ -400,6 +401,8 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=REPO / ".cache" / "models")
     ap.add_argument("--render", action="store_true", help="rewrite detection.md from detection.json (no scoring)")
     args = ap.parse_args()
+    if not SHARED.is_dir():
+        sys.exit(f"the shared benchmark sets are not at {SHARED}: set ASSAY_SHARED_DIR")
     if args.render:
         write(results_from(json.loads((args.out / "detection.json").read_text())), args.out)
         return
