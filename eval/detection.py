@@ -38,6 +38,7 @@ from tqdm import tqdm  # noqa: E402
 
 from detect.cross_model import score_texts  # noqa: E402
 from detect.defaults import load_classifier, load_reference  # noqa: E402
+from detect.features import DEFAULT_MAX_TOKENS  # noqa: E402
 from detect.text import AiLikelihood, TextAIDetector  # noqa: E402
 from detect.training import LabelledText, fast_detect_gpt_sets, in_calibration_half  # noqa: E402
 from watermark.text import generate  # noqa: E402
@@ -139,7 +140,11 @@ class Scorer:
             batch = list(texts[b : b + 32])
             norm = [normalize_text(t) for t in batch]
             scored = score_texts(
-                self.lm, [n.text for n in norm], max_tokens=256, second=self.second, vocabulary=self.vocabulary
+                self.lm,
+                [n.text for n in norm],
+                max_tokens=DEFAULT_MAX_TOKENS,
+                second=self.second,
+                vocabulary=self.vocabulary,
             )
             for t, n, s in zip(batch, norm, scored, strict=True):
                 by = {k: d.verdict_for(n, s) for k, d in self.detectors.items()}
@@ -155,7 +160,9 @@ class Scorer:
         for label, first in (("", self.lm), (" (service default)", service)):
             for name, second in (("log_likelihood", None), ("cross_model", self.second)):
                 t0 = time.perf_counter()
-                scored = score_texts(first, list(texts), max_tokens=256, second=second, vocabulary=self.vocabulary)
+                scored = score_texts(
+                    first, list(texts), max_tokens=DEFAULT_MAX_TOKENS, second=second, vocabulary=self.vocabulary
+                )
                 cost[name + label] = (time.perf_counter() - t0) / sum(s.tokens for s in scored) * 128
         cost["embedded model precision (service default)"] = 16.0 if service.model.dtype == torch.bfloat16 else 32.0
         return cost
