@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import math
 import os
 import platform
 import statistics
@@ -123,6 +124,21 @@ def rotate(a: Img, deg: float) -> Img:
     return cv2.warpAffine(a, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
 
 
+def aspect(a: Img, f: float) -> Img:
+    """Width scaled by ``f``, height kept (a stretched or squeezed re-layout), then JPEG 90."""
+    h, w = a.shape[:2]
+    interp = cv2.INTER_AREA if f < 1 else cv2.INTER_CUBIC
+    return jpeg(cv2.resize(a, (round(w * f), h), interpolation=interp), 90)
+
+
+def shear(a: Img, deg: float) -> Img:
+    """Horizontal shear by ``deg`` degrees about the centre, same canvas (corners filled black)."""
+    h, w = a.shape[:2]
+    t = math.tan(math.radians(deg))
+    m = np.array([[1.0, t, -t * h / 2], [0.0, 1.0, 0.0]])
+    return cv2.warpAffine(a, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+
+
 def noise(a: Img, sigma: float, seed: int = 0) -> Img:
     rng = np.random.default_rng(seed)
     return np.clip(a + rng.normal(0, sigma, a.shape), 0, 255).astype(np.uint8)
@@ -160,6 +176,13 @@ ATTACKS: dict[str, Callable[[Img], Img]] = {
     "brightness0.5": lambda a: gain(a, 0.5),
     "contrast1.5": lambda a: contrast(a, 1.5),
     "contrast0.5": lambda a: contrast(a, 0.5),
+    "webp70": lambda a: webp(a, 70),
+    "webp60": lambda a: webp(a, 60),
+    "jpeg60-down0.6": lambda a: jpeg(resize(a, 0.6, False), 60),
+    "jpeg50-down0.5": lambda a: jpeg(resize(a, 0.5, False), 50),
+    "aspect0.8": lambda a: aspect(a, 0.8),
+    "aspect1.25": lambda a: aspect(a, 1.25),
+    "shear5": lambda a: shear(a, 5),
     "social": lambda a: jpeg(resize(a, 0.75, False), 80),
     "combo": lambda a: gain(crop(jpeg(a, 40), 0.71, "centre"), 0.5),
 }
