@@ -3,10 +3,10 @@
 The tile is laid out on a *canonical grid* whose cell is ``scale = max(1, short side / 512)``
 pixels, so a 512 px image carries 4 x 4 tiles and a 4000 x 3000 photo 5.3 x 4 tiles of 750 px:
 the mark sits at the same relative frequencies at every resolution and survives downscaling.
-The pattern is multiplied by a texture mask (local standard deviation, floored so flat regions
-still carry some energy) and scaled so the RMS change of luminance meets the requested PSNR;
-on smooth content the gain is then capped (a mark shows there that texture hides elsewhere), so
-the PSNR only rises. The same change is added to R, G and B, so hue and saturation are untouched.
+Textured regions carry the full band, multiplied by a texture mask (local standard deviation)
+and capped on smooth content, where a full-band mark shows; flat regions carry a low-band copy
+of the same tile (:func:`embed_pixels`). The RMS change of luminance never exceeds the requested
+PSNR's. The same change is added to R, G and B, so hue and saturation are untouched.
 """
 
 from __future__ import annotations
@@ -25,8 +25,13 @@ REFERENCE_SIDE = 512
 MIN_SIDE = 256
 _MASK_FLOOR = 0.3
 _MASK_CEIL = 2.5
-_CAP_FLAT = 0.8  # largest amplitude in a perfectly flat region, in 8-bit levels
+_CAP_FLAT = 0.3  # largest amplitude in a perfectly flat region, in 8-bit levels
 _CAP_SLOPE = 0.3  # ... growing with the local standard deviation
+_FLAT_SD = 2.0  # local standard deviation (8-bit levels) below which a region counts as flat
+_FLAT_BLUR = 4.0  # softening of the flat map, in canonical cells
+_LOW_TILT = -2.0  # spectral tilt of the flat regions' copy (energy in the band's lowest rings)
+_LOW_AMP = 1.25  # its RMS in a flat region, in 8-bit levels
+_ERODE = 3.0  # texture counts only where the whole neighbourhood (radius, cells) is textured
 
 FloatArray = npt.NDArray[np.float32]
 BoolArray = npt.NDArray[np.bool_]
@@ -66,14 +71,32 @@ def _texture_mask(sd: FloatArray, peak: float) -> FloatArray:
     return np.asarray(np.clip(_MASK_FLOOR + sd / ref, _MASK_FLOOR, _MASK_CEIL), dtype=np.float32)
 
 
+def _masked_sd(y: FloatArray, scale: float) -> FloatArray:
+    """Local standard deviation, eroded: a flat pixel beside an edge counts as flat.
+
+    SSIM and the eye judge a 7 px neighbourhood; without the erosion the texture of an edge
+    spills onto the flat side and the mark shows there as a halo.
+    """
+    k = 2 * round(_ERODE * scale) + 1
+    return cv2.erode(_local_sd(y, scale), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+
+
 def embed_pixels(pixels: FloatArray, layout: TileLayout, coded: BoolArray, *, psnr: float, peak: float) -> FloatArray:
     """Return ``pixels`` with the watermark for ``coded`` bits added.
+
+    Two spectrally shaped copies of the same keyed tile are added. Textured regions carry the
+    full band, gained by the texture mask; flat regions (drawn artwork, skies, UI) carry a copy
+    whose energy sits in the band's lowest rings, which compression keeps and which changes a
+    7 px SSIM window far less than the full band does. Both copies share every bin's phase and
+    sign, so the detector reads their sum; its per-ring weights adapt to the mix. The flat copy
+    takes its share of the PSNR budget first, the texture the rest.
 
     Args:
         pixels: ``(h, w)`` grey or ``(h, w, 3)`` RGB, float32 in ``[0, peak]`` (no alpha).
         layout: the key's tile layout.
         coded: the coded bits, ``(CODED_BITS,)``.
-        psnr: target peak signal-to-noise ratio of the change, in dB (before rounding and clipping).
+        psnr: target peak signal-to-noise ratio of the change, in dB (before rounding and clipping);
+            never exceeded, and exceeded in quality (higher PSNR) on smooth content.
         peak: the largest representable value (255 for 8-bit, 65535 for 16-bit).
 
     Returns:
@@ -81,15 +104,21 @@ def embed_pixels(pixels: FloatArray, layout: TileLayout, coded: BoolArray, *, ps
     """
     height, width = pixels.shape[:2]
     scale = working_scale(height, width)
-    sd = _local_sd(luma(pixels), scale)
+    levels = np.float32(peak / 255.0)
+    target_rms = peak * 10.0 ** (-psnr / 20.0)
+    sd = _masked_sd(luma(pixels), scale)
+    flat = cv2.GaussianBlur(np.clip(1.0 - sd / (levels * _FLAT_SD), 0.0, 1.0), (0, 0), _FLAT_BLUR * scale)
+    low = _pattern(layout.tile(coded, tilt=_LOW_TILT), height, width, scale) * (flat * (levels * _LOW_AMP))
+    budget = max(target_rms**2 - float(np.mean(low**2)), 0.25 * target_rms**2)
     pattern = _pattern(layout.tile(coded), height, width, scale)
     gain = _texture_mask(sd, peak)
-    target_rms = peak * 10.0 ** (-psnr / 20.0)
-    gain *= np.float32(target_rms / max(float(np.sqrt(np.mean((pattern * gain) ** 2))), 1e-12))
-    # Smooth content shows a mark that texture hides: cap the gain there (PSNR only rises).
-    levels = np.float32(peak / 255.0)
+    gain *= np.float32(math.sqrt(budget) / max(float(np.sqrt(np.mean((pattern * gain) ** 2))), 1e-12))
+    # Smooth content shows a full-band mark that texture hides: cap its gain there.
     gain = np.minimum(gain, levels * _CAP_FLAT + _CAP_SLOPE * sd)
-    delta: FloatArray = pattern * gain
+    delta: FloatArray = pattern * gain + low
+    rms = float(np.sqrt(np.mean(delta**2)))
+    if rms > target_rms:
+        delta *= np.float32(target_rms / rms)
     if pixels.ndim == 3:
         delta = delta[..., None]
     return np.asarray(np.clip(pixels + delta, 0.0, peak), dtype=np.float32)

@@ -68,20 +68,24 @@ class TileLayout:
     data_bit: IntArray
     scramble: BoolArray
 
-    def _spectrum(self, signs: FloatArray) -> ComplexArray:
+    def _spectrum(self, signs: FloatArray, tilt: float = _TILT) -> ComplexArray:
         spec = np.zeros((TILE, TILE), dtype=np.complex128)
         radius = np.hypot(self.bins[:, 0], self.bins[:, 1])
-        coeff = signs * (radius / BAND[0]) ** _TILT * np.exp(1j * self.phase)
+        coeff = signs * (radius / BAND[0]) ** tilt * np.exp(1j * self.phase)
         ky, kx = self.bins[:, 0] % TILE, self.bins[:, 1] % TILE
         spec[ky, kx] = coeff
         spec[(-self.bins[:, 0]) % TILE, (-self.bins[:, 1]) % TILE] = np.conj(coeff)
         return spec
 
-    def tile(self, coded: BoolArray) -> FloatArray:
-        """The ``(TILE, TILE)`` spatial pattern for ``coded`` bits, unit RMS."""
+    def tile(self, coded: BoolArray, tilt: float = _TILT) -> FloatArray:
+        """The ``(TILE, TILE)`` spatial pattern for ``coded`` bits, unit RMS.
+
+        ``tilt`` shapes the spectrum: bin amplitudes grow as ``radius ** tilt`` (negative tilts
+        put the energy in the band's lowest rings, where compression keeps it).
+        """
         tx = coded ^ self.scramble
         signs = np.concatenate([np.ones(self.pilot), np.where(tx[self.data_bit], 1.0, -1.0)])
-        pattern = np.fft.ifft2(self._spectrum(signs)).real
+        pattern = np.fft.ifft2(self._spectrum(signs, tilt)).real
         return np.asarray(pattern / np.sqrt(np.mean(pattern**2)), dtype=np.float64)
 
     def pilot_spectrum(self) -> ComplexArray:
