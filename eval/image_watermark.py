@@ -53,7 +53,7 @@ from watermark.image.sync import (  # noqa: E402
     polish,
     search_geometry,
     untouched_geometry,
-    upright_scales,
+    upright_axes,
     whiten,
 )
 from watermark.keys import KeyRing, Secret, WatermarkKey  # noqa: E402
@@ -223,7 +223,7 @@ class Assay(Method):
         frame, _ = detection_frame(luma(img.astype(np.float32)))
         r = whiten(frame)
         acf = autocorrelation(r)
-        geoms = [untouched_geometry(*img.shape[:2]), *search_geometry(acf, candidates=8), *upright_scales(acf)]
+        geoms = [untouched_geometry(*img.shape[:2]), *search_geometry(acf, candidates=8), *upright_axes(acf)]
         g = max(geoms, key=lambda g: align(fold(r, g), self.layout).pilot_z)
         best = polish(r, g, self.layout)[1]
         truth = ecc.encode(ecc.with_crc(Payload.for_key(self.key.key_id, self.record).to_bytes()))

@@ -31,10 +31,11 @@ from .sync import (
     autocorrelation,
     detection_frame,
     fold,
+    pilot_z,
     polish,
     search_geometry,
     untouched_geometry,
-    upright_scales,
+    upright_axes,
     whiten,
 )
 
@@ -192,12 +193,12 @@ class ImageWatermarkDetector:
     def _search(self, residual: FloatArray, attempt: _Attempt) -> None:
         """Propose geometries from the autocorrelation, rank them by pilot z per key, polish, decode."""
         acf = autocorrelation(residual)
-        proposals = search_geometry(acf, candidates=self.proposals) + upright_scales(acf, candidates=4)
+        proposals = search_geometry(acf, candidates=self.proposals) + upright_axes(acf, candidates=4)
         ranked: list[tuple[float, Geometry, WatermarkKey, TileLayout, int]] = []
         for geometry in proposals:
             folded = fold(residual, geometry)
             for key, layout, tag in self._layouts:
-                ranked.append((align(folded, layout).pilot_z, geometry, key, layout, tag))
+                ranked.append((pilot_z(folded, layout)[0], geometry, key, layout, tag))
         ranked.sort(key=lambda r: -r[0])
         for _, geometry, key, layout, tag in ranked[: self.candidates]:
             polished, aligned = polish(residual, geometry, layout)
@@ -252,5 +253,5 @@ class ImageWatermarkDetector:
             payload=payload,
             bit_accuracy=agreement,
             pilot_z=aligned.pilot_z,
-            geometry={"scale": geometry.scale, "angle": geometry.angle + 90.0 * aligned.quarter_turns},
+            geometry={**(described := geometry.describe()), "angle": described["angle"] + 90.0 * aligned.quarter_turns},
         )

@@ -19,12 +19,15 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
 import numpy.typing as npt
-from scipy.ndimage import maximum_filter, uniform_filter
+import scipy.fft
+from scipy.ndimage import maximum_filter
 
 from .layout import BAND, TILE, TileLayout
 
@@ -35,10 +38,11 @@ __all__ = [
     "autocorrelation",
     "detection_frame",
     "fold",
+    "pilot_z",
     "polish",
     "search_geometry",
     "untouched_geometry",
-    "upright_scales",
+    "upright_axes",
     "whiten",
 ]
 
@@ -60,11 +64,50 @@ ComplexArray = npt.NDArray[np.complex128]
 
 @dataclass(frozen=True)
 class Geometry:
-    """A candidate geometry: tile period ``128 * scale`` frame pixels, turned by ``angle`` degrees."""
+    """A candidate geometry: the linear map from canonical tile coordinates to frame coordinates.
 
-    scale: float
-    angle: float
+    ``linear`` is ``(a, b, c, d)`` for ``[[a, b], [c, d]]``: canonical ``(x, y)`` lands at
+    ``(a x + b y, c x + d y)`` in the frame (the shift is found later by the pilot). An untouched
+    image has ``scale * I``; rotation, resizing, aspect change and shear are all linear maps.
+    """
+
+    linear: tuple[float, float, float, float]
     score: float = 0.0
+
+    @classmethod
+    def similarity(cls, scale: float, angle: float, score: float = 0.0) -> Geometry:
+        """Scale by ``scale`` and turn by ``angle`` degrees."""
+        c, s = math.cos(math.radians(angle)), math.sin(math.radians(angle))
+        return cls((scale * c, -scale * s, scale * s, scale * c), score)
+
+    @classmethod
+    def of(cls, matrix: F64, score: float = 0.0) -> Geometry:
+        """From a ``(2, 2)`` matrix."""
+        return cls(tuple(float(v) for v in matrix.reshape(4)), score)  # type: ignore[arg-type]
+
+    @property
+    def matrix(self) -> F64:
+        """The ``(2, 2)`` linear map."""
+        return np.array(self.linear, dtype=np.float64).reshape(2, 2)
+
+    def describe(self) -> dict[str, float]:
+        """Scale, rotation (degrees), aspect (stretch of the tile's x axis over its y axis) and shear (degrees).
+
+        From ``L = R(angle) @ [[sx, k], [0, sy]]``: scale ``sqrt(sx sy)``, aspect ``sx / sy``, shear
+        ``atan(k / sy)``.
+        """
+        m = self.matrix
+        sx = math.hypot(m[0, 0], m[1, 0])
+        angle = math.degrees(math.atan2(m[1, 0], m[0, 0]))
+        rot = np.array([[m[0, 0], -m[1, 0]], [m[1, 0], m[0, 0]]]) / sx
+        upper = rot.T @ m
+        sy, k = float(upper[1, 1]), float(upper[0, 1])
+        return {
+            "scale": math.sqrt(abs(sx * sy)),
+            "angle": angle,
+            "aspect": sx / sy if sy else float("inf"),
+            "shear": math.degrees(math.atan2(k, sy)),
+        }
 
 
 @dataclass(frozen=True)
@@ -79,7 +122,7 @@ class Alignment:
 
 def untouched_geometry(height: int, width: int) -> Geometry:
     """Where the tile sits in the frame of an image that was not resized, cropped or rotated."""
-    return Geometry(scale=max(1.0, DETECT_SIDE / min(height, width)), angle=0.0)
+    return Geometry.similarity(max(1.0, DETECT_SIDE / min(height, width)), 0.0)
 
 
 def detection_frame(y: FloatArray) -> tuple[FloatArray, float]:
@@ -104,6 +147,16 @@ def whiten(frame: FloatArray) -> FloatArray:
     return np.asarray(np.clip(hp / (rms + 0.5), -_CLIP, _CLIP), dtype=np.float32)
 
 
+@lru_cache(maxsize=8)
+def _outside_band(height: int, width: int) -> npt.NDArray[np.bool_]:
+    """Frequencies of a ``(height, width)`` real FFT where no geometry in range puts the mark."""
+    fy = np.fft.fftfreq(height)[:, None]
+    fx = np.fft.rfftfreq(width)[None, :]
+    radius = np.hypot(fy, fx) * TILE
+    lo, hi = BAND[0] / SCALE_RANGE[1], BAND[1] / SCALE_RANGE[0]
+    return np.asarray((radius < 0.9 * lo) | (radius > 1.1 * hi))
+
+
 def autocorrelation(residual: FloatArray) -> F64:
     """Spectrally whitened autocorrelation of the residual, zero lag at ``[0, 0]`` (lags wrap).
 
@@ -114,14 +167,10 @@ def autocorrelation(residual: FloatArray) -> F64:
     """
     h, w = residual.shape
     size = (cv2.getOptimalDFTSize(h + _MAX_LAG), cv2.getOptimalDFTSize(w + _MAX_LAG))
-    power = np.abs(np.fft.rfft2(residual, s=size)) ** 2
-    power /= uniform_filter(power, size=9, mode="wrap") + 1e-12
-    fy = np.fft.fftfreq(size[0])[:, None]
-    fx = np.fft.rfftfreq(size[1])[None, :]
-    radius = np.hypot(fy, fx) * TILE
-    lo, hi = BAND[0] / SCALE_RANGE[1], BAND[1] / SCALE_RANGE[0]
-    power[(radius < 0.9 * lo) | (radius > 1.1 * hi)] = 0.0
-    acf = np.fft.irfft2(power, s=size)
+    power = np.abs(scipy.fft.rfft2(residual.astype(np.float32, copy=False), s=size)) ** 2
+    power /= cv2.blur(power, (9, 9), borderType=cv2.BORDER_REFLECT) + np.float32(1e-12)
+    power[_outside_band(*size)] = 0.0
+    acf = scipy.fft.irfft2(power, s=size)
     return np.asarray(acf / (acf[0, 0] + 1e-12), dtype=np.float64)
 
 
@@ -143,85 +192,179 @@ def _sample(acf: F64, x: F64, y: F64) -> F64:
 
 # Lattice points (in tile units) that score a geometry: the 8 neighbours and the next ring.
 _LATTICE = np.array([(a, b) for a in range(-2, 3) for b in range(-2, 3) if (a, b) > (0, 0) and abs(a) + abs(b) <= 3])
+# Directions of a small change of the linear map, applied on the canonical side: L @ (I + e D).
+_UNIFORM = np.eye(2)
+_TURN = np.array([[0.0, -1.0], [1.0, 0.0]])
+_STRETCH = np.array([[1.0, 0.0], [0.0, -1.0]])
+_SHEAR = np.array([[0.0, 1.0], [1.0, 0.0]])
+_DIRECTIONS = np.stack([_UNIFORM, _TURN, _STRETCH, _SHEAR])
+_MAX_ASPECT = 1.45  # largest stretch of one lattice axis against the other that is searched
+_MIN_ANGLE, _MAX_ANGLE = 60.0, 120.0  # angle between the two lattice vectors that is searched
 
 
-def _lattice_score(acf: F64, scale: F64, angle: F64) -> F64:
-    """Mean autocorrelation at the lattice vectors of each ``(scale, angle in radians)`` pair."""
-    c, s = np.cos(angle)[..., None], np.sin(angle)[..., None]
-    u, v = _LATTICE[:, 0] * TILE, _LATTICE[:, 1] * TILE
-    x = scale[..., None] * (c * u - s * v)
-    y = scale[..., None] * (s * u + c * v)
-    return np.asarray(_sample(acf, x, y).mean(axis=-1), dtype=np.float64)
+def _lattice_score(acf: F64, linear: F64) -> F64:
+    """Mean autocorrelation at the lattice vectors of each ``(..., 2, 2)`` linear map."""
+    points = np.einsum("...ij,kj->...ki", linear, _LATTICE * float(TILE))
+    return np.asarray(_sample(acf, points[..., 0], points[..., 1]).mean(axis=-1), dtype=np.float64)
 
 
-def _refine(acf: F64, g: Geometry, span_s: float, span_a: float) -> Geometry:
-    scales = g.scale * np.exp(np.linspace(-span_s, span_s, 21))
-    angles = np.radians(g.angle) + np.radians(np.linspace(-span_a, span_a, 21))
-    ss, aa = np.meshgrid(scales, angles, indexing="ij")
-    scores = _lattice_score(acf, ss, aa)
-    i, j = np.unravel_index(int(np.argmax(scores)), scores.shape)
-    return Geometry(float(ss[i, j]), float(np.degrees(aa[i, j])), float(scores[i, j]))
+def _climb(
+    acf: F64, linear: F64, directions: F64, *, step: float = 0.02, floor: float = 0.0005
+) -> tuple[F64, F64]:
+    """Pattern search of many ``(n, 2, 2)`` maps at once on the lattice score; returns maps and scores."""
+    n = len(linear)
+    moves = np.concatenate([directions, -directions])
+    steps = np.full(n, step)
+    score = _lattice_score(acf, linear)
+    while np.any(steps >= floor):
+        trial = linear[:, None] @ (np.eye(2) + steps[:, None, None, None] * moves[None])  # (n, moves, 2, 2)
+        scores = _lattice_score(acf, trial)
+        best = np.argmax(scores, axis=1)
+        gain = scores[np.arange(n), best] > score
+        linear = np.where(gain[:, None, None], trial[np.arange(n), best], linear)
+        score = np.where(gain, scores[np.arange(n), best], score)
+        steps = np.where(gain, steps, steps / 2)
+    return linear, score
 
 
-def search_geometry(acf: F64, *, candidates: int = 3) -> list[Geometry]:
-    """The ``candidates`` best lattice geometries found from autocorrelation peaks, best first.
+def _canonical(linear: F64) -> F64:
+    """One representative per lattice: of the basis vectors ``+-v1, +-v2`` the one nearest the x axis first.
 
-    Each local maximum of the autocorrelation whose length is a tile period in range proposes a
-    lattice vector ``128 * scale * (cos a, sin a)``; proposals are scored on the whole lattice,
-    refined on a fine grid, and deduplicated.
+    A lattice basis is only defined up to quarter turns (the pilot decides those); the
+    representative keeps the determinant's sign, so mirror images are never proposed.
+    """
+    out = np.empty_like(linear)
+    for i, m in enumerate(linear):
+        columns = [m[:, 0], m[:, 1], -m[:, 0], -m[:, 1]]
+        first = min(range(4), key=lambda j: abs(math.atan2(columns[j][1], columns[j][0])))
+        out[i] = np.stack([columns[first], columns[(first + 1) % 4]], axis=1)
+    return out
+
+
+def _peaks(acf: F64, count: int) -> F64:
+    """The ``count`` highest local maxima of the autocorrelation at lags a tile period in range, as ``(n, 2)`` (x, y).
+
+    The autocorrelation is symmetric, so only one half plane of lags is kept.
     """
     h, w = acf.shape
-    ly = np.fft.fftfreq(h) * h
-    lx = np.fft.fftfreq(w) * w
+    reach = math.ceil(1.05 * TILE * SCALE_RANGE[1] * _MAX_ASPECT**0.5)
+    ry, rx = min(reach, h // 2 - 1), min(reach, w // 2 - 1)
+    window = acf[np.ix_(np.arange(-ry, ry + 1) % h, np.arange(-rx, rx + 1) % w)].astype(np.float32)
+    dilated = cv2.dilate(window, np.ones((5, 5), np.uint8))
+    lx, ly, eligible = _lag_window(ry, rx)
+    iy, ix = np.nonzero((window >= dilated) & eligible)
+    order = np.argsort(-window[iy, ix])[:count]
+    return np.stack([lx[ix[order]], ly[iy[order]]], axis=1).astype(np.float64)
+
+
+@lru_cache(maxsize=8)
+def _lag_window(ry: int, rx: int) -> tuple[F64, F64, npt.NDArray[np.bool_]]:
+    """Lags of a ``(2 ry + 1, 2 rx + 1)`` window centred on zero lag, and which of them can be a tile period."""
+    ly = np.arange(-ry, ry + 1, dtype=np.float64)
+    lx = np.arange(-rx, rx + 1, dtype=np.float64)
     length = np.hypot(ly[:, None], lx[None, :])
-    inside = (length >= 0.95 * TILE * SCALE_RANGE[0]) & (length <= 1.05 * TILE * SCALE_RANGE[1])
-    peaks = (acf >= maximum_filter(acf, size=5, mode="wrap")) & inside
-    iy, ix = np.nonzero(peaks)
-    order = np.argsort(-acf[iy, ix])[: 8 * candidates]
-    proposals = []
-    for y, x in zip(ly[iy[order]], lx[ix[order]], strict=True):
-        angle = (math.degrees(math.atan2(y, x)) + 45.0) % 90.0 - 45.0
-        proposals.append(Geometry(math.hypot(x, y) / TILE, angle))
-    refined: list[Geometry] = []
-    for g in proposals:
-        g = _refine(acf, g, span_s=0.02, span_a=1.0)
-        g = _refine(acf, g, span_s=0.003, span_a=0.15)
-        if all(abs(math.log(g.scale / r.scale)) > 0.01 or abs(g.angle - r.angle) > 0.5 for r in refined):
-            refined.append(g)
-    return sorted(refined, key=lambda g: -g.score)[:candidates]
+    lo, hi = 0.95 * TILE * SCALE_RANGE[0] / _MAX_ASPECT**0.5, 1.05 * TILE * SCALE_RANGE[1] * _MAX_ASPECT**0.5
+    half = (ly[:, None] > 0) | ((ly[:, None] == 0) & (lx[None, :] > 0))
+    return lx, ly, np.asarray((length >= lo) & (length <= hi) & half)
 
 
-def upright_scales(acf: F64, *, candidates: int = 4) -> list[Geometry]:
-    """The best scales for an unrotated lattice (crops and resizes without rotation, the common case).
+def _pairs(peaks: F64) -> F64:
+    """Lattice bases from pairs of peaks: about orthogonal, about equally long, as ``(n, 2, 2)`` maps."""
+    out = []
+    for i in range(len(peaks)):
+        for j in range(i + 1, len(peaks)):
+            p, q = peaks[i], peaks[j]
+            ratio = math.hypot(*p) / math.hypot(*q)
+            angle = math.degrees(abs(math.atan2(p[0] * q[1] - p[1] * q[0], p @ q)))
+            if 1 / _MAX_ASPECT <= ratio <= _MAX_ASPECT and _MIN_ANGLE <= angle <= _MAX_ANGLE:
+                if p[0] * q[1] - p[1] * q[0] < 0:
+                    q = -q
+                out.append(np.stack([p, q], axis=1) / TILE)
+    return np.array(out, dtype=np.float64).reshape(-1, 2, 2)
+
+
+def _dedupe(linear: F64, score: F64, keep: int) -> list[Geometry]:
+    canon = _canonical(linear)
+    out: list[Geometry] = []
+    kept: list[F64] = []
+    for i in np.argsort(-score):
+        m = canon[i]
+        if any(np.abs(m - k).max() < 0.01 * np.abs(k).max() for k in kept):
+            continue
+        kept.append(m)
+        out.append(Geometry.of(m, float(score[i])))
+        if len(out) == keep:
+            break
+    return out
+
+
+def search_geometry(
+    acf: F64, *, candidates: int = 3, general_candidates: int = 4, peaks: int = 64, pairs: int = 12
+) -> list[Geometry]:
+    """The best square (``candidates``) and general (``general_candidates``) lattices from autocorrelation peaks.
+
+    Each of the ``peaks`` strongest peaks whose length is a tile period in range proposes a
+    square lattice (rotation and scale); each pair of about orthogonal, about equally long peaks
+    among the ``pairs`` strongest proposes a general one (aspect change and shear too). Every proposal climbs the lattice
+    score (square ones over scale and rotation, general ones over all four directions of a
+    linear map: more freedom fits host structure better too); the distinct best are returned.
+    """
+    found = _peaks(acf, peaks)
+    if len(found) == 0:
+        return []
+    x, y = found[:, 0], found[:, 1]
+    square = np.stack([np.stack([x, -y], axis=1), np.stack([y, x], axis=1)], axis=1) / TILE  # [[x, -y], [y, x]]
+    square, square_score = _climb(acf, square, _DIRECTIONS[:2])  # scale and rotation only
+    general, general_score = _climb(acf, _pairs(found[:pairs]), _DIRECTIONS)
+    # Apart: with more freedom the general maps fit host structure too and would crowd out the
+    # square proposals, among which a weak mark's true lattice often ranks low on this score.
+    return _dedupe(square, square_score, candidates) + _dedupe(general, general_score, general_candidates)
+
+
+def upright_axes(acf: F64, *, candidates: int = 4) -> list[Geometry]:
+    """The best unrotated lattices: each axis scaled on its own (crops, resizes and aspect changes).
 
     Constraining the angle to 0 lets the true scale outrank lattice-like structure of the host
-    image that the free search proposes at other angles.
+    image that the free search proposes at other angles. Both axes are scanned together (same
+    scale) and each on its own two lattice points; the best few of each axis are combined and
+    everything is scored on the whole lattice.
     """
-    scales = np.exp(np.arange(math.log(SCALE_RANGE[0]), math.log(SCALE_RANGE[1]), 0.002))
-    scores = _lattice_score(acf, scales, np.zeros_like(scales))
-    peaks = np.nonzero(scores >= maximum_filter(scores, size=9, mode="nearest"))[0]
-    peaks = peaks[np.argsort(-scores[peaks])][:candidates]
-    return [Geometry(float(scales[i]), 0.0, float(scores[i])) for i in peaks]
+    grid = np.exp(np.arange(math.log(SCALE_RANGE[0]), math.log(SCALE_RANGE[1]), 0.002))
+    picks = []
+    for axis in range(2):
+        score = np.zeros_like(grid)
+        for k in (1, 2):
+            lag = k * TILE * grid
+            score += _sample(acf, lag, np.zeros_like(lag)) if axis == 0 else _sample(acf, np.zeros_like(lag), lag)
+        peaks = np.nonzero(score >= maximum_filter(score, size=9, mode="nearest"))[0]
+        picks.append(grid[peaks[np.argsort(-score[peaks])][:candidates]])
+    uniform = _lattice_score(acf, grid[:, None, None] * np.eye(2))
+    peaks = np.nonzero(uniform >= maximum_filter(uniform, size=9, mode="nearest"))[0]
+    same = grid[peaks[np.argsort(-uniform[peaks])][:candidates]]
+    sx, sy = np.meshgrid(picks[0], picks[1], indexing="ij")
+    sx, sy = np.concatenate([same, sx.ravel()]), np.concatenate([same, sy.ravel()])
+    fine = (sx / sy <= _MAX_ASPECT) & (sy / sx <= _MAX_ASPECT)
+    linear = np.zeros((int(fine.sum()), 2, 2))
+    linear[:, 0, 0], linear[:, 1, 1] = sx[fine], sy[fine]
+    return _dedupe(linear, _lattice_score(acf, linear), candidates)
 
 
 def fold(residual: FloatArray, geometry: Geometry) -> F64:
     """Warp the residual to the canonical grid under ``geometry`` and sum it modulo the tile."""
     h, w = residual.shape
-    s, a = geometry.scale, math.radians(geometry.angle)
-    rot = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
+    linear = geometry.matrix
     # Canonical size: the frame's bounding box in canonical units, padded to whole tiles.
-    extent = np.abs(rot.T) @ np.array([w, h], dtype=np.float64) / s
+    extent = np.abs(np.linalg.inv(linear)) @ np.array([w, h], dtype=np.float64)
     cw, ch = (math.ceil(float(e) / TILE) * TILE for e in extent)
     src_centre = np.array([(w - 1) / 2, (h - 1) / 2])
     dst_centre = np.array([(cw - 1) / 2, (ch - 1) / 2])
-    linear = s * rot
     matrix = np.hstack([linear, (src_centre - linear @ dst_centre)[:, None]]).astype(np.float64)
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
     warped = cv2.warpAffine(residual, matrix, (cw, ch), flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     ones = np.ones_like(residual)
     weight = cv2.warpAffine(ones, matrix, (cw, ch), flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    total = warped.reshape(ch // TILE, TILE, cw // TILE, TILE).sum(axis=(0, 2), dtype=np.float64)
-    count = weight.reshape(ch // TILE, TILE, cw // TILE, TILE).sum(axis=(0, 2), dtype=np.float64)
+    total = warped.reshape(ch // TILE, TILE, cw // TILE, TILE).sum(axis=(0, 2)).astype(np.float64)
+    count = weight.reshape(ch // TILE, TILE, cw // TILE, TILE).sum(axis=(0, 2)).astype(np.float64)
     folded = np.divide(total, count, out=np.zeros_like(total), where=count > 0.5)
     return np.asarray(folded - folded.mean(), dtype=np.float64)
 
@@ -237,22 +380,53 @@ def _subpixel(c: F64, iy: int, ix: int) -> tuple[float, float]:
     return iy + dy, ix + dx
 
 
-def align(folded: F64, layout: TileLayout) -> Alignment:
-    """Fix the cyclic shift and quarter turn of ``folded`` against the key's pilot."""
+def _turned(spectrum: ComplexArray, turns: int) -> ComplexArray:
+    """The spectrum of the tile turned by ``turns`` quarter turns about its origin (``y[i, j] = x[j, -i]``)."""
+    negated = (-np.arange(TILE)) % TILE
+    for _ in range(turns):
+        spectrum = spectrum.T[negated]
+    return spectrum
+
+
+@lru_cache(maxsize=32)
+def _pilot_filters(layout: TileLayout) -> ComplexArray:
+    """``(4, TILE, TILE // 2 + 1)``: the conjugate pilot spectrum turned back by 0..3 quarter turns.
+
+    Correlating the folded tile turned by ``t`` with the pilot equals correlating the tile with
+    the pilot turned by ``-t``, so the folded tile is transformed once.
+    """
     pilot = np.conj(layout.pilot_spectrum())
-    best: Alignment | None = None
-    k = np.fft.fftfreq(TILE) * TILE
-    for turns in range(4):
-        spec = np.fft.fft2(np.rot90(folded, turns))
-        corr = np.fft.ifft2(spec * pilot).real
-        iy, ix = np.unravel_index(int(np.argmax(corr)), corr.shape)
-        z = float((corr[iy, ix] - corr.mean()) / (corr.std() + 1e-12))
-        if best is None or z > best.pilot_z:
-            dy, dx = _subpixel(corr, int(iy), int(ix))
-            ramp = np.exp(2j * np.pi * (k[:, None] * dy + k[None, :] * dx) / TILE)
-            best = Alignment(spectrum=spec * ramp, pilot_z=z, quarter_turns=turns, shift=(dy, dx))
+    return np.stack([_turned(pilot, (4 - t) % 4)[:, : TILE // 2 + 1] for t in range(4)])
+
+
+def pilot_z(folded: F64, layout: TileLayout, *, turns: Sequence[int] = (0, 1, 2, 3)) -> tuple[float, int]:
+    """The pilot's z-score at its best cyclic shift and the quarter turn (of ``turns``) that gives it."""
+    z, turn, _ = _pilot_correlation(folded, layout, turns)
+    return z, turn
+
+
+def _pilot_correlation(folded: F64, layout: TileLayout, turns: Sequence[int]) -> tuple[float, int, F64]:
+    filters = _pilot_filters(layout)
+    half = np.fft.rfft2(folded)
+    best: tuple[float, int, F64] | None = None
+    for turn in turns:
+        corr = np.fft.irfft2(half * filters[turn], s=(TILE, TILE))
+        z = float((corr.max() - corr.mean()) / (corr.std() + 1e-12))
+        if best is None or z > best[0]:
+            best = (z, turn, corr)
     assert best is not None
     return best
+
+
+def align(folded: F64, layout: TileLayout, *, turns: Sequence[int] = (0, 1, 2, 3)) -> Alignment:
+    """Fix the cyclic shift and quarter turn of ``folded`` against the key's pilot (trying ``turns``)."""
+    z, turn, corr = _pilot_correlation(folded, layout, turns)
+    iy, ix = np.unravel_index(int(np.argmax(corr)), corr.shape)
+    dy, dx = _subpixel(corr, int(iy), int(ix))
+    k = np.fft.fftfreq(TILE) * TILE
+    ramp = np.exp(2j * np.pi * k * dy / TILE)[:, None] * np.exp(2j * np.pi * k * dx / TILE)[None, :]
+    spectrum = _turned(np.fft.fft2(folded), turn) * ramp
+    return Alignment(spectrum=spectrum, pilot_z=z, quarter_turns=turn, shift=(dy, dx))
 
 
 def polish(
@@ -262,21 +436,19 @@ def polish(
 
     A scale error of 0.3 % drifts the outer tiles of a 512 px frame by more than a pixel, which
     costs the highest rings most of their coherence; the autocorrelation peak is not that precise
-    on textured images, the pilot correlation is.
+    on textured images, the pilot correlation is. The four directions of a linear map are
+    climbed in turn (scale, rotation, aspect, shear); the quarter turn found first is kept.
     """
-    best_g, best = geometry, align(fold(residual, geometry), layout)
-    step_s, step_a = 0.004, 0.2
+    best_z, turn = pilot_z(fold(residual, geometry), layout)
+    best_g, step = geometry, 0.004
     for _ in range(rounds):
-        for axis in ("scale", "angle"):
-            for direction in (-1.0, 1.0):
+        for direction in _DIRECTIONS:
+            for sign in (-1.0, 1.0):
                 while True:
-                    if axis == "scale":
-                        g = Geometry(best_g.scale * math.exp(direction * step_s), best_g.angle)
-                    else:
-                        g = Geometry(best_g.scale, best_g.angle + direction * step_a)
-                    aligned = align(fold(residual, g), layout)
-                    if aligned.pilot_z <= best.pilot_z:
+                    g = Geometry.of(best_g.matrix @ (np.eye(2) + sign * step * direction))
+                    z, _ = pilot_z(fold(residual, g), layout, turns=(turn,))
+                    if z <= best_z:
                         break
-                    best_g, best = g, aligned
-        step_s, step_a = step_s / 2, step_a / 2
-    return best_g, best
+                    best_g, best_z = g, z
+        step /= 2
+    return best_g, align(fold(residual, best_g), layout, turns=(turn,))
