@@ -141,7 +141,7 @@ class ImageWatermarkDetector:
         *,
         fpr: float = DEFAULT_FPR,
         candidates: int = 3,
-        proposals: int = 16,
+        proposals: int = 12,
         list_size: int = 32,
     ) -> None:
         if not 0.0 < fpr < 1.0:

@@ -117,18 +117,17 @@ def viterbi_list(soft: FloatArray, size: int = 1) -> list[BoolArray]:
         order = np.argsort(-cand, axis=1, kind="stable")[:, :size]
         back[t] = order
         metric = np.take_along_axis(cand, order, axis=1)
-    messages = []
-    for rank in range(size):
-        if not np.isfinite(metric[0, rank]):
-            break
-        bits = np.empty(steps, dtype=bool)
-        state, r = 0, rank  # zero-terminated
-        for t in range(steps - 1, -1, -1):
-            bits[t] = bool(state & 1)
-            j = int(back[t, state, r])
-            state, r = (int(pred0[state]), j) if j < size else (int(pred1[state]), j - size)
-        messages.append(bits[:MESSAGE_BITS])
-    return messages
+    # Trace every list entry back at once, zero-terminated (all end in state 0).
+    ranks = np.nonzero(np.isfinite(metric[0]))[0]
+    bits = np.empty((steps, len(ranks)), dtype=bool)
+    state, r = np.zeros(len(ranks), dtype=np.int64), ranks.astype(np.int64)
+    for t in range(steps - 1, -1, -1):
+        bits[t] = (state & 1).astype(bool)
+        j = back[t, state, r].astype(np.int64)
+        first = j < size
+        state = np.where(first, pred0[state], pred1[state])
+        r = np.where(first, j, j - size)
+    return [np.ascontiguousarray(bits[:MESSAGE_BITS, i]) for i in range(len(ranks))]
 
 
 def viterbi_decode(soft: FloatArray) -> BoolArray:

@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .layout import TILE, TileLayout
+from .quality import SsimReference
 
 __all__ = ["MIN_SIDE", "REFERENCE_SIDE", "embed_pixels", "luma", "working_scale"]
 
@@ -25,12 +26,15 @@ REFERENCE_SIDE = 512
 MIN_SIDE = 256
 _MASK_FLOOR = 0.3
 _MASK_CEIL = 2.5
-_CAP_FLAT = 0.3  # largest amplitude in a perfectly flat region, in 8-bit levels
+_CAP_FLAT = 0.5  # largest amplitude in a perfectly flat region, in 8-bit levels
 _CAP_SLOPE = 0.3  # ... growing with the local standard deviation
 _FLAT_SD = 2.0  # local standard deviation (8-bit levels) below which a region counts as flat
 _FLAT_BLUR = 4.0  # softening of the flat map, in canonical cells
 _LOW_TILT = -2.0  # spectral tilt of the flat regions' copy (energy in the band's lowest rings)
-_LOW_AMP = 1.25  # its RMS in a flat region, in 8-bit levels
+_LOW_AMP = 1.25  # its RMS in a flat region (8-bit levels) that the texture's budget assumes
+_LOW_AMPS = tuple(1.0 + 0.125 * i for i in range(9))  # what it may be, image by image: 1.0 .. 2.0
+_SSIM_FLOOR = 0.981  # mean SSIM (after rounding) the flat copy may not push an image below
+_HEADROOM_BLUR = 12.0  # smoothness of the shift off the clipping bounds, in canonical cells
 _ERODE = 3.0  # texture counts only where the whole neighbourhood (radius, cells) is textured
 
 FloatArray = npt.NDArray[np.float32]
@@ -108,17 +112,49 @@ def embed_pixels(pixels: FloatArray, layout: TileLayout, coded: BoolArray, *, ps
     target_rms = peak * 10.0 ** (-psnr / 20.0)
     sd = _masked_sd(luma(pixels), scale)
     flat = cv2.GaussianBlur(np.clip(1.0 - sd / (levels * _FLAT_SD), 0.0, 1.0), (0, 0), _FLAT_BLUR * scale)
-    low = _pattern(layout.tile(coded, tilt=_LOW_TILT), height, width, scale) * (flat * (levels * _LOW_AMP))
-    budget = max(target_rms**2 - float(np.mean(low**2)), 0.25 * target_rms**2)
+    low = _pattern(layout.tile(coded, tilt=_LOW_TILT), height, width, scale) * (flat * levels)
+    budget = max(target_rms**2 - _LOW_AMP**2 * float(np.mean(low**2)), 0.25 * target_rms**2)
     pattern = _pattern(layout.tile(coded), height, width, scale)
     gain = _texture_mask(sd, peak)
     gain *= np.float32(math.sqrt(budget) / max(float(np.sqrt(np.mean((pattern * gain) ** 2))), 1e-12))
     # Smooth content shows a full-band mark that texture hides: cap its gain there.
-    gain = np.minimum(gain, levels * _CAP_FLAT + _CAP_SLOPE * sd)
-    delta: FloatArray = pattern * gain + low
-    rms = float(np.sqrt(np.mean(delta**2)))
-    if rms > target_rms:
-        delta *= np.float32(target_rms / rms)
-    if pixels.ndim == 3:
-        delta = delta[..., None]
-    return np.asarray(np.clip(pixels + delta, 0.0, peak), dtype=np.float32)
+    high = pattern * np.minimum(gain, levels * _CAP_FLAT + _CAP_SLOPE * sd)
+    reference = SsimReference(pixels, peak=peak)
+
+    def marked(amplitude: float) -> tuple[FloatArray, float]:
+        delta: FloatArray = high + np.float32(amplitude) * low
+        delta -= _headroom(pixels, delta, flat, scale, peak=peak)
+        rms = float(np.sqrt(np.mean(delta**2)))
+        if rms > target_rms:
+            delta *= np.float32(target_rms / rms)
+        out = np.asarray(np.clip(pixels + (delta[..., None] if pixels.ndim == 3 else delta), 0.0, peak), np.float32)
+        return out, reference.mean_ssim(np.rint(out))
+
+    # The flat copy takes the largest amplitude on the grid whose rounded result keeps the SSIM
+    # floor and the PSNR (binary search: SSIM falls as the amplitude grows). Flat-heavy artwork
+    # has SSIM to spare where photographs with dark flat areas do not.
+    lo, hi = 0, len(_LOW_AMPS) - 1
+    best: FloatArray | None = None
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        candidate, ssim = marked(_LOW_AMPS[mid])
+        if ssim >= _SSIM_FLOOR:
+            best, lo = candidate, mid + 1
+        else:
+            hi = mid - 1
+    return best if best is not None else marked(_LOW_AMPS[0])[0]
+
+
+def _headroom(pixels: FloatArray, delta: FloatArray, flat: FloatArray, scale: float, *, peak: float) -> FloatArray:
+    """A smooth shift that moves the change off the top clipping bound on flat white regions.
+
+    Clipping keeps only one half of the mark on a white page; the shift, much smoother than the
+    band, lowers white locally by about what would be clipped and is counted in the PSNR like
+    the rest of the change. Black is left alone: SSIM's luminance term punishes any lift of
+    black (a 1-level lift of a black window scores 0.87), and so does the eye. So are textured
+    regions and saturated colours with a channel at zero.
+    """
+    high, low = (pixels.max(axis=2), pixels.min(axis=2)) if pixels.ndim == 3 else (pixels, pixels)
+    top = np.where(low > peak * 10.0 / 255.0, np.maximum(high + delta - peak, 0.0), 0.0) * flat
+    over = cv2.GaussianBlur(top.astype(np.float32), (0, 0), _HEADROOM_BLUR * scale)
+    return np.asarray(2.0 * over, dtype=np.float32)

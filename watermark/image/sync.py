@@ -157,8 +157,8 @@ def _outside_band(height: int, width: int) -> npt.NDArray[np.bool_]:
     return np.asarray((radius < 0.9 * lo) | (radius > 1.1 * hi))
 
 
-def autocorrelation(residual: FloatArray) -> F64:
-    """Spectrally whitened autocorrelation of the residual, zero lag at ``[0, 0]`` (lags wrap).
+def autocorrelation(residual: FloatArray) -> FloatArray:
+    """Spectrally whitened autocorrelation of the residual (float32), zero lag at ``[0, 0]`` (lags wrap).
 
     Dividing the power spectrum by its local mean before transforming back (a self phase
     correlation) turns the repeated tile into sharp peaks at the lattice vectors, whatever the
@@ -171,10 +171,11 @@ def autocorrelation(residual: FloatArray) -> F64:
     power /= cv2.blur(power, (9, 9), borderType=cv2.BORDER_REFLECT) + np.float32(1e-12)
     power[_outside_band(*size)] = 0.0
     acf = scipy.fft.irfft2(power, s=size)
-    return np.asarray(acf / (acf[0, 0] + 1e-12), dtype=np.float64)
+    acf /= acf[0, 0] + np.float32(1e-12)
+    return np.asarray(acf, dtype=np.float32)
 
 
-def _sample(acf: F64, x: F64, y: F64) -> F64:
+def _sample(acf: FloatArray, x: F64, y: F64) -> F64:
     """Bilinear samples of the wrapped autocorrelation at lags ``(x, y)``."""
     h, w = acf.shape
     x0, y0 = np.floor(x), np.floor(y)
@@ -202,14 +203,14 @@ _MAX_ASPECT = 1.45  # largest stretch of one lattice axis against the other that
 _MIN_ANGLE, _MAX_ANGLE = 60.0, 120.0  # angle between the two lattice vectors that is searched
 
 
-def _lattice_score(acf: F64, linear: F64) -> F64:
+def _lattice_score(acf: FloatArray, linear: F64) -> F64:
     """Mean autocorrelation at the lattice vectors of each ``(..., 2, 2)`` linear map."""
     points = np.einsum("...ij,kj->...ki", linear, _LATTICE * float(TILE))
     return np.asarray(_sample(acf, points[..., 0], points[..., 1]).mean(axis=-1), dtype=np.float64)
 
 
 def _climb(
-    acf: F64, linear: F64, directions: F64, *, step: float = 0.02, floor: float = 0.0005
+    acf: FloatArray, linear: F64, directions: F64, *, step: float = 0.02, floor: float = 0.0005
 ) -> tuple[F64, F64]:
     """Pattern search of many ``(n, 2, 2)`` maps at once on the lattice score; returns maps and scores."""
     n = len(linear)
@@ -241,7 +242,7 @@ def _canonical(linear: F64) -> F64:
     return out
 
 
-def _peaks(acf: F64, count: int) -> F64:
+def _peaks(acf: FloatArray, count: int) -> F64:
     """The ``count`` highest local maxima of the autocorrelation at lags a tile period in range, as ``(n, 2)`` (x, y).
 
     The autocorrelation is symmetric, so only one half plane of lags is kept.
@@ -249,7 +250,7 @@ def _peaks(acf: F64, count: int) -> F64:
     h, w = acf.shape
     reach = math.ceil(1.05 * TILE * SCALE_RANGE[1] * _MAX_ASPECT**0.5)
     ry, rx = min(reach, h // 2 - 1), min(reach, w // 2 - 1)
-    window = acf[np.ix_(np.arange(-ry, ry + 1) % h, np.arange(-rx, rx + 1) % w)].astype(np.float32)
+    window = np.block([[acf[h - ry :, w - rx :], acf[h - ry :, : rx + 1]], [acf[: ry + 1, w - rx :], acf[: ry + 1, : rx + 1]]])
     dilated = cv2.dilate(window, np.ones((5, 5), np.uint8))
     lx, ly, eligible = _lag_window(ry, rx)
     iy, ix = np.nonzero((window >= dilated) & eligible)
@@ -299,7 +300,7 @@ def _dedupe(linear: F64, score: F64, keep: int) -> list[Geometry]:
 
 
 def search_geometry(
-    acf: F64, *, candidates: int = 3, general_candidates: int = 4, peaks: int = 64, pairs: int = 12
+    acf: FloatArray, *, candidates: int = 3, general_candidates: int = 4, peaks: int = 64, pairs: int = 12
 ) -> list[Geometry]:
     """The best square (``candidates``) and general (``general_candidates``) lattices from autocorrelation peaks.
 
@@ -321,7 +322,7 @@ def search_geometry(
     return _dedupe(square, square_score, candidates) + _dedupe(general, general_score, general_candidates)
 
 
-def upright_axes(acf: F64, *, candidates: int = 4) -> list[Geometry]:
+def upright_axes(acf: FloatArray, *, candidates: int = 4) -> list[Geometry]:
     """The best unrotated lattices: each axis scaled on its own (crops, resizes and aspect changes).
 
     Constraining the angle to 0 lets the true scale outrank lattice-like structure of the host
@@ -406,16 +407,12 @@ def pilot_z(folded: F64, layout: TileLayout, *, turns: Sequence[int] = (0, 1, 2,
 
 
 def _pilot_correlation(folded: F64, layout: TileLayout, turns: Sequence[int]) -> tuple[float, int, F64]:
-    filters = _pilot_filters(layout)
-    half = np.fft.rfft2(folded)
-    best: tuple[float, int, F64] | None = None
-    for turn in turns:
-        corr = np.fft.irfft2(half * filters[turn], s=(TILE, TILE))
-        z = float((corr.max() - corr.mean()) / (corr.std() + 1e-12))
-        if best is None or z > best[0]:
-            best = (z, turn, corr)
-    assert best is not None
-    return best
+    filters = _pilot_filters(layout)[list(turns)]
+    corr = np.fft.irfft2(np.fft.rfft2(folded)[None] * filters, s=(TILE, TILE))
+    flat = corr.reshape(len(turns), -1)
+    z = (flat.max(axis=1) - flat.mean(axis=1)) / (flat.std(axis=1) + 1e-12)
+    best = int(np.argmax(z))
+    return float(z[best]), int(turns[best]), corr[best]
 
 
 def align(folded: F64, layout: TileLayout, *, turns: Sequence[int] = (0, 1, 2, 3)) -> Alignment:
@@ -430,7 +427,7 @@ def align(folded: F64, layout: TileLayout, *, turns: Sequence[int] = (0, 1, 2, 3
 
 
 def polish(
-    residual: FloatArray, geometry: Geometry, layout: TileLayout, *, rounds: int = 2
+    residual: FloatArray, geometry: Geometry, layout: TileLayout, *, rounds: int = 1
 ) -> tuple[Geometry, Alignment]:
     """Refine a geometry by coordinate ascent on the key's pilot z (sharper than the lattice score).
 
