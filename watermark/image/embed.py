@@ -32,7 +32,7 @@ _FLAT_SD = 2.0  # local standard deviation (8-bit levels) below which a region c
 _FLAT_BLUR = 4.0  # softening of the flat map, in canonical cells
 _LOW_TILT = -2.0  # spectral tilt of the flat regions' copy (energy in the band's lowest rings)
 _LOW_AMP = 1.25  # its RMS in a flat region (8-bit levels) that the texture's budget assumes
-_LOW_AMPS = tuple(1.0 + 0.125 * i for i in range(9))  # what it may be, image by image: 1.0 .. 2.0
+_LOW_AMPS = (1.0, 1.25, 1.5, 1.75, 2.0)  # what it may be, image by image
 _SSIM_FLOOR = 0.981  # mean SSIM (after rounding) the flat copy may not push an image below
 _HEADROOM_BLUR = 12.0  # smoothness of the shift off the clipping bounds, in canonical cells
 _ERODE = 3.0  # texture counts only where the whole neighbourhood (radius, cells) is textured
@@ -120,10 +120,11 @@ def embed_pixels(pixels: FloatArray, layout: TileLayout, coded: BoolArray, *, ps
     # Smooth content shows a full-band mark that texture hides: cap its gain there.
     high = pattern * np.minimum(gain, levels * _CAP_FLAT + _CAP_SLOPE * sd)
     reference = SsimReference(pixels, peak=peak)
+    headroom = _Headroom(pixels, flat, scale, peak=peak)
 
     def marked(amplitude: float) -> tuple[FloatArray, float]:
         delta: FloatArray = high + np.float32(amplitude) * low
-        delta -= _headroom(pixels, delta, flat, scale, peak=peak)
+        delta -= headroom.shift(delta)
         rms = float(np.sqrt(np.mean(delta**2)))
         if rms > target_rms:
             delta *= np.float32(target_rms / rms)
@@ -131,10 +132,10 @@ def embed_pixels(pixels: FloatArray, layout: TileLayout, coded: BoolArray, *, ps
         return out, reference.mean_ssim(np.rint(out))
 
     # The flat copy takes the largest amplitude on the grid whose rounded result keeps the SSIM
-    # floor and the PSNR (binary search: SSIM falls as the amplitude grows). Flat-heavy artwork
-    # has SSIM to spare where photographs with dark flat areas do not.
-    lo, hi = 0, len(_LOW_AMPS) - 1
-    best: FloatArray | None = None
+    # floor (SSIM falls as the amplitude grows). Flat-heavy artwork has SSIM to spare where
+    # photographs with dark flat areas do not: those stop at the first, smallest amplitude.
+    best, ssim = marked(_LOW_AMPS[0])
+    lo, hi = 1, len(_LOW_AMPS) - 1 if ssim >= _SSIM_FLOOR else 0
     while lo <= hi:
         mid = (lo + hi) // 2
         candidate, ssim = marked(_LOW_AMPS[mid])
@@ -142,19 +143,37 @@ def embed_pixels(pixels: FloatArray, layout: TileLayout, coded: BoolArray, *, ps
             best, lo = candidate, mid + 1
         else:
             hi = mid - 1
-    return best if best is not None else marked(_LOW_AMPS[0])[0]
+    return best
 
 
-def _headroom(pixels: FloatArray, delta: FloatArray, flat: FloatArray, scale: float, *, peak: float) -> FloatArray:
+class _Headroom:
     """A smooth shift that moves the change off the top clipping bound on flat white regions.
 
     Clipping keeps only one half of the mark on a white page; the shift, much smoother than the
     band, lowers white locally by about what would be clipped and is counted in the PSNR like
     the rest of the change. Black is left alone: SSIM's luminance term punishes any lift of
     black (a 1-level lift of a black window scores 0.87), and so does the eye. So are textured
-    regions and saturated colours with a channel at zero.
+    regions and saturated colours with a channel at zero. The smoothing runs at a quarter of the
+    resolution (the shift is far smoother than that).
     """
-    high, low = (pixels.max(axis=2), pixels.min(axis=2)) if pixels.ndim == 3 else (pixels, pixels)
-    top = np.where(low > peak * 10.0 / 255.0, np.maximum(high + delta - peak, 0.0), 0.0) * flat
-    over = cv2.GaussianBlur(top.astype(np.float32), (0, 0), _HEADROOM_BLUR * scale)
-    return np.asarray(2.0 * over, dtype=np.float32)
+
+    def __init__(self, pixels: FloatArray, flat: FloatArray, scale: float, *, peak: float) -> None:
+        if pixels.ndim == 3:
+            high = np.maximum(np.maximum(pixels[..., 0], pixels[..., 1]), pixels[..., 2])
+            low = np.minimum(np.minimum(pixels[..., 0], pixels[..., 1]), pixels[..., 2])
+        else:
+            high = low = pixels
+        self.eligible = bool(np.any(high >= peak - 4.0 * peak / 255.0))
+        self.high = high
+        self.weight = np.where(low > peak * 10.0 / 255.0, flat, 0.0).astype(np.float32)
+        self.peak, self.sigma = peak, _HEADROOM_BLUR * scale / 4.0
+
+    def shift(self, delta: FloatArray) -> FloatArray:
+        """What to subtract from ``delta``."""
+        if not self.eligible:
+            return np.zeros_like(delta)
+        top = np.maximum(self.high + delta - self.peak, 0.0) * self.weight
+        h, w = top.shape
+        small = cv2.resize(top, (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_AREA)
+        small = cv2.GaussianBlur(small, (0, 0), self.sigma)
+        return np.asarray(2.0 * cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR), dtype=np.float32)
