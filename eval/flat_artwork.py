@@ -124,7 +124,9 @@ def _ui(h: int, w: int, rng: np.random.Generator, dark: bool) -> Img:
     for i in range(8):
         ty = (560 + 26 * i) * s
         if ty < (h - 20) * s:
-            draw.text((250 * s, ty), "Lorem ipsum dolor sit amet, consectetur adipiscing elit " * 2, font=_font(15), fill=ink)
+            draw.text(
+                (250 * s, ty), "Lorem ipsum dolor sit amet, consectetur adipiscing elit " * 2, font=_font(15), fill=ink
+            )
     return _finish(im)
 
 
@@ -140,15 +142,42 @@ def cartoon(h: int, w: int, rng: np.random.Generator) -> Img:
     y, _ = _grid(h, w)
     im, draw = _canvas(_mix((120, 190, 250), (200, 235, 255), y))
     s, line = _SS, 5 * _SS
-    draw.ellipse([-0.2 * w * s, 0.6 * h * s, 1.2 * w * s, 1.6 * h * s], fill=(110, 190, 80), outline=(0, 0, 0), width=line)
-    draw.ellipse([0.08 * w * s, 0.08 * h * s, 0.2 * w * s, 0.08 * h * s + 0.12 * w * s], fill=(255, 215, 60), outline=(0, 0, 0), width=line)
+    draw.ellipse(
+        [-0.2 * w * s, 0.6 * h * s, 1.2 * w * s, 1.6 * h * s], fill=(110, 190, 80), outline=(0, 0, 0), width=line
+    )
+    draw.ellipse(
+        [0.08 * w * s, 0.08 * h * s, 0.2 * w * s, 0.08 * h * s + 0.12 * w * s],
+        fill=(255, 215, 60),
+        outline=(0, 0, 0),
+        width=line,
+    )
     hx, hy = 0.45 * w * s, 0.45 * h * s
     draw.rectangle([hx, hy, hx + 0.25 * w * s, hy + 0.25 * h * s], fill=(240, 200, 150), outline=(0, 0, 0), width=line)
-    draw.polygon([(hx - 20 * s, hy), (hx + 0.125 * w * s, hy - 0.18 * h * s), (hx + 0.25 * w * s + 20 * s, hy)], fill=(200, 60, 50), outline=(0, 0, 0), width=line)
-    draw.rectangle([hx + 0.1 * w * s, hy + 0.12 * h * s, hx + 0.15 * w * s, hy + 0.25 * h * s], fill=(120, 70, 40), outline=(0, 0, 0), width=line)
+    draw.polygon(
+        [(hx - 20 * s, hy), (hx + 0.125 * w * s, hy - 0.18 * h * s), (hx + 0.25 * w * s + 20 * s, hy)],
+        fill=(200, 60, 50),
+        outline=(0, 0, 0),
+        width=line,
+    )
+    draw.rectangle(
+        [hx + 0.1 * w * s, hy + 0.12 * h * s, hx + 0.15 * w * s, hy + 0.25 * h * s],
+        fill=(120, 70, 40),
+        outline=(0, 0, 0),
+        width=line,
+    )
     for cx in (0.25, 0.85):
-        draw.rectangle([(cx - 0.015) * w * s, 0.5 * h * s, (cx + 0.015) * w * s, 0.72 * h * s], fill=(130, 80, 40), outline=(0, 0, 0), width=line)
-        draw.ellipse([(cx - 0.08) * w * s, 0.3 * h * s, (cx + 0.08) * w * s, 0.55 * h * s], fill=(40, 150, 60), outline=(0, 0, 0), width=line)
+        draw.rectangle(
+            [(cx - 0.015) * w * s, 0.5 * h * s, (cx + 0.015) * w * s, 0.72 * h * s],
+            fill=(130, 80, 40),
+            outline=(0, 0, 0),
+            width=line,
+        )
+        draw.ellipse(
+            [(cx - 0.08) * w * s, 0.3 * h * s, (cx + 0.08) * w * s, 0.55 * h * s],
+            fill=(40, 150, 60),
+            outline=(0, 0, 0),
+            width=line,
+        )
     for _ in range(3):
         cx, cy = rng.uniform(0.3, 0.9) * w * s, rng.uniform(0.08, 0.25) * h * s
         for dx in (-40, 0, 40):
@@ -159,7 +188,9 @@ def cartoon(h: int, w: int, rng: np.random.Generator) -> Img:
 def lowpoly(h: int, w: int, rng: np.random.Generator) -> Img:
     from scipy.spatial import Delaunay
 
-    pts = np.vstack([rng.uniform(0, 1, (60, 2)), [[0, 0], [0, 1], [1, 0], [1, 1], [0.5, 0], [0.5, 1], [0, 0.5], [1, 0.5]]])
+    pts = np.vstack(
+        [rng.uniform(0, 1, (60, 2)), [[0, 0], [0, 1], [1, 0], [1, 1], [0.5, 0], [0.5, 1], [0, 0.5], [1, 0.5]]]
+    )
     tri = Delaunay(pts)
     im, draw = _canvas(np.zeros((h, w, 3), np.float32))
     for simplex in tri.simplices:
@@ -208,7 +239,10 @@ def flat_icons(h: int, w: int, rng: np.random.Generator) -> Img:
             if shape == 0:
                 draw.ellipse([cx - rad / 2, cy - rad / 2, cx + rad / 2, cy + rad / 2], fill=(255, 255, 255))
             elif shape == 1:
-                draw.polygon([(cx - rad / 2, cy + rad / 2), (cx, cy - rad / 2), (cx + rad / 2, cy + rad / 2)], fill=(255, 255, 255))
+                draw.polygon(
+                    [(cx - rad / 2, cy + rad / 2), (cx, cy - rad / 2), (cx + rad / 2, cy + rad / 2)],
+                    fill=(255, 255, 255),
+                )
             else:
                 draw.rectangle([cx - rad / 2, cy - rad / 8, cx + rad / 2, cy + rad / 8], fill=(255, 255, 255))
     return _finish(im)

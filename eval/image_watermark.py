@@ -1,9 +1,18 @@
 """Image watermark benchmark: quality, robustness, speed and the null run, side by side.
 
-Assay's scheme against ``invisible-watermark`` dwtDct and dwtDctSvd (48-bit SDXL payload) on the
-same images and attacks in the same run, and RivaGAN (32 bits) on a subset. Images: 9 colour and
-7 greyscale ``skimage.data`` images, centre-cropped and resized (LANCZOS) to 512 and 1024 px.
-Writes ``eval/results/image_watermark.{json,md,png}``; ``--skip`` keeps earlier sections.
+Assay's scheme against ``invisible-watermark`` dwtDct and dwtDctSvd (48-bit SDXL payload) and
+against Assay's own previous version (``--baseline``, the scheme before flat-artwork shaping and
+affine synchronisation, run from that git revision in a child process) on the same images and
+attacks in the same run, and RivaGAN (32 bits) on a subset. Two image sets:
+
+- ``photo``: 9 colour and 7 greyscale ``skimage.data`` images, centre-cropped and resized
+  (LANCZOS) to 512 and 1024 px;
+- ``flat``: 12 flat digital-artwork images rendered in code (``eval/flat_artwork.py``: gradients,
+  vector shapes, UI screenshots, a chart, a cartoon), around one megapixel.
+
+Quality is PSNR and SSIM on the whole image and SSIM on its four flattest 128 px crops; the
+figure ``image_watermark_crops.png`` shows such crops before and after marking. Writes
+``eval/results/image_watermark.{json,md,png}``; ``--skip`` keeps earlier sections.
 
 Decisions at FPR 1e-6: Assay decides with its exact bound (see watermark/image/detect.py); the
 unkeyed marks use the binomial thresholds k >= 41 of 48 and k >= 30 of 32.
@@ -18,7 +27,9 @@ import math
 import os
 import platform
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 import zlib
 from abc import ABC, abstractmethod
@@ -28,10 +39,13 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+# A child run of the previous version imports the package from that revision's tree instead.
+sys.path.insert(0, os.environ.get("ASSAY_IMAGE_CODE_ROOT", str(REPO)))
+sys.path.insert(1, str(REPO / "eval"))
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
+from flat_artwork import flat_artwork  # noqa: E402
 from PIL import Image  # noqa: E402
 from skimage import data as skdata  # noqa: E402
 from skimage.metrics import structural_similarity  # noqa: E402
@@ -42,20 +56,10 @@ from watermark.image import (  # noqa: E402
     ImageWatermarker,
     ecc,
 )
+from watermark.image import sync as image_sync  # noqa: E402
 from watermark.image.embed import luma  # noqa: E402
 from watermark.image.layout import layout_for_key  # noqa: E402
 from watermark.image.payload import CHECKED_BITS, Payload  # noqa: E402
-from watermark.image.sync import (  # noqa: E402
-    align,
-    autocorrelation,
-    detection_frame,
-    fold,
-    polish,
-    search_geometry,
-    untouched_geometry,
-    upright_axes,
-    whiten,
-)
 from watermark.keys import KeyRing, Secret, WatermarkKey  # noqa: E402
 
 COLOUR = ["astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry", "retina",
@@ -64,6 +68,9 @@ GREY = ["camera", "moon", "page", "coins", "brick", "grass", "gravel"]
 SDXL_BITS = [int(b) for b in np.unpackbits(np.frombuffer(bytes.fromhex("b3ec907bb19e"), dtype=np.uint8))]
 RIVA_BITS = SDXL_BITS[:32]
 THRESHOLD = {48: 41, 32: 30}
+BASELINE = "9705d06"  # the last revision before flat-artwork shaping and affine synchronisation
+# Attacks that move the tile lattice: the detector must search the geometry (speed section).
+GEOMETRIC = ["rotate2", "rotate5", "rotate10", "aspect0.8", "aspect1.25", "shear5", "crop0.5-offset", "crop0.71-centre"]
 
 Img = np.ndarray
 
@@ -84,6 +91,13 @@ def load_images(size: int) -> list[tuple[str, Img]]:
         im = Image.fromarray(arr).resize((size, size), Image.LANCZOS)
         out.append((f"{name}@{size}", np.asarray(im)))
     return out
+
+
+def image_set(name: str, sizes: list[int], limit: int) -> list[tuple[str, Img]]:
+    """The ``photo`` or ``flat`` set (``limit`` images per size for photos, in all for flat artwork)."""
+    if name == "flat":
+        return flat_artwork(limit)
+    return [im for size in sizes for im in load_images(size)[:limit]]
 
 
 # ---------------------------------------------------------------------------------------------- attacks
@@ -220,12 +234,14 @@ class Assay(Method):
 
     def coded_accuracy(self, img: Img) -> float:
         """Raw coded-bit accuracy at the best pilot alignment over the geometries the detector tries."""
-        frame, _ = detection_frame(luma(img.astype(np.float32)))
-        r = whiten(frame)
-        acf = autocorrelation(r)
-        geoms = [untouched_geometry(*img.shape[:2]), *search_geometry(acf, candidates=8), *upright_axes(acf)]
-        g = max(geoms, key=lambda g: align(fold(r, g), self.layout).pilot_z)
-        best = polish(r, g, self.layout)[1]
+        sy = image_sync
+        frame, _ = sy.detection_frame(luma(img.astype(np.float32)))
+        r = sy.whiten(frame)
+        acf = sy.autocorrelation(r)
+        upright = getattr(sy, "upright_axes", None) or getattr(sy, "upright_scales")  # noqa: B009 (either version)
+        geoms = [sy.untouched_geometry(*img.shape[:2]), *sy.search_geometry(acf, candidates=8), *upright(acf)]
+        g = max(geoms, key=lambda g: sy.align(sy.fold(r, g), self.layout).pilot_z)
+        best = sy.polish(r, g, self.layout)[1]
         truth = ecc.encode(ecc.with_crc(Payload.for_key(self.key.key_id, self.record).to_bytes()))
         return float(np.mean((self.layout.soft_bits(best.spectrum) > 0) == truth))
 
@@ -280,32 +296,63 @@ def ssim(a: Img, b: Img) -> float:
     return float(structural_similarity(a2, b2, data_range=255))
 
 
+def flattest_crops(img: Img, count: int = 4, size: int = 128) -> list[tuple[int, int]]:
+    """Top-left corners of the ``count`` non-overlapping ``size`` px crops with the lowest luma deviation."""
+    y = luma(img.astype(np.float32))
+    h, w = y.shape
+    cells = sorted(
+        (float(y[t : t + size, x : x + size].std()), t, x)
+        for t in range(0, h - size + 1, size // 2)
+        for x in range(0, w - size + 1, size // 2)
+    )
+    picked: list[tuple[int, int]] = []
+    for _, t, x in cells:
+        if all(abs(t - pt) >= size or abs(x - px) >= size for pt, px in picked):
+            picked.append((t, x))
+        if len(picked) == count:
+            break
+    return picked
+
+
+def flat_ssim(ref: Img, marked: Img) -> float:
+    """The lowest SSIM over the image's four flattest 128 px crops (where a mark would show first)."""
+    crops = flattest_crops(ref)
+    return min(ssim(ref[t : t + 128, x : x + 128], marked[t : t + 128, x : x + 128]) for t, x in crops)
+
+
 def robustness(methods: list[Method], images: list[tuple[str, Img]], attacks: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for m in methods:
         rows: dict[str, list[tuple[bool, bool, float]]] = defaultdict(list)
-        quality: list[tuple[float, float]] = []
+        quality: dict[str, dict[str, float]] = {}
         embed_ms, detect_ms = [], []
-        for _name, img in tqdm(images, desc=m.name):
+        for name, img in tqdm(images, desc=m.name):
             mp = img.shape[0] * img.shape[1] / 1e6
             t = time.perf_counter()
             marked = m.embed(img)
             embed_ms.append((time.perf_counter() - t) * 1e3 / mp)
             ref = img if marked.ndim == img.ndim else np.dstack([img] * 3)
-            quality.append((psnr(ref, marked), ssim(ref, marked)))
+            quality[name] = {
+                "psnr_db": psnr(ref, marked),
+                "ssim": ssim(ref, marked),
+                "flat_crop_ssim": flat_ssim(ref, marked),
+            }
             for attack in attacks:
                 attacked = ATTACKS[attack](marked)
                 t = time.perf_counter()
                 rows[attack].append(m.detect(attacked))
                 if attack == "none":
                     detect_ms.append((time.perf_counter() - t) * 1e3 / mp)
+        q = list(quality.values())
         out[m.name] = {
             "images": len(images),
             "payload_bits": m.bits,
-            "psnr_db": statistics.mean(q[0] for q in quality),
-            "psnr_db_min": min(q[0] for q in quality),
-            "ssim": statistics.mean(q[1] for q in quality),
-            "ssim_min": min(q[1] for q in quality),
+            "psnr_db": statistics.mean(v["psnr_db"] for v in q),
+            "psnr_db_min": min(v["psnr_db"] for v in q),
+            "ssim": statistics.mean(v["ssim"] for v in q),
+            "ssim_min": min(v["ssim"] for v in q),
+            "flat_crop_ssim_min": min(v["flat_crop_ssim"] for v in q),
+            "per_image": quality,
             "embed_ms_per_mp_median": statistics.median(embed_ms),
             "detect_ms_per_mp_median_untouched": statistics.median(detect_ms),
             "attacks": {
@@ -317,13 +364,27 @@ def robustness(methods: list[Method], images: list[tuple[str, Img]], attacks: li
                 for a, v in rows.items()
             },
         }
-        print(m.name, {k: v for k, v in out[m.name].items() if k != "attacks"})
+        print(m.name, {k: v for k, v in out[m.name].items() if k not in ("attacks", "per_image")})
         print("  TPR:", {a: round(v["tpr_at_1e-6"], 2) for a, v in out[m.name]["attacks"].items()})
     return out
 
 
-def speed(sizes: list[int]) -> dict[str, Any]:
-    """Embed and detect ms per megapixel, median of 5, at each size; Assay detect with and without search."""
+def _timed(f: Callable[[], Any], repeats: int = 5) -> float:
+    """Median seconds of ``repeats`` calls."""
+    ts = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        f()
+        ts.append(time.perf_counter() - t)
+    return statistics.median(ts)
+
+
+def speed(sizes: list[int], *, baselines: bool = True) -> dict[str, Any]:
+    """Embed and detect ms per megapixel (median of 5) at each size, Assay's detection per geometric attack.
+
+    Geometric detection: a 1 MP photograph and a 1 MP flat artwork, marked, then each attack in
+    ``GEOMETRIC``; ms per megapixel of the marked image, median over the cases (3 calls each).
+    """
     a = Assay()
     img0 = np.asarray(Image.fromarray(skdata.astronaut()).resize((sizes[0], sizes[0]), Image.LANCZOS))
     res: dict[str, Any] = {}
@@ -331,30 +392,38 @@ def speed(sizes: list[int]) -> dict[str, Any]:
         img = np.asarray(Image.fromarray(img0).resize((size, size), Image.LANCZOS))
         mp = size * size / 1e6
         marked = a.embed(img)
-        rotated = rotate(marked, 3)
-
-        def timed(f: Callable[[], Any], mp: float = mp) -> float:
-            ts = []
-            for _ in range(5):
-                t = time.perf_counter()
-                f()
-                ts.append(time.perf_counter() - t)
-            return statistics.median(ts) * 1e3 / mp
-
         res[f"{size}px"] = {
             "megapixels": mp,
-            "assay_embed_ms_per_mp": timed(lambda: a.embed(img)),  # noqa: B023
-            "assay_detect_ms_per_mp": timed(lambda: a.detector.detect_pixels(marked.astype(np.float32), peak=255.0)),  # noqa: B023
-            "assay_detect_with_search_ms_per_mp": timed(
-                lambda: a.detector.detect_pixels(rotated.astype(np.float32), peak=255.0)  # noqa: B023
-            ),
+            "assay_embed_ms_per_mp": _timed(lambda: a.embed(img)) * 1e3 / mp,  # noqa: B023
+            "assay_detect_ms_per_mp": _timed(
+                lambda: a.detector.detect_pixels(marked.astype(np.float32), peak=255.0)  # noqa: B023
+            )
+            * 1e3
+            / mp,
         }
-        for method in ("dwtDct", "dwtDctSvd"):
-            iw = ImWatermark(method, SDXL_BITS)
-            m2 = iw.embed(img)
-            res[f"{size}px"][f"{method}_embed_ms_per_mp"] = timed(lambda: iw.embed(img))  # noqa: B023
-            res[f"{size}px"][f"{method}_detect_ms_per_mp"] = timed(lambda: iw.detect(m2))  # noqa: B023
+        if baselines:
+            for method in ("dwtDct", "dwtDctSvd"):
+                iw = ImWatermark(method, SDXL_BITS)
+                m2 = iw.embed(img)
+                res[f"{size}px"][f"{method}_embed_ms_per_mp"] = _timed(lambda: iw.embed(img)) * 1e3 / mp  # noqa: B023
+                res[f"{size}px"][f"{method}_detect_ms_per_mp"] = _timed(lambda: iw.detect(m2)) * 1e3 / mp  # noqa: B023
         print(size, res[f"{size}px"])
+    cases: dict[str, float] = {}
+    found = 0
+    for name, img in [("astronaut@1024", load_images(1024)[0][1]), flat_artwork(1)[0]]:
+        marked = a.embed(img)
+        mp = img.shape[0] * img.shape[1] / 1e6
+        for attack in GEOMETRIC:
+            attacked = ATTACKS[attack](marked).astype(np.float32)
+            found += a.detector.detect_pixels(attacked, peak=255.0).found
+            cases[f"{name} {attack}"] = _timed(lambda: a.detector.detect_pixels(attacked, peak=255.0), 3) * 1e3 / mp  # noqa: B023
+    res["geometric_1mp"] = {
+        "cases": cases,
+        "found": found,
+        "median_ms_per_mp": statistics.median(cases.values()),
+        "max_ms_per_mp": max(cases.values()),
+    }
+    print("geometric", res["geometric_1mp"])
     return res
 
 
@@ -421,44 +490,62 @@ def null_run(images: list[tuple[str, Img]], attacks: list[str], keys: int) -> di
 # ---------------------------------------------------------------------------------------------- report
 
 
+def _quality_table(rob: dict[str, Any]) -> list[str]:
+    lines = [
+        "| method | images | payload bits | PSNR dB (min) | SSIM (min) | flattest-crop SSIM (min) "
+        "| embed ms/MP | detect ms/MP |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for m, r in rob.items():
+        flat = r.get("flat_crop_ssim_min")
+        lines.append(
+            f"| {m} | {r['images']} | {r['payload_bits']} | {r['psnr_db']:.1f} ({r['psnr_db_min']:.1f}) | "
+            f"{r['ssim']:.3f} ({r['ssim_min']:.3f}) | {'—' if flat is None else f'{flat:.3f}'} | "
+            f"{r['embed_ms_per_mp_median']:.0f} | {r['detect_ms_per_mp_median_untouched']:.0f} |"
+        )
+    return lines
+
+
+def _robustness_table(rob: dict[str, Any]) -> list[str]:
+    methods = list(rob)
+    lines = ["| attack | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
+    for attack in rob[methods[0]]["attacks"]:
+        cells = []
+        for m in methods:
+            v = rob[m]["attacks"].get(attack)
+            cells.append(
+                "—" if v is None else f"{v['tpr_at_1e-6']:.2f} / {v['exact_payload']:.2f} / {v['bit_accuracy']:.2f}"
+            )
+        lines.append(f"| {attack} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def write_report(results: dict[str, Any], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     tmp = out / "image_watermark.json.tmp"
     tmp.write_text(json.dumps(results, indent=2, default=float))
     tmp.replace(out / "image_watermark.json")
     lines = ["# Image watermark benchmark", "", f"Machine: {results.get('machine')}", ""]
-    rob = results.get("robustness", {})
-    if rob:
-        methods = list(rob)
-        head = "| method | images | payload bits | PSNR dB (min) | SSIM (min) | embed ms/MP | detect ms/MP |"
-        lines += ["## Quality", "", head, "|---|---|---|---|---|---|---|"]
-        for m in methods:
-            r = rob[m]
-            lines.append(
-                f"| {m} | {r['images']} | {r['payload_bits']} | {r['psnr_db']:.1f} ({r['psnr_db_min']:.1f}) | "
-                f"{r['ssim']:.3f} ({r['ssim_min']:.3f}) | {r['embed_ms_per_mp_median']:.0f} | "
-                f"{r['detect_ms_per_mp_median_untouched']:.0f} |"
-            )
-        lines += ["", "## Robustness: TPR at FPR 1e-6 / exact payload / bit accuracy", ""]
-        lines += ["| attack | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
-        for attack in rob[methods[0]]["attacks"]:
-            cells = []
-            for m in methods:
-                v = rob[m]["attacks"].get(attack)
-                cells.append(
-                    "—" if v is None else f"{v['tpr_at_1e-6']:.2f} / {v['exact_payload']:.2f} / {v['bit_accuracy']:.2f}"
-                )
-            lines.append(f"| {attack} | " + " | ".join(cells) + " |")
-        lines.append("")
-    for section in ("speed", "null"):
+    if "baseline" in results:
+        lines += [f"`assay (before)` is revision `{results['baseline']}` of this repository, run in the same job.", ""]
+    for set_name, rob in results.get("robustness", {}).items():
+        lines += [f"## {set_name}: quality", "", *_quality_table(rob), ""]
+        lines += [f"## {set_name}: TPR at FPR 1e-6 / exact payload / bit accuracy", "", *_robustness_table(rob), ""]
+        assay = rob.get("assay", {}).get("per_image")
+        if assay and set_name == "flat":
+            lines += ["Per image (assay): PSNR dB / SSIM / flattest-crop SSIM", ""]
+            lines += [
+                f"- {n}: {q['psnr_db']:.1f} / {q['ssim']:.4f} / {q['flat_crop_ssim']:.4f}" for n, q in assay.items()
+            ]
+            lines.append("")
+        _plot(rob, out / f"image_watermark_{set_name}.png", set_name)
+    for section in ("speed", "speed_before", "null"):
         if section in results:
             lines += [f"## {section}", "", "```json", json.dumps(results[section], indent=2, default=float), "```", ""]
     (out / "image_watermark.md").write_text("\n".join(lines))
-    if rob:
-        _plot(rob, out / "image_watermark.png")
 
 
-def _plot(rob: dict[str, Any], path: Path) -> None:
+def _plot(rob: dict[str, Any], path: Path, set_name: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -468,60 +555,146 @@ def _plot(rob: dict[str, Any], path: Path) -> None:
     attacks = list(rob[methods[0]]["attacks"])
     x = np.arange(len(attacks))
     width = 0.8 / len(methods)
-    fig, ax = plt.subplots(figsize=(14, 5))
+    fig, ax = plt.subplots(figsize=(16, 5))
     for i, m in enumerate(methods):
         vals = [rob[m]["attacks"].get(a, {}).get("tpr_at_1e-6", np.nan) for a in attacks]
-        ax.bar(x + i * width, vals, width, label=f"{m} (PSNR {rob[m]['psnr_db']:.1f} dB)")
+        ax.bar(
+            x + i * width,
+            vals,
+            width,
+            label=f"{m} (PSNR {rob[m]['psnr_db']:.1f} dB, SSIM min {rob[m]['ssim_min']:.3f})",
+        )
     ax.set_xticks(x + 0.4 - width / 2, attacks, rotation=60, ha="right")
     ax.set_ylabel("TPR at FPR 1e-6")
     ax.set_ylim(0, 1.05)
-    ax.set_title("Detection after each attack (same images, same run)")
+    ax.set_title(f"Detection after each attack: {set_name} set (same images, same run)")
     ax.legend(loc="lower left")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
+def crops_figure(originals: list[tuple[str, Img]], marked: dict[str, dict[str, Img]], path: Path) -> None:
+    """The flattest crop of each image: original, each method's marked copy, and their changes x 16."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    methods = list(marked)
+    cols = 1 + 2 * len(methods)
+    fig, axes = plt.subplots(len(originals), cols, figsize=(2.4 * cols, 2.5 * len(originals)), squeeze=False)
+    for row, (name, img) in enumerate(originals):
+        t, x = flattest_crops(img, count=1)[0]
+        crop = img[t : t + 128, x : x + 128]
+        panels = [("original", crop)]
+        for m in methods:
+            mc = marked[m][name][t : t + 128, x : x + 128]
+            change = np.clip(128 + 16 * (mc.astype(np.float32) - crop), 0, 255).astype(np.uint8)
+            panels += [
+                (f"{m}\nPSNR {psnr(img, marked[m][name]):.1f}, SSIM {ssim(img, marked[m][name]):.3f}", mc),
+                (f"{m}: change x16", change),
+            ]
+        for col, (title, panel) in enumerate(panels):
+            ax = axes[row][col]
+            ax.imshow(panel, cmap="gray" if panel.ndim == 2 else None, vmin=0, vmax=255, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(title if row == 0 or col == 0 else title.split("\n")[-1], fontsize=7)
+        axes[row][0].set_ylabel(name, fontsize=7)
+    fig.suptitle("Flattest 128 px crop of each image: original, marked, and the change amplified 16 times")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+CROP_IMAGES = ["gradient-blobs", "ui-light", "cartoon", "radial"]
+
+
+def run_baseline(rev: str, args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Img], dict[str, Any]]:
+    """Robustness, marked crop images and geometric speed of Assay at git revision ``rev``, in a child process."""
+    with tempfile.TemporaryDirectory(prefix="assay-before-") as tmp:
+        root = Path(tmp) / "tree"
+        root.mkdir()
+        archive = subprocess.run(["git", "-C", str(REPO), "archive", rev, "watermark"], capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", str(root)], input=archive.stdout, check=True)
+        result = Path(tmp) / "before.json"
+        cmd = [sys.executable, __file__, "--child", str(result), "--sets", *args.sets, "--sizes", *map(str, args.sizes)]
+        cmd += ["--images", str(args.images)]
+        subprocess.run(cmd, check=True, env={**os.environ, "ASSAY_IMAGE_CODE_ROOT": str(root)})
+        data = json.loads(result.read_text())
+        crops = dict(np.load(Path(tmp) / "before.npz"))
+    return data["robustness"], crops, data["speed"]
+
+
+def child(path: Path, args: argparse.Namespace) -> None:
+    """The ``--child`` half of :func:`run_baseline`: Assay only, at the revision on ``sys.path``."""
+    rob = {s: robustness([Assay()], image_set(s, args.sizes, args.images), list(ATTACKS))["assay"] for s in args.sets}
+    a = Assay()
+    crops = {name: a.embed(img) for name, img in flat_artwork() if name.split("@")[0] in CROP_IMAGES}
+    np.savez(path.with_suffix(".npz"), **crops)
+    path.write_text(json.dumps({"robustness": rob, "speed": speed([1024], baselines=False)}, default=float))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--sizes", type=int, nargs="*", default=[512, 1024])
-    ap.add_argument("--images", type=int, default=16, help="images per size (9 colour + 7 grey at 16)")
+    ap.add_argument("--sizes", type=int, nargs="*", default=[512, 1024], help="photo sizes")
+    ap.add_argument(
+        "--images", type=int, default=16, help="photos per size (9 colour + 7 grey at 16); flat images in all"
+    )
+    ap.add_argument("--sets", nargs="*", default=["photo", "flat"], choices=["photo", "flat"])
     ap.add_argument("--riva-images", type=int, default=3)
     ap.add_argument("--null-keys", type=int, default=8)
-    ap.add_argument("--skip", nargs="*", default=[], choices=["robustness", "riva", "speed", "null"])
+    ap.add_argument("--skip", nargs="*", default=[], choices=["robustness", "baseline", "riva", "speed", "null"])
     ap.add_argument("--methods", nargs="*", default=["assay", "dwtDct", "dwtDctSvd"], help="robustness section only")
+    ap.add_argument("--baseline", default=BASELINE, help="git revision of Assay's previous version")
+    ap.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, default=REPO / "eval" / "results")
     args = ap.parse_args()
+    if args.child:
+        child(args.child, args)
+        return
     prev = args.out / "image_watermark.json"
     results: dict[str, Any] = json.loads(prev.read_text()) if prev.is_file() else {}
+    if "robustness" in results and "assay" in results["robustness"]:  # the single-set layout of older runs
+        results["robustness"] = {"photo": results["robustness"]}
     results["machine"] = f"{platform.machine()}, {os.cpu_count()} CPUs"
-    pick = [i for i in range(len(COLOUR + GREY))]
-    pick = pick[: args.images] if args.images < len(pick) else pick
-    images = [im for size in args.sizes for i, im in enumerate(load_images(size)) if i in pick]
+    sets = {s: image_set(s, args.sizes, args.images) for s in args.sets}
     attacks = list(ATTACKS)
+    rob = results.setdefault("robustness", {})
     if "robustness" not in args.skip:
         make: dict[str, Callable[[], Method]] = {
             "assay": Assay,
             "dwtDct": lambda: ImWatermark("dwtDct", SDXL_BITS),
             "dwtDctSvd": lambda: ImWatermark("dwtDctSvd", SDXL_BITS),
         }
-        methods = [make[name]() for name in args.methods]
-        results["robustness"] = {**results.get("robustness", {}), **robustness(methods, images, attacks)}
+        for s, images in sets.items():
+            rob[s] = {**rob.get(s, {}), **robustness([make[name]() for name in args.methods], images, attacks)}
+            write_report(results, args.out)
+    if "baseline" not in args.skip:
+        before, before_crops, results["speed_before"] = run_baseline(args.baseline, args)
+        results["baseline"] = args.baseline
+        for s, r in before.items():
+            rob.setdefault(s, {})["assay (before)"] = r
+        a = Assay()
+        originals = [(n, im) for n, im in flat_artwork() if n.split("@")[0] in CROP_IMAGES]
+        marked = {"assay": {n: a.embed(im) for n, im in originals}, "assay (before)": before_crops}
+        crops_figure(originals, marked, args.out / "image_watermark_crops.png")
         write_report(results, args.out)
-    if "riva" not in args.skip:
-        subset = [im for im in images if im[1].shape[0] == 512][: args.riva_images]
+    if "riva" not in args.skip and "photo" in sets:
+        subset = [im for im in sets["photo"] if im[1].shape[0] == 512][: args.riva_images]
         riva = robustness([ImWatermark("rivaGan", RIVA_BITS)], subset, attacks)
         riva["rivaGan"]["note"] = f"subset: first {len(subset)} 512 px images"
-        results.setdefault("robustness", {}).update(riva)
+        rob.setdefault("photo", {}).update(riva)
         write_report(results, args.out)
     if "speed" not in args.skip:
         results["speed"] = speed([1024, 2048])
         write_report(results, args.out)
     if "null" not in args.skip:
-        results["null"] = null_run(images, attacks, args.null_keys)
+        results["null"] = null_run([im for images in sets.values() for im in images], attacks, args.null_keys)
         print(results["null"])
         write_report(results, args.out)
-    print(f"wrote {args.out}/image_watermark.json, .md and .png")
+    print(f"wrote {args.out}/image_watermark.json, .md and the figures")
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ _LOW_AMP = 1.25  # its RMS in a flat region (8-bit levels) that the texture's bu
 _LOW_AMPS = (1.0, 1.25, 1.5, 1.75, 2.0)  # what it may be, image by image
 _SSIM_FLOOR = 0.981  # mean SSIM (after rounding) the flat copy may not push an image below
 _HEADROOM_BLUR = 12.0  # smoothness of the shift off the clipping bounds, in canonical cells
+_DARK = (4.0, 32.0)  # luma (8-bit levels) below which the flat copy fades out, and where it is whole
 _ERODE = 3.0  # texture counts only where the whole neighbourhood (radius, cells) is textured
 
 FloatArray = npt.NDArray[np.float32]
@@ -110,8 +111,14 @@ def embed_pixels(pixels: FloatArray, layout: TileLayout, coded: BoolArray, *, ps
     scale = working_scale(height, width)
     levels = np.float32(peak / 255.0)
     target_rms = peak * 10.0 ** (-psnr / 20.0)
-    sd = _masked_sd(luma(pixels), scale)
+    y = luma(pixels)
+    sd = _masked_sd(y, scale)
     flat = cv2.GaussianBlur(np.clip(1.0 - sd / (levels * _FLAT_SD), 0.0, 1.0), (0, 0), _FLAT_BLUR * scale)
+    # Near black a change lifts the window mean that SSIM (and the eye) judge relative to zero.
+    lit = np.clip(
+        (cv2.erode(y, np.ones((7, 7), np.uint8)) - levels * _DARK[0]) / (levels * (_DARK[1] - _DARK[0])), 0, 1
+    )
+    flat *= cv2.GaussianBlur(lit, (0, 0), _FLAT_BLUR * scale)
     low = _pattern(layout.tile(coded, tilt=_LOW_TILT), height, width, scale) * (flat * levels)
     budget = max(target_rms**2 - _LOW_AMP**2 * float(np.mean(low**2)), 0.25 * target_rms**2)
     pattern = _pattern(layout.tile(coded), height, width, scale)

@@ -49,7 +49,9 @@ class SsimReference:
     def mean_ssim(self, candidate: FloatArray) -> float:
         """The mean SSIM of ``candidate`` (same shape as the original), averaged over channels."""
         if candidate.shape != self.original.shape:
-            raise ValueError(f"the candidate's shape {candidate.shape} differs from the original's {self.original.shape}")
+            raise ValueError(
+                f"the candidate's shape {candidate.shape} differs from the original's {self.original.shape}"
+            )
         x, ux, vx = self.original, self.ux, self.vx
         d = np.asarray(candidate, dtype=np.float32) - x
         ud = _box(d)

@@ -250,7 +250,9 @@ def _peaks(acf: FloatArray, count: int) -> F64:
     h, w = acf.shape
     reach = math.ceil(1.05 * TILE * SCALE_RANGE[1] * _MAX_ASPECT**0.5)
     ry, rx = min(reach, h // 2 - 1), min(reach, w // 2 - 1)
-    window = np.block([[acf[h - ry :, w - rx :], acf[h - ry :, : rx + 1]], [acf[: ry + 1, w - rx :], acf[: ry + 1, : rx + 1]]])
+    window = np.block(
+        [[acf[h - ry :, w - rx :], acf[h - ry :, : rx + 1]], [acf[: ry + 1, w - rx :], acf[: ry + 1, : rx + 1]]]
+    )
     dilated = cv2.dilate(window, np.ones((5, 5), np.uint8))
     lx, ly, eligible = _lag_window(ry, rx)
     iy, ix = np.nonzero((window >= dilated) & eligible)
@@ -306,9 +308,11 @@ def search_geometry(
 
     Each of the ``peaks`` strongest peaks whose length is a tile period in range proposes a
     square lattice (rotation and scale); each pair of about orthogonal, about equally long peaks
-    among the ``pairs`` strongest proposes a general one (aspect change and shear too). Every proposal climbs the lattice
-    score (square ones over scale and rotation, general ones over all four directions of a
-    linear map: more freedom fits host structure better too); the distinct best are returned.
+    among the ``pairs`` strongest proposes a general one (aspect change and shear too). Every
+    proposal climbs the lattice score (square ones over scale and rotation, general ones over
+    all four directions of a linear map); the distinct best of each kind are returned, apart:
+    with more freedom the general maps fit host structure too and would crowd out the square
+    proposals, among which a weak mark's true lattice often ranks low on this score.
     """
     found = _peaks(acf, peaks)
     if len(found) == 0:
@@ -317,8 +321,6 @@ def search_geometry(
     square = np.stack([np.stack([x, -y], axis=1), np.stack([y, x], axis=1)], axis=1) / TILE  # [[x, -y], [y, x]]
     square, square_score = _climb(acf, square, _DIRECTIONS[:2])  # scale and rotation only
     general, general_score = _climb(acf, _pairs(found[:pairs]), _DIRECTIONS)
-    # Apart: with more freedom the general maps fit host structure too and would crowd out the
-    # square proposals, among which a weak mark's true lattice often ranks low on this score.
     return _dedupe(square, square_score, candidates) + _dedupe(general, general_score, general_candidates)
 
 
