@@ -611,29 +611,39 @@ def crops_figure(originals: list[tuple[str, Img]], marked: dict[str, dict[str, I
 CROP_IMAGES = ["gradient-blobs", "ui-light", "cartoon", "radial"]
 
 
-def run_baseline(rev: str, args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Img], dict[str, Any]]:
-    """Robustness, marked crop images and geometric speed of Assay at git revision ``rev``, in a child process."""
+def run_baseline(rev: str, args: argparse.Namespace, section: str) -> tuple[dict[str, Any], dict[str, Img]]:
+    """One ``section`` (``robustness`` with the crop images, or ``speed``) of Assay at git revision ``rev``.
+
+    The revision's ``watermark`` package is extracted to a temporary tree and this script runs
+    on it in a child process, on the same images and attacks.
+    """
     with tempfile.TemporaryDirectory(prefix="assay-before-") as tmp:
         root = Path(tmp) / "tree"
         root.mkdir()
         archive = subprocess.run(["git", "-C", str(REPO), "archive", rev, "watermark"], capture_output=True, check=True)
         subprocess.run(["tar", "-x", "-C", str(root)], input=archive.stdout, check=True)
         result = Path(tmp) / "before.json"
-        cmd = [sys.executable, __file__, "--child", str(result), "--sets", *args.sets, "--sizes", *map(str, args.sizes)]
-        cmd += ["--images", str(args.images)]
+        skip = [s for s in ("robustness", "speed") if s != section]
+        cmd = [sys.executable, __file__, "--child", str(result), "--sets", *args.sets, "--skip", *skip]
+        cmd += ["--sizes", *map(str, args.sizes), "--images", str(args.images)]
         subprocess.run(cmd, check=True, env={**os.environ, "ASSAY_IMAGE_CODE_ROOT": str(root)})
         data = json.loads(result.read_text())
-        crops = dict(np.load(Path(tmp) / "before.npz"))
-    return data["robustness"], crops, data["speed"]
+        crops = dict(np.load(Path(tmp) / "before.npz")) if section == "robustness" else {}
+    return data, crops
 
 
 def child(path: Path, args: argparse.Namespace) -> None:
     """The ``--child`` half of :func:`run_baseline`: Assay only, at the revision on ``sys.path``."""
-    rob = {s: robustness([Assay()], image_set(s, args.sizes, args.images), list(ATTACKS))["assay"] for s in args.sets}
-    a = Assay()
-    crops = {name: a.embed(img) for name, img in flat_artwork() if name.split("@")[0] in CROP_IMAGES}
-    np.savez(path.with_suffix(".npz"), **crops)
-    path.write_text(json.dumps({"robustness": rob, "speed": speed([1024], baselines=False)}, default=float))
+    out: dict[str, Any] = {}
+    if "robustness" not in args.skip:
+        sets = {s: image_set(s, args.sizes, args.images) for s in args.sets}
+        out = {s: robustness([Assay()], images, list(ATTACKS))["assay"] for s, images in sets.items()}
+        a = Assay()
+        crops = {name: a.embed(img) for name, img in flat_artwork() if name.split("@")[0] in CROP_IMAGES}
+        np.savez(path.with_suffix(".npz"), **crops)  # type: ignore[arg-type]
+    if "speed" not in args.skip:
+        out = speed([1024], baselines=False)
+    path.write_text(json.dumps(out, default=float))
 
 
 def main() -> None:
@@ -654,6 +664,7 @@ def main() -> None:
     if args.child:
         child(args.child, args)
         return
+    args.out.mkdir(parents=True, exist_ok=True)
     prev = args.out / "image_watermark.json"
     results: dict[str, Any] = json.loads(prev.read_text()) if prev.is_file() else {}
     if "robustness" in results and "assay" in results["robustness"]:  # the single-set layout of older runs
@@ -672,7 +683,7 @@ def main() -> None:
             rob[s] = {**rob.get(s, {}), **robustness([make[name]() for name in args.methods], images, attacks)}
             write_report(results, args.out)
     if "baseline" not in args.skip:
-        before, before_crops, results["speed_before"] = run_baseline(args.baseline, args)
+        before, before_crops = run_baseline(args.baseline, args, "robustness")
         results["baseline"] = args.baseline
         for s, r in before.items():
             rob.setdefault(s, {})["assay (before)"] = r
@@ -689,6 +700,8 @@ def main() -> None:
         write_report(results, args.out)
     if "speed" not in args.skip:
         results["speed"] = speed([1024, 2048])
+        results["speed_before"], _ = run_baseline(args.baseline, args, "speed")
+        results["baseline"] = args.baseline
         write_report(results, args.out)
     if "null" not in args.skip:
         results["null"] = null_run([im for images in sets.values() for im in images], attacks, args.null_keys)

@@ -83,7 +83,8 @@ def _masked_sd(y: FloatArray, scale: float) -> FloatArray:
     spills onto the flat side and the mark shows there as a halo.
     """
     k = 2 * round(_ERODE * scale) + 1
-    return cv2.erode(_local_sd(y, scale), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    return np.asarray(cv2.erode(_local_sd(y, scale), kernel), dtype=np.float32)
 
 
 def embed_pixels(pixels: FloatArray, layout: TileLayout, coded: BoolArray, *, psnr: float, peak: float) -> FloatArray:
