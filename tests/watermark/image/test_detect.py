@@ -40,6 +40,10 @@ ATTACKS = {
     "crop0.5-offset": lambda a: a[a.shape[0] - 362 :, 40 : 40 + 362],
     "rotate5": lambda a: _rotate(a, 5),
     "rotate90": lambda a: np.ascontiguousarray(np.rot90(a)),
+    "aspect1.25": lambda a: cv2.resize(a, (a.shape[1] * 5 // 4, a.shape[0]), interpolation=cv2.INTER_CUBIC),
+    "shear5": lambda a: cv2.warpAffine(
+        a, np.array([[1.0, np.tan(np.radians(5)), -256 * np.tan(np.radians(5))], [0, 1, 0]]), (512, 512)
+    ),
     "brightness0.5": lambda a: (a * 0.5).astype(np.uint8),
 }
 
@@ -64,8 +68,14 @@ def test_survives(
     assert d.p_value <= d.fpr
     if attack in ("none", "jpeg50", "rotate90"):  # the untouched geometry; quarter turns come from the pilot
         assert not d.searched and d.decodes <= 2 * 32  # at most one list decode per key of the ring
-    if attack in ("rotate5", "resize0.5"):
+    if attack in ("rotate5", "resize0.5", "aspect1.25", "shear5"):
         assert d.searched
+    if attack == "aspect1.25":
+        assert d.geometry["aspect"] == pytest.approx(1.25, abs=0.01) and abs(d.geometry["shear"]) < 0.5
+    if attack == "shear5":  # x' = x + tan(5 deg) y: the tile's y axis leans 5 degrees
+        assert d.geometry["shear"] == pytest.approx(5.0, abs=0.3) and d.geometry["aspect"] == pytest.approx(
+            1.0, abs=0.01
+        )
 
 
 def test_grey_and_non_square_images(
