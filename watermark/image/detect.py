@@ -30,6 +30,7 @@ from .sync import (
     align,
     autocorrelation,
     detection_frame,
+    distinct,
     fold,
     pilot_z,
     polish,
@@ -43,6 +44,7 @@ __all__ = [
     "DEFAULT_FPR",
     "DEFAULT_PSNR",
     "MIN_DETECT_SIDE",
+    "MIN_PILOT_Z",
     "ImageDetection",
     "ImageWatermarkDetector",
     "ImageWatermarker",
@@ -52,6 +54,12 @@ DEFAULT_PSNR = 42.3
 DEFAULT_FPR = 1e-6
 MIN_DETECT_SIDE = 128
 _NULL_PASS = 2.0**-CHECKED_BITS
+# A geometry whose pilot correlation is no higher than noise reaches is not decoded: the best of
+# 128 x 128 shifts scores z <= 5.0 on unmarked images (192 measured, 95th percentile 4.8), and the
+# data bits, three times the pilot's energy spread over 306 bits, are then far below what the
+# code corrects. Skipping changes no decision's bound (fewer decodes) and saves a list decode.
+MIN_PILOT_Z = 5.0
+_DECODE_UNPOLISHED_Z = 12.0
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -141,7 +149,7 @@ class ImageWatermarkDetector:
         *,
         fpr: float = DEFAULT_FPR,
         candidates: int = 3,
-        proposals: int = 12,
+        proposals: int = 16,
         list_size: int = 32,
     ) -> None:
         if not 0.0 < fpr < 1.0:
@@ -174,6 +182,8 @@ class ImageWatermarkDetector:
         self, key: WatermarkKey, layout: TileLayout, tag: int, aligned: Alignment, geometry: Geometry, attempt: _Attempt
     ) -> bool:
         attempt.best_z = max(attempt.best_z, aligned.pilot_z)
+        if aligned.pilot_z < MIN_PILOT_Z:
+            return False
         soft = layout.soft_bits(aligned.spectrum)
         for rank, message in enumerate(ecc.viterbi_list(soft, self.list_size)):
             attempt.decodes += 1
@@ -193,14 +203,20 @@ class ImageWatermarkDetector:
     def _search(self, residual: FloatArray, attempt: _Attempt) -> None:
         """Propose geometries from the autocorrelation, rank them by pilot z per key, polish, decode."""
         acf = autocorrelation(residual)
-        proposals = search_geometry(acf, candidates=self.proposals) + upright_axes(acf, candidates=4)
+        proposals = distinct(upright_axes(acf, candidates=4) + search_geometry(acf, candidates=self.proposals))
         ranked: list[tuple[float, Geometry, WatermarkKey, TileLayout, int]] = []
         for geometry in proposals:
             folded = fold(residual, geometry)
             for key, layout, tag in self._layouts:
                 ranked.append((pilot_z(folded, layout)[0], geometry, key, layout, tag))
         ranked.sort(key=lambda r: -r[0])
-        for _, geometry, key, layout, tag in ranked[: self.candidates]:
+        for z, geometry, key, layout, tag in ranked[: self.candidates]:
+            # A strong pilot decodes as found (polishing costs more than a decode); a weak one
+            # is polished first, and a strong one that failed gets its polish too.
+            if z >= _DECODE_UNPOLISHED_Z:
+                aligned = align(fold(residual, geometry), layout)
+                if self._decode(key, layout, tag, aligned, geometry, attempt):
+                    return
             polished, aligned = polish(residual, geometry, layout)
             if self._decode(key, layout, tag, aligned, polished, attempt):
                 return

@@ -37,6 +37,7 @@ __all__ = [
     "align",
     "autocorrelation",
     "detection_frame",
+    "distinct",
     "fold",
     "pilot_z",
     "polish",
@@ -193,6 +194,7 @@ def _sample(acf: FloatArray, x: F64, y: F64) -> F64:
 
 # Lattice points (in tile units) that score a geometry: the 8 neighbours and the next ring.
 _LATTICE = np.array([(a, b) for a in range(-2, 3) for b in range(-2, 3) if (a, b) > (0, 0) and abs(a) + abs(b) <= 3])
+_LATTICE_LAGS = (_LATTICE * float(TILE)).T  # (2, points)
 # Directions of a small change of the linear map, applied on the canonical side: L @ (I + e D).
 _UNIFORM = np.eye(2)
 _TURN = np.array([[0.0, -1.0], [1.0, 0.0]])
@@ -205,12 +207,12 @@ _MIN_ANGLE, _MAX_ANGLE = 60.0, 120.0  # angle between the two lattice vectors th
 
 def _lattice_score(acf: FloatArray, linear: F64) -> F64:
     """Mean autocorrelation at the lattice vectors of each ``(..., 2, 2)`` linear map."""
-    points = np.einsum("...ij,kj->...ki", linear, _LATTICE * float(TILE))
-    return np.asarray(_sample(acf, points[..., 0], points[..., 1]).mean(axis=-1), dtype=np.float64)
+    points = linear @ _LATTICE_LAGS  # (..., 2, lattice points)
+    return np.asarray(_sample(acf, points[..., 0, :], points[..., 1, :]).mean(axis=-1), dtype=np.float64)
 
 
 def _climb(
-    acf: FloatArray, linear: F64, directions: F64, *, step: float = 0.02, floor: float = 0.0005
+    acf: FloatArray, linear: F64, directions: F64, *, step: float = 0.002, floor: float = 0.0005
 ) -> tuple[F64, F64]:
     """Pattern search of many ``(n, 2, 2)`` maps at once on the lattice score; returns maps and scores."""
     n = len(linear)
@@ -226,6 +228,23 @@ def _climb(
         score = np.where(gain, scores[np.arange(n), best], score)
         steps = np.where(gain, steps, steps / 2)
     return linear, score
+
+
+def _grid_refine(acf: FloatArray, linear: F64, span: float, steps: int) -> tuple[F64, F64]:
+    """The best of a ``steps`` x ``steps`` grid of scale x rotation changes (``+-span``, relative/radians) per map.
+
+    A weak mark's lattice peak is narrower than the error of an integer autocorrelation peak at
+    the outer lattice points, so a hill climb from there wanders off on host noise; a dense grid
+    around it does not.
+    """
+    t = np.linspace(-span, span, steps)
+    s, a = np.meshgrid(np.exp(t), t, indexing="ij")
+    change = np.stack([np.stack([s * np.cos(a), -s * np.sin(a)], -1), np.stack([s * np.sin(a), s * np.cos(a)], -1)], -2)
+    trial = linear[:, None] @ change.reshape(1, -1, 2, 2)  # (n, steps**2, 2, 2)
+    scores = _lattice_score(acf, trial)
+    best = np.argmax(scores, axis=1)
+    rows = np.arange(len(linear))
+    return trial[rows, best], scores[rows, best]
 
 
 def _canonical(linear: F64) -> F64:
@@ -286,6 +305,21 @@ def _pairs(peaks: F64) -> F64:
     return np.array(out, dtype=np.float64).reshape(-1, 2, 2)
 
 
+def distinct(geometries: Sequence[Geometry]) -> list[Geometry]:
+    """``geometries`` without the ones that describe the same lattice as an earlier one (order kept)."""
+    if not geometries:
+        return []
+    linear = np.stack([g.matrix for g in geometries])
+    canon = _canonical(linear)
+    out: list[Geometry] = []
+    kept: list[F64] = []
+    for g, m in zip(geometries, canon, strict=True):
+        if not any(np.abs(m - k).max() < 0.01 * np.abs(k).max() for k in kept):
+            kept.append(m)
+            out.append(g)
+    return out
+
+
 def _dedupe(linear: F64, score: F64, keep: int) -> list[Geometry]:
     canon = _canonical(linear)
     out: list[Geometry] = []
@@ -302,15 +336,15 @@ def _dedupe(linear: F64, score: F64, keep: int) -> list[Geometry]:
 
 
 def search_geometry(
-    acf: FloatArray, *, candidates: int = 3, general_candidates: int = 4, peaks: int = 64, pairs: int = 12
+    acf: FloatArray, *, candidates: int = 3, general_candidates: int = 4, peaks: int = 40, pairs: int = 12
 ) -> list[Geometry]:
     """The best square (``candidates``) and general (``general_candidates``) lattices from autocorrelation peaks.
 
     Each of the ``peaks`` strongest peaks whose length is a tile period in range proposes a
     square lattice (rotation and scale); each pair of about orthogonal, about equally long peaks
     among the ``pairs`` strongest proposes a general one (aspect change and shear too). Every
-    proposal climbs the lattice score (square ones over scale and rotation, general ones over
-    all four directions of a linear map); the distinct best of each kind are returned, apart:
+    proposal is refined on grids of scale and rotation, and general ones then climb over all
+    four directions of a linear map; the distinct best of each kind are returned, apart:
     with more freedom the general maps fit host structure too and would crowd out the square
     proposals, among which a weak mark's true lattice often ranks low on this score.
     """
@@ -319,37 +353,41 @@ def search_geometry(
         return []
     x, y = found[:, 0], found[:, 1]
     square = np.stack([np.stack([x, -y], axis=1), np.stack([y, x], axis=1)], axis=1) / TILE  # [[x, -y], [y, x]]
-    square, square_score = _climb(acf, square, _DIRECTIONS[:2])  # scale and rotation only
-    general, general_score = _climb(acf, _pairs(found[:pairs]), _DIRECTIONS)
+    square, _ = _grid_refine(acf, square, 0.02, 11)
+    square, square_score = _grid_refine(acf, square, 0.004, 9)
+    general, _ = _grid_refine(acf, _pairs(found[:pairs]), 0.02, 11)
+    general, _ = _grid_refine(acf, general, 0.004, 9)
+    general, general_score = _climb(acf, general, _DIRECTIONS)
     return _dedupe(square, square_score, candidates) + _dedupe(general, general_score, general_candidates)
 
 
-def upright_axes(acf: FloatArray, *, candidates: int = 4) -> list[Geometry]:
-    """The best unrotated lattices: each axis scaled on its own (crops, resizes and aspect changes).
+def upright_axes(acf: FloatArray, *, candidates: int = 4, stretched: int = 2) -> list[Geometry]:
+    """The best unrotated lattices: ``candidates`` scaled alike, ``stretched`` with each axis on its own.
 
     Constraining the angle to 0 lets the true scale outrank lattice-like structure of the host
-    image that the free search proposes at other angles. Both axes are scanned together (same
-    scale) and each on its own two lattice points; the best few of each axis are combined and
-    everything is scored on the whole lattice.
+    image that the free search proposes at other angles (crops and resizes without rotation, the
+    common case). Stretched lattices (aspect changes) come from scanning each axis on its own two
+    lattice points and combining the best few of each; they are kept apart because with two
+    free scales they fit host structure better and would crowd out the uniform ones.
     """
     grid = np.exp(np.arange(math.log(SCALE_RANGE[0]), math.log(SCALE_RANGE[1]), 0.002))
+    uniform = _lattice_score(acf, grid[:, None, None] * np.eye(2))
+    peaks = np.nonzero(uniform >= maximum_filter(uniform, size=9, mode="nearest"))[0]
+    peaks = peaks[np.argsort(-uniform[peaks])][:candidates]
+    same = [Geometry.similarity(float(grid[i]), 0.0, float(uniform[i])) for i in peaks]
     picks = []
     for axis in range(2):
         score = np.zeros_like(grid)
         for k in (1, 2):
             lag = k * TILE * grid
             score += _sample(acf, lag, np.zeros_like(lag)) if axis == 0 else _sample(acf, np.zeros_like(lag), lag)
-        peaks = np.nonzero(score >= maximum_filter(score, size=9, mode="nearest"))[0]
-        picks.append(grid[peaks[np.argsort(-score[peaks])][:candidates]])
-    uniform = _lattice_score(acf, grid[:, None, None] * np.eye(2))
-    peaks = np.nonzero(uniform >= maximum_filter(uniform, size=9, mode="nearest"))[0]
-    same = grid[peaks[np.argsort(-uniform[peaks])][:candidates]]
-    sx, sy = np.meshgrid(picks[0], picks[1], indexing="ij")
-    sx, sy = np.concatenate([same, sx.ravel()]), np.concatenate([same, sy.ravel()])
-    fine = (sx / sy <= _MAX_ASPECT) & (sy / sx <= _MAX_ASPECT)
-    linear = np.zeros((int(fine.sum()), 2, 2))
-    linear[:, 0, 0], linear[:, 1, 1] = sx[fine], sy[fine]
-    return _dedupe(linear, _lattice_score(acf, linear), candidates)
+        best = np.nonzero(score >= maximum_filter(score, size=9, mode="nearest"))[0]
+        picks.append(grid[best[np.argsort(-score[best])][:candidates]])
+    sx, sy = (v.ravel() for v in np.meshgrid(picks[0], picks[1], indexing="ij"))
+    keep = (sx / sy <= _MAX_ASPECT) & (sy / sx <= _MAX_ASPECT) & (np.abs(np.log(sx / sy)) > 0.01)
+    linear = np.zeros((int(keep.sum()), 2, 2))
+    linear[:, 0, 0], linear[:, 1, 1] = sx[keep], sy[keep]
+    return same + _dedupe(linear, _lattice_score(acf, linear), stretched)
 
 
 def fold(residual: FloatArray, geometry: Geometry) -> F64:
@@ -364,10 +402,13 @@ def fold(residual: FloatArray, geometry: Geometry) -> F64:
     matrix = np.hstack([linear, (src_centre - linear @ dst_centre)[:, None]]).astype(np.float64)
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
     warped = cv2.warpAffine(residual, matrix, (cw, ch), flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    # Which canonical pixels the frame covers: nearest-neighbour is exact inside, a pixel off at the rim.
     ones = np.ones_like(residual)
-    weight = cv2.warpAffine(ones, matrix, (cw, ch), flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    total = warped.reshape(ch // TILE, TILE, cw // TILE, TILE).sum(axis=(0, 2)).astype(np.float64)
-    count = weight.reshape(ch // TILE, TILE, cw // TILE, TILE).sum(axis=(0, 2)).astype(np.float64)
+    near = cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP
+    weight = cv2.warpAffine(ones, matrix, (cw, ch), flags=near, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    total = warped.reshape(ch // TILE, TILE, cw).sum(axis=0).reshape(TILE, cw // TILE, TILE).sum(axis=1)
+    count = weight.reshape(ch // TILE, TILE, cw).sum(axis=0).reshape(TILE, cw // TILE, TILE).sum(axis=1)
+    total, count = total.astype(np.float64), count.astype(np.float64)
     folded = np.divide(total, count, out=np.zeros_like(total), where=count > 0.5)
     return np.asarray(folded - folded.mean(), dtype=np.float64)
 
@@ -429,19 +470,22 @@ def align(folded: F64, layout: TileLayout, *, turns: Sequence[int] = (0, 1, 2, 3
 
 
 def polish(
-    residual: FloatArray, geometry: Geometry, layout: TileLayout, *, rounds: int = 1
+    residual: FloatArray, geometry: Geometry, layout: TileLayout, *, rounds: int = 2
 ) -> tuple[Geometry, Alignment]:
     """Refine a geometry by coordinate ascent on the key's pilot z (sharper than the lattice score).
 
     A scale error of 0.3 % drifts the outer tiles of a 512 px frame by more than a pixel, which
     costs the highest rings most of their coherence; the autocorrelation peak is not that precise
-    on textured images, the pilot correlation is. The four directions of a linear map are
-    climbed in turn (scale, rotation, aspect, shear); the quarter turn found first is kept.
+    on textured images, the pilot correlation is. A square lattice (scale and rotation only) is
+    climbed along those two directions, a general one along all four (scale, rotation, aspect,
+    shear); the quarter turn found first is kept.
     """
     best_z, turn = pilot_z(fold(residual, geometry), layout)
     best_g, step = geometry, 0.004
+    m = geometry.matrix
+    square = abs(m[0, 0] - m[1, 1]) < 1e-9 and abs(m[0, 1] + m[1, 0]) < 1e-9
     for _ in range(rounds):
-        for direction in _DIRECTIONS:
+        for direction in _DIRECTIONS[:2] if square else _DIRECTIONS:
             for sign in (-1.0, 1.0):
                 while True:
                     g = Geometry.of(best_g.matrix @ (np.eye(2) + sign * step * direction))
