@@ -85,7 +85,14 @@ class WatermarkFinding(_Model):
     bit_accuracy: float | None = None
     pilot_z: float | None = None
     geometry_searched: bool | None = None
-    geometry: dict[str, float] | None = None
+    geometry: dict[str, float] | None = Field(
+        default=None,
+        description=(
+            "Image only: how the mark's tile lattice sits in the image as found: `scale` (detection-frame "
+            "pixels per tile pixel), `angle` (degrees), `aspect` (stretch of the tile's x axis over its y "
+            "axis; 1 unless the image was stretched) and `shear` (degrees)."
+        ),
+    )
     # public marks
     generator: str | None = None
 

@@ -5,8 +5,9 @@ pixels, so a 512 px image carries 4 x 4 tiles and a 4000 x 3000 photo 5.3 x 4 ti
 the mark sits at the same relative frequencies at every resolution and survives downscaling.
 Textured regions carry the full band, multiplied by a texture mask (local standard deviation)
 and capped on smooth content, where a full-band mark shows; flat regions carry a low-band copy
-of the same tile (:func:`embed_pixels`). The RMS change of luminance never exceeds the requested
-PSNR's. The same change is added to R, G and B, so hue and saturation are untouched.
+of the same tile, as strong as an SSIM floor allows (:func:`embed_pixels`). The RMS change of
+luminance never exceeds the requested PSNR's. The same change is added to R, G and B, so hue and
+saturation are untouched.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ _FLAT_SD = 2.0  # local standard deviation (8-bit levels) below which a region c
 _FLAT_BLUR = 4.0  # softening of the flat map, in canonical cells
 _LOW_TILT = -2.0  # spectral tilt of the flat regions' copy (energy in the band's lowest rings)
 _LOW_AMP = 1.25  # its RMS in a flat region (8-bit levels) that the texture's budget assumes
-_LOW_AMPS = (1.0, 1.25, 1.5, 1.75, 2.0)  # what it may be, image by image
+_LOW_AMPS = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0)  # what it may be, image by image
 _SSIM_FLOOR = 0.981  # mean SSIM (after rounding) the flat copy may not push an image below
 _HEADROOM_BLUR = 12.0  # smoothness of the shift off the clipping bounds, in canonical cells
 _DARK = (4.0, 32.0)  # luma (8-bit levels) below which the flat copy fades out, and where it is whole
@@ -87,6 +88,18 @@ def _masked_sd(y: FloatArray, scale: float) -> FloatArray:
     return np.asarray(cv2.erode(_local_sd(y, scale), kernel), dtype=np.float32)
 
 
+def _flat_map(y: FloatArray, sd: FloatArray, scale: float, levels: float) -> FloatArray:
+    """Where the flat copy goes, 0..1: flat (low local deviation) and not near black, softened.
+
+    Near black any change lifts the window mean that SSIM (and the eye) judge relative to zero.
+    """
+    flat = np.clip(1.0 - sd / (levels * _FLAT_SD), 0.0, 1.0)
+    darkest = cv2.erode(y, np.ones((7, 7), np.uint8))
+    lit = np.clip((darkest - levels * _DARK[0]) / (levels * (_DARK[1] - _DARK[0])), 0.0, 1.0)
+    sigma = _FLAT_BLUR * scale
+    return np.asarray(cv2.GaussianBlur(flat, (0, 0), sigma) * cv2.GaussianBlur(lit, (0, 0), sigma), np.float32)
+
+
 def embed_pixels(pixels: FloatArray, layout: TileLayout, coded: BoolArray, *, psnr: float, peak: float) -> FloatArray:
     """Return ``pixels`` with the watermark for ``coded`` bits added.
 
@@ -94,8 +107,10 @@ def embed_pixels(pixels: FloatArray, layout: TileLayout, coded: BoolArray, *, ps
     full band, gained by the texture mask; flat regions (drawn artwork, skies, UI) carry a copy
     whose energy sits in the band's lowest rings, which compression keeps and which changes a
     7 px SSIM window far less than the full band does. Both copies share every bin's phase and
-    sign, so the detector reads their sum; its per-ring weights adapt to the mix. The flat copy
-    takes its share of the PSNR budget first, the texture the rest.
+    sign, so the detector reads their sum; its per-ring weights adapt to the mix. The texture's
+    gain is set for a flat copy of ``_LOW_AMP``; the flat copy's amplitude is then the largest on
+    ``_LOW_AMPS`` whose rounded result keeps the SSIM floor, and the whole change is scaled down
+    to the PSNR's RMS if it exceeds it.
 
     Args:
         pixels: ``(h, w)`` grey or ``(h, w, 3)`` RGB, float32 in ``[0, peak]`` (no alpha).
@@ -114,12 +129,7 @@ def embed_pixels(pixels: FloatArray, layout: TileLayout, coded: BoolArray, *, ps
     target_rms = peak * 10.0 ** (-psnr / 20.0)
     y = luma(pixels)
     sd = _masked_sd(y, scale)
-    flat = cv2.GaussianBlur(np.clip(1.0 - sd / (levels * _FLAT_SD), 0.0, 1.0), (0, 0), _FLAT_BLUR * scale)
-    # Near black a change lifts the window mean that SSIM (and the eye) judge relative to zero.
-    lit = np.clip(
-        (cv2.erode(y, np.ones((7, 7), np.uint8)) - levels * _DARK[0]) / (levels * (_DARK[1] - _DARK[0])), 0, 1
-    )
-    flat *= cv2.GaussianBlur(lit, (0, 0), _FLAT_BLUR * scale)
+    flat = _flat_map(y, sd, scale, levels)
     low = _pattern(layout.tile(coded, tilt=_LOW_TILT), height, width, scale) * (flat * levels)
     budget = max(target_rms**2 - _LOW_AMP**2 * float(np.mean(low**2)), 0.25 * target_rms**2)
     pattern = _pattern(layout.tile(coded), height, width, scale)
@@ -130,20 +140,20 @@ def embed_pixels(pixels: FloatArray, layout: TileLayout, coded: BoolArray, *, ps
     reference = SsimReference(pixels, peak=peak)
     headroom = _Headroom(pixels, flat, scale, peak=peak)
 
-    def marked(amplitude: float) -> tuple[FloatArray, float]:
+    def marked(amplitude: float, factor: float = 1.0) -> tuple[FloatArray, float]:
         delta: FloatArray = high + np.float32(amplitude) * low
         delta -= headroom.shift(delta)
         rms = float(np.sqrt(np.mean(delta**2)))
-        if rms > target_rms:
-            delta *= np.float32(target_rms / rms)
+        delta *= np.float32(min(factor, target_rms / max(rms, 1e-12)))
         out = np.asarray(np.clip(pixels + (delta[..., None] if pixels.ndim == 3 else delta), 0.0, peak), np.float32)
         return out, reference.mean_ssim(np.rint(out))
 
     # The flat copy takes the largest amplitude on the grid whose rounded result keeps the SSIM
-    # floor (SSIM falls as the amplitude grows). Flat-heavy artwork has SSIM to spare where
-    # photographs with dark flat areas do not: those stop at the first, smallest amplitude.
-    best, ssim = marked(_LOW_AMPS[0])
-    lo, hi = 1, len(_LOW_AMPS) - 1 if ssim >= _SSIM_FLOOR else 0
+    # floor (SSIM falls as the amplitude grows): flat-heavy artwork has SSIM to spare, photographs
+    # with edges everywhere less. Where even the smallest misses it, the whole change is scaled
+    # down (SSIM's loss grows about as the square of the change) until it holds.
+    lo, hi = 0, len(_LOW_AMPS) - 1
+    best: FloatArray | None = None
     while lo <= hi:
         mid = (lo + hi) // 2
         candidate, ssim = marked(_LOW_AMPS[mid])
@@ -151,7 +161,15 @@ def embed_pixels(pixels: FloatArray, layout: TileLayout, coded: BoolArray, *, ps
             best, lo = candidate, mid + 1
         else:
             hi = mid - 1
-    return best
+    if best is not None:
+        return best
+    factor = 1.0
+    for _ in range(3):
+        factor *= math.sqrt((1.0 - _SSIM_FLOOR) / max(1.0 - ssim, 1e-9)) * 0.98
+        candidate, ssim = marked(_LOW_AMPS[0], factor)
+        if ssim >= _SSIM_FLOOR:
+            break
+    return candidate
 
 
 class _Headroom:

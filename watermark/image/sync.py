@@ -1,19 +1,21 @@
-"""Find the watermark's geometry without the original: scale, rotation, shift; fold the tiles.
+"""Find the watermark's geometry without the original: any linear map and shift; fold the tiles.
 
 1. The luminance is brought to a *detection frame* (short side 512 px, long side cropped to
    1024) and whitened (high-pass, divided by the local RMS) so the host image's own spectrum
    no longer dominates.
-2. A repeated tile puts all of its energy on a lattice of frequencies. Scaling the image by
-   ``s`` and rotating it by ``theta`` moves the lattice point ``k`` to ``R(theta) k / s``; a grid
-   search over ``(s, theta)`` scores the mean whitened magnitude at the predicted points and
-   the best few peaks are refined on a fine grid. Magnitudes ignore translation, so crops with
-   any offset are searched the same way. The band's lattice points form a ring that is
-   symmetric under 90 degree turns: the search covers [-45, 45) degrees and the pilot decides
-   the quarter turn later.
-3. For a candidate geometry the frame is warped back to the canonical grid (tile = 128 px,
-   upright) and all tiles are summed modulo 128 (*folding*), which averages the host away and
-   keeps the mark; the key's pilot then fixes the cyclic shift and the quarter turn
-   (:func:`align`).
+2. A repeated tile shows as a lattice of peaks in the spectrally whitened autocorrelation. Any
+   linear distortion of the image (rotation, scale, aspect change, shear) moves the lattice's
+   basis vectors ``128 e1, 128 e2`` to ``128 L e1, 128 L e2``, so two peaks determine the whole
+   map ``L`` (:class:`Geometry`). Single peaks propose square lattices (rotation and scale),
+   pairs of about orthogonal, about equally long peaks propose general ones, and unrotated
+   lattices are scanned directly (:func:`search_geometry`, :func:`upright_axes`); every proposal
+   is scored on the autocorrelation at the lattice points and refined. Magnitudes ignore
+   translation, so crops with any offset are searched the same way. A square lattice is
+   symmetric under quarter turns: the pilot decides the turn later.
+3. For a candidate geometry the frame is warped back by ``L``'s inverse to the canonical grid
+   (tile = 128 px, upright) and all tiles are summed modulo 128 (*folding*), which averages the
+   host away and keeps the mark; the key's pilot then fixes the cyclic shift and the quarter
+   turn (:func:`align`), and :func:`polish` refines ``L`` on the pilot itself.
 """
 
 from __future__ import annotations
