@@ -138,6 +138,8 @@ def embed_pixels(pixels: FloatArray, layout: TileLayout, coded: BoolArray, *, ps
     # Smooth content shows a full-band mark that texture hides: cap its gain there.
     high = pattern * np.minimum(gain, levels * _CAP_FLAT + _CAP_SLOPE * sd)
     reference = SsimReference(pixels, peak=peak)
+    # SSIM is judged after rounding to the integer grid; float pixels (peak 1) to 8 bits.
+    step = np.float32(1.0 if peak >= 255 else peak / 255.0)
     headroom = _Headroom(pixels, flat, scale, peak=peak)
 
     def marked(amplitude: float, factor: float = 1.0) -> tuple[FloatArray, float]:
@@ -146,7 +148,7 @@ def embed_pixels(pixels: FloatArray, layout: TileLayout, coded: BoolArray, *, ps
         rms = float(np.sqrt(np.mean(delta**2)))
         delta *= np.float32(min(factor, target_rms / max(rms, 1e-12)))
         out = np.asarray(np.clip(pixels + (delta[..., None] if pixels.ndim == 3 else delta), 0.0, peak), np.float32)
-        return out, reference.mean_ssim(np.rint(out))
+        return out, reference.mean_ssim(np.rint(out / step) * step)
 
     # The flat copy takes the largest amplitude on the grid whose rounded result keeps the SSIM
     # floor (SSIM falls as the amplitude grows): flat-heavy artwork has SSIM to spare, photographs
