@@ -129,7 +129,7 @@ def embed_pixels(pixels: FloatArray, layout: TileLayout, coded: BoolArray, *, ps
     target_rms = peak * 10.0 ** (-psnr / 20.0)
     y = luma(pixels)
     sd = _masked_sd(y, scale)
-    flat = _flat_map(y, sd, scale, levels)
+    flat = _flat_map(y, sd, scale, float(levels))
     low = _pattern(layout.tile(coded, tilt=_LOW_TILT), height, width, scale) * (flat * levels)
     budget = max(target_rms**2 - _LOW_AMP**2 * float(np.mean(low**2)), 0.25 * target_rms**2)
     pattern = _pattern(layout.tile(coded), height, width, scale)
