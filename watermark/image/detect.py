@@ -1,10 +1,10 @@
 """Mark pixel arrays with a key ring key, and detect marks with an exact false-positive bound.
 
 Detection tries the geometry of an untouched image first; only when that fails does it search
-scale and rotation (:mod:`watermark.image.sync`). For each key and geometry a list Viterbi
-decoder proposes its ``list_size`` most likely messages; each proposal is one *decode*, checked
-on 48 bits (CRC-32, version, key tag). Under the null "this
-image was not marked with this key" each decode passes with probability exactly ``2**-48``
+the geometry, any linear map: rotation, scale, aspect change, shear (:mod:`watermark.image.sync`).
+For each key and geometry whose pilot rises above noise a list Viterbi decoder proposes its
+``list_size`` most likely messages; each proposal is one *decode*, checked on 48 bits (CRC-32,
+version, key tag). Under the null "this image was not marked with this key" each decode passes with probability exactly ``2**-48``
 (:mod:`watermark.image.ecc`), so after ``d`` decodes over all keys and candidate geometries the
 p-value of a passing decode is at most ``d * 2**-48`` (a union bound, conservative). A mark is
 *found* when that bound is at or below the configured false-positive rate.
@@ -55,9 +55,9 @@ DEFAULT_FPR = 1e-6
 MIN_DETECT_SIDE = 128
 _NULL_PASS = 2.0**-CHECKED_BITS
 # A geometry whose pilot correlation is no higher than noise reaches is not decoded: the best of
-# 128 x 128 shifts scores z <= 5.0 on unmarked images (192 measured, 95th percentile 4.8), and the
-# data bits, three times the pilot's energy spread over 306 bits, are then far below what the
-# code corrects. Skipping changes no decision's bound (fewer decodes) and saves a list decode.
+# 128 x 128 shifts scored z <= 4.99 on unmarked images (12 images x 6 geometric attacks, 95th
+# percentile 4.84), and the data bits, three times the pilot's energy spread over 306 bits, are
+# then far below what the code corrects. Skipping changes no decision's bound (fewer decodes).
 MIN_PILOT_Z = 5.0
 _DECODE_UNPOLISHED_Z = 12.0
 
