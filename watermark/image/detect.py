@@ -4,10 +4,11 @@ Detection tries the geometry of an untouched image first; only when that fails d
 the geometry, any linear map: rotation, scale, aspect change, shear (:mod:`watermark.image.sync`).
 For each key and geometry whose pilot rises above noise a list Viterbi decoder proposes its
 ``list_size`` most likely messages; each proposal is one *decode*, checked on 48 bits (CRC-32,
-version, key tag). Under the null "this image was not marked with this key" each decode passes with probability exactly ``2**-48``
-(:mod:`watermark.image.ecc`), so after ``d`` decodes over all keys and candidate geometries the
-p-value of a passing decode is at most ``d * 2**-48`` (a union bound, conservative). A mark is
-*found* when that bound is at or below the configured false-positive rate.
+version, key tag). Under the null "this image was not marked with this key" each decode passes
+with probability exactly ``2**-48`` (:mod:`watermark.image.ecc`), so after ``d`` decodes over all
+keys and candidate geometries the p-value of a passing decode is at most ``d * 2**-48`` (a union
+bound, conservative). A mark is *found* when that bound is at or below the configured
+false-positive rate.
 """
 
 from __future__ import annotations
