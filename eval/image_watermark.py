@@ -555,7 +555,7 @@ def _plot(rob: dict[str, Any], path: Path, set_name: str) -> None:
     attacks = list(rob[methods[0]]["attacks"])
     x = np.arange(len(attacks))
     width = 0.8 / len(methods)
-    fig, ax = plt.subplots(figsize=(16, 5))
+    fig, ax = plt.subplots(figsize=(16, 6))
     for i, m in enumerate(methods):
         vals = [rob[m]["attacks"].get(a, {}).get("tpr_at_1e-6", np.nan) for a in attacks]
         ax.bar(
@@ -567,8 +567,8 @@ def _plot(rob: dict[str, Any], path: Path, set_name: str) -> None:
     ax.set_xticks(x + 0.4 - width / 2, attacks, rotation=60, ha="right")
     ax.set_ylabel("TPR at FPR 1e-6")
     ax.set_ylim(0, 1.05)
-    ax.set_title(f"Detection after each attack: {set_name} set (same images, same run)")
-    ax.legend(loc="lower left")
+    ax.set_title(f"Detection after each attack: {set_name} set (same images, same run)", pad=42)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, frameon=False, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
