@@ -142,36 +142,44 @@ def embed_pixels(pixels: FloatArray, layout: TileLayout, coded: BoolArray, *, ps
     step = np.float32(1.0 if peak >= 255 else peak / 255.0)
     headroom = _Headroom(pixels, flat, scale, peak=peak)
 
-    def marked(amplitude: float, factor: float = 1.0) -> tuple[FloatArray, float]:
+    def marked(amplitude: float, factor: float = 1.0) -> FloatArray:
         delta: FloatArray = high + np.float32(amplitude) * low
         delta -= headroom.shift(delta)
         rms = float(np.sqrt(np.mean(delta**2)))
         delta *= np.float32(min(factor, target_rms / max(rms, 1e-12)))
-        out = np.asarray(np.clip(pixels + (delta[..., None] if pixels.ndim == 3 else delta), 0.0, peak), np.float32)
-        return out, reference.mean_ssim(np.rint(out / step) * step)
+        return np.asarray(np.clip(pixels + (delta[..., None] if pixels.ndim == 3 else delta), 0.0, peak), np.float32)
+
+    def ssim(amplitude: float, factor: float = 1.0) -> float:
+        rounded = marked(amplitude, factor)
+        if step != 1:
+            rounded /= step
+        np.rint(rounded, out=rounded)
+        if step != 1:
+            rounded *= step
+        return reference.mean_ssim(rounded)
 
     # The flat copy takes the largest amplitude on the grid whose rounded result keeps the SSIM
     # floor (SSIM falls as the amplitude grows): flat-heavy artwork has SSIM to spare, photographs
     # with edges everywhere less. Where even the smallest misses it, the whole change is scaled
-    # down (SSIM's loss grows about as the square of the change) until it holds.
-    lo, hi = 0, len(_LOW_AMPS) - 1
-    best: FloatArray | None = None
+    # down (SSIM's loss grows about as the square of the change) until it holds. Only the
+    # chosen candidate is kept (rebuilt at the end): a 50 MP image costs no extra copies.
+    lo, hi, best = 0, len(_LOW_AMPS) - 1, -1
     while lo <= hi:
         mid = (lo + hi) // 2
-        candidate, ssim = marked(_LOW_AMPS[mid])
-        if ssim >= _SSIM_FLOOR:
-            best, lo = candidate, mid + 1
+        score = ssim(_LOW_AMPS[mid])
+        if score >= _SSIM_FLOOR:
+            best, lo = mid, mid + 1
         else:
             hi = mid - 1
-    if best is not None:
-        return best
+    if best >= 0:
+        return marked(_LOW_AMPS[best])
     factor = 1.0
     for _ in range(3):
-        factor *= math.sqrt((1.0 - _SSIM_FLOOR) / max(1.0 - ssim, 1e-9)) * 0.98
-        candidate, ssim = marked(_LOW_AMPS[0], factor)
-        if ssim >= _SSIM_FLOOR:
+        factor *= math.sqrt((1.0 - _SSIM_FLOOR) / max(1.0 - score, 1e-9)) * 0.98
+        score = ssim(_LOW_AMPS[0], factor)
+        if score >= _SSIM_FLOOR:
             break
-    return candidate
+    return marked(_LOW_AMPS[0], factor)
 
 
 class _Headroom:
