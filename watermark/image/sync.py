@@ -205,6 +205,7 @@ _SHEAR = np.array([[0.0, 1.0], [1.0, 0.0]])
 _DIRECTIONS = np.stack([_UNIFORM, _TURN, _STRETCH, _SHEAR])
 _MAX_ASPECT = 1.45  # largest stretch of one lattice axis against the other that is searched
 _MIN_ANGLE, _MAX_ANGLE = 60.0, 120.0  # angle between the two lattice vectors that is searched
+_MAX_CLIMB = 64
 
 
 def _lattice_score(acf: FloatArray, linear: F64) -> F64:
@@ -221,7 +222,9 @@ def _climb(
     moves = np.concatenate([directions, -directions])
     steps = np.full(n, step)
     score = _lattice_score(acf, linear)
-    while np.any(steps >= floor):
+    for _ in range(_MAX_CLIMB):  # the score rises strictly; the cap only bounds the worst case
+        if not np.any(steps >= floor):
+            break
         trial = linear[:, None] @ (np.eye(2) + steps[:, None, None, None] * moves[None])  # (n, moves, 2, 2)
         scores = _lattice_score(acf, trial)
         best = np.argmax(scores, axis=1)
