@@ -63,6 +63,7 @@ MIN_PILOT_Z = 5.0
 _DECODE_UNPOLISHED_Z = 12.0
 
 FloatArray = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
 
 
 class ImageWatermarker:
@@ -205,17 +206,17 @@ class ImageWatermarkDetector:
         """Propose geometries from the autocorrelation, rank them by pilot z per key, polish, decode."""
         acf = autocorrelation(residual)
         proposals = distinct(upright_axes(acf, candidates=4) + search_geometry(acf, candidates=self.proposals))
-        ranked: list[tuple[float, Geometry, WatermarkKey, TileLayout, int]] = []
+        ranked: list[tuple[float, Geometry, F64, WatermarkKey, TileLayout, int]] = []
         for geometry in proposals:
             folded = fold(residual, geometry)
             for key, layout, tag in self._layouts:
-                ranked.append((pilot_z(folded, layout)[0], geometry, key, layout, tag))
+                ranked.append((pilot_z(folded, layout)[0], geometry, folded, key, layout, tag))
         ranked.sort(key=lambda r: -r[0])
-        for z, geometry, key, layout, tag in ranked[: self.candidates]:
+        for z, geometry, folded, key, layout, tag in ranked[: self.candidates]:
             # A strong pilot decodes as found (polishing costs more than a decode); a weak one
             # is polished first, and a strong one that failed gets its polish too.
             if z >= _DECODE_UNPOLISHED_Z:
-                aligned = align(fold(residual, geometry), layout)
+                aligned = align(folded, layout)
                 if self._decode(key, layout, tag, aligned, geometry, attempt):
                     return
             polished, aligned = polish(residual, geometry, layout)

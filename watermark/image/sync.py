@@ -214,12 +214,10 @@ def _lattice_score(acf: FloatArray, linear: F64) -> F64:
     return np.asarray(_sample(acf, points[..., 0, :], points[..., 1, :]).mean(axis=-1), dtype=np.float64)
 
 
-def _climb(
-    acf: FloatArray, linear: F64, directions: F64, *, step: float = 0.002, floor: float = 0.0005
-) -> tuple[F64, F64]:
-    """Pattern search of many ``(n, 2, 2)`` maps at once on the lattice score; returns maps and scores."""
+def _climb(acf: FloatArray, linear: F64, *, step: float = 0.002, floor: float = 0.0005) -> tuple[F64, F64]:
+    """Pattern search of many ``(n, 2, 2)`` maps at once on the lattice score, along all four directions."""
     n = len(linear)
-    moves = np.concatenate([directions, -directions])
+    moves = np.concatenate([_DIRECTIONS, -_DIRECTIONS])
     steps = np.full(n, step)
     score = _lattice_score(acf, linear)
     for _ in range(_MAX_CLIMB):  # the score rises strictly; the cap only bounds the worst case
@@ -362,7 +360,7 @@ def search_geometry(
     square, square_score = _grid_refine(acf, square, 0.004, 9)
     general, _ = _grid_refine(acf, _pairs(found[:pairs]), 0.02, 11)
     general, _ = _grid_refine(acf, general, 0.004, 9)
-    general, general_score = _climb(acf, general, _DIRECTIONS)
+    general, general_score = _climb(acf, general)
     return _dedupe(square, square_score, candidates) + _dedupe(general, general_score, general_candidates)
 
 
