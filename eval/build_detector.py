@@ -4,7 +4,7 @@ the conformal reference), the single-model reference (``human_reference_single.j
 classifier.
 
 Fitted on the calibration half (see ``detect/training.py``) of: the six ``fast-detect-gpt`` sets in
-``../shared/data/fast-detect-gpt/`` (human originals; GPT-3 davinci and ChatGPT continuations) and
+``eval/data/fast-detect-gpt/`` (human originals; GPT-3 davinci and ChatGPT continuations) and
 the public-domain Jargon File paragraphs in ``eval/data/human_jargon.jsonl`` (human). The
 evaluation half is left for ``eval/detection.py``.
 """
@@ -25,11 +25,11 @@ from detect.embeddings import SentenceEmbedder  # noqa: E402
 from detect.training import LabelledText, fast_detect_gpt_sets, train  # noqa: E402
 from watermark.text.model import SECOND_MODEL, load_model  # noqa: E402
 
-SHARED = Path(os.environ.get("ASSAY_SHARED_DIR", REPO.parent / "shared")) / "data" / "fast-detect-gpt"
+FAST_DETECT_GPT = REPO / "eval" / "data" / "fast-detect-gpt"  # MIT, see its README
 
 
 def corpus() -> list[LabelledText]:
-    rows = [r for rows in fast_detect_gpt_sets(SHARED).values() for r in rows]
+    rows = [r for rows in fast_detect_gpt_sets(FAST_DETECT_GPT).values() for r in rows]
     for line in (REPO / "eval" / "data" / "human_jargon.jsonl").read_text().splitlines():
         rows.append(LabelledText(json.loads(line)["text"], 0, "jargon-file"))
     return rows
@@ -40,8 +40,6 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=REPO / "detect" / "data")
     ap.add_argument("--cache", type=Path, default=REPO / ".cache" / "models")
     args = ap.parse_args()
-    if not SHARED.is_dir():
-        sys.exit(f"the shared benchmark sets are not at {SHARED}: set ASSAY_SHARED_DIR")
     lm = load_model(cache_dir=args.cache)
     second = load_model(SECOND_MODEL, cache_dir=args.cache)
     t = time.perf_counter()

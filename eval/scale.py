@@ -4,7 +4,7 @@ Parts (``--parts``, default all; each updates its own key of ``eval/results/scal
 
 - ``ai``: the AI-likelihood statistic in float32 (today), bfloat16 (weights; float32 softmax) and
   int8 dynamic quantisation (torch, decoder blocks): seconds per 128-token text on one and two
-  threads, AUROC on the evaluation half of the shared sets and the realised false-positive rate
+  threads, AUROC on the evaluation half of the fast-detect-gpt sets and the realised false-positive rate
   at the nominal 1 % against the shipped float32 reference; the MiniLM classifier's cost.
 - ``scan``: items per second on a mixed corpus (texts and images) with the local pool at 1 and 2
   workers and Ray at 1 and 2 actors (one core each), the same items and settings.
@@ -39,7 +39,7 @@ import httpx
 import numpy as np
 import psutil
 from harness import RESULTS, ROOT, PrivatePostgres, PrivateRedis, Service
-from service_load import SHARED, human_texts, photo_jpeg_1mp
+from service_load import FAST_DETECT_GPT, human_texts, photo_jpeg_1mp
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 CACHE = ROOT / ".cache" / "models"
@@ -73,7 +73,7 @@ def part_ai(limit: int | None) -> dict[str, Any]:
         "bf16": as_precision(lm, "bf16"),
         "int8-dynamic": dataclasses.replace(lm, model=int8),
     }
-    sets = fast_detect_gpt_sets(SHARED / "data" / "fast-detect-gpt")
+    sets = fast_detect_gpt_sets(FAST_DETECT_GPT)
     rows = {}  # each evaluation-half text once (a text is one observation)
     for name, texts in sets.items():
         for r in texts:

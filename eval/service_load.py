@@ -38,15 +38,15 @@ from api.settings import Settings
 from provenance.store import open_engine
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("ASSAY_SHARED_DIR", REPO.parent / "shared"))
+FAST_DETECT_GPT = REPO / "eval" / "data" / "fast-detect-gpt"  # MIT, see its README
 CONCURRENCY = (1, 8, 32)
 
 
 def human_texts(n: int, words: int = 300) -> list[str]:
-    """``n`` human-written texts of about ``words`` words (joined passages from the shared sets)."""
+    """``n`` human-written texts of about ``words`` words (joined passages from the fast-detect-gpt sets)."""
     pool: list[str] = []
     for name in ("xsum_gpt-3.5-turbo", "writing_gpt-3.5-turbo", "pubmed_gpt-3.5-turbo"):
-        path = SHARED / "data" / "fast-detect-gpt" / f"{name}.raw_data.json"
+        path = FAST_DETECT_GPT / f"{name}.raw_data.json"
         pool.extend(json.loads(path.read_text())["original"])
     texts, current = [], []
     for passage in pool:

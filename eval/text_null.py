@@ -4,7 +4,7 @@ The exact p-values are exact over the randomness of the key: a text not marked w
 is flagged with probability at most alpha. A platform holds *one* key and checks *one* corpus, so
 this measures how far one key's false-positive rate on a fixed corpus strays from alpha: for each
 scheme, ``--keys`` random keys score the same negatives (human texts and unmarked machine texts
-of ``../shared/data/fast-detect-gpt`` plus ``eval/data/human_jargon.jsonl``, 200 tokens each,
+of ``eval/data/fast-detect-gpt`` plus ``eval/data/human_jargon.jsonl``, 200 tokens each,
 whole-text test), and the rate at alpha = 1e-2 and 1e-3 is reported pooled and per key.
 
 Writes ``eval/results/text_null.{json,md}``.

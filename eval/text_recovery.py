@@ -5,8 +5,8 @@ is a candidate for every lookup) are signed with an embedded C2PA manifest (A.8)
 SQLite store. Each is then stripped of its wrapper (a plain-text copy), edited (0 / 10 / 20 % of
 its words substituted, deleted or inserted), and looked up alone and inserted into three times as
 much human text. A recovery is *correct* when the record found is the text's own, *wrong* when it
-is another record. Negatives (human texts of the shared sets and ``eval/data``, unmarked machine
-texts of the shared sets, unmarked generations of the embedded model) are looked up the same way:
+is another record. Negatives (human texts of the fast-detect-gpt sets and ``eval/data``, unmarked machine
+texts of those sets, unmarked generations of the embedded model) are looked up the same way:
 any recovery there is wrong. The fingerprint alone (no watermark gate) is measured too, to show
 the margin of the containment threshold over the null.
 

@@ -35,7 +35,7 @@ from watermark.text.scheme import TextScheme
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "eval" / "data"
-SHARED = REPO.parent / "shared" / "data" / "fast-detect-gpt"
+FAST_DETECT_GPT = REPO / "eval" / "data" / "fast-detect-gpt"  # MIT, see its README
 ALPHA = 1e-3
 
 
@@ -286,13 +286,12 @@ def _p(det: TextWatermarkDetector, ids: Any) -> float:
 
 def _human_texts() -> dict[str, list[str]]:
     sets = {"jargon": [json.loads(x)["text"] for x in (DATA / "human_jargon.jsonl").read_text().splitlines()]}
-    if SHARED.is_dir():
-        seen: dict[str, set[str]] = {}
-        for f in sorted(SHARED.glob("*.raw_data.json")):
-            domain = f.name.split("_")[0]
-            seen.setdefault(domain, set()).update(json.loads(f.read_text())["original"])
-        for domain, texts in seen.items():
-            sets[domain] = sorted(texts)
+    seen: dict[str, set[str]] = {}
+    for f in sorted(FAST_DETECT_GPT.glob("*.raw_data.json")):
+        domain = f.name.split("_")[0]
+        seen.setdefault(domain, set()).update(json.loads(f.read_text())["original"])
+    for domain, texts in seen.items():
+        sets[domain] = sorted(texts)
     return sets
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
@@ -18,6 +19,18 @@ from watermark.keys import KeyRing, Secret, WatermarkKey
 from watermark.text.model import SECOND_MODEL, LanguageModel, load_model, load_tokenizer
 
 REPO = Path(__file__).resolve().parents[1]
+# A user's clone has nothing beside it: the suite must never open the developers' ``../shared``.
+_OUTSIDE = (str(REPO.parent / "shared") + os.sep, os.path.realpath(REPO.parent / "shared") + os.sep)
+
+
+def _refuse_shared(event: str, args: tuple[Any, ...]) -> None:
+    if event == "open" and isinstance(args[0], str | Path):
+        path = os.path.abspath(args[0])
+        if path.startswith(_OUTSIDE):
+            raise PermissionError(f"the tests read {path}: data the project needs lives in the repository")
+
+
+sys.addaudithook(_refuse_shared)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -109,9 +122,5 @@ def ring() -> Iterator[KeyRing]:
 
 @pytest.fixture(scope="session")
 def fast_detect_gpt_dir() -> Path:
-    """The labelled sets in ``../shared/data/fast-detect-gpt`` (``ASSAY_SHARED_DIR`` overrides ``../shared``)."""
-    base = Path(os.environ.get("ASSAY_SHARED_DIR", REPO.parent / "shared"))
-    path = base / "data" / "fast-detect-gpt"
-    if not path.is_dir():
-        pytest.fail(f"shared benchmark data not found at {path}; set ASSAY_SHARED_DIR")
-    return path
+    """The labelled sets shipped in ``eval/data/fast-detect-gpt`` (MIT; see its README)."""
+    return REPO / "eval" / "data" / "fast-detect-gpt"
