@@ -131,9 +131,9 @@ def part_ai(limit: int | None) -> dict[str, Any]:
 
 
 def _corpus(folder: Path, texts: int, images: int) -> None:
-    from api.operations import Operations
-    from api.runtime import Runtime
-    from api.settings import Settings
+    from api.core.operations import Operations
+    from api.core.runtime import Runtime
+    from api.core.settings import Settings
 
     folder.mkdir(parents=True)
     for i, text in enumerate(human_texts(texts, words=150)):
@@ -147,8 +147,8 @@ def _corpus(folder: Path, texts: int, images: int) -> None:
 
 def _run(engine: str, workers: int, items: list[Any], settings: Any) -> tuple[float, float, dict[str, str]]:
     """(seconds to the first row, seconds in all, verdicts) of one scan of ``items``."""
-    from api.scan_engines import rows
-    from api.threads import limit_threads
+    from api.core.threads import limit_threads
+    from api.scan.engines import rows
 
     every_cpu = os.sched_getaffinity(0)
     if workers == 1:  # one core for everything this run starts (a pool worker, Ray and its actor)
@@ -199,8 +199,8 @@ def part_scan(texts: int, images: int, store: str) -> dict[str, Any]:
 
 
 def _scan_cells(texts: int, images: int, store: str) -> dict[str, Any]:
-    from api.scan_sources import iter_items
-    from api.settings import Settings
+    from api.core.settings import Settings
+    from api.scan.sources import iter_items
 
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["ASSAY_DATA_DIR"] = str(Path(tmp) / "data")
@@ -329,7 +329,7 @@ def part_service(seconds: float) -> dict[str, Any]:
 
 
 def _appender(url: str, n: int, start: Any, done: Any) -> None:
-    from api.audit import AuditLog
+    from api.core.audit import AuditLog
     from provenance.store import open_engine
 
     log = AuditLog(open_engine(url)).create()
@@ -341,7 +341,7 @@ def _appender(url: str, n: int, start: Any, done: Any) -> None:
 
 
 def part_audit(appends: int) -> dict[str, Any]:
-    from api.audit import AuditLog
+    from api.core.audit import AuditLog
     from provenance.store import open_engine
 
     pg = PrivatePostgres()

@@ -32,9 +32,9 @@ import httpx
 import numpy as np
 from PIL import Image
 
-from api.audit import AuditLog
-from api.runtime import Runtime
-from api.settings import Settings
+from api.core.audit import AuditLog
+from api.core.runtime import Runtime
+from api.core.settings import Settings
 from provenance.store import open_engine
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,7 +1,7 @@
 """The one exception hierarchy of Assay, for the libraries and the application alike.
 
 Every error Assay raises on purpose derives from :class:`AssayError`. The classes know nothing
-of HTTP: ``api/problems.py`` maps each class, once, to a status and a problem ``type``, and the
+of HTTP: ``api/core/error_kinds.py`` maps each class, once, to a status and a problem ``type``, and the
 CLI maps the same table to its exit codes.
 
     AssayError

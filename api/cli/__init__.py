@@ -21,7 +21,7 @@ class _Assay(click.Group):
         try:
             return super().invoke(ctx)
         except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
-            from api.problems import is_store_down
+            from api.core.error_kinds import is_store_down
 
             if not is_store_down(exc):
                 raise

@@ -53,7 +53,7 @@ def _scheme_params(scheme: str, context_width: int | None) -> dict[str, int]:
 @_width_option
 def keys_init(path: str, key_id: str, scheme: str, context_width: int | None) -> None:
     """Write a new key ring with one random key to PATH (mode 0600; never overwrites)."""
-    from api.text_service import write_new_keyring
+    from api.core.text_service import write_new_keyring
 
     params = _scheme_params(scheme, context_width)
     try:
@@ -72,7 +72,7 @@ def keys_init(path: str, key_id: str, scheme: str, context_width: int | None) ->
 @click.option("--json", "as_json", is_flag=True)
 def keys_list(path: str | None, as_json: bool) -> None:
     """List key ids, schemes and parameters (never secrets)."""
-    from api.text_service import TextService
+    from api.core.text_service import TextService
 
     try:
         ring = load_keyring(path) if path else TextService(settings_from()).keyring
@@ -107,7 +107,7 @@ def keys_rotate(new_id: str, path: str | None, scheme: str, context_width: int |
         rotated = rotated_keyring_toml(text, new_id, scheme=scheme, **params)
     except AssayError as exc:
         fail(exc)
-    from api.auth import write_secret_file
+    from api.core.auth import write_secret_file
 
     write_secret_file(target, rotated)
     click.echo(f"key ring {target}: {new_id!r} is now active; restart the service to use it")
@@ -211,7 +211,7 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     """Start the HTTP service and the verification page."""
     import uvicorn
 
-    from api.threads import share_of_cores
+    from api.core.threads import share_of_cores
 
     settings = settings_from(host=host, port=port)
     try:
@@ -226,10 +226,10 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     if not settings.anonymous_verify:
         click.echo("verification needs an API key with the verify scope (ASSAY_ANONYMOUS_VERIFY=true opens it)")
     if workers == 1:
-        from api.app import create_app
+        from api.http.app import create_app
 
         uvicorn.run(create_app(runtime=rt), host=settings.host, port=settings.port, log_level="info")
     else:
         os.environ.setdefault("ASSAY_DATA_DIR", str(settings.data_dir))
         os.environ.setdefault("ASSAY_THREADS", str(share_of_cores(workers)))  # each worker its share
-        uvicorn.run("api.app:create_app", factory=True, host=settings.host, port=settings.port, workers=workers)
+        uvicorn.run("api.http.app:create_app", factory=True, host=settings.host, port=settings.port, workers=workers)

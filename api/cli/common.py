@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from api.settings import Settings
+from api.core.bounded_input import read_bounded
+from api.core.settings import Settings
 from detect.report import Report
-from watermark.errors import AssayError, InvalidInput, PayloadTooLarge
+from watermark.errors import AssayError, InvalidInput
 
 if TYPE_CHECKING:
-    from api.operations import Operations
+    from api.core.operations import Operations
 
 __all__ = [
     "MAX_IMAGE_BYTES",
@@ -52,21 +53,21 @@ def settings_from(keys: str | None = None, **overrides: Any) -> Settings:
 
 def open_runtime(settings: Settings) -> Any:
     """The runtime (database, services) for a command that signs, generates or verifies."""
-    from api.runtime import Runtime
+    from api.core.runtime import Runtime
 
     return Runtime.open(settings)
 
 
 def open_operations(settings: Settings) -> Operations:
     """The operations (each audited once) over a runtime opened with ``settings``."""
-    from api.operations import Operations
+    from api.core.operations import Operations
 
     return Operations(open_runtime(settings))
 
 
 def fail(exc: AssayError) -> NoReturn:
     """Print an error and exit: 2 for bad input, 1 for a failure of Assay or its configuration."""
-    from api.problems import is_client_error
+    from api.core.error_kinds import is_client_error
 
     click.echo(f"error: {exc}", err=True)
     sys.exit(2 if is_client_error(exc) else 1)
@@ -84,21 +85,6 @@ def print_report(report: Report) -> None:
 def echo_json(obj: Any) -> None:
     """Print a JSON document (the one serialisation of a typed result)."""
     click.echo(json.dumps(obj, indent=2, ensure_ascii=False))
-
-
-def read_bounded(source: str, limit: int, what: str) -> bytes:
-    """Read at most ``limit`` bytes of a file (or stdin for ``-``); larger input is refused."""
-    if source == "-":
-        data = sys.stdin.buffer.read(limit + 1)
-    else:
-        try:
-            with open(source, "rb") as fh:
-                data = fh.read(limit + 1)
-        except OSError as exc:
-            raise InvalidInput(f"cannot read {source}: {exc.strerror}") from None
-    if len(data) > limit:
-        raise PayloadTooLarge(f"input is larger than {limit} bytes ({what})")
-    return data
 
 
 def read_text_input(source: str, limit_chars: int) -> bytes:

@@ -19,8 +19,8 @@ from api.cli.common import (
     settings_from,
     write_atomic,
 )
-from api.operations import Content
-from api.runtime import cli_actor
+from api.core.operations import Content
+from api.core.runtime import cli_actor
 from provenance.manifest import ACTIONS, SOURCE_TYPES
 from watermark.errors import AssayError, InvalidInput
 from watermark.image.codec import read_header
@@ -44,7 +44,7 @@ def image_mark(
     source: str, output: str, keys: str | None, key_id: str | None, record_id: str | None, as_json: bool
 ) -> None:
     """Watermark the image SOURCE and write it to OUTPUT (same format and mode)."""
-    from api.text_service import TextService
+    from api.core.text_service import TextService
     from watermark.image import ImageWatermarker, watermark_file
 
     try:
@@ -79,7 +79,7 @@ def image_mark(
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def image_detect(source: str, keys: str | None, key_id: str | None, as_json: bool) -> None:
     """Look for Assay and public (Stable Diffusion / SDXL) watermarks in the image SOURCE."""
-    from api.text_service import TextService
+    from api.core.text_service import TextService
     from detect.image import image_watermark_finding, public_mark_finding
     from watermark.image import ImageWatermarkDetector, detect_public_marks, read_image
 

@@ -56,9 +56,9 @@ def scan(
     SOURCE is a folder (images, .txt and .md files), a JSONL file of rows {"text": ...} or
     {"path": ...} with an optional "id", or a Parquet file with such columns.
     """
-    from api.scan import run_scan
-    from api.scan_report import render_csv, render_html
-    from api.scan_sources import Columns
+    from api.scan.report import render_csv, render_html
+    from api.scan.run import run_scan
+    from api.scan.sources import Columns
 
     if address and engine != "ray":
         raise click.UsageError("--address is for --engine ray")

@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from api.cli.common import echo_json, fail, keys_option, open_operations, print_report, read_text_input, settings_from
-from api.operations import Content
-from api.runtime import cli_actor
+from api.core.operations import Content
+from api.core.runtime import cli_actor
 from watermark.errors import AssayError
 
 __all__ = ["detect", "generate"]
@@ -123,7 +123,7 @@ def detect_train(data: str, out: str | None, no_embeddings: bool, single_model: 
     rest fit the two-model statistic. The service and ``assay detect`` use the result from the
     data directory's ``detector/``.
     """
-    from api.text_service import TextService
+    from api.core.text_service import TextService
     from detect.embeddings import SentenceEmbedder
     from detect.training import read_labelled_jsonl, train
 

@@ -14,9 +14,9 @@ import uvicorn
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from api.app import create_app
-from api.runtime import Runtime
-from api.settings import Settings
+from api.core.runtime import Runtime
+from api.core.settings import Settings
+from api.http.app import create_app
 
 from .servers import postgres_server, redis_server
 

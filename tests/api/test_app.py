@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from PIL import Image
 
-from api.auth import SCOPES
+from api.core.auth import SCOPES
 
 from .conftest import SECRET, Service, photo_jpeg
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from api.audit import GENESIS, AuditLog
+from api.core.audit import GENESIS, AuditLog
 from provenance.store import open_engine
 
 PG_URL = os.environ.get("ASSAY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -70,7 +70,7 @@ def test_edited_or_deleted_rows_are_detected(log: AuditLog, tamper: str, problem
 
 def test_recomputed_hash_still_breaks_the_next_link(log: AuditLog) -> None:
     """An editor who also recomputes the edited row's own hash breaks the next row's link."""
-    from api.audit import _row_hash
+    from api.core.audit import _row_hash
 
     _fill(log)
     row = next(e for e in log.entries() if e.seq == 2)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from api.batching import GenerationBatcher, Overloaded
+from api.core.batching import GenerationBatcher, Overloaded
 from watermark.errors import InvalidInput
 from watermark.text import Generation
 

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from api.operations import Operations
-from api.runtime import Runtime
-from api.settings import Settings
+from api.core.operations import Operations
+from api.core.runtime import Runtime
+from api.core.settings import Settings
 from detect.report import SCHEMA_PATH, report_json_schema
 
 from .conftest import PROBLEM_TYPE, RING, Service, make_service, photo_jpeg

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from api.media_service import MediaService
-from api.runtime import Runtime
-from api.settings import Settings
+from api.core.media_service import MediaService
+from api.core.runtime import Runtime
+from api.core.settings import Settings
 from provenance.credentials import ensure_dev_credentials
 from watermark.errors import ConfigurationError
 

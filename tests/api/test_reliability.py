@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from api.access_log import RedactCredentials
-from api.budget import DecodeBudget
+from api.core.budget import DecodeBudget
+from api.http.access_log import RedactCredentials
 from watermark.errors import Overloaded
 
 from .conftest import PROBLEM_TYPE, Service, photo_jpeg
@@ -168,8 +168,8 @@ def test_ambiguous_forms_are_refused(service: Service) -> None:
 
 def test_the_first_key_ring_is_made_once_under_concurrent_first_use(env: Path) -> None:
     """Found by eval/store_outage.py: four first requests at once read a half-written key ring (500)."""
-    from api.settings import Settings
-    from api.text_service import TextService
+    from api.core.settings import Settings
+    from api.core.text_service import TextService
 
     services = [TextService(Settings()) for _ in range(24)]
     barrier = threading.Barrier(len(services))

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 import redis
 
-from api.ratelimit import RateLimited, RateLimiter, RedisRateLimiter, open_limiter
-from api.runtime import Runtime
-from api.settings import Settings
+from api.core.ratelimit import RateLimited, RateLimiter, RedisRateLimiter, open_limiter
+from api.core.runtime import Runtime
+from api.core.settings import Settings
 from watermark.errors import ConfigurationError
 
 from .servers import PrivatePostgres, PrivateRedis, free_port
@@ -126,7 +126,7 @@ def test_serve_workers_on_postgres_and_redis_share_one_limit_and_one_audit_chain
 
 
 def _append_many(url: str, n: int, start: Any, retries: Any) -> None:
-    from api.audit import AuditLog
+    from api.core.audit import AuditLog
     from provenance.store import open_engine
 
     log = AuditLog(open_engine(url))
@@ -139,7 +139,7 @@ def _append_many(url: str, n: int, start: Any, retries: Any) -> None:
 def test_many_writer_processes_append_to_one_chain_on_postgres(postgres_server: PrivatePostgres) -> None:
     """Writers queue on an advisory lock: 6 processes at once never race for a sequence number (a
     race costs a retry, and under enough contention a writer gave up), and the chain is whole."""
-    from api.audit import AuditLog
+    from api.core.audit import AuditLog
     from provenance.store import open_engine
 
     AuditLog(open_engine(postgres_server.url)).create()

@@ -12,13 +12,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-import api.scan
-from api.operations import Operations
-from api.runtime import Runtime
-from api.scan import run_scan
-from api.scan_results import ResultsTable
-from api.scan_sources import Columns, iter_items
-from api.settings import Settings
+import api.scan.run
+from api.core.operations import Operations
+from api.core.runtime import Runtime
+from api.core.settings import Settings
+from api.scan.results import ResultsTable
+from api.scan.run import run_scan
+from api.scan.sources import Columns, iter_items
 from watermark.errors import InvalidInput
 
 from .conftest import RING, photo_jpeg
@@ -67,7 +67,7 @@ def test_an_interrupted_scan_resumes_where_it_stopped(
 ) -> None:
     monkeypatch.setenv("ASSAY_AI_LIKELIHOOD", "false")
     source, results = _corpus(tmp_path, 7), tmp_path / name
-    real = api.scan.engine_rows
+    real = api.scan.run.engine_rows
 
     def interrupted(*args: Any, **kw: Any) -> Iterator[Any]:
         for n, row in enumerate(real(*args, **kw)):
@@ -75,11 +75,11 @@ def test_an_interrupted_scan_resumes_where_it_stopped(
                 raise KeyboardInterrupt  # as Ctrl-C after three items
             yield row
 
-    monkeypatch.setattr(api.scan, "engine_rows", interrupted)
+    monkeypatch.setattr(api.scan.run, "engine_rows", interrupted)
     with pytest.raises(KeyboardInterrupt):
         run_scan(str(source), Settings(), results=str(results), progress=False)
     assert sorted(ResultsTable(results).load()) == ["t0", "t1", "t2"]  # what finished was kept
-    monkeypatch.setattr(api.scan, "engine_rows", real)
+    monkeypatch.setattr(api.scan.run, "engine_rows", real)
     assert _verify_rows(Settings()) == 4  # t3 was checked, but interrupted before its row was written
 
     code, out, err = run("scan", str(source), "--results", str(results), "--no-progress")

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from api.ratelimit import RateLimited, RateLimiter
-from api.settings import Settings
+from api.core.ratelimit import RateLimited, RateLimiter
+from api.core.settings import Settings
 
 
 def test_environment_overrides_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

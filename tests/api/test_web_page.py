@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from api.operations import Operations
+from api.core.operations import Operations
 
 from .conftest import Service, photo_jpeg
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from api.runtime import Runtime
-from api.scan import scan_settings
-from api.settings import Settings
+from api.core.runtime import Runtime
+from api.core.settings import Settings
+from api.scan.run import scan_settings
 from detect.defaults import load_text_detector
 from watermark.text.model import LanguageModel
 from watermark.text.precision import as_precision, native_bf16, resolve_precision

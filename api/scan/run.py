@@ -1,9 +1,9 @@
 """Batch scans: every item of a folder, JSONL or Parquet source -> one row each, a summary and a report.
 
-Items run on an engine (:mod:`api.scan_engines`: this process, a local pool, or Ray); every item
-goes through the ``verify`` operation (:class:`api.scan_check.Checker`), so it is one ``verify``
+Items run on an engine (:mod:`api.scan.engines`: this process, a local pool, or Ray); every item
+goes through the ``verify`` operation (:class:`api.scan.check.Checker`), so it is one ``verify``
 row in the audit log with the same SHA-256 as the scan row. With a results table
-(:mod:`api.scan_results`) rows are written as they finish and a second run skips the items
+(:mod:`api.scan.results`) rows are written as they finish and a second run skips the items
 already there. The scan report records when it ran, the tool version, the settings that decide
 (false-positive rates, keys tried, trust), and the audit head at the end, so an auditor can match
 each row to the log.
@@ -18,13 +18,13 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.runtime import Runtime
-from api.scan_check import ScanRow
-from api.scan_engines import Engine
-from api.scan_engines import rows as engine_rows
-from api.scan_results import ResultsTable
-from api.scan_sources import DEFAULT_COLUMNS, Columns, iter_items
-from api.settings import Settings
+from api.core.runtime import Runtime
+from api.core.settings import Settings
+from api.scan.check import ScanRow
+from api.scan.engines import Engine
+from api.scan.engines import rows as engine_rows
+from api.scan.results import ResultsTable
+from api.scan.sources import DEFAULT_COLUMNS, Columns, iter_items
 from watermark.image.detect import DEFAULT_FPR as IMAGE_FPR
 from watermark.text.precision import resolve_precision
 
@@ -127,7 +127,7 @@ def run_scan(
     """Scan every item of ``source`` and build the report, with the audit head at the end.
 
     Args:
-        source: a folder, a JSONL file or a Parquet file (see :func:`api.scan_sources.iter_items`).
+        source: a folder, a JSONL file or a Parquet file (see :func:`api.scan.sources.iter_items`).
         settings: what every worker opens its runtime with.
         workers: processes (local engine; 1 = this process) or actors (Ray).
         engine: ``local`` or ``ray``.

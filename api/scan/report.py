@@ -11,7 +11,7 @@ import html
 import io
 import math
 
-from api.scan import ScanReport, ScanRow
+from api.scan.run import ScanReport, ScanRow
 
 __all__ = ["render_csv", "render_html"]
 

@@ -16,10 +16,10 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Literal
 
-from api.scan_check import Checker, ScanRow
-from api.scan_sources import ScanItem
-from api.settings import Settings
-from api.threads import limit_threads, share_of_cores
+from api.core.settings import Settings
+from api.core.threads import limit_threads, share_of_cores
+from api.scan.check import Checker, ScanRow
+from api.scan.sources import ScanItem
 from watermark.errors import ConfigurationError
 
 __all__ = ["Engine", "local_rows", "ray_rows", "rows"]

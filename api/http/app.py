@@ -14,14 +14,14 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from api.access_log import install_access_log_filter
-from api.metrics import MetricsMiddleware
-from api.middleware import BodyLimit, SecurityHeaders, Timeout, UnexpectedErrors
-from api.operations import Operations
-from api.problems import Problem, install_problem_handlers
-from api.routes import media, ops, text
-from api.runtime import Runtime
-from api.settings import Settings, get_settings
+from api.core.metrics import MetricsMiddleware
+from api.core.operations import Operations
+from api.core.runtime import Runtime
+from api.core.settings import Settings, get_settings
+from api.http.access_log import install_access_log_filter
+from api.http.middleware import BodyLimit, SecurityHeaders, Timeout, UnexpectedErrors
+from api.http.problems import Problem, install_problem_handlers
+from api.http.routes import media, ops, text
 
 __all__ = ["create_app"]
 

@@ -13,9 +13,9 @@ from fastapi.security import APIKeyHeader, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from api.auth import ApiKey
-from api.operations import Operations
-from api.runtime import Runtime
+from api.core.auth import ApiKey
+from api.core.operations import Operations
+from api.core.runtime import Runtime
 from watermark.errors import Forbidden, InvalidInput, Unauthorized, UnsupportedMedia
 
 __all__ = [

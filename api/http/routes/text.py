@@ -13,10 +13,11 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import Caller, OpsDep, RuntimeDep, Stopwatch, require
-from api.models import DetectRequest, GenerateRequest, GenerateResponse, GenerationWatermark
-from api.operations import Operations
-from api.problems import INTERNAL, error_responses, problem, problem_response
+from api.core.error_kinds import INTERNAL
+from api.core.operations import Operations
+from api.http.deps import Caller, OpsDep, RuntimeDep, Stopwatch, require
+from api.http.models import DetectRequest, GenerateRequest, GenerateResponse, GenerationWatermark
+from api.http.problems import error_responses, problem, problem_response
 from detect.report import Report
 from watermark.errors import AssayError, InvalidInput
 from watermark.text.generate import Prompt

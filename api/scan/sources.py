@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from api.cli.common import read_bounded
+from api.core.bounded_input import read_bounded
 from watermark.errors import InvalidInput
 
 __all__ = ["DEFAULT_COLUMNS", "IMAGE_SUFFIXES", "TEXT_SUFFIXES", "Columns", "ScanItem", "iter_items", "read_item"]

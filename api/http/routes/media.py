@@ -11,10 +11,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import Caller, OpsDep, RuntimeDep, Stopwatch, Upload, image_upload, read_upload, require
-from api.media_service import SignedResult
-from api.models import BindingMatches, Match, MatchesByContent
-from api.problems import error_responses
+from api.core.media_service import SignedResult
+from api.http.deps import Caller, OpsDep, RuntimeDep, Stopwatch, Upload, image_upload, read_upload, require
+from api.http.models import BindingMatches, Match, MatchesByContent
+from api.http.problems import error_responses
 from detect.report import Report
 from provenance.manifest import ACTIONS, SOURCE_TYPES
 from provenance.store import MAX_ID

@@ -8,7 +8,8 @@ import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.problems import INTERNAL, TIMEOUT, problem, problem_response
+from api.core.error_kinds import INTERNAL, TIMEOUT
+from api.http.problems import problem, problem_response
 from watermark.errors import PayloadTooLarge
 
 __all__ = ["BodyLimit", "SecurityHeaders", "Timeout", "UnexpectedErrors"]

@@ -10,11 +10,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.operations import Operations, subject_bytes
-from api.problems import kind_of
-from api.runtime import Runtime, cli_actor
-from api.scan_sources import ScanItem, read_item
-from api.settings import Settings
+from api.core.error_kinds import kind_of
+from api.core.operations import Operations, subject_bytes
+from api.core.runtime import Runtime, cli_actor
+from api.core.settings import Settings
+from api.scan.sources import ScanItem, read_item
 from detect.report import Report
 from detect.verdict import sha256_hex
 from watermark.errors import AssayError

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from api.settings import Settings
+from api.core.settings import Settings
 from detect.report import AiLikelihoodFinding
 from watermark.errors import ConfigurationError, ModelUnavailable
 from watermark.keys import KeyRing, keyring_from_toml, load_keyring, new_keyring_toml

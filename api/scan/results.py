@@ -22,7 +22,7 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from api.scan_check import ScanRow
+from api.scan.check import ScanRow
 from watermark.errors import InvalidInput
 
 __all__ = ["ResultsTable", "arrow_schema"]

@@ -13,8 +13,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from api.media_service import MediaService
-from api.text_service import TextService
+from api.core.media_service import MediaService
+from api.core.text_service import TextService
 from detect.manifest import absent_manifest, manifest_finding, unreadable_manifest
 from detect.recovery import TextMatchPolicy, match_text_records, recover_text_credentials
 from detect.report import Report, WatermarkFinding

@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
 
-from api.deps import Caller, RuntimeDep, require
-from api.metrics import CONTENT_TYPE_LATEST
-from api.models import Health, KeysResponse, Readiness, SignerInfo, WatermarkKeyInfo
-from api.problems import error_responses
+from api.core.metrics import CONTENT_TYPE_LATEST
+from api.http.deps import Caller, RuntimeDep, require
+from api.http.models import Health, KeysResponse, Readiness, SignerInfo, WatermarkKeyInfo
+from api.http.problems import error_responses
 
 __all__ = ["router"]
 

@@ -11,8 +11,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
-from api.budget import DecodeBudget
-from api.settings import Settings
+from api.core.budget import DecodeBudget
+from api.core.settings import Settings
 from detect.image import image_report, image_watermark_finding
 from detect.manifest import absent_manifest, has_manifest_store, manifest_finding, unreadable_manifest
 from detect.report import Report, WatermarkFinding

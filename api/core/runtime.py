@@ -15,16 +15,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from api.audit import AuditEntry, AuditLog
-from api.auth import ApiKeys, write_secret_file
-from api.batching import GenerationBatcher
-from api.media_service import MediaService
-from api.metrics import Metrics
-from api.ratelimit import RateLimiter, RedisRateLimiter, open_limiters
-from api.settings import Settings
-from api.text_provenance import TextProvenance
-from api.text_service import TextService
-from api.threads import limit_threads
+from api.core.audit import AuditEntry, AuditLog
+from api.core.auth import ApiKeys, write_secret_file
+from api.core.batching import GenerationBatcher
+from api.core.media_service import MediaService
+from api.core.metrics import Metrics
+from api.core.ratelimit import RateLimiter, RedisRateLimiter, open_limiters
+from api.core.settings import Settings
+from api.core.text_provenance import TextProvenance
+from api.core.text_service import TextService
+from api.core.threads import limit_threads
 from provenance.store import ManifestStore, open_engine
 
 __all__ = ["ADMIN_KEY_FILE", "Runtime"]

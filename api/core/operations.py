@@ -16,9 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from api.media_service import SignedResult
-from api.problems import kind_of
-from api.runtime import Runtime
+from api.core.error_kinds import kind_of
+from api.core.media_service import SignedResult
+from api.core.runtime import Runtime
 from detect.report import Report
 from detect.verdict import sha256_hex
 from provenance.media_types import sniff_media
