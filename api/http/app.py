@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import FileResponse
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.core.metrics import MetricsMiddleware
@@ -88,9 +88,13 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(text.router)
     app.include_router(media.router)
 
+    page = WEB.joinpath("index.html").read_text()
+    if not rt.settings.anonymous_verify:  # say so before the first check, not after a refusal
+        page = page.replace('<div id="auth" hidden>', '<div id="auth">', 1)
+
     @app.get("/", include_in_schema=False)
-    def index() -> FileResponse:
-        return FileResponse(WEB / "index.html", headers={"cache-control": "no-cache"})
+    def index() -> HTMLResponse:
+        return HTMLResponse(page, headers={"cache-control": "no-cache"})
 
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

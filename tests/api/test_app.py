@@ -88,6 +88,13 @@ def test_anonymous_verification_is_a_setting_and_never_opens_signing(
     assert entry.actor.startswith("anonymous:") and entry.action == "verify"
 
 
+def test_the_page_says_before_the_first_check_whether_a_key_is_needed(
+    service: Service, service_factory: Callable[..., Service]
+) -> None:
+    assert '<div id="auth">' in service.client.get("/").text  # the key field shown from the start
+    assert '<div id="auth" hidden>' in service_factory(anonymous_verify=True).client.get("/").text
+
+
 def test_bad_requests_are_problem_json(service: Service) -> None:
     c, h = service.client, service.auth("verify")
     r = c.post("/v1/text/detect", json={"text": "   "}, headers=h)

@@ -87,7 +87,7 @@ def test_journalist_checks_images_and_texts(served: tuple[str, Service], browser
     Image.open(io.BytesIO(signed.data)).save(buf, "JPEG", quality=85)  # a platform strips and re-encodes
     tampered = bytearray(signed.data)
     tampered[-200] ^= 0xFF  # one byte of the picture changed after signing
-    files = {"signed": signed.data, "stripped": buf.getvalue(), "tampered": bytes(tampered)}
+    files = {"signed": signed.data, "stripped": buf.getvalue(), "tampered": bytes(tampered), "plain": photo_jpeg()}
     gen = svc.runtime.text.generate("Write two sentences about rivers.", max_new_tokens=60, seed=3)
     credentialed = Operations(svc.runtime).generate(
         "Write a short news story about a harbour.", actor="test", max_new_tokens=100, seed=4, credentials=True
@@ -123,13 +123,13 @@ def test_journalist_checks_images_and_texts(served: tuple[str, Service], browser
         d.save_screenshot(str(shots / f"{name}-text.png"))  # type: ignore[attr-defined]
         return str(find(By.ID, "label").text)
 
-    # no key yet: the page asks for one, then succeeds with it
+    # this server needs a key: the page says so before the first check; a check without one is refused
+    assert find(By.ID, "auth").is_displayed() and "API key" in find(By.ID, "auth").text
     path = tmp_path / "first.jpg"
     path.write_bytes(signed.data)
     find(By.ID, "file").send_keys(str(path))
     find(By.ID, "check").click()
-    _wait(d, lambda drv: find(By.ID, "auth").is_displayed())
-    assert "API key" in find(By.ID, "status").text
+    _wait(d, lambda drv: "API key" in find(By.ID, "status").text)
     find(By.ID, "apikey").send_keys(svc.tokens["verify"])
 
     label = check_file("signed")
@@ -157,6 +157,10 @@ def test_journalist_checks_images_and_texts(served: tuple[str, Service], browser
     assert find(By.ID, "label").get_attribute("class") == "label tampered"
     assert "Tampered or damaged" in find(By.ID, "provenance").text
 
+    label = check_file("plain")  # no mark under any key: said in words, never as key "null"
+    marks = find(By.ID, "watermarks").text
+    assert "No Assay watermark found under" in marks and "null" not in marks, marks
+
     label = check_text("human", HUMAN)
     assert not label.startswith(("Marked", "Signed", "Likely")), label
     assert find(By.ID, "ai-card").is_displayed() and find(By.ID, "ai").text
@@ -183,4 +187,4 @@ def test_journalist_checks_images_and_texts(served: tuple[str, Service], browser
     assert "the text's fingerprint" in find(By.ID, "recovered").text
     assert "none in this text" in find(By.ID, "provenance").text
     actions = [e.action for e in svc.runtime.audit.entries()]
-    assert actions == ["text.generate"] + ["verify"] * 7  # the refused first try never reached the operation
+    assert actions == ["text.generate"] + ["verify"] * 8  # the refused first try never reached the operation

@@ -129,6 +129,11 @@ function showProvenance(p, thing) {
   manifestRows(dl, p, false);
 }
 
+function keysTried(n) {
+  if (!n) return "this server's keys";
+  return n === 1 ? "this server's key" : `any of this server's ${n} keys`;
+}
+
 function watermarkLine(w) {
   const name = w.kind === "public" ? `the ${w.generator} watermark` : `the Assay watermark (key "${w.key_id}")`;
   if (w.detected) {
@@ -138,8 +143,10 @@ function watermarkLine(w) {
   }
   if (w.verdict === "too-small") return ["Not checked: the image is too small to carry a watermark.", "muted"];
   if (w.verdict === "inconclusive") return ["Not checked: " + (w.reason || "the watermark could not be tested") + ".", "muted"];
-  if (w.verdict === "too-short") return [`Not checked for key "${w.key_id}": the text is too short.`, "muted"];
-  return [`No Assay watermark found for key "${w.key_id}".`, ""];
+  // Under one named key (a text), or under every key of this server's ring (an image: key_id is null).
+  const under = w.key_id ? `for key "${w.key_id}"` : `under ${keysTried(w.keys_tried)}`;
+  if (w.verdict === "too-short") return [`Not checked ${under}: the text is too short.`, "muted"];
+  return [`No Assay watermark found ${under}.`, ""];
 }
 
 function showWatermarks(report, text) {
