@@ -16,14 +16,14 @@ from typing import Any
 
 from PIL import Image
 
-from provenance.c2pa_io import SUPPORTED_MIME, verify_asset
+from provenance.c2pa_io import SUPPORTED_MIME
 from provenance.store import ManifestStore
-from watermark.errors import AssayError, InvalidInput
+from watermark.errors import InvalidInput
 from watermark.image import ImageDetection, ImageWatermarkDetector, detect_public_marks, read_image
 from watermark.image.public_marks import DECISION_P as PUBLIC_MARK_FPR
 from watermark.image.public_marks import PublicMarkDetection
 
-from .manifest import absent_manifest, has_manifest_store, manifest_finding, unreadable_manifest
+from .manifest import read_manifest
 from .recovery import recover_credentials
 from .report import ManifestFinding, Marker, Report, Signal, WatermarkFinding
 from .verdict import assemble, sha256_hex
@@ -160,10 +160,7 @@ def image_report(
         watermarks = [undecodable_finding(damage, detector)]
     provenance: ManifestFinding | None = None
     if mime in SUPPORTED_MIME:
-        try:
-            provenance = manifest_finding(verify_asset(data, mime, trust_anchors=trust_anchors))
-        except AssayError as exc:  # a manifest that cannot be parsed is not the same as none at all
-            provenance = unreadable_manifest(str(exc)) if has_manifest_store(data) else absent_manifest(str(exc))
+        provenance = read_manifest(data, mime, trust_anchors=trust_anchors)
     else:
         not_checked.append("provenance")
     recovered = None

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from provenance.c2pa_io import Verification
+from provenance.c2pa_io import Verification, verify_asset
+from watermark.errors import InvalidInput
 
 from .labels import (
     AI_SOURCE_TYPES,
@@ -16,7 +18,7 @@ from .labels import (
 )
 from .report import ActionRecord, IngredientRecord, ManifestFinding, Signer, ValidationCode
 
-__all__ = ["absent_manifest", "has_manifest_store", "manifest_finding", "unreadable_manifest"]
+__all__ = ["absent_manifest", "has_manifest_store", "manifest_finding", "read_manifest", "unreadable_manifest"]
 
 
 def _str(value: Any) -> str | None:
@@ -118,3 +120,16 @@ def manifest_finding(v: Verification, *, content_may_differ: bool = False) -> Ma
             for i in v.ingredients
         ),
     )
+
+
+def read_manifest(data: bytes, mime: str, *, trust_anchors: Sequence[str] = ()) -> ManifestFinding:
+    """The finding for the manifest a file embeds, verified against ``trust_anchors``: a manifest
+    that cannot be parsed is ``unreadable``, which is not the same as none at all.
+
+    Raises:
+        UnsupportedMedia: a type C2PA cannot read.
+    """
+    try:
+        return manifest_finding(verify_asset(data, mime, trust_anchors=trust_anchors))
+    except InvalidInput as exc:
+        return unreadable_manifest(str(exc)) if has_manifest_store(data) else absent_manifest(str(exc))

@@ -48,7 +48,7 @@ def _target(name: str) -> Callable[[bytes], None]:
     from watermark.errors import AssayError
 
     if name == "content":
-        from api.core.operations import Content
+        from detect.content import Content
         from watermark.image import read_image
 
         def content(data: bytes) -> None:
@@ -103,8 +103,8 @@ def _target(name: str) -> Callable[[bytes], None]:
 
         return c2pa
     if name == "json_bodies":
-        from api.core.operations import Content
         from api.http.models import DetectRequest, GenerateRequest
+        from detect.content import Content
 
         def json_bodies(data: bytes) -> None:
             for model in (DetectRequest, GenerateRequest):

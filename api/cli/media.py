@@ -19,8 +19,8 @@ from api.cli.common import (
     settings_from,
     write_atomic,
 )
-from api.core.operations import Content
 from api.core.runtime import cli_actor
+from detect.content import Content
 from provenance.manifest import ACTIONS, SOURCE_TYPES
 from watermark.errors import AssayError, InvalidInput
 from watermark.image.codec import read_header

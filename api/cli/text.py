@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from api.cli.common import echo_json, fail, keys_option, open_operations, print_report, read_text_input, settings_from
-from api.core.operations import Content
 from api.core.runtime import cli_actor
+from detect.content import Content
 from watermark.errors import AssayError
 
 __all__ = ["detect", "generate"]

@@ -13,11 +13,11 @@ from typing import Any
 
 from api.core.budget import DecodeBudget
 from api.core.settings import Settings
-from detect.image import image_report, image_watermark_finding
-from detect.manifest import absent_manifest, has_manifest_store, manifest_finding, unreadable_manifest
+from detect.content import Content
+from detect.image import image_watermark_finding
+from detect.inspect import Checks, inspect, inspect_media
 from detect.report import Report, WatermarkFinding
-from detect.verdict import assemble, sha256_hex
-from provenance.c2pa_io import SUPPORTED_MIME, SignedAsset, sign_asset, verify_asset
+from provenance.c2pa_io import SUPPORTED_MIME, SignedAsset, sign_asset
 from provenance.credentials import (
     DEV_SIGNER_NAME,
     SIGNING_ALGS,
@@ -30,7 +30,7 @@ from provenance.media_types import sniff_media
 from provenance.soft_binding import ALG, binding_value, sign_and_store
 from provenance.store import ManifestRecord, ManifestStore, SoftBindingMatch
 from provenance.trust import load_trust_anchors
-from watermark.errors import ConfigurationError, InvalidInput, UnsupportedMedia
+from watermark.errors import ConfigurationError, UnsupportedMedia
 from watermark.image import ImageWatermarkDetector, ImageWatermarker, MarkedImage, read_image, watermark_file
 from watermark.image.codec import ImageHeader, read_header
 from watermark.keys import KeyRing
@@ -238,23 +238,25 @@ class MediaService:
             development_signer=self.credentials().development,
         )
 
+    def checks(self) -> Checks:
+        """The collaborators an inspection of a file needs: trust, the image detector, the store,
+        the pixel limit and the decode budget (texts are the runtime's to add)."""
+        return Checks(
+            trust_anchors=self.trust_anchors(),
+            image_detector=self.detector(),
+            store=self.store,
+            max_pixels=self.settings.max_pixels,
+            decoding=self._decoding,
+        )
+
     def verify_image(self, data: bytes) -> Report:
-        """The full report for an image file (watermarks, manifest, recovered credentials, markers).
+        """The full report for an image file (see :func:`detect.inspect.inspect`).
 
         Raises:
             UnsupportedMedia, PayloadTooLarge: not an image Assay reads, or over the pixel limit.
             Overloaded: the decode budget stayed full for half the request timeout.
         """
-        header = self._header(data)  # the report decodes the pixels once
-        with self._decoding(header):
-            return image_report(
-                data,
-                header.mime_type,
-                self.detector(),
-                store=self.store,
-                trust_anchors=self.trust_anchors(),
-                max_pixels=self.settings.max_pixels,
-            )
+        return inspect(Content("image", data), self.checks())
 
     def verify_media(self, data: bytes, mime: str) -> Report:
         """The report for an audio, video or PDF file: its C2PA manifest (no watermark applies).
@@ -262,16 +264,7 @@ class MediaService:
         Raises:
             UnsupportedMedia: a type C2PA cannot read.
         """
-        try:
-            provenance = manifest_finding(verify_asset(data, mime, trust_anchors=self.trust_anchors()))
-        except InvalidInput as exc:
-            provenance = unreadable_manifest(str(exc)) if has_manifest_store(data) else absent_manifest(str(exc))
-        return assemble(
-            content_type=mime,
-            content_sha256=sha256_hex(data),
-            provenance=provenance,
-            not_checked=["watermark", "recovered", "ai_likelihood"],
-        )
+        return inspect_media(data, mime, trust_anchors=self.trust_anchors())
 
     def matches_by_content(self, data: bytes) -> tuple[list[SoftBindingMatch], WatermarkFinding]:
         """Stored manifests for an image: by its watermark's soft binding, and by exact hash."""

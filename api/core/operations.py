@@ -9,22 +9,20 @@ its UTF-8 bytes; for a prompt, see :func:`prompt_bytes`), ``key_id``, ``result``
 
 from __future__ import annotations
 
-import contextlib
 import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from api.core.error_kinds import kind_of
 from api.core.media_service import SignedResult
 from api.core.runtime import Runtime
+from detect.content import Content
+from detect.inspect import inspect
 from detect.report import Report
-from detect.verdict import sha256_hex
-from provenance.media_types import sniff_media
 from provenance.text_binding import CredentialedText
-from watermark.errors import AssayError, InvalidInput, PayloadTooLarge, UnsupportedMedia
-from watermark.image.codec import read_header
+from watermark.errors import AssayError, InvalidInput
 from watermark.text import Generation
 from watermark.text.generate import Prompt
 
@@ -33,84 +31,6 @@ __all__ = ["Content", "Generated", "Operations", "prompt_bytes", "subject_bytes"
 T = TypeVar("T")
 AuditDetail = dict[str, str | int]  # the audit row's small detail object: ids, a label, counts
 Describe = Callable[[T], tuple[str, str | None, AuditDetail]]
-
-
-def _utf8(text: str) -> bytes:
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidInput("the text holds unpaired surrogates (not valid Unicode)") from None
-
-
-@dataclass(frozen=True)
-class Content:
-    """Something to check, classified once as a text or an image.
-
-    ``data`` is what the audit row hashes: the file's bytes, or the text's UTF-8 bytes.
-    """
-
-    kind: Literal["text", "image", "media"]
-    data: bytes
-    text: str | None = None
-    mime: str | None = None  # media: the sniffed type (audio, video, PDF)
-
-    @property
-    def sha256(self) -> str:
-        """The audit subject hash (also the report's ``content_sha256``)."""
-        return sha256_hex(self.data)
-
-    @classmethod
-    def of_text(cls, text: str) -> Content:
-        """A text.
-
-        Raises:
-            InvalidInput: the text is not valid Unicode.
-        """
-        return cls("text", _utf8(text), text)
-
-    @classmethod
-    def of_bytes(cls, data: bytes, *, declared_type: str | None = None, as_text: bool = False) -> Content:
-        """A file's bytes: text when declared (``text/plain``) or asked for, an image when its
-        header is an image's, audio, video or PDF (C2PA only) by signature, else text when it is
-        UTF-8 without NUL bytes.
-
-        Raises:
-            InvalidInput: empty, or declared text that is not UTF-8.
-            UnsupportedMedia: neither an image Assay reads nor a text.
-        """
-        if not data:
-            raise InvalidInput("the content is empty")
-        declared = (declared_type or "").split(";")[0].strip().lower()
-        if not as_text and _looks_like_svg(data):
-            raise UnsupportedMedia("SVG images are not supported (a vector image carries no pixel watermark)")
-        if as_text or declared == "text/plain":
-            try:
-                return cls("text", data, data.decode("utf-8"))
-            except UnicodeDecodeError:
-                raise InvalidInput("text must be UTF-8") from None
-        media = sniff_media(data)
-        if media is not None and not declared.startswith("image/"):
-            return cls("media", data, mime=media)
-        if declared.startswith("image/") or declared in ("", "application/octet-stream"):
-            try:
-                read_header(data, max_pixels=2**62)  # the header only: limits are the operation's
-                return cls("image", data)
-            except UnsupportedMedia:
-                if declared.startswith("image/"):
-                    raise
-            except (InvalidInput, PayloadTooLarge):
-                return cls("image", data)  # an image header that the operation will refuse with its reason
-        if b"\x00" not in data:
-            with contextlib.suppress(UnicodeDecodeError):  # not UTF-8 either: unsupported, below
-                return cls("text", data, data.decode("utf-8"))
-        raise UnsupportedMedia(
-            f"expected an image, audio, video, PDF or a UTF-8 text, got {declared or 'unknown bytes'}"
-        )
-
-
-def _looks_like_svg(data: bytes) -> bool:
-    head = data[:2048].lstrip().lower()
-    return head.startswith((b"<svg", b"<?xml", b"<!doctype svg")) and b"<svg" in head
 
 
 @dataclass(frozen=True)
@@ -196,11 +116,7 @@ class Operations:
                 what = Content.of_text(content)
             else:
                 what = Content.of_bytes(content, declared_type=declared_type, as_text=as_text)
-            if what.text is not None:
-                return self.rt.texts.report(what.text)
-            if what.kind == "media" and what.mime is not None:
-                return self.rt.media.verify_media(what.data, what.mime)
-            return self.rt.media.verify_image(what.data)
+            return inspect(what, self.rt.checks())
 
         return self._run("verify", actor, subject_bytes(content), work, _report_row(context or {}))
 
@@ -213,7 +129,7 @@ class Operations:
         """
 
         def work() -> Report:
-            return self.rt.texts.report(Content.of_text(text).text or "", key_id=key_id)
+            return inspect(Content.of_text(text), self.rt.checks(), key_id=key_id)
 
         return self._run("text.detect", actor, subject_bytes(text), work, _report_row({}))
 

@@ -6,6 +6,7 @@ both speak through the same code and write the same audit log.
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import threading
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from api.core.settings import Settings
 from api.core.text_provenance import TextProvenance
 from api.core.text_service import TextService
 from api.core.threads import limit_threads
+from detect.inspect import Checks
 from provenance.store import ManifestStore, open_engine
 
 __all__ = ["ADMIN_KEY_FILE", "Runtime"]
@@ -110,6 +112,11 @@ class Runtime:
         path = self.settings.data_dir / ADMIN_KEY_FILE
         write_secret_file(path, token + "\n")
         return path
+
+    def checks(self) -> Checks:
+        """The collaborators of an inspection (:func:`detect.inspect.inspect`): the media side's,
+        and the text side for texts."""
+        return dataclasses.replace(self.media.checks(), texts=self.texts)
 
     def record(
         self,

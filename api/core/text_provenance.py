@@ -1,30 +1,31 @@
 """Text provenance as the application uses it: credentials embedded in texts (C2PA A.8), the
 records of credentialed generations, and the one report for a text.
 
-A text is read as received: its wrapper (if any) is located and validated first, then removed
-before watermark detection and the statistical test (its variation selectors would otherwise be
-normalised away as invisible characters and counted as evasion).
+The inspection of a text (:func:`detect.inspect.inspect_text`) asks this class for watermark
+detections, the AI-likelihood and recovery through the records (:class:`detect.inspect.TextChecks`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from api.core.media_service import MediaService
 from api.core.text_service import TextService
-from detect.manifest import absent_manifest, manifest_finding, unreadable_manifest
+from detect.inspect import inspect_text
 from detect.recovery import TextMatchPolicy, match_text_records, recover_text_credentials
-from detect.report import Report, WatermarkFinding
-from detect.text_report import text_report, text_watermark_finding
+from detect.report import AiLikelihoodFinding, RecoveredFinding, Report, WatermarkFinding
+from detect.text_report import text_watermark_finding
 from provenance.store import ManifestRecord, SoftBindingMatch
 from provenance.text_binding import CredentialedText, sign_and_record_text
 from provenance.text_manifest import read_text_manifest, sign_text
 from provenance.text_records import TextRecordIndex
 from watermark.errors import InvalidInput, ManifestNotFound
 from watermark.text import Generation
+from watermark.text.detector import TextDetection
 from watermark.text.model import EMBEDDED_MODEL_NAME
 
 __all__ = ["SignedText", "TextProvenance"]
@@ -128,43 +129,32 @@ class TextProvenance:
         )
         return SignedText(signed_text, self.media.record_signed(signed, signed_text.encode("utf-8"), "text/plain"))
 
-    def report(self, text: str, *, key_id: str | None = None) -> Report:
-        """The one report for a text as received: its embedded credentials, watermarks, credentials
-        recovered through the watermark when the text carries none, and AI-likelihood.
+    def detections(self, text: str, *, key_id: str | None = None) -> list[TextDetection]:
+        """Watermark detections under every key, or only ``key_id`` (best first).
 
         Raises:
             UnknownKey: ``key_id`` is not in the key ring.
-            InvalidInput, PayloadTooLarge: an empty, too long or invalid text.
         """
-        found = read_text_manifest(text, trust_anchors=self.media.trust_anchors())
-        visible = found.visible_text
-        if not visible.strip():
-            raise InvalidInput("the text is empty (apart from its credentials)")
-        detections = self.text.detections(visible, key_id=key_id)
-        if not found.verification.manifest_present:
-            provenance = absent_manifest()
-        elif found.verification.validation_state is None:  # a wrapper whose store cannot be parsed
-            provenance = unreadable_manifest(found.error or "the credentials cannot be read")
-        else:
-            provenance = manifest_finding(found.verification)
-        recovered = None
-        if not found.verification.manifest_present:
-            recovered = recover_text_credentials(
-                visible,
-                detections,
-                self.index,
-                self._secret,
-                trust_anchors=self.media.trust_anchors(),
-                policy=self.policy,
-            )
-        return text_report(
-            text,
-            detections,
-            ai_likelihood=self.text.likelihood(visible),
-            provenance=provenance,
-            recovered=recovered,
-            recovery_checked=True,
+        return self.text.detections(text, key_id=key_id)
+
+    def likelihood(self, text: str) -> AiLikelihoodFinding | None:
+        """The statistical AI-likelihood (None when turned off or unavailable)."""
+        return self.text.likelihood(text)
+
+    def recover(self, text: str, detections: Sequence[TextDetection]) -> RecoveredFinding | None:
+        """The stored credentials this text's watermark and fingerprint lead to (None: none)."""
+        return recover_text_credentials(
+            text, detections, self.index, self._secret, trust_anchors=self.media.trust_anchors(), policy=self.policy
         )
+
+    def report(self, text: str, *, key_id: str | None = None) -> Report:
+        """The one report for a text as received (see :func:`detect.inspect.inspect_text`).
+
+        Raises:
+            UnknownKey: ``key_id`` is not in the key ring.
+            InvalidInput: the text is empty apart from its credentials.
+        """
+        return inspect_text(text, self, trust_anchors=self.media.trust_anchors(), key_id=key_id)
 
     def matches_by_content(self, text: str) -> tuple[list[SoftBindingMatch], WatermarkFinding]:
         """Stored manifests for a text: the one it carries (if stored here), then the records its
