@@ -22,7 +22,7 @@ sys.path.insert(0, str(REPO))
 
 from detect.embeddings import SentenceEmbedder  # noqa: E402
 from detect.training import LabelledText, fast_detect_gpt_sets, train  # noqa: E402
-from watermark.text.model import SECOND_MODEL, load_model  # noqa: E402
+from watermark.text.model import SECOND_MODEL, default_model_cache, load_model  # noqa: E402
 
 FAST_DETECT_GPT = REPO / "eval" / "data" / "fast-detect-gpt"  # MIT, see its README
 
@@ -37,7 +37,7 @@ def corpus() -> list[LabelledText]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", type=Path, default=REPO / "detect" / "data")
-    ap.add_argument("--cache", type=Path, default=REPO / ".cache" / "models")
+    ap.add_argument("--cache", type=Path, default=default_model_cache())
     args = ap.parse_args()
     lm = load_model(cache_dir=args.cache)
     second = load_model(SECOND_MODEL, cache_dir=args.cache)

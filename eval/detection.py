@@ -41,7 +41,7 @@ from detect.features import DEFAULT_MAX_TOKENS  # noqa: E402
 from detect.text import AiLikelihood, TextAIDetector  # noqa: E402
 from detect.training import LabelledText, fast_detect_gpt_sets, in_calibration_half  # noqa: E402
 from watermark.text import generate  # noqa: E402
-from watermark.text.model import SECOND_MODEL, LanguageModel, load_model  # noqa: E402
+from watermark.text.model import SECOND_MODEL, LanguageModel, default_model_cache, load_model  # noqa: E402
 from watermark.text.normalize import normalize_text  # noqa: E402
 from watermark.text.precision import as_precision, resolve_precision  # noqa: E402
 
@@ -404,7 +404,7 @@ def main() -> None:
     ap.add_argument("--cost-texts", type=int, default=72, help="texts the scoring cost is measured on")
     ap.add_argument("--limit", type=int, default=0, help="at most this many texts per set (0: all; smoke runs)")
     ap.add_argument("--out", type=Path, default=REPO / "eval" / "results")
-    ap.add_argument("--cache", type=Path, default=REPO / ".cache" / "models")
+    ap.add_argument("--cache", type=Path, default=default_model_cache())
     ap.add_argument("--render", action="store_true", help="rewrite detection.md from detection.json (no scoring)")
     args = ap.parse_args()
     if args.render:

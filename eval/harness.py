@@ -31,7 +31,6 @@ class Service:
         self.env = os.environ | {
             "ASSAY_DATA_DIR": str(data_dir),
             "ASSAY_PORT": str(self.port),
-            "ASSAY_CACHE_DIR": str(ROOT / ".cache" / "models"),
             "HF_HUB_OFFLINE": "1",
         }
         self.env |= {f"ASSAY_{k.upper()}": v for k, v in settings.items()}

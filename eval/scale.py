@@ -38,11 +38,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import httpx
 import numpy as np
 import psutil
-from harness import RESULTS, ROOT, PrivatePostgres, PrivateRedis, Service
+from harness import RESULTS, PrivatePostgres, PrivateRedis, Service
 from service_load import FAST_DETECT_GPT, human_texts, photo_jpeg_1mp
 
+from watermark.text.model import default_model_cache
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-CACHE = ROOT / ".cache" / "models"
+CACHE = default_model_cache()
 OUT = RESULTS / "scale.json"
 
 

@@ -36,6 +36,7 @@ from api.core.audit import AuditLog
 from api.core.runtime import Runtime
 from api.core.settings import Settings
 from provenance.store import open_engine
+from watermark.text.model import default_model_cache
 
 REPO = Path(__file__).resolve().parents[1]
 FAST_DETECT_GPT = REPO / "eval" / "data" / "fast-detect-gpt"  # MIT, see its README
@@ -146,7 +147,7 @@ def main() -> None:
     args = parser.parse_args()
     scale = 0.25 if args.quick else 1.0
     data_dir = Path(tempfile.mkdtemp(prefix="assay-load-"))
-    cache = Path(os.environ.get("ASSAY_TEST_CACHE", REPO / ".cache" / "models"))
+    cache = default_model_cache()
     texts = human_texts(64)
     print(f"starting the service (data {data_dir}) ...", flush=True)
     proc, base, token = start_server(data_dir, cache)

@@ -51,14 +51,14 @@ from detect.embeddings import SentenceEmbedder
 from watermark.errors import ModelUnavailable
 from watermark.keys import Secret, WatermarkKey
 from watermark.text import TextWatermarkDetector, generate, load_model, scheme_for_key
-from watermark.text.model import SECOND_MODEL, LanguageModel
+from watermark.text.model import SECOND_MODEL, LanguageModel, default_model_cache
 from watermark.text.scheme import TextScheme
 from watermark.text.synthid import SynthIDScheme
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "eval" / "data"
 FAST_DETECT_GPT = REPO / "eval" / "data" / "fast-detect-gpt"  # MIT, see its README
-CACHE = REPO / ".cache" / "models"
+CACHE = default_model_cache()
 ALPHA = 1e-3
 SCHEMES: dict[str, tuple[str, dict[str, Any]]] = {
     "kgw h=1": ("kgw", {}),

@@ -30,7 +30,7 @@ from transformers import LogitsProcessor, LogitsProcessorList, WatermarkDetector
 
 from watermark.keys import Secret, WatermarkKey
 from watermark.text import TextWatermarkDetector, generate, load_model, scheme_for_key
-from watermark.text.model import LanguageModel
+from watermark.text.model import LanguageModel, default_model_cache
 from watermark.text.scheme import TextScheme
 
 REPO = Path(__file__).resolve().parents[1]
@@ -389,7 +389,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=8, help="rounds of the overhead measurement")
     ap.add_argument("--skip", nargs="*", default=[], choices=["speed", "overhead", "power", "load"])
     ap.add_argument("--out", type=Path, default=REPO / "eval" / "results")
-    ap.add_argument("--cache", type=Path, default=REPO / ".cache" / "models")
+    ap.add_argument("--cache", type=Path, default=default_model_cache())
     args = ap.parse_args()
     torch.set_num_threads(os.cpu_count() or 1)
     prompts = [p for p in (DATA / "prompts.txt").read_text().splitlines() if p.strip()]

@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from watermark.keys import KeyRing, Secret, WatermarkKey
-from watermark.text.model import SECOND_MODEL, LanguageModel, load_model, load_tokenizer
+from watermark.text.model import SECOND_MODEL, LanguageModel, default_model_cache, load_model, load_tokenizer
 
 REPO = Path(__file__).resolve().parents[1]
 # A user's clone has nothing beside it: the suite must never open the developers' ``../shared``.
@@ -62,8 +62,8 @@ def reports_match_published_schema() -> Iterator[list[int]]:
 
 @pytest.fixture(scope="session")
 def cache_dir() -> Path:
-    """Model cache shared by test runs (the GGUF conversion happens once)."""
-    return Path(os.environ.get("ASSAY_TEST_CACHE", REPO / ".cache" / "models"))
+    """The machine's model cache (``ASSAY_MODEL_CACHE`` overrides): conversions happen once per machine."""
+    return default_model_cache()
 
 
 @pytest.fixture(scope="session")

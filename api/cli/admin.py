@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from api.cli.common import fail, open_runtime, settings_from
+from api.cli.common import fail, open_runtime, out_suffix, settings_from
 from watermark.errors import AssayError, ConfigurationError
 from watermark.keys import load_keyring, rotated_keyring_toml
 
@@ -187,10 +187,24 @@ def audit_verify(expect_head: str | None, as_json: bool) -> None:
 
 
 @audit.command("export")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False), help="Output file (default: stdout).")
-def audit_export(fmt: str, out: str | None) -> None:
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv"]),
+    help="jsonl or csv (default: from --out's suffix, else jsonl).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    callback=out_suffix({".jsonl": "jsonl", ".csv": "csv"}),
+    help="Output file, .jsonl or .csv (default: stdout).",
+)
+def audit_export(fmt: str | None, out: str | None) -> None:
     """Export every audit row (with its hashes) for a compliance review."""
+    named = Path(out).suffix.lower().lstrip(".") if out is not None else None
+    if fmt is not None and named is not None and fmt != named:
+        raise click.BadParameter(f"--format {fmt} into a .{named} file: name it {Path(out or '').stem}.{fmt}")
+    fmt = fmt or named or "jsonl"
     log = open_runtime(settings_from()).audit
     if out is None:
         log.export(fmt, sys.stdout)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -25,6 +26,7 @@ __all__ = [
     "keys_option",
     "open_operations",
     "open_runtime",
+    "out_suffix",
     "print_report",
     "read_bounded",
     "read_image_file",
@@ -112,6 +114,29 @@ def check_output_suffix(path: Path, mime: str) -> None:
         raise InvalidInput(
             f"the output is {kind} (the input's format): name it {path.stem}{allowed[0]}, not {path.name}"
         )
+
+
+def out_suffix(
+    formats: dict[str, str], advice: str = ""
+) -> Callable[[click.Context, click.Parameter, str | None], str | None]:
+    """A click callback that refuses an ``--out`` whose suffix names a format this command does not
+    write (exit 2, before any work), so a report is never written under a misleading name.
+
+    Args:
+        formats: suffix (lower case, with its dot) -> the format written for it.
+        advice: a sentence for people who meant another output.
+    """
+
+    def check(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+        if value is not None and Path(value).suffix.lower() not in formats:
+            names = list({fmt: suffix for suffix, fmt in reversed(formats.items())}.values())[::-1]  # first of each
+            listed = ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else names[0]
+            raise click.BadParameter(
+                f"{Path(value).name!r}: this command writes {listed} files{'; ' + advice if advice else ''}"
+            )
+        return value
+
+    return check
 
 
 def write_atomic(path: Path, data: bytes) -> None:

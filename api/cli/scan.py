@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from api.cli.common import echo_json, fail, settings_from, write_atomic
+from api.cli.common import echo_json, fail, out_suffix, settings_from, write_atomic
 from watermark.errors import AssayError
 
 __all__ = ["scan"]
@@ -16,7 +16,13 @@ __all__ = ["scan"]
 @click.command("scan")
 @click.argument("source", type=click.Path(exists=True))
 @click.option(
-    "--out", type=click.Path(dir_okay=False), help="Report file; .json, .csv or .html (default: JSON on stdout)."
+    "--out",
+    type=click.Path(dir_okay=False),
+    callback=out_suffix(
+        {".json": "json", ".csv": "csv", ".html": "html", ".htm": "html"},
+        "a results table (Parquet or JSONL) is --results",
+    ),
+    help="Report file; .json, .csv or .html (default: JSON on stdout).",
 )
 @click.option(
     "--results",
@@ -89,7 +95,7 @@ def scan(
         text = render_csv(report)
     elif suffix in (".html", ".htm"):
         text = render_html(report)
-    else:
+    else:  # .json (the --out callback refused any other suffix)
         text = json.dumps(report.model_dump(mode="json"), indent=2, ensure_ascii=False)
     write_atomic(target, text.encode())
     verdicts = ", ".join(f"{n} {verdict}" for verdict, n in sorted(summary.by_verdict.items()))

@@ -31,7 +31,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ASSAY_", env_file=None, extra="ignore")
 
     data_dir: Path = Field(default_factory=default_data_dir, description="Where caches, keys and stores live.")
-    cache_dir: Path | None = Field(default=None, description="Model cache; unset = data_dir/models.")
+    cache_dir: Path | None = Field(
+        default=None,
+        description="Model cache; unset = ASSAY_MODEL_CACHE, else ~/.cache/assay/models (one per user and machine).",
+    )
     model: str | None = Field(default=None, description="Model directory or hub id; unset = embedded SmolLM2.")
     allow_network: bool = Field(default=False, description="Allow model downloads from a hub.")
     keyring: Path | None = Field(default=None, description="Key ring TOML file; unset = data_dir/keys.toml.")
@@ -137,7 +140,9 @@ class Settings(BaseSettings):
     @property
     def model_cache(self) -> Path:
         """Model cache directory in use."""
-        return self.cache_dir if self.cache_dir is not None else self.data_dir / "models"
+        from watermark.text.model import default_model_cache
+
+        return self.cache_dir if self.cache_dir is not None else default_model_cache()
 
     @property
     def detector_path(self) -> Path:

@@ -189,3 +189,18 @@ def test_detect_train_then_use(
     bad.write_text('{"text": "x", "label": 3}')
     code, _, err = run("detect", "train", str(bad))
     assert code == 2 and "label must be 0 or 1" in err
+
+
+def test_an_out_suffix_the_command_does_not_write_is_refused_before_any_work(tmp_path: Path, env: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("A short text.")
+    code, _, err = run("scan", str(corpus), "--out", str(tmp_path / "report.parquet"), "--no-progress")
+    assert code == 2 and "writes .json, .csv or .html files" in err and "--results" in err
+    assert not (tmp_path / "report.parquet").exists() and not list(env.glob("*.db"))  # nothing was opened
+    code, _, err = run("audit", "export", "--out", str(tmp_path / "audit.txt"))
+    assert code == 2 and ".jsonl or .csv" in err
+    code, _, err = run("audit", "export", "--format", "csv", "--out", str(tmp_path / "audit.jsonl"))
+    assert code == 2 and "name it audit.csv" in err and not (tmp_path / "audit.jsonl").exists()
+    code, _, err = run("audit", "export", "--out", str(tmp_path / "audit.csv"))
+    assert code == 0 and (tmp_path / "audit.csv").read_text().startswith(("seq", "id", "index", "row")), err

