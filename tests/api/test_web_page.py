@@ -152,14 +152,14 @@ def test_journalist_checks_images_and_texts(served: tuple[str, Service], browser
     assert find(By.ID, "recovered-card").is_displayed() and "Harbour at dusk" in recovered.text
     assert "re-encoded or edited since signing" in recovered.text and "Problems" not in recovered.text
 
+    label = check_file("plain")  # no mark under any key: said in words, never as key "null"
+    marks = find(By.ID, "watermarks").text
+    assert "No Assay watermark found under" in marks and "null" not in marks, marks
+
     label = check_file("tampered")
     assert label.startswith("Credentials tampered: the file changed after signing")
     assert find(By.ID, "label").get_attribute("class") == "label tampered"
     assert "Tampered or damaged" in find(By.ID, "provenance").text
-
-    label = check_file("plain")  # no mark under any key: said in words, never as key "null"
-    marks = find(By.ID, "watermarks").text
-    assert "No Assay watermark found under" in marks and "null" not in marks, marks
 
     label = check_text("human", HUMAN)
     assert not label.startswith(("Marked", "Signed", "Likely")), label
