@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from scipy.stats import beta  # noqa: E402
+from scipy.stats import beta, rankdata  # noqa: E402
 from sklearn.metrics import roc_auc_score, roc_curve  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
@@ -59,14 +59,29 @@ def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
     return lo, hi
 
 
+def auc_by_ranks(y: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """AUROC of each row (Mann-Whitney U with average ranks for ties, as ``roc_auc_score``).
+
+    Args:
+        y: labels, shape (..., n), 1 for machine; every row holds both labels.
+        s: scores, shape (..., n), higher means machine.
+    """
+    pos = y.astype(bool)
+    ranks = rankdata(s, axis=-1)
+    n1 = pos.sum(-1)
+    n0 = pos.shape[-1] - n1
+    return (np.where(pos, ranks, 0.0).sum(-1) - n1 * (n1 + 1) / 2) / (n1 * n0)
+
+
 def bootstrap_auc(y: np.ndarray, s: np.ndarray, reps: int = 1000, seed: int = 0) -> tuple[float, float, float]:
+    """AUROC with a percentile bootstrap 95 % interval (resamples with one class only are dropped);
+    all resamples ranked at once (the same draws as one ``integers(0, n, n)`` call per resample)."""
     rng = np.random.default_rng(seed)
-    auc = float(roc_auc_score(y, s))
-    vals = []
-    for _ in range(reps):
-        i = rng.integers(0, len(y), len(y))
-        if len(set(y[i])) == 2:
-            vals.append(roc_auc_score(y[i], s[i]))
+    auc = float(auc_by_ranks(y, s))
+    i = rng.integers(0, len(y), (reps, len(y)))
+    yy, ss = y[i], s[i]
+    both = (yy == 1).any(-1) & (yy == 0).any(-1)
+    vals = auc_by_ranks(yy[both], ss[both])
     return auc, float(np.percentile(vals, 2.5)), float(np.percentile(vals, 97.5))
 
 
@@ -125,9 +140,10 @@ class Verdicts:
 class Scorer:
     """Scores texts once with both models and applies both references (the detectors' own code)."""
 
-    def __init__(self, lm: LanguageModel, second: LanguageModel) -> None:
+    def __init__(self, lm: LanguageModel, second: LanguageModel, max_tokens: int = DEFAULT_MAX_TOKENS) -> None:
         cross = load_reference()
         self.lm, self.second, self.vocabulary = lm, second, cross.second_vocabulary
+        self.max_tokens = max_tokens
         self.detectors = {
             "cross_model": TextAIDetector(lm, cross, second=second, classifier=load_classifier()),
             "log_likelihood": TextAIDetector(lm, load_reference(single=True)),
@@ -141,7 +157,7 @@ class Scorer:
             scored = score_texts(
                 self.lm,
                 [n.text for n in norm],
-                max_tokens=DEFAULT_MAX_TOKENS,
+                max_tokens=self.max_tokens,
                 second=self.second,
                 vocabulary=self.vocabulary,
             )
@@ -160,7 +176,7 @@ class Scorer:
             for name, second in (("log_likelihood", None), ("cross_model", self.second)):
                 t0 = time.perf_counter()
                 scored = score_texts(
-                    first, list(texts), max_tokens=DEFAULT_MAX_TOKENS, second=second, vocabulary=self.vocabulary
+                    first, list(texts), max_tokens=self.max_tokens, second=second, vocabulary=self.vocabulary
                 )
                 cost[name + label] = (time.perf_counter() - t0) / sum(s.tokens for s in scored) * 128
         cost["embedded model precision (service default)"] = 16.0 if service.model.dtype == torch.bfloat16 else 32.0
@@ -403,6 +419,9 @@ def main() -> None:
     ap.add_argument("--paraphrase-tokens", type=int, default=256, help="longest paraphrase, in tokens")
     ap.add_argument("--cost-texts", type=int, default=72, help="texts the scoring cost is measured on")
     ap.add_argument("--limit", type=int, default=0, help="at most this many texts per set (0: all; smoke runs)")
+    ap.add_argument(
+        "--max-tokens", type=int, default=DEFAULT_MAX_TOKENS, help="tokens of each text scored (smoke runs: fewer)"
+    )
     ap.add_argument("--out", type=Path, default=REPO / "eval" / "results")
     ap.add_argument("--cache", type=Path, default=default_model_cache())
     ap.add_argument("--render", action="store_true", help="rewrite detection.md from detection.json (no scoring)")
@@ -412,7 +431,7 @@ def main() -> None:
         return
     lm = load_model(cache_dir=args.cache)
     second = load_model(SECOND_MODEL, cache_dir=args.cache)
-    scorer = Scorer(lm, second)
+    scorer = Scorer(lm, second, args.max_tokens)
 
     def cap(rows: list[LabelledText]) -> list[LabelledText]:
         return rows[: args.limit] if args.limit else rows
@@ -485,6 +504,7 @@ def main() -> None:
             "own_prompts": args.own_prompts,
             "tokens": args.tokens,
             "limit": args.limit,
+            "max_tokens": args.max_tokens,
             "fpr_nominal": list(FPRS),
             "vocabulary": len(scorer.vocabulary) if scorer.vocabulary is not None else 0,
         },

@@ -466,10 +466,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _diversity(lm: LanguageModel, scheme: TextScheme | None, prompts: list[str], tokens: int) -> float:
-    """Mean number of distinct texts among 4 generations (different sampling seeds) per prompt."""
+    """Mean number of distinct texts among 4 samples of each prompt (one batch: each row samples on
+    its own)."""
     counts = []
     for p in prompts:
-        outs = {generate(lm, p, scheme=scheme, max_new_tokens=tokens, seed=s)[0].token_ids for s in range(4)}
+        outs = {g.token_ids for g in generate(lm, [p] * 4, scheme=scheme, max_new_tokens=tokens, seed=0)}
         counts.append(len(outs))
     return float(np.mean(counts))
 

@@ -14,9 +14,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.mark.slow
 def test_detection_benchmark_runs_end_to_end(tmp_path: Path) -> None:
-    cmd = [sys.executable, str(REPO / "eval" / "detection.py"), "--limit", "2", "--own-prompts", "1"]
+    cmd = [sys.executable, str(REPO / "eval" / "detection.py"), "--limit", "1", "--own-prompts", "1"]
     cmd += ["--tokens", "24", "--attack-texts", "2", "--paraphrase-texts", "1", "--paraphrase-tokens", "24"]
-    cmd += ["--cost-texts", "4"]
+    cmd += ["--cost-texts", "2", "--max-tokens", "64"]
     out = subprocess.run([*cmd, "--out", str(tmp_path)], capture_output=True, text=True, timeout=900, cwd=REPO)
     assert out.returncode == 0, out.stderr[-3000:]
     res = json.loads((tmp_path / "detection.json").read_text())
@@ -33,3 +33,15 @@ def test_detection_benchmark_runs_end_to_end(tmp_path: Path) -> None:
     md = (tmp_path / "detection.md").read_text()
     assert "two-model" in md and "realised FPR at 1%, xsum (too few texts to certify)" in md
     assert (tmp_path / "detection.png").stat().st_size > 10_000
+
+
+def test_the_benchmark_s_ranked_auroc_equals_sklearn_s_with_ties() -> None:
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+
+    from eval.detection import auc_by_ranks
+
+    rng = np.random.default_rng(1)
+    y = np.r_[0, 1, rng.integers(0, 2, 60)]
+    s = np.round(rng.normal(size=62) + y, 1)  # ties across the classes
+    assert abs(float(auc_by_ranks(y, s)) - roc_auc_score(y, s)) < 1e-12
