@@ -161,11 +161,11 @@ def test_detect_train_then_use(
 
     monkeypatch.setenv("ASSAY_AI_SECOND_MODEL", "true")  # the default: both offline models
     raw = json.loads((fast_detect_gpt_dir / "xsum_gpt-3.5-turbo.raw_data.json").read_text())
-    rows = [{"text": t, "label": 0} for t in raw["original"][:24]] + [
-        {"text": t, "label": 1} for t in raw["sampled"][:24]
+    rows = [{"text": t, "label": 0} for t in raw["original"][:12]] + [
+        {"text": t, "label": 1} for t in raw["sampled"][:12]
     ]
     data = tmp_path / "labelled.jsonl"
-    data.write_text("\n".join(json.dumps(r) for r in rows + rows[:12]))  # repeated rows count once
+    data.write_text("\n".join(json.dumps(r) for r in rows + rows[:6]))  # repeated rows count once
     code, out, err = run("detect", "train", str(data), "--no-embeddings")
     assert code == 0, err
     assert (env / "detector" / "human_reference.json").is_file() and (env / "detector" / "classifier.json").is_file()
@@ -173,16 +173,16 @@ def test_detect_train_then_use(
     # Two models by default: the reference is the calibration half's reference part only (the
     # rest of its human texts fitted the weights).
     assert reference["statistic"] == "cross_model" and reference["second_model"]["name"] == "Gemma-3-270M"
-    part = [t for t in raw["original"][:24] if in_calibration_half(t) and in_reference_part(t)]
-    cal = sum(in_calibration_half(t) for t in raw["original"][:24])
+    part = [t for t in raw["original"][:12] if in_calibration_half(t) and in_reference_part(t)]
+    cal = sum(in_calibration_half(t) for t in raw["original"][:12])
     assert 0 < sum(reference["sources"].values()) == len(part) < cal
     sample = tmp_path / "sample.txt"
-    held_out = next(t for t in raw["sampled"][24:] if not in_calibration_half(t))
+    held_out = next(t for t in raw["sampled"][12:] if not in_calibration_half(t))
     sample.write_text(held_out)
     code, out, err = run("detect", str(sample), "--json")
     assert code == 0, err
     ai = json.loads(out)["ai_likelihood"]
-    # 24 human texts make a reference too small to decide at any length: said so, not guessed.
+    # 12 human texts make a reference too small to decide at any length: said so, not guessed.
     assert ai["verdict"] == "inconclusive" and ai["abstain_reason"].startswith("no-reference")
     assert ai["classifier_probability"] is not None  # the retrained classifier still corroborates
     bad = tmp_path / "bad.jsonl"
