@@ -16,7 +16,7 @@ TARGETS = ("content", "public_marks", "normalize", "keyring", "c2pa", "json_bodi
 @pytest.mark.slow
 def test_every_target_survives_a_short_fuzzing_run(tmp_path: Path) -> None:
     out = subprocess.run(
-        [sys.executable, str(REPO / "eval" / "fuzz.py"), "--seconds", "4", "--workdir", str(tmp_path)],
+        [sys.executable, str(REPO / "eval" / "fuzz.py"), "--seconds", "2", "--workdir", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=600,

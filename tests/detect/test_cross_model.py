@@ -63,19 +63,19 @@ def test_both_models_cover_the_same_characters(embedded: LanguageModel, second: 
 @pytest.mark.slow
 def test_shipped_two_model_detector(embedded: LanguageModel, second: LanguageModel, fast_detect_gpt_dir: Path) -> None:
     """Held-out human texts (evaluation half, 3 domains) at a nominal 5 %: no more flagged than a
-    binomial(40, 0.05) allows at 99.9 % (7); the embedded model's own greedy text is flagged at 1 %,
+    binomial(24, 0.05) allows at 99.9 % (5); the embedded model's own greedy text is flagged at 1 %,
     and the report says which statistic decided."""
     detector = load_text_detector(embedded, second=second, with_classifier=False)
     assert detector.reference.statistic_name == "cross_model" and detector.second is second
     humans: list[str] = []
     for name in ("xsum_gpt-3.5-turbo", "writing_gpt-3.5-turbo", "pubmed_gpt-3.5-turbo"):
         raw = json.loads((fast_detect_gpt_dir / f"{name}.raw_data.json").read_text())
-        humans += [t for t in raw["original"] if not in_calibration_half(t)][:14]
+        humans += [t for t in raw["original"] if not in_calibration_half(t)][:8]
     at5 = TextAIDetector(embedded, detector.reference, second=second, fpr=0.05)
-    decided = [r for r in at5.score_batch(humans[:40]) if r.verdict != "inconclusive"]
-    assert len(decided) >= 30 and sum(r.verdict == "ai" for r in decided) <= 7
+    decided = [r for r in at5.score_batch(humans) if r.verdict != "inconclusive"]
+    assert len(decided) >= 18 and sum(r.verdict == "ai" for r in decided) <= 5
     gen = generate(
-        embedded, ["Explain how a bicycle gear works."], scheme=None, max_new_tokens=120, temperature=0.0, chat=True
+        embedded, ["Explain how a bicycle gear works."], scheme=None, max_new_tokens=90, temperature=0.0, chat=True
     )[0]
     r = detector.score(gen.text)
     assert r.verdict == "ai" and r.statistic == "cross_model"

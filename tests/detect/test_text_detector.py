@@ -33,8 +33,8 @@ def test_abstain_reasons() -> None:
 
 @pytest.fixture(scope="module")
 def small_detector(embedded: LanguageModel) -> TextAIDetector:
-    """A detector whose reference is 60 human paragraphs (enough to test behaviour, not to publish)."""
-    human = [t for t in JARGON if in_calibration_half(t)][:60]
+    """A detector whose reference is 40 human paragraphs (enough to test behaviour, not to publish)."""
+    human = [t for t in JARGON if in_calibration_half(t)][:40]
     ref = build_reference(embedded.name, [ScoredText(s) for s in score_tokens(embedded, human)])
     return TextAIDetector(embedded, dataclasses.replace(ref, min_size=20), fpr=0.05)
 
@@ -103,17 +103,16 @@ def test_spans_cover_long_texts(small_detector: TextAIDetector) -> None:
 @pytest.mark.slow
 def test_shipped_calibration_holds_on_held_out_humans(embedded: LanguageModel, fast_detect_gpt_dir: Path) -> None:
     """Human texts the reference never saw (evaluation half, 3 domains): at a nominal 5 % FPR no
-    more are flagged than a binomial(40, 0.05) allows at 99.9 % (7)."""
-    shared = fast_detect_gpt_dir
+    more are flagged than a binomial(24, 0.05) allows at 99.9 % (5)."""
     humans: list[str] = []
     for name in ("xsum_gpt-3.5-turbo", "writing_gpt-3.5-turbo", "pubmed_gpt-3.5-turbo"):
-        raw = json.loads((shared / f"{name}.raw_data.json").read_text())
-        humans += [t for t in raw["original"] if not in_calibration_half(t)][:14]
+        raw = json.loads((fast_detect_gpt_dir / f"{name}.raw_data.json").read_text())
+        humans += [t for t in raw["original"] if not in_calibration_half(t)][:8]
     detector = load_text_detector(embedded, fpr=0.05, with_classifier=False)
-    results = detector.score_batch(humans[:40])
+    results = detector.score_batch(humans)
     decided = [r for r in results if r.verdict != "inconclusive"]
-    assert len(decided) >= 30
-    assert sum(r.verdict == "ai" for r in decided) <= 7
+    assert len(decided) >= 18
+    assert sum(r.verdict == "ai" for r in decided) <= 5
 
 
 @pytest.mark.slow

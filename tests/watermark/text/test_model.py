@@ -38,7 +38,7 @@ def test_real_model_round_trip(embedded: LanguageModel) -> None:
             embedded,
             ["Write a short essay about the water cycle.", [{"role": "user", "content": "Explain how bread rises."}]],
             scheme=scheme,
-            max_new_tokens=100,
+            max_new_tokens=80,
             seed=0,
         )
         det = TextWatermarkDetector.from_keyring(ring, vocab_size=embedded.vocab_size, tokenizer=embedded.tokenizer)

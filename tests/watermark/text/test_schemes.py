@@ -60,13 +60,13 @@ def test_null_calibration_of_every_scheme(
     skip = frozenset(tokenizer.all_special_ids)
     pvalues = []
     # kgw-transformers draws a torch.randperm per context: fewer keys keep it quick
-    human_keys = 1 if name == "kgw-transformers" else 4
-    for k in range(human_keys):  # keys x 300 human texts, then 16 unmarked generations x 16 keys
+    human_keys, unmarked_keys = (1, 6) if name == "kgw-transformers" else (4, 16)
+    for k in range(human_keys):  # keys x 300 human texts, then 16 unmarked generations x keys
         scheme = scheme_for_key(key_for(name, k), vocab_size=VOCAB)
         for ids in human_ids:
             ps = scheme.score_tokens(ids, skip_ids=skip)
             pvalues.append(float(scheme.pvalue(ps.values.sum(), ps.trial_counts().sum())))
-    for k in range(human_keys, human_keys + 16):
+    for k in range(human_keys, human_keys + unmarked_keys):
         scheme = scheme_for_key(key_for(name, k), vocab_size=VOCAB)
         for ids in unmarked_ids:
             ps = scheme.score_tokens(ids, skip_ids=skip)
