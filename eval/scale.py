@@ -1,6 +1,7 @@
 """Scale: more work per core, and the same work on more workers, side by side in one run.
 
-Parts (``--parts``, default all; each updates its own key of ``eval/results/scale.json``):
+Parts (``--parts``, default all; each updates its own section of ``eval/results/scale.json``,
+written as soon as the part ends):
 
 - ``ai``: the AI-likelihood statistic in float32 (today), bfloat16 (weights; float32 softmax) and
   int8 dynamic quantisation (torch, decoder blocks): seconds per 128-token text on one and two
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import hashlib
 import json
 import multiprocessing as mp
@@ -29,6 +31,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,17 +44,125 @@ import psutil
 from harness import RESULTS, PrivatePostgres, PrivateRedis, Service
 from service_load import FAST_DETECT_GPT, human_texts, photo_jpeg_1mp
 
+from eval.typed_results import from_json, write_json
 from watermark.text.model import default_model_cache
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 CACHE = default_model_cache()
-OUT = RESULTS / "scale.json"
+
+
+# --- results -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AiPath:
+    """One precision of the AI-likelihood statistic."""
+
+    seconds_per_128_tokens_1_thread: float
+    seconds_per_128_tokens_2_threads: float
+    auroc: float
+    scored: int
+    realised_fpr_at_1pct: float  # humans flagged at the nominal 1 %
+    tpr_at_1pct: float
+    humans: int
+    machines: int
+    mean_log_likelihood: float
+
+
+@dataclass(frozen=True)
+class AiPart:
+    texts: int
+    timing_texts: int
+    native_bf16: bool
+    classifier_seconds_per_text: float
+    paths: dict[str, AiPath]  # fp32, bf16, int8-dynamic
+
+
+@dataclass(frozen=True)
+class ShortRun:
+    items: int
+    wall_s: float
+
+
+@dataclass(frozen=True)
+class ScanCell:
+    items: int
+    wall_s: float
+    first_row_s: float
+    short_run: ShortRun
+    items_per_s: float  # start-up excluded: (all - short run) items over (all - short run) seconds
+    items_per_s_wall: float
+    same_verdicts_as_local_1: bool
+
+
+@dataclass(frozen=True)
+class ScanPart:
+    texts: int
+    images: int
+    store: str
+    cells: dict[str, ScanCell]  # "<engine>-<workers>"
+    local_scaling_efficiency: float
+    ray_scaling_efficiency: float
+
+
+@dataclass(frozen=True)
+class LoadCell:
+    requests: int
+    per_s: float
+    codes: dict[str, int]
+    p50_ms: float
+    p99_ms: float
+    machine_cpu_busy: float | None = None
+    service_cores_used: float | None = None
+
+
+@dataclass(frozen=True)
+class BurstCell:
+    requests: int
+    seconds: float
+    codes: dict[str, int]
+    allowed_by_the_limit: float
+    within_limit: bool
+
+
+@dataclass(frozen=True)
+class ServicePart:
+    seconds_per_cell: float
+    concurrency: int
+    request: str
+    workers: dict[str, LoadCell]  # workers-1, workers-1-one-core, workers-2
+    scaling_efficiency: float
+    limits: dict[str, BurstCell]  # redis, process
+
+
+@dataclass(frozen=True)
+class AuditCell:
+    appends: int
+    seconds: float
+    per_s: float
+
+
+@dataclass(frozen=True)
+class AuditPart:
+    appends_per_writer: int
+    writers: dict[str, AuditCell]  # "1", "2", "4", "8"
+    chain_ok: bool
+    rows: int
+
+
+@dataclass
+class ScaleResults:
+    ai: AiPart | None = None
+    scan: dict[str, ScanPart] = field(default_factory=dict)  # by store: sqlite, postgresql
+    service: ServicePart | None = None
+    audit: AuditPart | None = None
+    run_at: str | None = None
 
 
 # --- ai: precision -----------------------------------------------------------------------------
 
 
-def part_ai(limit: int | None) -> dict[str, Any]:
+def part_ai(limit: int | None) -> AiPart:
     import copy
     import dataclasses
     import warnings
@@ -96,16 +207,16 @@ def part_ai(limit: int | None) -> dict[str, Any]:
             runs.append((time.perf_counter() - t0) / len(timing))
         return min(runs)
 
-    out: dict[str, Any] = {"texts": len(evaluation), "timing_texts": len(timing), "native_bf16": native_bf16()}
     classifier = load_classifier()
     feats = [aggregate(s) for s in score_tokens(lm, timing)]
-    out["classifier_seconds_per_text"] = per_text(lambda t: classifier.probability(t, feats[timing.index(t)]))
+    classifier_s = per_text(lambda t: classifier.probability(t, feats[timing.index(t)]))
+    paths: dict[str, AiPath] = {}
     for name, model in variants.items():
         detector = load_text_detector(model, with_classifier=False)
-        cell: dict[str, Any] = {}
+        per_threads = {}
         for threads in (1, 2):
             torch.set_num_threads(threads)
-            cell[f"seconds_per_128_tokens_{threads}_threads"] = per_text(detector.score)
+            per_threads[threads] = per_text(detector.score)
         torch.set_num_threads(2)
         scored = []
         for b in range(0, len(evaluation), 8):
@@ -114,19 +225,27 @@ def part_ai(limit: int | None) -> dict[str, Any]:
         y = np.array([lab for _, (lab, _) in evaluation])
         keep = np.array([s.standardized_score is not None for s in scored])
         s = np.array([x.standardized_score if x.standardized_score is not None else 0.0 for x in scored])
-        cell["auroc"] = float(roc_auc_score(y[keep], s[keep]))
-        cell["scored"] = int(keep.sum())
         human = [x for x, (_, (lab, _)) in zip(scored, evaluation, strict=True) if lab == 0 and x.p_value is not None]
         machine = [x for x, (_, (lab, _)) in zip(scored, evaluation, strict=True) if lab == 1 and x.p_value is not None]
-        cell["realised_fpr_at_0.01"] = sum(x.verdict == "ai" for x in human) / max(len(human), 1)
-        cell["tpr_at_0.01"] = sum(x.verdict == "ai" for x in machine) / max(len(machine), 1)
-        cell["humans"], cell["machines"] = len(human), len(machine)
-        cell["mean_log_likelihood"] = float(
-            np.mean([x.features.get("log_likelihood", 0.0) for x in scored if x.features])
+        paths[name] = AiPath(
+            seconds_per_128_tokens_1_thread=per_threads[1],
+            seconds_per_128_tokens_2_threads=per_threads[2],
+            auroc=float(roc_auc_score(y[keep], s[keep])),
+            scored=int(keep.sum()),
+            realised_fpr_at_1pct=sum(x.verdict == "ai" for x in human) / max(len(human), 1),
+            tpr_at_1pct=sum(x.verdict == "ai" for x in machine) / max(len(machine), 1),
+            humans=len(human),
+            machines=len(machine),
+            mean_log_likelihood=float(np.mean([x.features.get("log_likelihood", 0.0) for x in scored if x.features])),
         )
-        out[name] = cell
-        print(f"ai {name}: {cell}", flush=True)
-    return out
+        print(f"ai {name}: {paths[name]}", flush=True)
+    return AiPart(
+        texts=len(evaluation),
+        timing_texts=len(timing),
+        native_bf16=native_bf16(),
+        classifier_seconds_per_text=classifier_s,
+        paths=paths,
+    )
 
 
 # --- scan: engines -----------------------------------------------------------------------------
@@ -169,25 +288,28 @@ def _run(engine: str, workers: int, items: list[Any], settings: Any) -> tuple[fl
     return first or 0.0, time.perf_counter() - t0, verdicts
 
 
-def _timed_rows(engine: str, workers: int, items: list[Any], settings: Any) -> dict[str, Any]:
+def _timed_rows(
+    engine: str, workers: int, items: list[Any], settings: Any, reference: dict[str, str] | None
+) -> tuple[ScanCell, dict[str, str]]:
     """Throughput without start-up: a short scan (two items a worker) and the whole one, in the
     same set-up; the difference in items over the difference in time is what a worker adds once
     running (Ray's start, the model loads and the first batches cancel out)."""
     small = items[: 2 * workers]
     _, short_s, _ = _run(engine, workers, small, settings)
     first, wall, verdicts = _run(engine, workers, items, settings)
-    return {
-        "items": len(items),
-        "wall_s": wall,
-        "first_row_s": first,
-        "short_run": {"items": len(small), "wall_s": short_s},
-        "items_per_s": (len(items) - len(small)) / (wall - short_s),
-        "items_per_s_wall": len(items) / wall,
-        "verdicts": verdicts,
-    }
+    cell = ScanCell(
+        items=len(items),
+        wall_s=wall,
+        first_row_s=first,
+        short_run=ShortRun(items=len(small), wall_s=short_s),
+        items_per_s=(len(items) - len(small)) / (wall - short_s),
+        items_per_s_wall=len(items) / wall,
+        same_verdicts_as_local_1=reference is None or verdicts == reference,
+    )
+    return cell, verdicts
 
 
-def part_scan(texts: int, images: int, store: str) -> dict[str, Any]:
+def part_scan(texts: int, images: int, store: str) -> ScanPart:
     pg = PrivatePostgres() if store == "postgresql" else None
     if pg is not None:
         pg.start()
@@ -200,7 +322,7 @@ def part_scan(texts: int, images: int, store: str) -> dict[str, Any]:
             del os.environ["ASSAY_STORE_URL"]
 
 
-def _scan_cells(texts: int, images: int, store: str) -> dict[str, Any]:
+def _scan_cells(texts: int, images: int, store: str) -> ScanPart:
     from api.core.settings import Settings
     from api.scan.sources import iter_items
 
@@ -211,26 +333,32 @@ def _scan_cells(texts: int, images: int, store: str) -> dict[str, Any]:
         _corpus(folder, texts, images)
         items = list(iter_items(folder))
         settings = Settings()
-        out: dict[str, Any] = {"texts": texts, "images": images, "store": store}
+        cells: dict[str, ScanCell] = {}
         reference: dict[str, str] | None = None
         for engine in ("local", "ray"):
             for workers in (1, 2):
-                cell = _timed_rows(engine, workers, items, settings)
-                verdicts = cell.pop("verdicts")
+                cell, verdicts = _timed_rows(engine, workers, items, settings, reference)
                 reference = reference or verdicts
-                cell["same_verdicts_as_local_1"] = verdicts == reference
-                out[f"{engine}-{workers}"] = cell
+                cells[f"{engine}-{workers}"] = cell
                 print(f"scan {engine}-{workers}: {cell}", flush=True)
-        for engine in ("local", "ray"):
-            one, two = out[f"{engine}-1"]["items_per_s"], out[f"{engine}-2"]["items_per_s"]
-            out[f"{engine}_scaling_efficiency"] = two / (2 * one)
-    return out
+
+    def efficiency(engine: str) -> float:
+        return cells[f"{engine}-2"].items_per_s / (2 * cells[f"{engine}-1"].items_per_s)
+
+    return ScanPart(
+        texts=texts,
+        images=images,
+        store=store,
+        cells=cells,
+        local_scaling_efficiency=efficiency("local"),
+        ray_scaling_efficiency=efficiency("ray"),
+    )
 
 
 # --- service: workers on PostgreSQL + Redis ------------------------------------------------------
 
 
-async def _load(base: str, token: str, bodies: list[bytes], seconds: float, concurrency: int) -> dict[str, Any]:
+async def _load(base: str, token: str, bodies: list[bytes], seconds: float, concurrency: int) -> LoadCell:
     codes: dict[int, int] = {}
     latencies: list[float] = []
     deadline = time.perf_counter() + seconds
@@ -253,13 +381,13 @@ async def _load(base: str, token: str, bodies: list[bytes], seconds: float, conc
         t0 = time.perf_counter()
         await asyncio.gather(*(client(n) for n in range(concurrency)))
         elapsed = time.perf_counter() - t0
-    return {
-        "requests": len(latencies),
-        "per_s": codes.get(200, 0) / elapsed,
-        "codes": {str(k): v for k, v in codes.items()},
-        "p50_ms": 1000 * statistics.median(latencies),
-        "p99_ms": 1000 * float(np.percentile(latencies, 99)),
-    }
+    return LoadCell(
+        requests=len(latencies),
+        per_s=codes.get(200, 0) / elapsed,
+        codes={str(k): v for k, v in codes.items()},
+        p50_ms=1000 * statistics.median(latencies),
+        p99_ms=1000 * float(np.percentile(latencies, 99)),
+    )
 
 
 def _cpu(proc: Any) -> float:
@@ -267,22 +395,33 @@ def _cpu(proc: Any) -> float:
     return float(times.user + times.system)
 
 
-def _burst(base: str, token: str, requests: int) -> dict[str, Any]:
+def _burst(base: str, token: str, requests: int, *, per_minute: int, burst: int) -> BurstCell:
+    """``requests`` requests under one key, one at a time; how many a limit of ``per_minute`` with
+    a burst of ``burst`` allows over the time they took."""
     codes: dict[int, int] = {}
     t0 = time.perf_counter()
     with httpx.Client(timeout=30, limits=httpx.Limits(max_keepalive_connections=0)) as http:
         for _ in range(requests):
             r = http.get(base + "/v1/keys", headers={"Authorization": f"Bearer {token}"})
             codes[r.status_code] = codes.get(r.status_code, 0) + 1
-    return {"requests": requests, "seconds": time.perf_counter() - t0, "codes": {str(k): v for k, v in codes.items()}}
+    seconds = time.perf_counter() - t0
+    allowed = burst + per_minute * seconds / 60
+    return BurstCell(
+        requests=requests,
+        seconds=seconds,
+        codes={str(k): v for k, v in codes.items()},
+        allowed_by_the_limit=allowed,
+        within_limit=codes.get(200, 0) <= allowed,
+    )
 
 
-def part_service(seconds: float) -> dict[str, Any]:
+def part_service(seconds: float) -> ServicePart:
     pg, redis = PrivatePostgres(), PrivateRedis()
     pg.start()
     redis.start()
     bodies = [t.encode() for t in human_texts(64, words=150)]
-    out: dict[str, Any] = {"seconds_per_cell": seconds, "concurrency": 8, "request": "POST /v1/verify, 150-word text"}
+    load: dict[str, LoadCell] = {}
+    limits: dict[str, BurstCell] = {}
     try:
         with tempfile.TemporaryDirectory() as tmp:  # one data dir: the admin key is written on the first start
             # 1 worker on every core (the default), 1 worker pinned to one core, 2 workers (a core's
@@ -299,13 +438,15 @@ def part_service(seconds: float) -> dict[str, Any]:
                     tree = [psutil.Process(svc.proc.pid), *psutil.Process(svc.proc.pid).children(recursive=True)]
                     cpu0, _ = sum(_cpu(p) for p in tree), psutil.cpu_percent()
                     cell = asyncio.run(_load(svc.base, svc.token, bodies, seconds, 8))
-                    cell["machine_cpu_busy"] = psutil.cpu_percent() / 100
-                    cell["service_cores_used"] = (sum(_cpu(p) for p in tree) - cpu0) / seconds
+                    cell = dataclasses.replace(
+                        cell,
+                        machine_cpu_busy=psutil.cpu_percent() / 100,
+                        service_cores_used=(sum(_cpu(p) for p in tree) - cpu0) / seconds,
+                    )
                 finally:
                     svc.stop()
-                out[name] = cell
+                load[name] = cell
                 print(f"service {name}: {cell}", flush=True)
-            out["scaling_efficiency"] = out["workers-2"]["per_s"] / (2 * out["workers-1-one-core"]["per_s"])
             # one key, 2 workers, limit 60/min with a burst of 20: Redis vs per-process buckets
             limit = {"rate_limit_per_minute": "60", "rate_limit_burst": "20", "warm_on_start": "false"}
             for where, redis_url in (("redis", redis.url), ("process", "")):
@@ -313,18 +454,21 @@ def part_service(seconds: float) -> dict[str, Any]:
                 svc.start()
                 time.sleep(3)  # both workers listening
                 try:
-                    cell = _burst(svc.base, svc.token, 200)
+                    limits[where] = _burst(svc.base, svc.token, 200, per_minute=60, burst=20)
                 finally:
                     svc.stop()
-                allowed = 20 + 60 * cell["seconds"] / 60
-                cell["allowed_by_the_limit"] = allowed
-                cell["within_limit"] = cell["codes"].get("200", 0) <= allowed
-                out[f"limit-{where}"] = cell
-                print(f"limit {where}: {cell}", flush=True)
+                print(f"limit {where}: {limits[where]}", flush=True)
     finally:
         pg.remove()
         redis.stop()
-    return out
+    return ServicePart(
+        seconds_per_cell=seconds,
+        concurrency=8,
+        request="POST /v1/verify, 150-word text",
+        workers=load,
+        scaling_efficiency=load["workers-2"].per_s / (2 * load["workers-1-one-core"].per_s),
+        limits=limits,
+    )
 
 
 # --- audit: appends per second -----------------------------------------------------------------
@@ -342,13 +486,13 @@ def _appender(url: str, n: int, start: Any, done: Any) -> None:
     done.put(time.perf_counter() - t0)
 
 
-def part_audit(appends: int) -> dict[str, Any]:
+def part_audit(appends: int) -> AuditPart:
     from api.core.audit import AuditLog
     from provenance.store import open_engine
 
     pg = PrivatePostgres()
     pg.start()
-    out: dict[str, Any] = {"appends_per_writer": appends}
+    cells: dict[str, AuditCell] = {}
     try:
         AuditLog(open_engine(pg.url)).create()
         for writers in (1, 2, 4, 8):
@@ -363,110 +507,97 @@ def part_audit(appends: int) -> dict[str, Any]:
             for p in procs:
                 p.join()
             wall = time.perf_counter() - t0
-            out[f"writers-{writers}"] = {
-                "appends": writers * appends,
-                "seconds": wall,
-                "per_s": writers * appends / wall,
-            }
-            print(f"audit writers-{writers}: {out[f'writers-{writers}']}", flush=True)
+            cells[str(writers)] = AuditCell(appends=writers * appends, seconds=wall, per_s=writers * appends / wall)
+            print(f"audit writers-{writers}: {cells[str(writers)]}", flush=True)
         check = AuditLog(open_engine(pg.url)).verify()
-        out["chain_ok"] = check.ok
-        out["rows"] = AuditLog(open_engine(pg.url)).count()
+        rows = AuditLog(open_engine(pg.url)).count()
     finally:
         pg.remove()
-    return out
+    return AuditPart(appends_per_writer=appends, writers=cells, chain_ok=check.ok, rows=rows)
 
 
 # --- report ------------------------------------------------------------------------------------
 
 
-def _md(r: dict[str, Any]) -> str:
-    lines = ["# Scale benchmark", "", f"Run {r.get('run_at', '?')} on {os.cpu_count()} cores.", ""]
-    ai = r.get("ai")
-    if ai:
+def _md(r: ScaleResults) -> str:
+    lines = ["# Scale benchmark", "", f"Run {r.run_at or '?'} on {os.cpu_count()} cores.", ""]
+    if (ai := r.ai) is not None:
         lines += ["## AI-likelihood per core (evaluation half)", "",
-                  f"{ai['texts']} texts; timing on {ai['timing_texts']} texts cut to 128 tokens; native bf16: "
-                  f"{ai['native_bf16']}; MiniLM classifier {ai['classifier_seconds_per_text']:.3f} s per text.", "",
+                  f"{ai.texts} texts; timing on {ai.timing_texts} texts cut to 128 tokens; native bf16: "
+                  f"{ai.native_bf16}; MiniLM classifier {ai.classifier_seconds_per_text:.3f} s per text.", "",
                   "| path | s/128 tok, 1 thread | s/128 tok, 2 threads | AUROC | realised FPR at 1 % | TPR at 1 % "
                   "| mean log-likelihood |", "|---|---|---|---|---|---|---|"]  # fmt: skip
-        for name in ("fp32", "bf16", "int8-dynamic"):
-            c = ai[name]
+        for name, c in ai.paths.items():
             lines.append(
-                f"| {name} | {c['seconds_per_128_tokens_1_threads']:.3f} | {c['seconds_per_128_tokens_2_threads']:.3f} "
-                f"| {c['auroc']:.4f} | {c['realised_fpr_at_0.01']:.2%} ({c['humans']}) | {c['tpr_at_0.01']:.2f} "
-                f"| {c['mean_log_likelihood']:.3f} |"
+                f"| {name} | {c.seconds_per_128_tokens_1_thread:.3f} | {c.seconds_per_128_tokens_2_threads:.3f} "
+                f"| {c.auroc:.4f} | {c.realised_fpr_at_1pct:.2%} ({c.humans}) | {c.tpr_at_1pct:.2f} "
+                f"| {c.mean_log_likelihood:.3f} |"
             )
         lines.append("")
-    for key in ("scan", "scan-postgresql"):
-        scan = r.get(key)
-        if not scan:
-            continue
-        lines += [f"## Scan engines (store: {scan.get('store', 'sqlite')})", "",
-                  f"{scan['texts']} texts (150 words) and {scan['images']} 1 MP JPEGs "
+    for scan in r.scan.values():
+        lines += [f"## Scan engines (store: {scan.store})", "",
+                  f"{scan.texts} texts (150 words) and {scan.images} 1 MP JPEGs "
                   "(half watermarked and signed). One worker: the whole run pinned to one core (Ray's own "
                   "processes included); two: both cores, one thread pool's worth each. Items/s: (all - short "
                   "run) items over (all - short run) seconds, a short run being two items a worker.", "",
                   "| engine | workers | items/s (start-up excluded) | items/s (wall) | first row (s) | same verdicts |",
                   "|---|---|---|---|---|---|"]  # fmt: skip
-        for engine in ("local", "ray"):
-            for w in (1, 2):
-                c = scan[f"{engine}-{w}"]
-                lines.append(f"| {engine} | {w} | {c['items_per_s']:.2f} | {c['items_per_s_wall']:.2f} | "
-                             f"{c['first_row_s']:.1f} | {c['same_verdicts_as_local_1']} |")  # fmt: skip
-        lines += ["", f"Scaling efficiency (2 workers / 2 x 1 worker): local {scan['local_scaling_efficiency']:.2f},"
-                  f" Ray {scan['ray_scaling_efficiency']:.2f} (target >= 0.85).", ""]  # fmt: skip
-    svc = r.get("service")
-    if svc:
-        lines += ["## Service on PostgreSQL + Redis", "", f"{svc['request']}, {svc['concurrency']} concurrent "
-                  f"clients, {svc['seconds_per_cell']:.0f} s per cell.", "",
+        for key, c in scan.cells.items():
+            engine, w = key.rsplit("-", 1)
+            lines.append(f"| {engine} | {w} | {c.items_per_s:.2f} | {c.items_per_s_wall:.2f} | "
+                         f"{c.first_row_s:.1f} | {c.same_verdicts_as_local_1} |")  # fmt: skip
+        lines += ["", f"Scaling efficiency (2 workers / 2 x 1 worker): local {scan.local_scaling_efficiency:.2f},"
+                  f" Ray {scan.ray_scaling_efficiency:.2f} (target >= 0.85).", ""]  # fmt: skip
+    if (svc := r.service) is not None:
+        lines += ["## Service on PostgreSQL + Redis", "", f"{svc.request}, {svc.concurrency} concurrent "
+                  f"clients, {svc.seconds_per_cell:.0f} s per cell.", "",
                   "| workers | requests/s | p50 ms | p99 ms | codes | machine CPU busy | cores the service used |",
                   "|---|---|---|---|---|---|---|"]  # fmt: skip
-        for name, label in (("workers-1", "1 (both cores)"), ("workers-1-one-core", "1 (pinned to one core)"),
-                            ("workers-2", "2 (one core each)")):  # fmt: skip
-            c = svc[name]
-            busy, used = c.get("machine_cpu_busy", float("nan")), c.get("service_cores_used", float("nan"))
-            lines.append(f"| {label} | {c['per_s']:.2f} | {c['p50_ms']:.0f} | {c['p99_ms']:.0f} | {c['codes']} | "
-                         f"{busy:.0%} | {used:.2f} |")  # fmt: skip
-        lines += ["", f"Scaling efficiency (2 workers / 2 x 1 on one core): {svc['scaling_efficiency']:.2f}.", "",
+        labels = {"workers-1": "1 (both cores)", "workers-1-one-core": "1 (pinned to one core)",
+                  "workers-2": "2 (one core each)"}  # fmt: skip
+        for name, c in svc.workers.items():
+            busy = "-" if c.machine_cpu_busy is None else f"{c.machine_cpu_busy:.0%}"
+            used = "-" if c.service_cores_used is None else f"{c.service_cores_used:.2f}"
+            lines.append(f"| {labels.get(name, name)} | {c.per_s:.2f} | {c.p50_ms:.0f} | {c.p99_ms:.0f} | {c.codes} | "
+                         f"{busy} | {used} |")  # fmt: skip
+        lines += ["", f"Scaling efficiency (2 workers / 2 x 1 on one core): {svc.scaling_efficiency:.2f}.", "",
                   "One key, 2 workers, limit 60/min with a burst of 20, 200 requests:", "",
                   "| buckets | 200 | 429 | allowed by the limit | within |", "|---|---|---|---|---|"]  # fmt: skip
-        for where in ("redis", "process"):
-            c = svc[f"limit-{where}"]
-            lines.append(f"| {where} | {c['codes'].get('200', 0)} | {c['codes'].get('429', 0)} | "
-                         f"{c['allowed_by_the_limit']:.0f} | {c['within_limit']} |")  # fmt: skip
+        for where, b in svc.limits.items():
+            lines.append(f"| {where} | {b.codes.get('200', 0)} | {b.codes.get('429', 0)} | "
+                         f"{b.allowed_by_the_limit:.0f} | {b.within_limit} |")  # fmt: skip
         lines.append("")
-    audit = r.get("audit")
-    if audit:
+    if (audit := r.audit) is not None:
         lines += ["## Audit chain appends on PostgreSQL", "", "| writer processes | appends/s |", "|---|---|"]
-        for w in (1, 2, 4, 8):
-            lines.append(f"| {w} | {audit[f'writers-{w}']['per_s']:.0f} |")
-        lines += ["", f"Chain intact after the run: {audit['chain_ok']} ({audit['rows']} rows).", ""]
+        for w, a in audit.writers.items():
+            lines.append(f"| {w} | {a.per_s:.0f} |")
+        lines += ["", f"Chain intact after the run: {audit.chain_ok} ({audit.rows} rows).", ""]
     return "\n".join(lines)
 
 
-def _plot(r: dict[str, Any], path: Path) -> None:
+def _plot(r: ScaleResults, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 3, figsize=(14, 4))
-    if "ai" in r:
-        names = ["fp32", "bf16", "int8-dynamic"]
-        axes[0].bar(names, [r["ai"][n]["seconds_per_128_tokens_2_threads"] for n in names], color="#4477aa")
+    if r.ai is not None:
+        names = list(r.ai.paths)
+        axes[0].bar(names, [r.ai.paths[n].seconds_per_128_tokens_2_threads for n in names], color="#4477aa")
         axes[0].axhline(0.2, color="grey", ls="--", label="target 0.2 s")
         for i, n in enumerate(names):
-            axes[0].text(i, 0.01, f"AUROC {r['ai'][n]['auroc']:.3f}", ha="center", color="white", fontsize=8)
+            axes[0].text(i, 0.01, f"AUROC {r.ai.paths[n].auroc:.3f}", ha="center", color="white", fontsize=8)
         axes[0].set(title="AI-likelihood, 2 cores", ylabel="seconds per 128 tokens")
         axes[0].legend()
-    if "scan" in r:
-        labels = ["local-1", "local-2", "ray-1", "ray-2"]
-        axes[1].bar(labels, [r["scan"][x]["items_per_s"] for x in labels], color="#228833")
+    if "sqlite" in r.scan:
+        cells = r.scan["sqlite"].cells
+        axes[1].bar(list(cells), [c.items_per_s for c in cells.values()], color="#228833")
         axes[1].set(title="assay scan, mixed corpus", ylabel="items per second (start-up excluded)")
-    if "service" in r:
+    if r.service is not None:
         labels = ["workers-1", "workers-1-one-core", "workers-2"]
         names = ["1 worker,\nboth cores", "1 worker,\none core", "2 workers,\none core each"]
-        axes[2].bar(names, [r["service"][x]["per_s"] for x in labels], color="#aa3377")
+        axes[2].bar(names, [r.service.workers[x].per_s for x in labels], color="#aa3377")
         axes[2].set(title="service on PostgreSQL + Redis", ylabel="verify requests per second")
     for ax in axes:
         for bars in ax.containers:
@@ -477,32 +608,39 @@ def _plot(r: dict[str, Any], path: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--parts", default="ai,scan,service,audit")
+    ap.add_argument("--parts", default="ai,scan,service,audit", help="comma-separated; none: redraw from the JSON")
     ap.add_argument("--ai-limit", type=int, default=None, help="evaluation texts for the AI part (default: all)")
     ap.add_argument("--texts", type=int, default=32)
     ap.add_argument("--images", type=int, default=16)
     ap.add_argument("--scan-stores", default="sqlite,postgresql", help="stores the scan part runs on")
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--appends", type=int, default=1000)
+    ap.add_argument("--out", type=Path, default=RESULTS, help="where scale.{json,md,png} go")
     args = ap.parse_args()
-    results: dict[str, Any] = json.loads(OUT.read_text()) if OUT.exists() else {}
+    out = args.out / "scale.json"
+    results = from_json(ScaleResults, json.loads(out.read_text())) if out.exists() else ScaleResults()
     parts = set(args.parts.split(","))
+
+    def done() -> None:  # each part's figures are kept the moment it ends
+        results.run_at = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        write_json(out, results)
+
     if "ai" in parts:
-        results["ai"] = part_ai(args.ai_limit)
+        results.ai = part_ai(args.ai_limit)
+        done()
     if "scan" in parts:
         for store in args.scan_stores.split(","):
-            results["scan" if store == "sqlite" else f"scan-{store}"] = part_scan(args.texts, args.images, store)
+            results.scan[store] = part_scan(args.texts, args.images, store)
+            done()
     if "service" in parts:
-        results["service"] = part_service(args.seconds)
+        results.service = part_service(args.seconds)
+        done()
     if "audit" in parts:
-        results["audit"] = part_audit(args.appends)
-    if parts & {"ai", "scan", "service", "audit"}:  # --parts none: redraw the report from the JSON
-        results["run_at"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(results, indent=2))
-    (RESULTS / "scale.md").write_text(_md(results))
-    _plot(results, RESULTS / "scale.png")
-    print((RESULTS / "scale.md").read_text())
+        results.audit = part_audit(args.appends)
+        done()
+    (args.out / "scale.md").write_text(_md(results))
+    _plot(results, args.out / "scale.png")
+    print((args.out / "scale.md").read_text())
 
 
 if __name__ == "__main__":

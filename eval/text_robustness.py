@@ -35,6 +35,7 @@ import random
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,7 @@ from scipy import stats
 from transformers import LogitsProcessor, LogitsProcessorList, WatermarkDetector, WatermarkingConfig
 
 from detect.embeddings import SentenceEmbedder
+from eval.typed_results import write_json
 from watermark.errors import ModelUnavailable
 from watermark.keys import Secret, WatermarkKey
 from watermark.text import TextWatermarkDetector, generate, load_model, scheme_for_key
@@ -79,6 +81,125 @@ def make_key(label: str, scheme: str, params: dict[str, Any]) -> WatermarkKey:
 def clopper_pearson(k: int, n: int) -> tuple[float, float]:
     ci = stats.binomtest(k, n).proportion_ci(0.95, method="exact")
     return float(ci.low), float(ci.high)
+
+
+# -- results (typed; serialised once, by write) -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class NegativeCounts:
+    human: int
+    machine: int
+    embedded_unmarked: int
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    prompts: int
+    tokens: int
+    alpha: float
+    negatives: NegativeCounts
+    paraphrased: int
+    emoji_prompts: int
+    gemma: bool
+    machine: str
+    torch_threads: int
+
+
+@dataclass(frozen=True)
+class Quality:
+    ppl_gemma: float | None  # median perplexity under Gemma 3 270M (None without it)
+    distinct_2: float
+    seq_rep_4: float
+    distinct_texts_of_4: float
+
+
+@dataclass(frozen=True)
+class Unmarked(Quality):
+    seconds: float
+
+
+@dataclass(frozen=True)
+class SynthIDReference:
+    """synthid-text's mean and weighted-mean scores (thresholds set on the negatives) beside Assay."""
+
+    mean_clean: float
+    weighted_clean: float
+    mean_sub30: float
+    weighted_sub30: float
+    assay_sub30: float
+
+
+@dataclass(frozen=True)
+class TransformersReference:
+    """transformers' WatermarkDetector at the same false-positive rate (z threshold)."""
+
+    tpr_z: float
+    fpr_z: float
+    negatives: int
+    fpr_z_ci95: tuple[float, float]
+    z_threshold: float
+
+
+@dataclass(frozen=True)
+class AtLength:
+    """Detection of one scheme at one text length: TPR per attack, realised FPR on the negatives."""
+
+    tpr: dict[str, float]
+    negatives: int
+    false_positives: int
+    empirical_fpr: float
+    empirical_fpr_ci95: tuple[float, float]
+    positives: int
+    synthid_text_reference: SynthIDReference | None = None
+    transformers_detector: TransformersReference | None = None
+
+
+@dataclass(frozen=True)
+class Emoji:
+    tpr: float
+    texts: int
+
+
+@dataclass(frozen=True)
+class Dilution:
+    tpr: float
+    span_precision: float
+    span_recall: float
+    span_f1: float
+
+
+@dataclass(frozen=True)
+class Paraphrase:
+    tpr: float
+    similarity_median: float
+    texts: int
+    example: str
+
+
+@dataclass(frozen=True)
+class SchemeResult:
+    scheme: str
+    parameters: dict[str, Any]
+    generation_seconds: float
+    by_length: dict[str, AtLength]
+    emoji: Emoji
+    dilution: dict[str, Dilution]
+    paraphrase: dict[str, Paraphrase]
+    quality: Quality
+
+
+@dataclass
+class Results:
+    settings: RunSettings
+    unmarked: Unmarked | None = None
+    schemes: dict[str, SchemeResult] = field(default_factory=dict)
+
+
+def write(res: Results, out: Path) -> None:
+    """Write ``text_robustness.json`` (atomically): after each section, so a run that dies keeps
+    what it measured."""
+    write_json(out / "text_robustness.json", res)
 
 
 # -- models ---------------------------------------------------------------------------------
@@ -315,7 +436,7 @@ def seq_rep_4(ids: Sequence[int]) -> float:
 # -- run ------------------------------------------------------------------------------------
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def run(args: argparse.Namespace) -> Results:
     rng = random.Random(0)
     lm = load_model(cache_dir=CACHE)
     tok = lm.tokenizer
@@ -328,20 +449,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         human = human[:: max(1, len(human) // args.negatives)][: args.negatives]
         machine = machine[:: max(1, len(machine) // args.negatives)][: args.negatives]
     lengths = sorted({min(200, args.tokens), args.tokens})
-    results: dict[str, Any] = {
-        "settings": {
-            "prompts": len(prompts),
-            "tokens": args.tokens,
-            "alpha": ALPHA,
-            "negatives": {"human": len(human), "machine": len(machine), "embedded_unmarked": len(prompts)},
-            "paraphrased": args.paraphrase,
-            "emoji_prompts": args.emoji,
-            "gemma": gemma is not None,
-            "machine": platform.processor() or platform.machine(),
-            "torch_threads": torch.get_num_threads(),
-        },
-        "schemes": {},
-    }
+    results = Results(
+        RunSettings(
+            prompts=len(prompts),
+            tokens=args.tokens,
+            alpha=ALPHA,
+            negatives=NegativeCounts(human=len(human), machine=len(machine), embedded_unmarked=len(prompts)),
+            paraphrased=args.paraphrase,
+            emoji_prompts=args.emoji,
+            gemma=gemma is not None,
+            machine=platform.processor() or platform.machine(),
+            torch_threads=torch.get_num_threads(),
+        )
+    )
     # Unmarked generations: negatives, and the quality baseline.
     t0 = time.time()
     plain = [
@@ -351,13 +471,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             lm, prompts[i : i + 8], scheme=None, max_new_tokens=args.tokens, min_new_tokens=args.tokens, seed=1
         )
     ]
-    results["unmarked"] = {
-        "seconds": time.time() - t0,
-        "ppl_gemma": float(np.median(perplexity(gemma, [g.text for g in plain]))) if gemma else None,
-        "distinct_2": float(np.mean([distinct_2(g.token_ids[:200]) for g in plain])),
-        "seq_rep_4": float(np.mean([seq_rep_4(g.token_ids[:200]) for g in plain])),
-        "distinct_texts_of_4": _diversity(lm, None, all_prompts[-2:], min(40, args.tokens)),
-    }
+    results.unmarked = Unmarked(
+        seconds=time.time() - t0,
+        ppl_gemma=float(np.median(perplexity(gemma, [g.text for g in plain]))) if gemma else None,
+        distinct_2=float(np.mean([distinct_2(g.token_ids[:200]) for g in plain])),
+        seq_rep_4=float(np.mean([seq_rep_4(g.token_ids[:200]) for g in plain])),
+        distinct_texts_of_4=_diversity(lm, None, all_prompts[-2:], min(40, args.tokens)),
+    )
+    write(results, args.out)
     prompt_ids = [
         tok(
             tok.apply_chat_template([{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True),
@@ -370,7 +491,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         print(f"== {label}", file=sys.stderr)
         scheme = scheme_for_key(make_key(label, name, params), vocab_size=lm.vocab_size)
         det = TextWatermarkDetector(schemes=[scheme], tokenizer=tok, alpha=ALPHA)
-        row: dict[str, Any] = {"scheme": name, "parameters": scheme.parameters()}
         t0 = time.time()
         gens = [
             g
@@ -379,18 +499,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 lm, prompts[i : i + 8], scheme=scheme, max_new_tokens=args.tokens, min_new_tokens=args.tokens, seed=1
             )
         ]
-        row["generation_seconds"] = time.time() - t0
+        generation_seconds = time.time() - t0
         ids = [list(g.token_ids) for g in gens]
         tops = top_k_tables(lm, prompt_ids, ids)
         neg_texts = {
             n: [truncate(tok, t, n) for t in human + machine] + [tok.decode(g.token_ids[:n]) for g in plain]
             for n in lengths
         }
-        row["by_length"] = {}
+        by_length: dict[str, AtLength] = {}
         for n in lengths:
             neg_p = pvalues(det, neg_texts[n])
             fp = int(np.sum(neg_p <= ALPHA))
-            cases: dict[str, Any] = {}
+            cases: dict[str, float] = {}
             clean = [tok.decode(x[:n]) for x in ids]
             cases["clean"] = tpr(pvalues(det, clean))
             for kind, fracs in (("sub", (0.1, 0.2, 0.3)), ("ins", (0.1, 0.2)), ("del", (0.1, 0.2))):
@@ -399,14 +519,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         tok.decode(attack_ids(x[:n], t[:n], kind, f, rng)) for x, t in zip(ids, tops, strict=True)
                     ]
                     cases[f"{kind} {int(f * 100)}%"] = tpr(pvalues(det, attacked))
-            entry: dict[str, Any] = {
-                "tpr": cases,
-                "negatives": len(neg_p),
-                "false_positives": fp,
-                "empirical_fpr": fp / len(neg_p),
-                "empirical_fpr_ci95": clopper_pearson(fp, len(neg_p)),
-                "positives": len(clean),
-            }
+            synthid_ref = transformers_ref = None
             if isinstance(scheme, SynthIDScheme):
                 pos_m, pos_w = synthid_reference_scores(scheme, tok, clean)
                 neg_m, neg_w = synthid_reference_scores(scheme, tok, neg_texts[n])
@@ -415,53 +528,72 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     for x, t in zip(ids, tops, strict=True)
                 ]
                 s_m, s_w = synthid_reference_scores(scheme, tok, sub30)
-                entry["synthid_text_reference"] = {
-                    "mean_clean": empirical_tpr(pos_m, neg_m)[0],
-                    "weighted_clean": empirical_tpr(pos_w, neg_w)[0],
-                    "mean_sub30": empirical_tpr(s_m, neg_m)[0],
-                    "weighted_sub30": empirical_tpr(s_w, neg_w)[0],
-                    "assay_sub30": tpr(pvalues(det, sub30)),
-                }
+                synthid_ref = SynthIDReference(
+                    mean_clean=empirical_tpr(pos_m, neg_m)[0],
+                    weighted_clean=empirical_tpr(pos_w, neg_w)[0],
+                    mean_sub30=empirical_tpr(s_m, neg_m)[0],
+                    weighted_sub30=empirical_tpr(s_w, neg_w)[0],
+                    assay_sub30=tpr(pvalues(det, sub30)),
+                )
             if name == "kgw-transformers" and n == lengths[0]:  # it scores ~450 tokens/s: a subset
-                entry["transformers_detector"] = _transformers_detector(lm, tok, clean, neg_texts[n][::6])
-            row["by_length"][str(n)] = entry
+                transformers_ref = _transformers_detector(lm, tok, clean, neg_texts[n][::6])
+            by_length[str(n)] = AtLength(
+                tpr=cases,
+                negatives=len(neg_p),
+                false_positives=fp,
+                empirical_fpr=fp / len(neg_p),
+                empirical_fpr_ci95=clopper_pearson(fp, len(neg_p)),
+                positives=len(clean),
+                synthid_text_reference=synthid_ref,
+                transformers_detector=transformers_ref,
+            )
         # emoji attack
         emoji_texts = emoji_generations(lm, scheme, prompts[: args.emoji], min(200, args.tokens))
-        row["emoji"] = {"tpr": tpr(pvalues(det, emoji_texts)), "texts": len(emoji_texts)}
+        emoji = Emoji(tpr=tpr(pvalues(det, emoji_texts)), texts=len(emoji_texts))
         # copy-paste dilution
         marked = [tok.decode(x[:200]) for x in ids]
-        row["dilution"] = {}
+        dilution: dict[str, Dilution] = {}
         for total in (1000, 2000):
             cases_d = [dilution_case(det, tok, m, human, total, rng) for m in marked]
-            row["dilution"][str(total)] = {
-                "tpr": float(np.mean([c["p"] <= ALPHA for c in cases_d])),
-                "span_precision": float(np.mean([c["precision"] for c in cases_d])),
-                "span_recall": float(np.mean([c["recall"] for c in cases_d])),
-                "span_f1": float(np.mean([c["f1"] for c in cases_d])),
-            }
+            dilution[str(total)] = Dilution(
+                tpr=float(np.mean([c["p"] <= ALPHA for c in cases_d])),
+                span_precision=float(np.mean([c["precision"] for c in cases_d])),
+                span_recall=float(np.mean([c["recall"] for c in cases_d])),
+                span_f1=float(np.mean([c["f1"] for c in cases_d])),
+            )
         # paraphrase
         originals = marked[: args.paraphrase]
-        row["paraphrase"] = {}
+        paraphrases: dict[str, Paraphrase] = {}
         for who, model, chat in (("embedded", lm, True), ("gemma", gemma, False)):
             if model is None or not originals:
                 continue
             para = paraphrase(model, originals, chat=chat, max_new=min(240, args.tokens + 40))
             sim = (embedder.embed(originals) * embedder.embed(para)).sum(1)
-            row["paraphrase"][who] = {
-                "tpr": tpr(pvalues(det, para)),
-                "similarity_median": float(np.median(sim)),
-                "texts": len(para),
-                "example": para[0][:300],
-            }
+            paraphrases[who] = Paraphrase(
+                tpr=tpr(pvalues(det, para)),
+                similarity_median=float(np.median(sim)),
+                texts=len(para),
+                example=para[0][:300],
+            )
         # quality
-        row["quality"] = {
-            "ppl_gemma": float(np.median(perplexity(gemma, [g.text for g in gens]))) if gemma else None,
-            "distinct_2": float(np.mean([distinct_2(x[:200]) for x in ids])),
-            "seq_rep_4": float(np.mean([seq_rep_4(x[:200]) for x in ids])),
-            "distinct_texts_of_4": _diversity(lm, scheme, all_prompts[-2:], min(40, args.tokens)),
-        }
-        results["schemes"][label] = row
-        print(json.dumps({label: row["by_length"]}, default=str)[:600], file=sys.stderr)
+        quality = Quality(
+            ppl_gemma=float(np.median(perplexity(gemma, [g.text for g in gens]))) if gemma else None,
+            distinct_2=float(np.mean([distinct_2(x[:200]) for x in ids])),
+            seq_rep_4=float(np.mean([seq_rep_4(x[:200]) for x in ids])),
+            distinct_texts_of_4=_diversity(lm, scheme, all_prompts[-2:], min(40, args.tokens)),
+        )
+        results.schemes[label] = SchemeResult(
+            scheme=name,
+            parameters=scheme.parameters(),
+            generation_seconds=generation_seconds,
+            by_length=by_length,
+            emoji=emoji,
+            dilution=dilution,
+            paraphrase=paraphrases,
+            quality=quality,
+        )
+        write(results, args.out)
+        print(json.dumps({label: asdict(by_length[str(lengths[0])])}, default=str)[:600], file=sys.stderr)
     return results
 
 
@@ -475,7 +607,7 @@ def _diversity(lm: LanguageModel, scheme: TextScheme | None, prompts: list[str],
     return float(np.mean(counts))
 
 
-def _transformers_detector(lm: LanguageModel, tok: Any, pos: list[str], neg: list[str]) -> dict[str, Any]:
+def _transformers_detector(lm: LanguageModel, tok: Any, pos: list[str], neg: list[str]) -> TransformersReference:
     config = WatermarkingConfig(hashing_key=15485863)
     ref = WatermarkDetector(lm.model.config, "cpu", config, ignore_repeated_ngrams=True)
 
@@ -492,13 +624,13 @@ def _transformers_detector(lm: LanguageModel, tok: Any, pos: list[str], neg: lis
     zp, zn = z(pos), z(neg)
     thr = float(stats.norm.isf(ALPHA))
     fp = int(np.sum(zn >= thr))
-    return {
-        "tpr_z": float(np.mean(zp >= thr)),
-        "fpr_z": fp / len(zn),
-        "negatives": len(zn),
-        "fpr_z_ci95": clopper_pearson(fp, len(zn)),
-        "z_threshold": thr,
-    }
+    return TransformersReference(
+        tpr_z=float(np.mean(zp >= thr)),
+        fpr_z=fp / len(zn),
+        negatives=len(zn),
+        fpr_z_ci95=clopper_pearson(fp, len(zn)),
+        z_threshold=thr,
+    )
 
 
 # -- report ---------------------------------------------------------------------------------
@@ -508,22 +640,22 @@ def _fmt(v: float | None, spec: str = ".1f") -> str:
     return "-" if v is None else format(v, spec)
 
 
-def _tpr_tables(res: dict[str, Any]) -> list[str]:
+def _tpr_tables(res: Results) -> list[str]:
     lines: list[str] = []
-    for n in sorted({k for r in res["schemes"].values() for k in r["by_length"]}, key=int):
-        cols = list(next(iter(res["schemes"].values()))["by_length"][n]["tpr"])
+    for n in sorted({k for r in res.schemes.values() for k in r.by_length}, key=int):
+        cols = list(next(iter(res.schemes.values())).by_length[n].tpr)
         lines += [f"## TPR at FPR 1e-3, {n} tokens", ""]
         lines += ["| scheme | " + " | ".join(cols) + " | empirical FPR (95 % CI) |", "|---" * (len(cols) + 2) + "|"]
-        for label, row in res["schemes"].items():
-            e = row["by_length"][n]
-            lo, hi = e["empirical_fpr_ci95"]
-            cells = " | ".join(f"{e['tpr'][c]:.2f}" for c in cols)
-            lines.append(f"| {label} | {cells} | {e['false_positives']}/{e['negatives']} ({lo:.4f}-{hi:.4f}) |")
+        for label, row in res.schemes.items():
+            e = row.by_length[n]
+            lo, hi = e.empirical_fpr_ci95
+            cells = " | ".join(f"{e.tpr[c]:.2f}" for c in cols)
+            lines.append(f"| {label} | {cells} | {e.false_positives}/{e.negatives} ({lo:.4f}-{hi:.4f}) |")
         lines.append("")
     return lines
 
 
-def _attack_table(res: dict[str, Any]) -> list[str]:
+def _attack_table(res: Results) -> list[str]:
     lines = [
         "## Emoji attack, copy-paste dilution, paraphrase",
         "",
@@ -533,91 +665,87 @@ def _attack_table(res: dict[str, Any]) -> list[str]:
         "| scheme | emoji | in 1,000: TPR / F1 | in 2,000: TPR / F1 | paraphrase, embedded | paraphrase, Gemma |",
         "|---|---|---|---|---|---|",
     ]
-    for label, row in res["schemes"].items():
-        d, para = row["dilution"], row["paraphrase"]
+    for label, row in res.schemes.items():
+        d, para = row.dilution, row.paraphrase
         pp = {
-            who: f"{para[who]['tpr']:.2f} ({para[who]['similarity_median']:.2f})" if who in para else "-"
+            who: f"{para[who].tpr:.2f} ({para[who].similarity_median:.2f})" if who in para else "-"
             for who in ("embedded", "gemma")
         }
         lines.append(
-            f"| {label} | {row['emoji']['tpr']:.2f} | {d['1000']['tpr']:.2f} / {d['1000']['span_f1']:.2f} | "
-            f"{d['2000']['tpr']:.2f} / {d['2000']['span_f1']:.2f} | {pp['embedded']} | {pp['gemma']} |"
+            f"| {label} | {row.emoji.tpr:.2f} | {d['1000'].tpr:.2f} / {d['1000'].span_f1:.2f} | "
+            f"{d['2000'].tpr:.2f} / {d['2000'].span_f1:.2f} | {pp['embedded']} | {pp['gemma']} |"
         )
     return lines
 
 
-def _quality_table(res: dict[str, Any]) -> list[str]:
-    u = res["unmarked"]
+def _quality_table(res: Results) -> list[str]:
+    u = res.unmarked
+    assert u is not None  # measured before any scheme
     lines = [
         "",
         "## Quality (200 tokens)",
         "",
         "| scheme | Gemma 3 270M perplexity (median) | distinct-2 | seq-rep-4 | distinct texts of 4 | generation s |",
         "|---|---|---|---|---|---|",
-        f"| unmarked | {_fmt(u['ppl_gemma'])} | {u['distinct_2']:.3f} | {u['seq_rep_4']:.3f} | "
-        f"{u['distinct_texts_of_4']:.1f} | {u['seconds']:.0f} |",
+        f"| unmarked | {_fmt(u.ppl_gemma)} | {u.distinct_2:.3f} | {u.seq_rep_4:.3f} | "
+        f"{u.distinct_texts_of_4:.1f} | {u.seconds:.0f} |",
     ]
-    for label, row in res["schemes"].items():
-        q = row["quality"]
+    for label, row in res.schemes.items():
+        q = row.quality
         lines.append(
-            f"| {label} | {_fmt(q['ppl_gemma'])} | {q['distinct_2']:.3f} | {q['seq_rep_4']:.3f} | "
-            f"{q['distinct_texts_of_4']:.1f} | {row['generation_seconds']:.0f} |"
+            f"| {label} | {_fmt(q.ppl_gemma)} | {q.distinct_2:.3f} | {q.seq_rep_4:.3f} | "
+            f"{q.distinct_texts_of_4:.1f} | {row.generation_seconds:.0f} |"
         )
     return lines
 
 
-def _reference_lines(res: dict[str, Any]) -> list[str]:
+def _reference_lines(res: Results) -> list[str]:
     lines = ["", "## Reference detectors on the same texts", ""]
-    for label, row in res["schemes"].items():
-        for n, e in row["by_length"].items():
-            if "synthid_text_reference" in e:
-                r = e["synthid_text_reference"]
+    for label, row in res.schemes.items():
+        for n, e in row.by_length.items():
+            if (r := e.synthid_text_reference) is not None:
                 lines.append(
-                    f"- {label}, {n} tokens: synthid-text mean score TPR {r['mean_clean']:.2f} clean / "
-                    f"{r['mean_sub30']:.2f} after 30 % substitution, weighted mean {r['weighted_clean']:.2f} / "
-                    f"{r['weighted_sub30']:.2f} (thresholds set on the negatives); Assay's exact p-value "
-                    f"{e['tpr']['clean']:.2f} / {r['assay_sub30']:.2f} (no calibration needed)."
+                    f"- {label}, {n} tokens: synthid-text mean score TPR {r.mean_clean:.2f} clean / "
+                    f"{r.mean_sub30:.2f} after 30 % substitution, weighted mean {r.weighted_clean:.2f} / "
+                    f"{r.weighted_sub30:.2f} (thresholds set on the negatives); Assay's exact p-value "
+                    f"{e.tpr['clean']:.2f} / {r.assay_sub30:.2f} (no calibration needed)."
                 )
-            if "transformers_detector" in e:
-                r = e["transformers_detector"]
+            if (t := e.transformers_detector) is not None:
                 lines.append(
-                    f"- {label}, {n} tokens: transformers' WatermarkDetector (z >= {r['z_threshold']:.2f}) TPR "
-                    f"{r['tpr_z']:.2f}, FPR {r['fpr_z']:.4f} on {r['negatives']} negatives (95 % CI up to "
-                    f"{r['fpr_z_ci95'][1]:.4f}); Assay TPR {e['tpr']['clean']:.2f}, FPR {e['empirical_fpr']:.4f}."
+                    f"- {label}, {n} tokens: transformers' WatermarkDetector (z >= {t.z_threshold:.2f}) TPR "
+                    f"{t.tpr_z:.2f}, FPR {t.fpr_z:.4f} on {t.negatives} negatives (95 % CI up to "
+                    f"{t.fpr_z_ci95[1]:.4f}); Assay TPR {e.tpr['clean']:.2f}, FPR {e.empirical_fpr:.4f}."
                 )
     return lines
 
 
-def markdown(res: dict[str, Any]) -> str:
-    s = res["settings"]
-    neg = s["negatives"]
+def markdown(res: Results) -> str:
+    s = res.settings
+    neg = s.negatives
     lines = [
         "# Text watermark robustness and quality",
         "",
-        f"{s['prompts']} prompts, {s['tokens']} tokens generated per prompt by the embedded model (the first 200 "
-        f"are the 200-token case); detection at exact p <= {s['alpha']:g}; negatives: {neg['human']} human texts, "
-        f"{neg['machine']} unmarked machine texts, {neg['embedded_unmarked']} unmarked generations. Produced by "
-        f"`python eval/text_robustness.py --prompts {s['prompts']} --tokens {s['tokens']}`.",
+        f"{s.prompts} prompts, {s.tokens} tokens generated per prompt by the embedded model (the first 200 "
+        f"are the 200-token case); detection at exact p <= {s.alpha:g}; negatives: {neg.human} human texts, "
+        f"{neg.machine} unmarked machine texts, {neg.embedded_unmarked} unmarked generations. Produced by "
+        f"`python eval/text_robustness.py --prompts {s.prompts} --tokens {s.tokens}`.",
         "",
     ]
     lines += _tpr_tables(res) + _attack_table(res) + _quality_table(res) + _reference_lines(res)
     return "\n".join(lines) + "\n"
 
 
-def plot(res: dict[str, Any], path: Path) -> None:
+def plot(res: Results, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    n = (
-        "200"
-        if "200" in next(iter(res["schemes"].values()))["by_length"]
-        else next(iter(next(iter(res["schemes"].values()))["by_length"]))
-    )
+    first = next(iter(res.schemes.values())).by_length
+    n = "200" if "200" in first else next(iter(first))
     fig, ax = plt.subplots(figsize=(9, 4.5))
-    for label, row in res["schemes"].items():
-        t = row["by_length"][n]["tpr"]
+    for label, row in res.schemes.items():
+        t = row.by_length[n].tpr
         xs = [0, 10, 20, 30]
         ys = [t["clean"], t["sub 10%"], t["sub 20%"], t["sub 30%"]]
         ax.plot(xs, ys, marker="o", label=label)
@@ -651,8 +779,7 @@ def main() -> None:
     if unknown:
         ap.error(f"unknown scheme(s) {', '.join(unknown)}; known: {', '.join(SCHEMES)}")
     res = run(args)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "text_robustness.json").write_text(json.dumps(res, indent=2, default=float))
+    write(res, args.out)
     (args.out / "text_robustness.md").write_text(markdown(res))
     plot(res, args.out / "text_robustness.png")
     print(markdown(res))
