@@ -21,6 +21,7 @@ unkeyed marks use the binomial thresholds k >= 41 of 48 and k >= 30 of 32.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 import json
 import math
@@ -35,6 +36,7 @@ import zlib
 from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +52,7 @@ from PIL import Image  # noqa: E402
 from skimage import data as skdata  # noqa: E402
 from skimage.metrics import structural_similarity  # noqa: E402
 from tqdm import tqdm  # noqa: E402
+from typed_results import from_json, write_json  # noqa: E402
 
 from watermark.image import (  # noqa: E402
     ImageWatermarkDetector,
@@ -320,11 +323,121 @@ def flat_ssim(ref: Img, marked: Img) -> float:
     return min(ssim(ref[t : t + 128, x : x + 128], marked[t : t + 128, x : x + 128]) for t, x in crops)
 
 
-def robustness(methods: list[Method], images: list[tuple[str, Img]], attacks: list[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
+# ---------------------------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class ImageQuality:
+    psnr_db: float
+    ssim: float
+    flat_crop_ssim: float  # the lowest SSIM of the image's four flattest 128 px crops
+
+
+@dataclass(frozen=True)
+class AttackOutcome:
+    tpr_at_1e_6: float  # detected at a false-positive rate of 1e-6
+    exact_payload: float
+    bit_accuracy: float
+
+
+@dataclass(frozen=True)
+class MethodResult:
+    """One method on one image set: quality, cost and detection after every attack."""
+
+    images: int
+    payload_bits: int
+    psnr_db: float
+    psnr_db_min: float
+    ssim: float
+    ssim_min: float
+    flat_crop_ssim_min: float | None
+    per_image: dict[str, ImageQuality]
+    embed_ms_per_mp_median: float
+    detect_ms_per_mp_median_untouched: float
+    attacks: dict[str, AttackOutcome]
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class SizeSpeed:
+    megapixels: float
+    assay_embed_ms_per_mp: float
+    assay_detect_ms_per_mp: float
+    dwtDct_embed_ms_per_mp: float | None = None
+    dwtDct_detect_ms_per_mp: float | None = None
+    dwtDctSvd_embed_ms_per_mp: float | None = None
+    dwtDctSvd_detect_ms_per_mp: float | None = None
+
+
+@dataclass(frozen=True)
+class GeometricSpeed:
+    cases: dict[str, float]  # "<image> <attack>" -> detection ms per megapixel
+    found: int
+    median_ms_per_mp: float
+    max_ms_per_mp: float
+
+
+@dataclass(frozen=True)
+class Speed:
+    sizes: dict[str, SizeSpeed]  # "<size>px"
+    geometric_1mp: GeometricSpeed
+
+
+@dataclass(frozen=True)
+class NullRates:
+    version_nibble_rate: float
+    crc_first_byte_rate: float
+
+
+@dataclass(frozen=True)
+class MlMessages:
+    n: int
+    version_nibble_rate: float
+    version_nibble_expected: float
+    version_nibble_binom_p: float
+    crc_first_byte_rate: float
+    crc_first_byte_expected: float
+    crc_first_byte_binom_p: float
+
+
+@dataclass(frozen=True)
+class NullRun:
+    unmarked_images: int
+    attacks: int
+    keys: int
+    detections_run: int
+    decodes: int
+    false_detections: int
+    smallest_p_value: float
+    expected_full_check_passes: float
+    fpr_per_decode_95_upper_from_zero_hits: float | None
+    all_entries: NullRates
+    ml_messages: MlMessages
+
+
+@dataclass
+class Results:
+    machine: str = ""
+    baseline: str | None = None  # the git revision of `assay (before)`
+    robustness: dict[str, dict[str, MethodResult]] = field(default_factory=dict)  # set -> method -> result
+    speed: Speed | None = None
+    speed_before: Speed | None = None
+    null: NullRun | None = None
+
+
+@dataclass
+class ChildResults:
+    """What a ``--child`` run of the previous version hands back."""
+
+    robustness: dict[str, MethodResult] = field(default_factory=dict)  # set -> Assay's result
+    speed: Speed | None = None
+
+
+def robustness(methods: list[Method], images: list[tuple[str, Img]], attacks: list[str]) -> dict[str, MethodResult]:
+    out: dict[str, MethodResult] = {}
     for m in methods:
         rows: dict[str, list[tuple[bool, bool, float]]] = defaultdict(list)
-        quality: dict[str, dict[str, float]] = {}
+        quality: dict[str, ImageQuality] = {}
         embed_ms, detect_ms = [], []
         for name, img in tqdm(images, desc=m.name):
             mp = img.shape[0] * img.shape[1] / 1e6
@@ -332,11 +445,9 @@ def robustness(methods: list[Method], images: list[tuple[str, Img]], attacks: li
             marked = m.embed(img)
             embed_ms.append((time.perf_counter() - t) * 1e3 / mp)
             ref = img if marked.ndim == img.ndim else np.dstack([img] * 3)
-            quality[name] = {
-                "psnr_db": psnr(ref, marked),
-                "ssim": ssim(ref, marked),
-                "flat_crop_ssim": flat_ssim(ref, marked),
-            }
+            quality[name] = ImageQuality(
+                psnr_db=psnr(ref, marked), ssim=ssim(ref, marked), flat_crop_ssim=flat_ssim(ref, marked)
+            )
             for attack in attacks:
                 attacked = ATTACKS[attack](marked)
                 t = time.perf_counter()
@@ -344,28 +455,28 @@ def robustness(methods: list[Method], images: list[tuple[str, Img]], attacks: li
                 if attack == "none":
                     detect_ms.append((time.perf_counter() - t) * 1e3 / mp)
         q = list(quality.values())
-        out[m.name] = {
-            "images": len(images),
-            "payload_bits": m.bits,
-            "psnr_db": statistics.mean(v["psnr_db"] for v in q),
-            "psnr_db_min": min(v["psnr_db"] for v in q),
-            "ssim": statistics.mean(v["ssim"] for v in q),
-            "ssim_min": min(v["ssim"] for v in q),
-            "flat_crop_ssim_min": min(v["flat_crop_ssim"] for v in q),
-            "per_image": quality,
-            "embed_ms_per_mp_median": statistics.median(embed_ms),
-            "detect_ms_per_mp_median_untouched": statistics.median(detect_ms),
-            "attacks": {
-                a: {
-                    "tpr_at_1e-6": float(np.mean([r[0] for r in v])),
-                    "exact_payload": float(np.mean([r[1] for r in v])),
-                    "bit_accuracy": float(np.mean([r[2] for r in v])),
-                }
+        out[m.name] = r = MethodResult(
+            images=len(images),
+            payload_bits=m.bits,
+            psnr_db=statistics.mean(v.psnr_db for v in q),
+            psnr_db_min=min(v.psnr_db for v in q),
+            ssim=statistics.mean(v.ssim for v in q),
+            ssim_min=min(v.ssim for v in q),
+            flat_crop_ssim_min=min(v.flat_crop_ssim for v in q),
+            per_image=quality,
+            embed_ms_per_mp_median=statistics.median(embed_ms),
+            detect_ms_per_mp_median_untouched=statistics.median(detect_ms),
+            attacks={
+                a: AttackOutcome(
+                    tpr_at_1e_6=float(np.mean([x[0] for x in v])),
+                    exact_payload=float(np.mean([x[1] for x in v])),
+                    bit_accuracy=float(np.mean([x[2] for x in v])),
+                )
                 for a, v in rows.items()
             },
-        }
-        print(m.name, {k: v for k, v in out[m.name].items() if k not in ("attacks", "per_image")})
-        print("  TPR:", {a: round(v["tpr_at_1e-6"], 2) for a, v in out[m.name]["attacks"].items()})
+        )
+        print(m.name, f"PSNR {r.psnr_db:.1f} dB (min {r.psnr_db_min:.1f}), SSIM min {r.ssim_min:.3f}")
+        print("  TPR:", {a: round(v.tpr_at_1e_6, 2) for a, v in r.attacks.items()})
     return out
 
 
@@ -379,7 +490,7 @@ def _timed(f: Callable[[], Any], repeats: int = 5) -> float:
     return statistics.median(ts)
 
 
-def speed(sizes: list[int], *, baselines: bool = True) -> dict[str, Any]:
+def speed(sizes: list[int], *, baselines: bool = True) -> Speed:
     """Embed and detect ms per megapixel (median of 5) at each size, Assay's detection per geometric attack.
 
     Geometric detection: a 1 MP photograph and a 1 MP flat artwork, marked, then each attack in
@@ -387,26 +498,28 @@ def speed(sizes: list[int], *, baselines: bool = True) -> dict[str, Any]:
     """
     a = Assay()
     img0 = np.asarray(Image.fromarray(skdata.astronaut()).resize((sizes[0], sizes[0]), Image.LANCZOS))
-    res: dict[str, Any] = {}
+    res: dict[str, SizeSpeed] = {}
     for size in sizes:
         img = np.asarray(Image.fromarray(img0).resize((size, size), Image.LANCZOS))
         mp = size * size / 1e6
         marked = a.embed(img)
-        res[f"{size}px"] = {
-            "megapixels": mp,
-            "assay_embed_ms_per_mp": _timed(lambda: a.embed(img)) * 1e3 / mp,  # noqa: B023
-            "assay_detect_ms_per_mp": _timed(
-                lambda: a.detector.detect_pixels(marked.astype(np.float32), peak=255.0)  # noqa: B023
-            )
-            * 1e3
-            / mp,
-        }
+        refs: dict[str, float] = {}
         if baselines:
             for method in ("dwtDct", "dwtDctSvd"):
                 iw = ImWatermark(method, SDXL_BITS)
                 m2 = iw.embed(img)
-                res[f"{size}px"][f"{method}_embed_ms_per_mp"] = _timed(lambda: iw.embed(img)) * 1e3 / mp  # noqa: B023
-                res[f"{size}px"][f"{method}_detect_ms_per_mp"] = _timed(lambda: iw.detect(m2)) * 1e3 / mp  # noqa: B023
+                refs[f"{method}_embed_ms_per_mp"] = _timed(lambda: iw.embed(img)) * 1e3 / mp  # noqa: B023
+                refs[f"{method}_detect_ms_per_mp"] = _timed(lambda: iw.detect(m2)) * 1e3 / mp  # noqa: B023
+        res[f"{size}px"] = SizeSpeed(
+            megapixels=mp,
+            assay_embed_ms_per_mp=_timed(lambda: a.embed(img)) * 1e3 / mp,  # noqa: B023
+            assay_detect_ms_per_mp=_timed(
+                lambda: a.detector.detect_pixels(marked.astype(np.float32), peak=255.0)  # noqa: B023
+            )
+            * 1e3
+            / mp,
+            **refs,
+        )
         print(size, res[f"{size}px"])
     cases: dict[str, float] = {}
     found = 0
@@ -417,17 +530,17 @@ def speed(sizes: list[int], *, baselines: bool = True) -> dict[str, Any]:
             attacked = ATTACKS[attack](marked).astype(np.float32)
             found += a.detector.detect_pixels(attacked, peak=255.0).found
             cases[f"{name} {attack}"] = _timed(lambda: a.detector.detect_pixels(attacked, peak=255.0), 3) * 1e3 / mp  # noqa: B023
-    res["geometric_1mp"] = {
-        "cases": cases,
-        "found": found,
-        "median_ms_per_mp": statistics.median(cases.values()),
-        "max_ms_per_mp": max(cases.values()),
-    }
-    print("geometric", res["geometric_1mp"])
-    return res
+    geometric = GeometricSpeed(
+        cases=cases,
+        found=found,
+        median_ms_per_mp=statistics.median(cases.values()),
+        max_ms_per_mp=max(cases.values()),
+    )
+    print("geometric", geometric)
+    return Speed(sizes=res, geometric_1mp=geometric)
 
 
-def null_run(images: list[tuple[str, Img]], attacks: list[str], keys: int) -> dict[str, Any]:
+def null_run(images: list[tuple[str, Img]], attacks: list[str], keys: int) -> NullRun:
     """Run the real detector on unmarked images x attacks with a ring of unused keys; count passes.
 
     Every decoded message is observed. Besides the full 48-bit check (expected 0 passes), weaker
@@ -464,105 +577,102 @@ def null_run(images: list[tuple[str, Img]], attacks: list[str], keys: int) -> di
     from scipy.stats import binomtest
 
     n, ml = counts["decodes"], counts["ml"]
-    return {
-        "unmarked_images": len(images),
-        "attacks": len(attacks),
-        "keys": keys,
-        "detections_run": detections,
-        "decodes": n,
-        "false_detections": found,
-        "smallest_p_value": min_p,
-        "expected_full_check_passes": n * 2.0**-CHECKED_BITS,
-        "fpr_per_decode_95_upper_from_zero_hits": 3.0 / n if found == 0 else None,
-        "all_entries": {"version_nibble_rate": counts["version"] / n, "crc_first_byte_rate": counts["crc1"] / n},
-        "ml_messages": {
-            "n": ml,
-            "version_nibble_rate": counts["ml_version"] / ml,
-            "version_nibble_expected": 1 / 16,
-            "version_nibble_binom_p": binomtest(counts["ml_version"], ml, 1 / 16).pvalue,
-            "crc_first_byte_rate": counts["ml_crc1"] / ml,
-            "crc_first_byte_expected": 1 / 256,
-            "crc_first_byte_binom_p": binomtest(counts["ml_crc1"], ml, 1 / 256).pvalue,
-        },
-    }
+    return NullRun(
+        unmarked_images=len(images),
+        attacks=len(attacks),
+        keys=keys,
+        detections_run=detections,
+        decodes=n,
+        false_detections=found,
+        smallest_p_value=min_p,
+        expected_full_check_passes=n * 2.0**-CHECKED_BITS,
+        fpr_per_decode_95_upper_from_zero_hits=3.0 / n if found == 0 else None,
+        all_entries=NullRates(version_nibble_rate=counts["version"] / n, crc_first_byte_rate=counts["crc1"] / n),
+        ml_messages=MlMessages(
+            n=ml,
+            version_nibble_rate=counts["ml_version"] / ml,
+            version_nibble_expected=1 / 16,
+            version_nibble_binom_p=float(binomtest(counts["ml_version"], ml, 1 / 16).pvalue),
+            crc_first_byte_rate=counts["ml_crc1"] / ml,
+            crc_first_byte_expected=1 / 256,
+            crc_first_byte_binom_p=float(binomtest(counts["ml_crc1"], ml, 1 / 256).pvalue),
+        ),
+    )
 
 
 # ---------------------------------------------------------------------------------------------- report
 
 
-def _quality_table(rob: dict[str, Any]) -> list[str]:
+def _quality_table(rob: dict[str, MethodResult]) -> list[str]:
     lines = [
         "| method | images | payload bits | PSNR dB (min) | SSIM (min) | flattest-crop SSIM (min) "
         "| embed ms/MP | detect ms/MP |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for m, r in rob.items():
-        flat = r.get("flat_crop_ssim_min")
+        flat = r.flat_crop_ssim_min
         lines.append(
-            f"| {m} | {r['images']} | {r['payload_bits']} | {r['psnr_db']:.1f} ({r['psnr_db_min']:.1f}) | "
-            f"{r['ssim']:.3f} ({r['ssim_min']:.3f}) | {'—' if flat is None else f'{flat:.3f}'} | "
-            f"{r['embed_ms_per_mp_median']:.0f} | {r['detect_ms_per_mp_median_untouched']:.0f} |"
+            f"| {m} | {r.images} | {r.payload_bits} | {r.psnr_db:.1f} ({r.psnr_db_min:.1f}) | "
+            f"{r.ssim:.3f} ({r.ssim_min:.3f}) | {'—' if flat is None else f'{flat:.3f}'} | "
+            f"{r.embed_ms_per_mp_median:.0f} | {r.detect_ms_per_mp_median_untouched:.0f} |"
         )
     return lines
 
 
-def _robustness_table(rob: dict[str, Any]) -> list[str]:
+def _robustness_table(rob: dict[str, MethodResult]) -> list[str]:
     methods = list(rob)
     lines = ["| attack | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
-    for attack in rob[methods[0]]["attacks"]:
+    for attack in rob[methods[0]].attacks:
         cells = []
         for m in methods:
-            v = rob[m]["attacks"].get(attack)
-            cells.append(
-                "—" if v is None else f"{v['tpr_at_1e-6']:.2f} / {v['exact_payload']:.2f} / {v['bit_accuracy']:.2f}"
-            )
+            v = rob[m].attacks.get(attack)
+            cells.append("—" if v is None else f"{v.tpr_at_1e_6:.2f} / {v.exact_payload:.2f} / {v.bit_accuracy:.2f}")
         lines.append(f"| {attack} | " + " | ".join(cells) + " |")
     return lines
 
 
-def write_report(results: dict[str, Any], out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = out / "image_watermark.json.tmp"
-    tmp.write_text(json.dumps(results, indent=2, default=float))
-    tmp.replace(out / "image_watermark.json")
-    lines = ["# Image watermark benchmark", "", f"Machine: {results.get('machine')}", ""]
-    if "baseline" in results:
-        lines += [f"`assay (before)` is revision `{results['baseline']}` of this repository, run in the same job.", ""]
-    for set_name, rob in results.get("robustness", {}).items():
+def write_report(results: Results, out: Path) -> None:
+    """Write ``image_watermark.json`` (atomically), the report and the figures; called after every
+    section, so a run that dies keeps what it measured."""
+    write_json(out / "image_watermark.json", results)
+    lines = ["# Image watermark benchmark", "", f"Machine: {results.machine}", ""]
+    if results.baseline is not None:
+        lines += [f"`assay (before)` is revision `{results.baseline}` of this repository, run in the same job.", ""]
+    for set_name, rob in results.robustness.items():
         lines += [f"## {set_name}: quality", "", *_quality_table(rob), ""]
         lines += [f"## {set_name}: TPR at FPR 1e-6 / exact payload / bit accuracy", "", *_robustness_table(rob), ""]
-        assay = rob.get("assay", {}).get("per_image")
-        if assay and set_name == "flat":
+        if "assay" in rob and set_name == "flat":
             lines += ["Per image (assay): PSNR dB / SSIM / flattest-crop SSIM", ""]
             lines += [
-                f"- {n}: {q['psnr_db']:.1f} / {q['ssim']:.4f} / {q['flat_crop_ssim']:.4f}" for n, q in assay.items()
+                f"- {n}: {q.psnr_db:.1f} / {q.ssim:.4f} / {q.flat_crop_ssim:.4f}"
+                for n, q in rob["assay"].per_image.items()
             ]
             lines.append("")
         _plot(rob, out / f"image_watermark_{set_name}.png", set_name)
-    for section in ("speed", "speed_before", "null"):
-        if section in results:
-            lines += [f"## {section}", "", "```json", json.dumps(results[section], indent=2, default=float), "```", ""]
+    for name, section in (("speed", results.speed), ("speed_before", results.speed_before), ("null", results.null)):
+        if section is not None:
+            lines += [f"## {name}", "", "```json", json.dumps(asdict(section), indent=2, default=float), "```", ""]
     (out / "image_watermark.md").write_text("\n".join(lines))
 
 
-def _plot(rob: dict[str, Any], path: Path, set_name: str) -> None:
+def _plot(rob: dict[str, MethodResult], path: Path, set_name: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     methods = list(rob)
-    attacks = list(rob[methods[0]]["attacks"])
+    attacks = list(rob[methods[0]].attacks)
     x = np.arange(len(attacks))
     width = 0.8 / len(methods)
     fig, ax = plt.subplots(figsize=(16, 6))
     for i, m in enumerate(methods):
-        vals = [rob[m]["attacks"].get(a, {}).get("tpr_at_1e-6", np.nan) for a in attacks]
+        vals = [o.tpr_at_1e_6 if (o := rob[m].attacks.get(a)) is not None else np.nan for a in attacks]
         ax.bar(
             x + i * width,
             vals,
             width,
-            label=f"{m} (PSNR {rob[m]['psnr_db']:.1f} dB, SSIM min {rob[m]['ssim_min']:.3f})",
+            label=f"{m} (PSNR {rob[m].psnr_db:.1f} dB, SSIM min {rob[m].ssim_min:.3f})",
         )
     ax.set_xticks(x + 0.4 - width / 2, attacks, rotation=60, ha="right")
     ax.set_ylabel("TPR at FPR 1e-6")
@@ -611,7 +721,7 @@ def crops_figure(originals: list[tuple[str, Img]], marked: dict[str, dict[str, I
 CROP_IMAGES = ["gradient-blobs", "ui-light", "cartoon", "radial"]
 
 
-def run_baseline(rev: str, args: argparse.Namespace, section: str) -> tuple[dict[str, Any], dict[str, Img]]:
+def run_baseline(rev: str, args: argparse.Namespace, section: str) -> tuple[ChildResults, dict[str, Img]]:
     """One ``section`` (``robustness`` with the crop images, or ``speed``) of Assay at git revision ``rev``.
 
     The revision's ``watermark`` package is extracted to a temporary tree and this script runs
@@ -627,23 +737,23 @@ def run_baseline(rev: str, args: argparse.Namespace, section: str) -> tuple[dict
         cmd = [sys.executable, __file__, "--child", str(result), "--sets", *args.sets, "--skip", *skip]
         cmd += ["--sizes", *map(str, args.sizes), "--images", str(args.images)]
         subprocess.run(cmd, check=True, env={**os.environ, "ASSAY_IMAGE_CODE_ROOT": str(root)})
-        data = json.loads(result.read_text())
+        data = from_json(ChildResults, json.loads(result.read_text()))
         crops = dict(np.load(Path(tmp) / "before.npz")) if section == "robustness" else {}
     return data, crops
 
 
 def child(path: Path, args: argparse.Namespace) -> None:
     """The ``--child`` half of :func:`run_baseline`: Assay only, at the revision on ``sys.path``."""
-    out: dict[str, Any] = {}
+    out = ChildResults()
     if "robustness" not in args.skip:
         sets = {s: image_set(s, args.sizes, args.images) for s in args.sets}
-        out = {s: robustness([Assay()], images, list(ATTACKS))["assay"] for s, images in sets.items()}
+        out.robustness = {s: robustness([Assay()], images, list(ATTACKS))["assay"] for s, images in sets.items()}
         a = Assay()
         crops = {name: a.embed(img) for name, img in flat_artwork() if name.split("@")[0] in CROP_IMAGES}
         np.savez(path.with_suffix(".npz"), **crops)  # type: ignore[arg-type]
     if "speed" not in args.skip:
-        out = speed([1024], baselines=False)
-    path.write_text(json.dumps(out, default=float))
+        out.speed = speed([1024], baselines=False)
+    write_json(path, out)
 
 
 def main() -> None:
@@ -666,13 +776,11 @@ def main() -> None:
         return
     args.out.mkdir(parents=True, exist_ok=True)
     prev = args.out / "image_watermark.json"
-    results: dict[str, Any] = json.loads(prev.read_text()) if prev.is_file() else {}
-    if "robustness" in results and "assay" in results["robustness"]:  # the single-set layout of older runs
-        results["robustness"] = {"photo": results["robustness"]}
-    results["machine"] = f"{platform.machine()}, {os.cpu_count()} CPUs"
+    results = from_json(Results, json.loads(prev.read_text())) if prev.is_file() else Results()
+    results.machine = f"{platform.machine()}, {os.cpu_count()} CPUs"
     sets = {s: image_set(s, args.sizes, args.images) for s in args.sets}
     attacks = list(ATTACKS)
-    rob = results.setdefault("robustness", {})
+    rob = results.robustness
     if "robustness" not in args.skip:
         make: dict[str, Callable[[], Method]] = {
             "assay": Assay,
@@ -684,8 +792,8 @@ def main() -> None:
             write_report(results, args.out)
     if "baseline" not in args.skip:
         before, before_crops = run_baseline(args.baseline, args, "robustness")
-        results["baseline"] = args.baseline
-        for s, r in before.items():
+        results.baseline = args.baseline
+        for s, r in before.robustness.items():
             rob.setdefault(s, {})["assay (before)"] = r
         a = Assay()
         originals = [(n, im) for n, im in flat_artwork() if n.split("@")[0] in CROP_IMAGES]
@@ -694,18 +802,18 @@ def main() -> None:
         write_report(results, args.out)
     if "riva" not in args.skip and "photo" in sets:
         subset = [im for im in sets["photo"] if im[1].shape[0] == 512][: args.riva_images]
-        riva = robustness([ImWatermark("rivaGan", RIVA_BITS)], subset, attacks)
-        riva["rivaGan"]["note"] = f"subset: first {len(subset)} 512 px images"
-        rob.setdefault("photo", {}).update(riva)
+        riva = robustness([ImWatermark("rivaGan", RIVA_BITS)], subset, attacks)["rivaGan"]
+        riva = dataclasses.replace(riva, note=f"subset: first {len(subset)} 512 px images")
+        rob.setdefault("photo", {})["rivaGan"] = riva
         write_report(results, args.out)
     if "speed" not in args.skip:
-        results["speed"] = speed([1024, 2048])
-        results["speed_before"], _ = run_baseline(args.baseline, args, "speed")
-        results["baseline"] = args.baseline
+        results.speed = speed([1024, 2048])
+        results.speed_before = run_baseline(args.baseline, args, "speed")[0].speed
+        results.baseline = args.baseline
         write_report(results, args.out)
     if "null" not in args.skip:
-        results["null"] = null_run([im for images in sets.values() for im in images], attacks, args.null_keys)
-        print(results["null"])
+        results.null = null_run([im for images in sets.values() for im in images], attacks, args.null_keys)
+        print(results.null)
         write_report(results, args.out)
     print(f"wrote {args.out}/image_watermark.json, .md and the figures")
 

@@ -40,3 +40,12 @@ def test_the_shipped_scale_results_read_back_and_render() -> None:
     assert set(results.scan) == {"sqlite", "postgresql"} and results.audit is not None
     shipped = (REPO / "eval" / "results" / "scale.md").read_text()
     assert _md(results).splitlines()[3:] == shipped.splitlines()[3:]  # the same tables (the heading names this machine)
+
+
+def test_the_shipped_image_results_read_back() -> None:
+    from eval.image_watermark import Results
+
+    results = from_json(Results, json.loads((REPO / "eval" / "results" / "image_watermark.json").read_text()))
+    assert set(results.robustness) == {"photo", "flat"} and results.speed is not None and results.null is not None
+    assay = results.robustness["flat"]["assay"]
+    assert assay.attacks["none"].tpr_at_1e_6 == 1.0 and assay.per_image and results.null.false_detections == 0
