@@ -40,6 +40,9 @@ docs: install
 docs-serve: install
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve
 
+test-all: check
+	$(PY) -m pytest -m 'long or not long'
+
 eval: install
 	$(PY) eval/text_watermark.py
 	$(PY) eval/text_robustness.py

@@ -13,19 +13,22 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
-def test_detection_benchmark_runs_end_to_end(tmp_path: Path) -> None:
-    cmd = [sys.executable, str(REPO / "eval" / "detection.py"), "--limit", "1", "--own-prompts", "1"]
+@pytest.mark.parametrize(
+    ("limit", "max_tokens"), [(1, 64), pytest.param(4, 256, marks=pytest.mark.long)], ids=["short", "long"]
+)
+def test_detection_benchmark_runs_end_to_end(tmp_path: Path, limit: int, max_tokens: int) -> None:
+    cmd = [sys.executable, str(REPO / "eval" / "detection.py"), "--limit", str(limit), "--own-prompts", "1"]
     cmd += ["--tokens", "24", "--attack-texts", "2", "--paraphrase-texts", "1", "--paraphrase-tokens", "24"]
-    cmd += ["--cost-texts", "2", "--max-tokens", "64"]
+    cmd += ["--cost-texts", "2", "--max-tokens", str(max_tokens)]
     out = subprocess.run([*cmd, "--out", str(tmp_path)], capture_output=True, text=True, timeout=900, cwd=REPO)
     assert out.returncode == 0, out.stderr[-3000:]
     res = json.loads((tmp_path / "detection.json").read_text())
     assert set(res["per_set"]) >= {"xsum_gpt-3.5-turbo", "pubmed_davinci", "smollm2-t1.0"}
     for by in res["per_set"].values():
         assert set(by) == {"cross_model", "log_likelihood"}
-        assert by["cross_model"]["machine"] in (1, 2)
+        assert 1 <= by["cross_model"]["machine"] <= 2 * limit
     assert set(res["realised_fpr_per_domain"]) == {"jargon-file", "pubmed", "writing", "xsum", "all human texts"}
-    assert res["realised_fpr_per_domain"]["xsum"]["cross_model"]["0.01"]["n"] <= 4
+    assert res["realised_fpr_per_domain"]["xsum"]["cross_model"]["0.01"]["n"] <= 4 * limit
     assert {"zero-width", "homoglyphs", "char-edits"} <= set(res["attacks"])
     assert any(k.startswith("paraphrase") for k in res["attacks"])
     assert res["seconds_per_128_tokens"]["cross_model"] > res["seconds_per_128_tokens"]["log_likelihood"] > 0
