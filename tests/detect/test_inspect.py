@@ -13,6 +13,7 @@ from PIL import Image
 
 from detect.content import Content
 from detect.inspect import Checks, inspect
+from tests.provenance.media_fixtures import wav_bytes
 from watermark.errors import ConfigurationError, PayloadTooLarge
 from watermark.image import ImageWatermarkDetector
 from watermark.image.codec import ImageHeader
@@ -58,15 +59,7 @@ def test_a_kind_without_its_collaborator_is_a_configuration_error() -> None:
 
 
 def test_audio_is_checked_for_credentials_only() -> None:
-    import wave
-
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(8000)
-        w.writeframes(np.zeros(800, np.int16).tobytes())
-    content = Content.of_bytes(buf.getvalue())
+    content = Content.of_bytes(wav_bytes())
     assert content.kind == "media" and content.mime == "audio/wav"
     report = inspect(content, Checks())
     assert report.provenance is not None and not report.provenance.present
