@@ -14,7 +14,7 @@ TARGETS = ("content", "public_marks", "normalize", "keyring", "c2pa", "json_bodi
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seconds", [2, pytest.param(60, marks=pytest.mark.long)])
+@pytest.mark.parametrize("seconds", [1, pytest.param(60, marks=pytest.mark.long)])
 def test_every_target_survives_a_short_fuzzing_run(tmp_path: Path, seconds: int) -> None:
     out = subprocess.run(
         [sys.executable, str(REPO / "eval" / "fuzz.py"), "--seconds", str(seconds), "--workdir", str(tmp_path)],

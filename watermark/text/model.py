@@ -189,12 +189,16 @@ def _converted(gguf: Path, cache_dir: Path, cache_name: str) -> Path:
     target = cache_dir / f"{cache_name}-{_file_digest(gguf)[:16]}"
 
     def convert(into: Path) -> None:
-        from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+        from transformers import AutoModelForCausalLM, AutoTokenizer
 
         log.info("converting %s to a safetensors cache (one time)", gguf.name, extra={"cache": str(target)})
-        config = AutoConfig.from_pretrained(gguf.parent, gguf_file=gguf.name)
         tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
         quantised = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+        # The loaded model's config, not a second parse of the GGUF's metadata (12 s for Gemma's),
+        # without the GGUF quantisation entry: the cache holds plain float32 weights.
+        config = quantised.config
+        if hasattr(config, "quantization_config"):
+            delattr(config, "quantization_config")
         model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)  # type: ignore[no-untyped-call]
         model.load_state_dict(quantised.state_dict())
         model.generation_config = quantised.generation_config
