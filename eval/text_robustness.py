@@ -180,7 +180,7 @@ class Paraphrase:
 @dataclass(frozen=True)
 class SchemeResult:
     scheme: str
-    parameters: dict[str, Any]
+    parameters: dict[str, float | int | str]  # the scheme's public parameters
     generation_seconds: float
     by_length: dict[str, AtLength]
     emoji: Emoji

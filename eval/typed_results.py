@@ -37,7 +37,7 @@ def _value(tp: Any, v: Any) -> Any:
     return v
 
 
-def from_json(cls: type[T], data: dict[str, Any]) -> T:
+def from_json(cls: type[T], data: dict[str, object]) -> T:
     """``cls`` (a dataclass) from its JSON form; nested dataclasses, dicts, lists, tuples and
     optional fields are rebuilt from the type hints. A field missing from ``data`` keeps its default.
 

@@ -20,7 +20,7 @@ __all__ = ["scan"]
     type=click.Path(dir_okay=False),
     callback=out_suffix(
         {".json": "json", ".csv": "csv", ".html": "html", ".htm": "html"},
-        "a results table (Parquet or JSONL) is --results",
+        "for a results table (Parquet or JSONL) use --results",
     ),
     help="Report file; .json, .csv or .html (default: JSON on stdout).",
 )
