@@ -164,7 +164,6 @@ class ScaleResults:
 
 def part_ai(limit: int | None) -> AiPart:
     import copy
-    import dataclasses
     import warnings
 
     import torch

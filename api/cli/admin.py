@@ -203,8 +203,9 @@ def audit_export(fmt: str | None, out: str | None) -> None:
     """Export every audit row (with its hashes) for a compliance review."""
     named = Path(out).suffix.lower().lstrip(".") if out is not None else None
     if fmt is not None and named is not None and fmt != named:
+        target = Path(out or "")
         raise click.UsageError(
-            f"--format {fmt} does not match {Path(out or '').name}: name it {Path(out or '').stem}.{fmt}, or drop --format"
+            f"--format {fmt} does not match {target.name}: name it {target.stem}.{fmt}, or drop --format"
         )
     fmt = fmt or named or "jsonl"
     log = open_runtime(settings_from()).audit

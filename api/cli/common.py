@@ -129,7 +129,10 @@ def out_suffix(
 
     def check(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
         if value is not None and Path(value).suffix.lower() not in formats:
-            names = list({fmt: suffix for suffix, fmt in reversed(formats.items())}.values())[::-1]  # first of each
+            first: dict[str, str] = {}  # each format by its first suffix (.html, not .htm too)
+            for suffix, fmt in formats.items():
+                first.setdefault(fmt, suffix)
+            names = list(first.values())
             listed = ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else names[0]
             raise click.BadParameter(
                 f"{Path(value).name!r}: this command writes {listed} files{'; ' + advice if advice else ''}"
