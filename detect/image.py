@@ -137,8 +137,9 @@ def image_report(
     store: ManifestStore | None = None,
     trust_anchors: Sequence[str] = (),
     max_pixels: int | None = None,
+    markers: Sequence[Marker] = (),
 ) -> Report:
-    """Everything Assay can say about an image file.
+    """Everything Assay can say about an image file (``markers``: its labels, read by the caller).
 
     An image whose pixel data is damaged still gets a report: its credentials are read and
     validated, and the watermark finding is ``inconclusive`` with the reason.
@@ -174,6 +175,6 @@ def image_report(
         watermarks=watermarks,
         provenance=provenance,
         recovered=recovered,
-        markers=metadata_markers(data),
+        markers=[*markers, *metadata_markers(data)],
         not_checked=not_checked,
     )

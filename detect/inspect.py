@@ -10,6 +10,10 @@ report.
   file carries none.
 - **Audio, video, PDF**: the embedded manifest only (no watermark or statistical test applies).
 
+Every kind is then read for labels (AIGC implicit labels, IPTC source types, a text's explicit
+notice; :mod:`provenance.labels`), which the headline counts as weak evidence, and judged
+against the labelling regimes (:mod:`detect.compliance`) from the report's findings.
+
 The models, the key ring and the record index live in the application; they are handed in as
 collaborators (:class:`Checks`, :class:`TextChecks`), so this module opens nothing itself.
 """
@@ -22,23 +26,27 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from provenance.c2pa_io import SUPPORTED_MIME
+from provenance.labels import FoundLabel, parse_aigc, read_labels, read_text_labels
 from provenance.store import ManifestStore
 from provenance.text_manifest import read_text_manifest
 from watermark.errors import ConfigurationError, InvalidInput
 from watermark.image import ImageWatermarkDetector
 from watermark.image.codec import DEFAULT_MAX_PIXELS, ImageHeader, read_header
 
+from .compliance import judge
 from .content import Content
 from .image import image_report
+from .label_findings import label_findings
 from .manifest import absent_manifest, manifest_finding, read_manifest, unreadable_manifest
-from .report import AiLikelihoodFinding, RecoveredFinding, Report
+from .report import AiLikelihoodFinding, ManifestFinding, Marker, RecoveredFinding, Report
 from .text_report import text_report
-from .verdict import assemble, sha256_hex
+from .verdict import assemble, sha256_hex, trust_words
 
 if TYPE_CHECKING:
     from watermark.text.detector import TextDetection
 
-__all__ = ["Checks", "TextChecks", "inspect", "inspect_media", "inspect_text"]
+__all__ = ["Checks", "TextChecks", "TrustNaming", "inspect", "inspect_media", "inspect_text", "with_labels"]
 
 
 class TextChecks(Protocol):
@@ -57,6 +65,47 @@ class TextChecks(Protocol):
         ...
 
 
+class TrustNaming(Protocol):
+    """Names who vouches for a trusted signer (the application's trust profile)."""
+
+    def attribute(self, finding: ManifestFinding) -> ManifestFinding:
+        """``finding`` with ``trusted_by``, ``trust_entity`` and ``trust_list`` filled."""
+        ...
+
+
+def _label_markers(found: Sequence[FoundLabel], skip_iptc: bool = False) -> list[Marker]:
+    """Labels that claim AI origin, as weak evidence for the headline (unsigned: easy to forge)."""
+    markers: list[Marker] = []
+    for f in found:
+        if f.kind == "aigc" and parse_aigc(f.value).says != "unknown":
+            markers.append(Marker(kind="aigc-label", detail=f"GB 45438 implicit label, {f.carrier} {f.field}"))
+        elif f.kind == "explicit":
+            markers.append(Marker(kind="explicit-label", detail=f"notice at the text's {f.field}: {f.value}"))
+        elif f.kind == "iptc" and not skip_iptc and f.value.rsplit("/", 1)[-1] in (
+            "trainedAlgorithmicMedia",
+            "compositeWithTrainedAlgorithmicMedia",
+        ):
+            markers.append(Marker(kind="iptc-label", detail=f"IPTC source type {f.value.rsplit('/', 1)[-1]}"))
+    return markers
+
+
+def with_labels(report: Report, found: Sequence[FoundLabel], trust: TrustNaming | None = None) -> Report:
+    """``report`` with its label findings, the trust naming of its manifests, and the regimes judged."""
+    update: dict[str, object] = {}
+    if trust is not None and report.provenance is not None and report.provenance.trusted:
+        named = trust.attribute(report.provenance)
+        label = report.label.replace(trust_words(report.provenance), trust_words(named), 1)
+        update |= {"provenance": named, "label": label}
+    if trust is not None and report.recovered is not None and report.recovered.manifest.trusted:
+        update["recovered"] = report.recovered.model_copy(
+            update={"manifest": trust.attribute(report.recovered.manifest)}
+        )
+    if update:
+        report = report.model_copy(update=update)
+    report = report.model_copy(update={"labels": label_findings(found, report.provenance)})
+    return report.model_copy(update={"compliance": judge(report)})
+
+
 def _no_budget(_: ImageHeader) -> AbstractContextManager[None]:
     return contextlib.nullcontext()
 
@@ -72,6 +121,7 @@ class Checks:
         store: the manifest store, for recovery through a watermark (None: not tried).
         max_pixels: the largest image decoded.
         decoding: holds an image's share of a decode budget while its pixels are in memory.
+        trust: names who vouches for a trusted signer (None: reports say only "trusted").
     """
 
     trust_anchors: Sequence[str] = ()
@@ -80,6 +130,7 @@ class Checks:
     store: ManifestStore | None = None
     max_pixels: int = DEFAULT_MAX_PIXELS
     decoding: Callable[[ImageHeader], AbstractContextManager[None]] = field(default=_no_budget)
+    trust: TrustNaming | None = None
 
 
 def inspect(content: Content, checks: Checks, *, key_id: str | None = None) -> Report:
@@ -94,27 +145,37 @@ def inspect(content: Content, checks: Checks, *, key_id: str | None = None) -> R
     if content.kind == "text":
         if checks.texts is None:
             raise ConfigurationError("this inspection has no text checks")
-        return inspect_text(content.text or "", checks.texts, trust_anchors=checks.trust_anchors, key_id=key_id)
+        return inspect_text(
+            content.text or "", checks.texts, trust_anchors=checks.trust_anchors, key_id=key_id, trust=checks.trust
+        )
     if content.kind == "media" and content.mime is not None:
-        return inspect_media(content.data, content.mime, trust_anchors=checks.trust_anchors)
+        return inspect_media(content.data, content.mime, trust_anchors=checks.trust_anchors, trust=checks.trust)
     if checks.image_detector is None:
         raise ConfigurationError("this inspection has no image watermark detector")
     header = content.header
     if header is None or header.pixels > checks.max_pixels:  # read again for the limit's own error
         header = read_header(content.data, max_pixels=checks.max_pixels)
+    found = read_labels(content.data, header.mime_type)
     with checks.decoding(header):
-        return image_report(
+        report = image_report(
             content.data,
             header.mime_type,
             checks.image_detector,
             store=checks.store,
             trust_anchors=checks.trust_anchors,
             max_pixels=checks.max_pixels,
+            markers=_label_markers(found, skip_iptc=True),
         )
+    return with_labels(report, found, checks.trust)
 
 
 def inspect_text(
-    text: str, texts: TextChecks, *, trust_anchors: Sequence[str] = (), key_id: str | None = None
+    text: str,
+    texts: TextChecks,
+    *,
+    trust_anchors: Sequence[str] = (),
+    key_id: str | None = None,
+    trust: TrustNaming | None = None,
 ) -> Report:
     """The report for a text as received: its embedded credentials, watermarks, credentials
     recovered through the watermark when it carries none, and the AI-likelihood.
@@ -135,21 +196,30 @@ def inspect_text(
     else:
         provenance = manifest_finding(found.verification)
     recovered = None if found.verification.manifest_present else texts.recover(visible, detections)
-    return text_report(
+    labels = read_text_labels(visible)
+    report = text_report(
         text,
         detections,
         ai_likelihood=texts.likelihood(visible),
         provenance=provenance,
         recovered=recovered,
         recovery_checked=True,
+        markers=_label_markers(labels),
     )
+    return with_labels(report, labels, trust)
 
 
-def inspect_media(data: bytes, mime: str, *, trust_anchors: Sequence[str] = ()) -> Report:
-    """The report for an audio, video or PDF file: its C2PA manifest (no watermark applies)."""
-    return assemble(
+def inspect_media(
+    data: bytes, mime: str, *, trust_anchors: Sequence[str] = (), trust: TrustNaming | None = None
+) -> Report:
+    """The report for an audio, video or PDF file: its C2PA manifest (no watermark applies) and labels."""
+    found = read_labels(data, mime)
+    c2pa = mime in SUPPORTED_MIME
+    report = assemble(
         content_type=mime,
         content_sha256=sha256_hex(data),
-        provenance=read_manifest(data, mime, trust_anchors=trust_anchors),
-        not_checked=["watermark", "recovered", "ai_likelihood"],
+        provenance=read_manifest(data, mime, trust_anchors=trust_anchors) if c2pa else None,
+        markers=_label_markers(found),
+        not_checked=["watermark", "recovered", "ai_likelihood"] + ([] if c2pa else ["provenance"]),  # type: ignore[list-item]
     )
+    return with_labels(report, found, trust)

@@ -10,14 +10,33 @@ from typing import Literal
 __all__ = [
     "AI_SOURCE_TYPES",
     "HARD_BINDING_FAILURES",
+    "NOT_AI_SOURCE_TYPES",
     "action_in_words",
     "code_concern",
     "explain_code",
     "fmt_p",
+    "inception_signal",
     "source_type_name",
 ]
 
-AI_SOURCE_TYPES = frozenset({"trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia", "algorithmicMedia"})
+AI_SOURCE_TYPES = frozenset(
+    {"trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia", "algorithmicMedia", "compositeSynthetic"}
+)
+# Source types that declare content made without AI (a capture, a person's own work).
+NOT_AI_SOURCE_TYPES = frozenset(
+    {"digitalCapture", "computationalCapture", "negativeFilm", "positiveFilm", "print", "digitalCreation"}
+)
+# The C2PA asset rubric "Asset Signals (Local)" 1.0: the inception signal of a created action's source type.
+_INCEPTION = {
+    "trainedAlgorithmicMedia": "fullyGenAIMedia",
+    "compositeWithTrainedAlgorithmicMedia": "partlyGenAICreation",
+    "composite": "compositionMayContainGenAI",
+    "screenCapture": "screenCaptureMayContainGenAI",
+    "digitalCapture": "capturedMedia",
+    "computationalCapture": "capturedMedia",
+    "compositeCapture": "capturedMediaStitched",
+    "digitalCreation": "nonGenAIDigitalCreation",
+}
 HARD_BINDING_FAILURES = frozenset(
     {"assertion.dataHash.mismatch", "assertion.bmffHash.mismatch", "assertion.boxesHash.mismatch"}
 )
@@ -93,6 +112,13 @@ def source_type_name(uri_or_name: str | None) -> str | None:
         return None
     short = uri_or_name.rsplit("/", 1)[-1]
     return _SOURCE_TYPES.get(short, short)
+
+
+def inception_signal(uri_or_name: str | None) -> str | None:
+    """The C2PA asset rubric's inception signal for a created action's source type (None: none applies)."""
+    if not uri_or_name:
+        return None
+    return _INCEPTION.get(uri_or_name.rsplit("/", 1)[-1])
 
 
 def action_in_words(action: str) -> str:

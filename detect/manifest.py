@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from provenance.c2pa_io import Verification, verify_asset
+from provenance.trust_lists import load_soft_binding_algorithms
 from watermark.errors import InvalidInput
 
 from .labels import (
@@ -14,6 +17,7 @@ from .labels import (
     action_in_words,
     code_concern,
     explain_code,
+    inception_signal,
     source_type_name,
 )
 from .report import ActionRecord, IngredientRecord, ManifestFinding, Signer, ValidationCode
@@ -60,6 +64,40 @@ def has_manifest_store(data: bytes) -> bool:
     return b"jumb" in data and b"c2pa" in data
 
 
+@lru_cache(maxsize=1)
+def _registered_soft_bindings() -> frozenset[str]:
+    return frozenset(load_soft_binding_algorithms())
+
+
+def _assertions(manifest: dict[str, Any] | None) -> list[dict[str, Any]]:
+    found = (manifest or {}).get("assertions")
+    return [a for a in found if isinstance(a, dict)] if isinstance(found, list) else []
+
+
+def _soft_bindings(manifest: dict[str, Any] | None) -> tuple[str, ...]:
+    algs = []
+    for a in _assertions(manifest):
+        data = a.get("data")
+        if str(a.get("label", "")).startswith("c2pa.soft-binding") and isinstance(data, dict) and data.get("alg"):
+            algs.append(str(data["alg"])[:200])
+    return tuple(algs)
+
+
+def _implicit_label(manifest: dict[str, Any] | None) -> str | None:
+    for a in _assertions(manifest):
+        if "aigc" in str(a.get("label", "")).lower():
+            data = a.get("data")
+            return data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
+    return None
+
+
+def _generator_version(manifest: dict[str, Any] | None) -> str | None:
+    info = (manifest or {}).get("claim_generator_info")
+    if isinstance(info, list) and info and isinstance(info[0], dict) and info[0].get("version"):
+        return str(info[0]["version"])[:100]
+    return None
+
+
 def manifest_finding(v: Verification, *, content_may_differ: bool = False) -> ManifestFinding:
     """The finding for what a C2PA reader reported.
 
@@ -78,6 +116,8 @@ def manifest_finding(v: Verification, *, content_may_differ: bool = False) -> Ma
         valid = True
         state = "Valid" if any(code_concern(c) == "trust" for c in v.failures) else "Trusted"
     signer = v.signer or {}
+    created = next((a for a in v.actions if a.get("action") in ("c2pa.created", "c2pa.opened")), None)
+    bindings = _soft_bindings(v.manifest)
     return ManifestFinding(
         present=True,
         verdict="invalid" if not valid else ("trusted" if state == "Trusted" else "valid"),
@@ -119,6 +159,12 @@ def manifest_finding(v: Verification, *, content_may_differ: bool = False) -> Ma
             )
             for i in v.ingredients
         ),
+        inception=inception_signal(_str(created.get("digitalSourceType")) if created else None),
+        created_at=_str(created.get("when")) if created else None,
+        claim_generator_version=_generator_version(v.manifest),
+        soft_bindings=bindings,
+        soft_bindings_registered=tuple(b in _registered_soft_bindings() for b in bindings),
+        implicit_label=_implicit_label(v.manifest),
     )
 
 

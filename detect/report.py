@@ -25,8 +25,10 @@ __all__ = [
     "SCHEMA_VERSION",
     "ActionRecord",
     "AiLikelihoodFinding",
+    "ComplianceFinding",
     "Evidence",
     "IngredientRecord",
+    "LabelFinding",
     "ManifestFinding",
     "Marker",
     "RecoveredFinding",
@@ -39,7 +41,7 @@ __all__ = [
     "write_report_schema",
 ]
 
-SCHEMA_VERSION: Literal["1.0"] = "1.0"
+SCHEMA_VERSION: Literal["1.1"] = "1.1"
 
 Verdict = Literal["ai", "no-evidence", "inconclusive"]
 WatermarkVerdict = Literal["watermarked", "not-detected", "too-short", "too-small", "inconclusive"]
@@ -47,6 +49,9 @@ ManifestVerdict = Literal["absent", "trusted", "valid", "invalid", "unreadable"]
 EvidenceKind = Literal["watermark", "c2pa", "recovered", "metadata", "statistical"]
 Signal = Literal["watermark", "provenance", "recovered", "ai_likelihood"]
 Scalar = str | int | float | bool
+LabelSays = Literal["ai-generated", "possibly-ai", "suspected-ai", "not-ai", "unknown"]
+Regime = Literal["eu-ai-act-art50", "cn-gb-45438-2025", "ca-sb-942"]
+Layer = Literal["signed-metadata", "timestamp", "watermark", "fingerprint", "implicit-label", "explicit-label"]
 
 
 class _Model(BaseModel):
@@ -161,6 +166,57 @@ class ManifestFinding(_Model):
         default=None,
         description="Why the C2PA reader gave up (`unreadable`: a manifest is there but cannot be parsed).",
     )
+    trusted_by: Literal["c2pa-trust-list", "server-anchors"] | None = Field(
+        default=None,
+        description="Which trust the signer chains to: the C2PA Trust List, or anchors this server's operator added.",
+    )
+    trust_entity: str | None = Field(
+        default=None, description="The C2PA Trust List entity vouching for the signer (e.g. `Google LLC`)."
+    )
+    trust_list: str | None = Field(default=None, description="The trust list version judged against.")
+    inception: str | None = Field(
+        default=None,
+        description="The C2PA asset rubric's inception signal (`fullyGenAIMedia`, `partlyGenAICreation`, "
+        "`capturedMedia`, ...) of the created action.",
+    )
+    created_at: str | None = Field(default=None, description="When the created action says the asset was made.")
+    claim_generator_version: str | None = None
+    soft_bindings: tuple[str, ...] = Field(default=(), description="The soft-binding algorithms the manifest names.")
+    soft_bindings_registered: tuple[bool, ...] = Field(
+        default=(), description="Per soft binding: whether its algorithm is on the C2PA Soft Binding Algorithm List."
+    )
+    implicit_label: str | None = Field(
+        default=None, description="An AIGC implicit label carried inside the manifest (texts), as JSON text."
+    )
+
+
+class LabelFinding(_Model):
+    """One label that declares (or denies) AI origin, as found in the content."""
+
+    kind: Literal["aigc", "iptc", "c2pa", "explicit"] = Field(
+        description="`aigc`: GB 45438 implicit label; `iptc`: IPTC DigitalSourceType in XMP; `c2pa`: the "
+        "manifest's digitalSourceType; `explicit`: a notice people can read."
+    )
+    carrier: str = Field(examples=["xmp", "id3", "riff", "mp4", "matroska", "front-matter", "c2pa-manifest"])
+    field: str | None = Field(default=None, description="The name it was found under (`TXXX:aigc`, `TC260:AIGC`).")
+    says: LabelSays
+    fields: dict[str, str] = Field(default_factory=dict, description="AIGC: the seven keys as found.")
+    valid: bool
+    problems: tuple[str, ...] = Field(default=(), description="What makes it invalid or contradictory, in words.")
+    notes: tuple[str, ...] = Field(default=(), description="Departures from the standard that still read clearly.")
+    in_words: str
+
+
+class ComplianceFinding(_Model):
+    """One labelling regime judged from the findings: what is there, what is missing."""
+
+    regime: Regime
+    status: Literal["meets", "partial", "does-not-meet", "not-applicable"]
+    layers: tuple[Layer, ...] = Field(description="The marking layers present.")
+    missing: tuple[str, ...] = Field(description="What the regime asks for that is not there, in words.")
+    notes: tuple[str, ...] = Field(default=(), description="Conditions a file check cannot decide, and readings.")
+    basis: str = Field(description="The texts and versions judged against.")
+    summary: str
 
 
 class RecoveredFinding(_Model):
@@ -226,7 +282,7 @@ class Evidence(_Model):
 class Report(_Model):
     """Everything Assay found about one piece of content (text or image)."""
 
-    schema_version: Literal["1.0"] = SCHEMA_VERSION
+    schema_version: Literal["1.1"] = SCHEMA_VERSION
     content_type: str
     content_sha256: str = Field(description="SHA-256 of the bytes checked (UTF-8 for text): the audit log's subject.")
     label: str = Field(description="The headline for people: what was found and who vouches for it.")
@@ -241,6 +297,10 @@ class Report(_Model):
     markers: tuple[Marker, ...] = ()
     disagreements: tuple[str, ...] = ()
     not_checked: tuple[Signal, ...] = ()
+    labels: tuple[LabelFinding, ...] = Field(default=(), description="Every label found (metadata, manifest, notice).")
+    compliance: tuple[ComplianceFinding, ...] = Field(
+        default=(), description="Per labelling regime (EU AI Act Art. 50, GB 45438-2025, SB 942): does it meet it."
+    )
 
     @property
     def marked_key(self) -> str | None:
@@ -260,7 +320,7 @@ def report_json_schema() -> dict[str, Any]:
     schema = Report.model_json_schema()
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "https://assay.dev/schemas/report-1.0.json",
+        "$id": "https://assay.dev/schemas/report-1.1.json",
     } | schema
 
 

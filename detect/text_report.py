@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from .report import AiLikelihoodFinding, ManifestFinding, RecoveredFinding, Report, Signal, WatermarkFinding
+from .report import (
+    AiLikelihoodFinding,
+    ManifestFinding,
+    Marker,
+    RecoveredFinding,
+    Report,
+    Signal,
+    WatermarkFinding,
+)
 from .verdict import assemble, sha256_hex
 
 if TYPE_CHECKING:
@@ -46,6 +54,7 @@ def text_report(
     provenance: ManifestFinding | None = None,
     recovered: RecoveredFinding | None = None,
     recovery_checked: bool = False,
+    markers: Sequence[Marker] = (),
 ) -> Report:
     """The report for ``text`` (as received, its credentials included): watermark detections
     under every key (best first), the C2PA manifest the text carries (``provenance``; None when
@@ -66,5 +75,6 @@ def text_report(
         recovered=recovered,
         ai_likelihood=ai_likelihood,
         not_checked=not_checked,
+        markers=markers,
         evasion=any(d.normalization for d in detections),
     )

@@ -26,7 +26,7 @@ from .report import (
     WatermarkFinding,
 )
 
-__all__ = ["assemble", "sha256_hex"]
+__all__ = ["assemble", "sha256_hex", "trust_words"]
 
 _NO_EVIDENCE = "No watermark or AI declaration found (this does not show a human made it)"
 
@@ -45,10 +45,20 @@ def _signer(m: ManifestFinding) -> str:
     return f"{name} (a development signer)" if m.development_signer else name
 
 
+def trust_words(m: ManifestFinding) -> str:
+    """Who vouches for a manifest's signer, in words (the headline's last clause)."""
+    if not m.trusted:
+        return "signer not on this server's trust list"
+    if m.trusted_by == "c2pa-trust-list":
+        return f"signer on the C2PA Trust List ({m.trust_entity})"
+    if m.trusted_by == "server-anchors":
+        return "signer trusted by this server's own anchors"
+    return "signer trusted"
+
+
 def _signed_claim(m: ManifestFinding) -> str:
     what = "Signed as AI-generated" if m.detected else f"Signed as {m.source_type or 'content with no declared source'}"
-    trust = "signer trusted" if m.trusted else "signer not on this server's trust list"
-    return f"{what} by {_signer(m)} — signature valid, {trust}"
+    return f"{what} by {_signer(m)} — signature valid, {trust_words(m)}"
 
 
 def _tampered(m: ManifestFinding, content_type: str) -> str:
@@ -95,7 +105,11 @@ def _evidence(
             )
         )
     if markers:
-        summary = f"The file's metadata names a generator ({markers[0].kind})"
+        first = markers[0]
+        if first.kind.endswith("-label"):
+            summary = f"The content is labelled AI-generated ({first.detail[:80]})"
+        else:
+            summary = f"The file's metadata names a generator ({first.kind})"
         out.append(Evidence(kind="metadata", strength="weak", says_ai=True, summary=summary))
     if ai is not None:
         if ai.verdict == "ai":

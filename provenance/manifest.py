@@ -3,11 +3,26 @@
 from __future__ import annotations
 
 import base64
+import json
+from datetime import UTC, datetime
 from typing import Any
 
 from watermark.errors import InvalidInput
 
-__all__ = ["ACTIONS", "COMPOSITE", "SOURCE_TYPES", "TRAINED", "ai_manifest", "asset_manifest", "source_type_uri"]
+__all__ = [
+    "ACTIONS",
+    "AIGC_ASSERTION",
+    "COMPOSITE",
+    "SOURCE_TYPES",
+    "TRAINED",
+    "ai_manifest",
+    "asset_manifest",
+    "source_type_uri",
+]
+
+# The assertion an implicit label (GB 45438) rides in where the content has no metadata of its
+# own (plain text): Assay's namespace, the label's JSON as its data.
+AIGC_ASSERTION = "dev.assay.aigc"
 
 TRAINED = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 COMPOSITE = "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia"
@@ -53,8 +68,11 @@ def asset_manifest(
     action: str = "c2pa.created",
     digital_source_type: str | None = None,
     soft_binding: tuple[str, bytes] | None = None,
+    implicit_label: str | None = None,
 ) -> dict[str, Any]:
     """A manifest describing how an asset was made, its assertions attested by the signer.
+
+    The first action carries ``when`` (now, UTC): the time of creation a latent disclosure states.
 
     Args:
         title: the asset's title.
@@ -62,15 +80,21 @@ def asset_manifest(
         action: one of ``ACTIONS``.
         digital_source_type: an IPTC source type (short name or URI), or None.
         soft_binding: ``(algorithm, watermark payload)`` when the asset carries a watermark.
+        implicit_label: an AIGC implicit label's JSON, carried as the ``dev.assay.aigc`` assertion.
 
     Raises:
-        InvalidInput: an unknown action or source type, or an empty or overlong title.
+        InvalidInput: an unknown action or source type, an empty or overlong title, or an
+            implicit label that is not a JSON object.
     """
     if action not in ACTIONS:
         raise InvalidInput(f"action must be one of {', '.join(ACTIONS)}; got {action[:100]!r}")
     if not title.strip() or len(title) > 500:
         raise InvalidInput("a manifest title must have 1 to 500 characters")
-    first: dict[str, Any] = {"action": action, "softwareAgent": {"name": software_agent}}
+    first: dict[str, Any] = {
+        "action": action,
+        "softwareAgent": {"name": software_agent},
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
     if digital_source_type is not None:
         first["digitalSourceType"] = source_type_uri(digital_source_type)
     actions = [first]
@@ -86,6 +110,14 @@ def asset_manifest(
                 "created": True,
             }
         )
+    if implicit_label is not None:
+        try:
+            label = json.loads(implicit_label)
+        except ValueError:
+            label = None
+        if not isinstance(label, dict):
+            raise InvalidInput("an implicit label must be a JSON object")
+        assertions.append({"label": AIGC_ASSERTION, "data": label, "created": True})
     assertions.insert(0, {"label": "c2pa.actions.v2", "data": {"actions": actions}, "created": True})
     return {
         "claim_generator_info": [{"name": "Assay", "version": "0.1.0"}],
@@ -100,6 +132,7 @@ def ai_manifest(
     model: str,
     digital_source_type: str = TRAINED,
     soft_binding: tuple[str, bytes] | None = None,
+    implicit_label: str | None = None,
 ) -> dict[str, Any]:
     """A manifest for AI-generated content, its assertions attested by the signer (``created``).
 
@@ -108,7 +141,12 @@ def ai_manifest(
         model: the generator, named in ``softwareAgent``.
         digital_source_type: ``TRAINED`` for generated content, ``COMPOSITE`` for edits.
         soft_binding: ``(algorithm, watermark payload)`` when the asset carries a watermark.
+        implicit_label: see :func:`asset_manifest`.
     """
     return asset_manifest(
-        title=title, software_agent=model, digital_source_type=digital_source_type, soft_binding=soft_binding
+        title=title,
+        software_agent=model,
+        digital_source_type=digital_source_type,
+        soft_binding=soft_binding,
+        implicit_label=implicit_label,
     )

@@ -49,6 +49,7 @@ def sign_and_store(
     signer: str | None = None,
     sign_callback: Callable[[bytes], bytes] | None = None,
     tsa_url: str | None = None,
+    implicit_label: str | None = None,
 ) -> BoundManifest:
     """Sign ``data`` (already watermarked with ``payload``) with a soft-bound AI manifest and store it.
 
@@ -64,9 +65,15 @@ def sign_and_store(
             for development credentials, else ``"configured signer"``).
         sign_callback: signs instead of the key in ``credentials`` (a KMS or HSM).
         tsa_url: an RFC 3161 time-stamp authority (signing fails when it cannot be reached).
+        implicit_label: an AIGC label's JSON to carry inside the manifest too (see
+            :func:`provenance.manifest.asset_manifest`; images keep theirs in XMP).
     """
     manifest = ai_manifest(
-        title=title, model=model, digital_source_type=digital_source_type, soft_binding=(ALG, payload)
+        title=title,
+        model=model,
+        digital_source_type=digital_source_type,
+        soft_binding=(ALG, payload),
+        implicit_label=implicit_label,
     )
     signed = sign_asset(
         data, mime, manifest, credentials, thumbnail=thumbnail, sign_callback=sign_callback, tsa_url=tsa_url

@@ -50,15 +50,20 @@ def sign_and_record_text(
     title: str = "Generated text",
     sign_callback: Callable[[bytes], bytes] | None = None,
     tsa_url: str | None = None,
+    implicit_label: str | None = None,
 ) -> CredentialedText:
     """Sign ``text`` (watermarked with ``key_id``) with a soft-bound AI manifest embedded in it,
     and store the manifest and the generation record in one transaction.
+
+    ``implicit_label``: an AIGC label's JSON, carried inside the manifest (a text has no metadata).
 
     Raises:
         InvalidInput: the text is empty or already credentialed.
         SignatureInvalid: signing failed.
     """
-    manifest = ai_manifest(title=title, model=model, soft_binding=(ALG, record_id.encode("utf-8")))
+    manifest = ai_manifest(
+        title=title, model=model, soft_binding=(ALG, record_id.encode("utf-8")), implicit_label=implicit_label
+    )
     credentialed, signed = sign_text(text, manifest, credentials, sign_callback=sign_callback, tsa_url=tsa_url)
     fingerprint = sketch(text, fingerprint_key(key_secret))
     store: ManifestStore = index.store

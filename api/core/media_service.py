@@ -25,11 +25,14 @@ from provenance.credentials import (
     credentials_from_files,
     ensure_dev_credentials,
 )
-from provenance.manifest import asset_manifest
+from detect.trust_naming import ListTrust
+from provenance.labels import AigcLabel, write_labels
+from provenance.manifest import TRAINED, asset_manifest
 from provenance.media_types import sniff_media
 from provenance.soft_binding import ALG, binding_value, sign_and_store
 from provenance.store import ManifestRecord, ManifestStore, SoftBindingMatch
 from provenance.trust import load_trust_anchors
+from provenance.trust_lists import TrustList, load_trust_list
 from watermark.errors import ConfigurationError, UnsupportedMedia
 from watermark.image import ImageWatermarkDetector, ImageWatermarker, MarkedImage, read_image, watermark_file
 from watermark.image.codec import ImageHeader, read_header
@@ -83,6 +86,7 @@ class MediaService:
         self._credentials: SigningCredentials | None = None
         self._callback: Callable[[bytes], bytes] | None = None
         self._anchors: list[str] | None = None
+        self._trust_list: TrustList | None = None
         self._detector: ImageWatermarkDetector | None = None
         self.budget = DecodeBudget(settings.decode_budget_pixels)
 
@@ -139,12 +143,29 @@ class MediaService:
         creds = self.credentials()
         return self.settings.signer_name or (DEV_SIGNER_NAME if creds.development else "configured signer")
 
+    def trust_list(self) -> TrustList | None:
+        """The C2PA Trust List in force (installed or shipped), or None when turned off."""
+        if self._trust_list is None and self.settings.c2pa_trust_list:
+            self._trust_list = load_trust_list("signers", data_dir=self.settings.data_dir)
+        return self._trust_list
+
     def trust_anchors(self) -> list[str]:
-        """Configured trust anchors (plus the development root when opted in)."""
+        """Configured trust anchors (plus the development root when opted in), then the C2PA Trust List's."""
         if self._anchors is None:
             dev = self.credentials() if self.settings.trust_dev_signer and self.settings.signer == "dev" else None
-            self._anchors = load_trust_anchors(self.settings.trust_anchors, development=dev)
+            anchors = load_trust_anchors(self.settings.trust_anchors, development=dev)
+            listed = self.trust_list()
+            self._anchors = list(dict.fromkeys(anchors + (listed.anchors() if listed is not None else [])))
         return self._anchors
+
+    @property
+    def producer(self) -> str:
+        """The ContentProducer of the implicit labels written here."""
+        return self.settings.label_producer or self.settings.generator_name
+
+    def output_label(self, produce_id: str) -> AigcLabel:
+        """The implicit label of an output made here: AI-generated, by this provider, under ``produce_id``."""
+        return AigcLabel(label="1", content_producer=self.producer[:1024], produce_id=produce_id)
 
     def detector(self) -> ImageWatermarkDetector:
         """The image watermark detector over every key."""
@@ -166,8 +187,12 @@ class MediaService:
             )
         if marked.mime_type not in SUPPORTED_MIME:
             raise UnsupportedMedia(f"C2PA cannot embed a manifest into {marked.mime_type}")
+        data = marked.data
+        if self.settings.label_outputs:  # metadata first: the signature then covers it
+            label = self.output_label(marked.payload.record_hex)
+            data = write_labels(data, marked.mime_type, aigc=label, source_type=TRAINED)
         bound = sign_and_store(
-            marked.data,
+            data,
             marked.mime_type,
             marked.payload.to_bytes(),
             self.credentials(),
@@ -247,6 +272,7 @@ class MediaService:
             store=self.store,
             max_pixels=self.settings.max_pixels,
             decoding=self._decoding,
+            trust=ListTrust(self.trust_list()),
         )
 
     def verify_image(self, data: bytes) -> Report:
@@ -264,7 +290,7 @@ class MediaService:
         Raises:
             UnsupportedMedia: a type C2PA cannot read.
         """
-        return inspect_media(data, mime, trust_anchors=self.trust_anchors())
+        return inspect_media(data, mime, trust_anchors=self.trust_anchors(), trust=ListTrust(self.trust_list()))
 
     def matches_by_content(self, data: bytes) -> tuple[list[SoftBindingMatch], WatermarkFinding]:
         """Stored manifests for an image: by its watermark's soft binding, and by exact hash."""

@@ -73,6 +73,21 @@ class Settings(BaseSettings):
     trust_anchors: list[Path] = Field(default_factory=list, description="PEM files of trusted roots.")
     trust_dev_signer: bool = Field(default=False, description="Treat the development CA as trusted (testing only).")
     generator_name: str = Field(default="Assay", description="The generator named in signed AI manifests.")
+    c2pa_trust_list: bool = Field(
+        default=True,
+        description="Trust signers on the C2PA Trust List (the shipped copy, or one installed by `assay trust "
+        "update`) besides trust_anchors.",
+    )
+    label_outputs: bool = Field(
+        default=True,
+        description="Write the labels the rules name into Assay's outputs: the AIGC implicit label (GB 45438) "
+        "and the IPTC source type, besides the watermark and the C2PA credentials.",
+    )
+    label_producer: str | None = Field(
+        default=None,
+        description="ContentProducer of the AIGC implicit labels Assay writes (the provider's name or "
+        "registration code); unset = generator_name.",
+    )
     tsa_url: str | None = Field(
         default=None,
         description="RFC 3161 time-stamp authority for every signature (a trusted signing time); "

@@ -99,6 +99,7 @@ class TextProvenance:
             signer=self.media.signer_name,
             sign_callback=self.media.sign_callback,
             tsa_url=s.tsa_url,
+            implicit_label=self.media.output_label(record_id).to_json() if s.label_outputs else None,
         )
 
     def sign(
@@ -154,7 +155,9 @@ class TextProvenance:
             UnknownKey: ``key_id`` is not in the key ring.
             InvalidInput: the text is empty apart from its credentials.
         """
-        return inspect_text(text, self, trust_anchors=self.media.trust_anchors(), key_id=key_id)
+        return inspect_text(
+            text, self, trust_anchors=self.media.trust_anchors(), key_id=key_id, trust=self.media.checks().trust
+        )
 
     def matches_by_content(self, text: str) -> tuple[list[SoftBindingMatch], WatermarkFinding]:
         """Stored manifests for a text: the one it carries (if stored here), then the records its
