@@ -21,7 +21,13 @@ from dataclasses import dataclass
 
 from .report import ComplianceFinding, Layer, ManifestFinding, Report
 
-__all__ = ["BASIS", "judge"]
+__all__ = ["BASIS", "REGIME_NAMES", "judge"]
+
+REGIME_NAMES = {
+    "eu-ai-act-art50": "EU AI Act Art. 50",
+    "cn-gb-45438-2025": "China GB 45438-2025",
+    "ca-sb-942": "California SB 942",
+}
 
 BASIS = {
     "eu-ai-act-art50": "Regulation (EU) 2024/1689 (AI Act) Art. 50(2), applying from 2 Aug 2026; Code of Practice "
@@ -156,7 +162,7 @@ def _eu(f: _Facts) -> ComplianceFinding:
     elif status == "partial":
         summary = "Partly marked: " + "; ".join(missing) + " missing."
     else:
-        summary = "No machine-readable marking found: neither signed metadata nor a watermark."
+        summary = "No machine-readable marking found: neither signed metadata nor a watermark (if AI made it)."
     return ComplianceFinding(
         regime=regime,
         status=status,
@@ -198,7 +204,7 @@ def _cn(f: _Facts) -> ComplianceFinding:
             else "Marked as AI-made, but without the AIGC implicit label the standard requires."
         )
     else:
-        summary = "No implicit label and no other AI marking found."
+        summary = "No implicit label and no other AI marking found (if AI made it)."
     return ComplianceFinding(
         regime=regime,
         status=status,
@@ -245,7 +251,7 @@ def _ca(f: _Facts) -> ComplianceFinding:
     summary = {
         "meets": "Carries a latent disclosure (provider, system and version, time, identifier) bound to a watermark.",
         "partial": "Partly disclosed: " + "; ".join(missing) + " missing.",
-        "does-not-meet": "No latent disclosure and no watermark found.",
+        "does-not-meet": "No latent disclosure and no watermark found (if AI made it).",
     }[status]
     return ComplianceFinding(
         regime=regime,

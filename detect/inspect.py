@@ -34,7 +34,7 @@ from watermark.errors import ConfigurationError, InvalidInput
 from watermark.image import ImageWatermarkDetector
 from watermark.image.codec import DEFAULT_MAX_PIXELS, ImageHeader, read_header
 
-from .compliance import judge
+from .compliance import REGIME_NAMES, judge
 from .content import Content
 from .image import image_report
 from .label_findings import label_findings
@@ -103,7 +103,12 @@ def with_labels(report: Report, found: Sequence[FoundLabel], trust: TrustNaming 
     if update:
         report = report.model_copy(update=update)
     report = report.model_copy(update={"labels": label_findings(found, report.provenance)})
-    return report.model_copy(update={"compliance": judge(report)})
+    compliance = judge(report)
+    lines = [f"Label: {lab.in_words}" for lab in report.labels]
+    for c in compliance:
+        line = f"{REGIME_NAMES[c.regime]}: {c.status} — {c.summary}"
+        lines.append(line)
+    return report.model_copy(update={"compliance": compliance, "details": (*report.details, *lines)})
 
 
 def _no_budget(_: ImageHeader) -> AbstractContextManager[None]:

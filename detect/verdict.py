@@ -107,7 +107,7 @@ def _evidence(
     if markers:
         first = markers[0]
         if first.kind.endswith("-label"):
-            summary = f"The content is labelled AI-generated ({first.detail[:80]})"
+            summary = f"The content carries an AI label ({first.detail[:80]})"
         else:
             summary = f"The file's metadata names a generator ({first.kind})"
         out.append(Evidence(kind="metadata", strength="weak", says_ai=True, summary=summary))

@@ -57,6 +57,7 @@ class Ingredient:
     mime: str
     title: str
     relationship: str = "parentOf"
+    label: str | None = None  # the id an action's ``parameters.ingredientIds`` names it by
 
 
 @dataclass(frozen=True)
@@ -197,9 +198,10 @@ def sign_asset(
                 builder.set_no_embed()
             for ing in ingredients:
                 _check_mime(ing.mime)
-                builder.add_ingredient(
-                    {"title": ing.title, "relationship": ing.relationship}, ing.mime, io.BytesIO(ing.data)
-                )
+                about = {"title": ing.title, "relationship": ing.relationship}
+                if ing.label is not None:
+                    about["label"] = ing.label
+                builder.add_ingredient(about, ing.mime, io.BytesIO(ing.data))
             store = builder.sign(signer, mime, io.BytesIO(data), out)
     except (c2pa.C2paError.Signature, c2pa.C2paError.Verify) as exc:
         raise _signing_error(exc, tsa_url) from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -69,6 +70,7 @@ def asset_manifest(
     digital_source_type: str | None = None,
     soft_binding: tuple[str, bytes] | None = None,
     implicit_label: str | None = None,
+    ingredient_ids: Sequence[str] = (),
 ) -> dict[str, Any]:
     """A manifest describing how an asset was made, its assertions attested by the signer.
 
@@ -81,6 +83,7 @@ def asset_manifest(
         digital_source_type: an IPTC source type (short name or URI), or None.
         soft_binding: ``(algorithm, watermark payload)`` when the asset carries a watermark.
         implicit_label: an AIGC implicit label's JSON, carried as the ``dev.assay.aigc`` assertion.
+        ingredient_ids: the ingredients (by their ``label``) the action acts on (``c2pa.opened``).
 
     Raises:
         InvalidInput: an unknown action or source type, an empty or overlong title, or an
@@ -95,6 +98,8 @@ def asset_manifest(
         "softwareAgent": {"name": software_agent},
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+    if ingredient_ids:
+        first["parameters"] = {"ingredientIds": list(ingredient_ids)}
     if digital_source_type is not None:
         first["digitalSourceType"] = source_type_uri(digital_source_type)
     actions = [first]

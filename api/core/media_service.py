@@ -17,7 +17,7 @@ from detect.content import Content
 from detect.image import image_watermark_finding
 from detect.inspect import Checks, inspect, inspect_media
 from detect.report import Report, WatermarkFinding
-from provenance.c2pa_io import SUPPORTED_MIME, SignedAsset, sign_asset
+from provenance.c2pa_io import SUPPORTED_MIME, Ingredient, SignedAsset, sign_asset
 from provenance.credentials import (
     DEV_SIGNER_NAME,
     SIGNING_ALGS,
@@ -213,8 +213,12 @@ class MediaService:
         action: str = "c2pa.created",
         digital_source_type: str | None = None,
         software_agent: str | None = None,
+        parent: bytes | None = None,
     ) -> SignedResult:
         """Sign an asset with a manifest describing how it was made, and store the manifest.
+
+        ``parent``: the asset this one was made from (its credentials are carried along as a
+        ``parentOf`` ingredient).
 
         Raises:
             InvalidInput, UnsupportedMedia, PayloadTooLarge: see :meth:`watermark_and_sign`;
@@ -229,11 +233,22 @@ class MediaService:
             mime = header.mime_type
         if mime not in SUPPORTED_MIME:
             raise UnsupportedMedia(f"C2PA cannot embed a manifest into {mime}")
-        manifest = self.describe(
-            title=title, action=action, digital_source_type=digital_source_type, software_agent=software_agent
+        manifest = asset_manifest(
+            title=title,
+            software_agent=software_agent or self.settings.generator_name,
+            action=action,
+            digital_source_type=digital_source_type,
+            ingredient_ids=["parent"] if parent is not None else (),
         )
+        ingredients = [Ingredient(parent, mime, title, label="parent")] if parent is not None else []
         signed = sign_asset(
-            data, mime, manifest, self.credentials(), sign_callback=self._callback, tsa_url=self.settings.tsa_url
+            data,
+            mime,
+            manifest,
+            self.credentials(),
+            sign_callback=self._callback,
+            tsa_url=self.settings.tsa_url,
+            ingredients=ingredients,
         )
         return SignedResult(signed.data, mime, self.record_signed(signed, signed.data, mime))
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from api.core.error_kinds import kind_of
+from api.core.labelling import LabelRequest, Labelled, apply_label
 from api.core.media_service import SignedResult
 from api.core.runtime import Runtime
 from detect.content import Content
@@ -245,6 +246,31 @@ class Operations:
             )
 
         return self._run("provenance.sign", actor, data, work, _signed_row)
+
+    def label(
+        self, data: bytes, request: LabelRequest, *, actor: str, declared_type: str | None = None
+    ) -> Labelled:
+        """Add or update a file's labels (see :mod:`api.core.labelling`).
+
+        Raises:
+            InvalidInput, UnsupportedMedia, PayloadTooLarge: a file or label that cannot be written,
+                or credentials the label would break (without ``resign``).
+            SignatureInvalid: re-signing failed.
+        """
+
+        def work() -> Labelled:
+            return apply_label(data, request, self.rt.media, declared_type=declared_type)
+
+        def describe(out: Labelled) -> tuple[str, str | None, AuditDetail]:
+            detail: AuditDetail = {"carrier": out.carrier, "label": out.label.label, "mime_type": out.mime}
+            detail["output_sha256"] = Content.of_bytes(out.data, declared_type=out.mime).sha256
+            if out.label.content_propagator:
+                detail["propagate_id"] = out.label.propagate_id[:200]
+            if out.manifest_id is not None:
+                detail["manifest_id"] = out.manifest_id
+            return "labelled", None, detail
+
+        return self._run("provenance.label", actor, data, work, describe)
 
 
 def _title(title: str) -> str:

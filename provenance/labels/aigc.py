@@ -67,6 +67,10 @@ class AigcLabel:
             _check_value(name, value)
         if bool(self.content_propagator) != bool(self.propagate_id):
             raise InvalidInput("ContentPropagator and PropagateID go together: give both or neither")
+        if bool(self.content_producer) != bool(self.produce_id):
+            raise InvalidInput("ContentProducer and ProduceID go together: give both or neither")
+        if not self.content_producer and not self.content_propagator:
+            raise InvalidInput("a label names its producer (ContentProducer, ProduceID) or its propagator")
 
     def values(self) -> tuple[str, ...]:
         """The seven values in the standard's order."""
@@ -166,9 +170,12 @@ def parse_aigc(text: str) -> ParsedAigc:
     label = fields.get("Label")
     if label is not None and label not in LABEL_SAYS:
         problems.append(f"Label is {label[:20]!r}, not 1 (AI-generated), 2 (possibly) or 3 (suspected)")
-    for key in ("ContentProducer", "ProduceID"):
-        if key in fields and not fields[key].strip():
-            problems.append(f"{key} is empty (the producer and its content id are required)")
-    if bool(fields.get("ContentPropagator", "").strip()) != bool(fields.get("PropagateID", "").strip()):
+    producer = [bool(fields.get(k, "").strip()) for k in ("ContentProducer", "ProduceID")]
+    propagator = [bool(fields.get(k, "").strip()) for k in ("ContentPropagator", "PropagateID")]
+    if producer[0] != producer[1]:
+        problems.append("ContentProducer and ProduceID must be filled together")
+    if propagator[0] != propagator[1]:
         problems.append("ContentPropagator and PropagateID must be filled together")
+    if not any(producer) and not any(propagator) and not missing:
+        problems.append("the label names neither its producer nor a propagator")
     return ParsedAigc(fields, wrapped, LABEL_SAYS.get(label or "", "unknown"), tuple(problems), tuple(notes))
