@@ -18,8 +18,9 @@ reading is stated in the finding's ``notes`` and in ``docs/compliance.md``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
-from .report import ComplianceFinding, Layer, ManifestFinding, Report
+from .report import ComplianceFinding, Layer, ManifestFinding, Regime, Report
 
 __all__ = ["BASIS", "REGIME_NAMES", "judge"]
 
@@ -39,6 +40,7 @@ BASIS = {
     "operative 2 Aug 2026), §22757.3(b) latent disclosures",
 }
 _AI_SAYS = ("ai-generated", "possibly-ai", "suspected-ai")
+Status = Literal["meets", "partial", "does-not-meet", "not-applicable"]
 _SHORT_TEXT_TOKENS = 200
 
 
@@ -123,9 +125,9 @@ def _ordered(layers: frozenset[Layer]) -> tuple[Layer, ...]:
     return tuple(layer for layer in order if layer in layers)
 
 
-def _not_ai(regime: str, f: _Facts) -> ComplianceFinding:
+def _not_ai(regime: Regime, f: _Facts) -> ComplianceFinding:
     return ComplianceFinding(
-        regime=regime,  # type: ignore[arg-type]
+        regime=regime,
         status="not-applicable",
         layers=_ordered(f.layers),
         missing=(),
@@ -135,7 +137,7 @@ def _not_ai(regime: str, f: _Facts) -> ComplianceFinding:
 
 
 def _eu(f: _Facts) -> ComplianceFinding:
-    regime = "eu-ai-act-art50"
+    regime: Regime = "eu-ai-act-art50"
     if f.declared_not_ai:
         return _not_ai(regime, f)
     short_text = f.text and f.tokens is not None and f.tokens <= _SHORT_TEXT_TOKENS
@@ -152,7 +154,7 @@ def _eu(f: _Facts) -> ComplianceFinding:
     if f.manifest_invalid:
         missing.insert(0, "credentials that validate (the C2PA credentials present fail validation)")
     marked = f.layers & {"signed-metadata", "watermark", "fingerprint", "implicit-label"}
-    status = "meets" if not missing else "partial" if marked else "does-not-meet"
+    status: Status = "meets" if not missing else "partial" if marked else "does-not-meet"
     if status == "partial" and missing == [required[1][1]]:
         summary = "Marked in two layers; only the trusted time stamp on the signed metadata is missing."
     elif status == "meets":
@@ -175,7 +177,7 @@ def _eu(f: _Facts) -> ComplianceFinding:
 
 
 def _cn(f: _Facts) -> ComplianceFinding:
-    regime = "cn-gb-45438-2025"
+    regime: Regime = "cn-gb-45438-2025"
     if f.declared_not_ai:
         return _not_ai(regime, f)
     missing: list[str] = []
@@ -194,7 +196,7 @@ def _cn(f: _Facts) -> ComplianceFinding:
     if f.aigc_valid and not f.propagated:
         notes.append("A platform that redistributes the file adds its ContentPropagator and PropagateID (Art. 6).")
     other = f.layers & {"signed-metadata", "watermark", "explicit-label"}
-    status = "meets" if not missing else "partial" if (f.aigc_present or other) else "does-not-meet"
+    status: Status = "meets" if not missing else "partial" if (f.aigc_present or other) else "does-not-meet"
     if status == "meets":
         summary = "Carries a valid implicit label (AIGC) in its metadata."
     elif status == "partial":
@@ -217,7 +219,7 @@ def _cn(f: _Facts) -> ComplianceFinding:
 
 
 def _ca(f: _Facts) -> ComplianceFinding:
-    regime = "ca-sb-942"
+    regime: Regime = "ca-sb-942"
     if f.media in ("text", "document"):
         return ComplianceFinding(
             regime=regime,
@@ -247,7 +249,7 @@ def _ca(f: _Facts) -> ComplianceFinding:
     if f.manifest_invalid:
         missing.insert(0, "credentials that validate (the C2PA credentials present fail validation)")
     marked = f.layers & {"signed-metadata", "watermark", "implicit-label"}
-    status = "meets" if not missing else "partial" if marked else "does-not-meet"
+    status: Status = "meets" if not missing else "partial" if marked else "does-not-meet"
     summary = {
         "meets": "Carries a latent disclosure (provider, system and version, time, identifier) bound to a watermark.",
         "partial": "Partly disclosed: " + "; ".join(missing) + " missing.",

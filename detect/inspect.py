@@ -39,7 +39,7 @@ from .content import Content
 from .image import image_report
 from .label_findings import label_findings
 from .manifest import absent_manifest, manifest_finding, read_manifest, unreadable_manifest
-from .report import AiLikelihoodFinding, ManifestFinding, Marker, RecoveredFinding, Report
+from .report import AiLikelihoodFinding, ManifestFinding, Marker, RecoveredFinding, Report, Signal
 from .text_report import text_report
 from .verdict import assemble, sha256_hex, trust_words
 
@@ -81,9 +81,14 @@ def _label_markers(found: Sequence[FoundLabel], skip_iptc: bool = False) -> list
             markers.append(Marker(kind="aigc-label", detail=f"GB 45438 implicit label, {f.carrier} {f.field}"))
         elif f.kind == "explicit":
             markers.append(Marker(kind="explicit-label", detail=f"notice at the text's {f.field}: {f.value}"))
-        elif f.kind == "iptc" and not skip_iptc and f.value.rsplit("/", 1)[-1] in (
-            "trainedAlgorithmicMedia",
-            "compositeWithTrainedAlgorithmicMedia",
+        elif (
+            f.kind == "iptc"
+            and not skip_iptc
+            and f.value.rsplit("/", 1)[-1]
+            in (
+                "trainedAlgorithmicMedia",
+                "compositeWithTrainedAlgorithmicMedia",
+            )
         ):
             markers.append(Marker(kind="iptc-label", detail=f"IPTC source type {f.value.rsplit('/', 1)[-1]}"))
     return markers
@@ -220,11 +225,14 @@ def inspect_media(
     """The report for an audio, video or PDF file: its C2PA manifest (no watermark applies) and labels."""
     found = read_labels(data, mime)
     c2pa = mime in SUPPORTED_MIME
+    skipped: list[Signal] = ["watermark", "recovered", "ai_likelihood"]
+    if not c2pa:
+        skipped.append("provenance")
     report = assemble(
         content_type=mime,
         content_sha256=sha256_hex(data),
         provenance=read_manifest(data, mime, trust_anchors=trust_anchors) if c2pa else None,
         markers=_label_markers(found),
-        not_checked=["watermark", "recovered", "ai_likelihood"] + ([] if c2pa else ["provenance"]),  # type: ignore[list-item]
+        not_checked=skipped,
     )
     return with_labels(report, found, trust)

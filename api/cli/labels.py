@@ -96,8 +96,10 @@ def label(
         echo_json(info)
         return
     fields = out.label.fields()
-    click.echo(f"wrote {output}: implicit label in {out.carrier} — Label {fields['Label']}, "
-               f"producer {fields['ContentProducer'] or '–'} ({fields['ProduceID'] or '–'})")
+    click.echo(
+        f"wrote {output}: implicit label in {out.carrier} — Label {fields['Label']}, "
+        f"producer {fields['ContentProducer'] or '–'} ({fields['ProduceID'] or '–'})"
+    )
     if fields["ContentPropagator"]:
         click.echo(f"propagator {fields['ContentPropagator']} ({fields['PropagateID']})")
     if out.manifest_id:
@@ -169,8 +171,10 @@ def trust_show() -> None:
             tl = load_trust_list(kind, data_dir=settings.data_dir)
             where = "shipped with Assay" if tl.source == "shipped" else f"installed at {tl.source}"
             click.echo(f"{tl.version} ({where}; next update {str(tl.next_update or '–')[:10]})")
-            click.echo(f"  {len(tl.entities)} entities, {len(tl.anchors())} certificates: "
-                       + ", ".join(e.name for e in tl.entities))
+            click.echo(
+                f"  {len(tl.entities)} entities, {len(tl.anchors())} certificates: "
+                + ", ".join(e.name for e in tl.entities)
+            )
     except AssayError as exc:
         fail(exc)
     if not settings.c2pa_trust_list:

@@ -124,14 +124,14 @@ def apply_label(data: bytes, req: LabelRequest, media: MediaService, *, declared
         )
     label = _merged(read_labels(data, mime), req, media, data)
     source = source_type_uri(req.source_type) if req.source_type is not None else None
-    out = write_labels(data, mime, aigc=label, source_type=source)
+    labelled = write_labels(data, mime, aigc=label, source_type=source)
     if not signed:
-        return Labelled(out, mime, label, carrier)
+        return Labelled(labelled, mime, label, carrier)
     if mime not in SUPPORTED_MIME:
         raise UnsupportedMedia(f"C2PA cannot embed a manifest into {mime}")
     original = read_manifest(data, mime)
     result = media.sign(
-        out,
+        labelled,
         title="Labelled",
         action="c2pa.opened",
         digital_source_type=original.digital_source_type if original.verdict in ("valid", "trusted") else None,

@@ -17,6 +17,7 @@ from detect.content import Content
 from detect.image import image_watermark_finding
 from detect.inspect import Checks, inspect, inspect_media
 from detect.report import Report, WatermarkFinding
+from detect.trust_naming import ListTrust
 from provenance.c2pa_io import SUPPORTED_MIME, Ingredient, SignedAsset, sign_asset
 from provenance.credentials import (
     DEV_SIGNER_NAME,
@@ -25,7 +26,6 @@ from provenance.credentials import (
     credentials_from_files,
     ensure_dev_credentials,
 )
-from detect.trust_naming import ListTrust
 from provenance.labels import AigcLabel, write_labels
 from provenance.manifest import TRAINED, asset_manifest
 from provenance.media_types import sniff_media

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from api.core.error_kinds import kind_of
-from api.core.labelling import LabelRequest, Labelled, apply_label
+from api.core.labelling import Labelled, LabelRequest, apply_label
 from api.core.media_service import SignedResult
 from api.core.runtime import Runtime
 from detect.content import Content
@@ -247,9 +247,7 @@ class Operations:
 
         return self._run("provenance.sign", actor, data, work, _signed_row)
 
-    def label(
-        self, data: bytes, request: LabelRequest, *, actor: str, declared_type: str | None = None
-    ) -> Labelled:
+    def label(self, data: bytes, request: LabelRequest, *, actor: str, declared_type: str | None = None) -> Labelled:
         """Add or update a file's labels (see :mod:`api.core.labelling`).
 
         Raises:

@@ -21,7 +21,7 @@ from api.core.settings import Settings, get_settings
 from api.http.access_log import install_access_log_filter
 from api.http.middleware import BodyLimit, SecurityHeaders, Timeout, UnexpectedErrors
 from api.http.problems import Problem, install_problem_handlers
-from api.http.routes import media, ops, text
+from api.http.routes import labels, media, ops, text
 
 __all__ = ["create_app"]
 
@@ -87,6 +87,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(ops.router)
     app.include_router(text.router)
     app.include_router(media.router)
+    app.include_router(labels.router)
 
     page = WEB.joinpath("index.html").read_text()
     if not rt.settings.anonymous_verify:  # say so before the first check, not after a refusal

@@ -158,3 +158,22 @@ class KeysResponse(_Out):
 
     watermark_keys: list[WatermarkKeyInfo]
     signer: SignerInfo
+
+
+class TrustListInfo(_Out):
+    """A C2PA list in force: its version, where it came from, its entities."""
+
+    kind: Literal["signers", "tsa"]
+    version: str = Field(examples=["C2PA Trust List #1 of 2026-08-05"])
+    source: str = Field(description="`shipped` (with this release) or installed by `assay trust update`.")
+    next_update: str | None
+    entities: list[str]
+    certificates: int
+
+
+class TrustResponse(_Out):
+    """Who this server trusts: the C2PA lists (when on) and the number of its own anchors."""
+
+    c2pa_trust_list: bool = Field(description="Whether signers on the C2PA Trust List are trusted.")
+    lists: list[TrustListInfo]
+    server_anchors: int = Field(description="Trust anchors this server's operator added (PEM certificates).")

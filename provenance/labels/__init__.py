@@ -41,7 +41,8 @@ __all__ = [
 Carrier = Literal["xmp", "id3", "vorbis-comment", "riff", "mp4", "matroska", "front-matter", "text-notice"]
 
 IMAGE_LABEL_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif", "image/tiff")
-_CARRIERS: dict[str, Carrier] = {m: "xmp" for m in IMAGE_LABEL_TYPES} | {
+_IMAGE_CARRIERS: dict[str, Carrier] = dict.fromkeys(IMAGE_LABEL_TYPES, "xmp")
+_CARRIERS: dict[str, Carrier] = _IMAGE_CARRIERS | {
     "audio/mpeg": "id3",
     "audio/flac": "vorbis-comment",
     "audio/wav": "riff",

@@ -11,6 +11,7 @@ in words what departs from the standard; :class:`AigcLabel` writes the wrapped f
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -62,7 +63,9 @@ class AigcLabel:
 
     def __post_init__(self) -> None:
         if self.label not in LABEL_SAYS:
-            raise InvalidInput(f"Label must be 1 (AI-generated), 2 (possibly) or 3 (suspected); got {self.label[:20]!r}")
+            raise InvalidInput(
+                f"Label must be 1 (AI-generated), 2 (possibly) or 3 (suspected); got {self.label[:20]!r}"
+            )
         for name, value in zip(AIGC_KEYS, self.values(), strict=True):
             _check_value(name, value)
         if bool(self.content_propagator) != bool(self.propagate_id):
@@ -132,13 +135,11 @@ def parse_aigc(text: str) -> ParsedAigc:
         return ParsedAigc({}, False, "unknown", ("the label is not valid JSON",))
     wrapped = False
     if isinstance(obj, dict) and len(obj) == 1:
-        (key, inner), = obj.items()
+        ((key, inner),) = obj.items()
         if str(key).lower() == "aigc":
             if isinstance(inner, str):  # the inner object written as a JSON string
-                try:
+                with contextlib.suppress(ValueError, RecursionError):
                     inner = json.loads(inner)
-                except (ValueError, RecursionError):
-                    pass
             obj, wrapped = inner, True
     if not isinstance(obj, dict):
         return ParsedAigc({}, wrapped, "unknown", ("the label is not a JSON object of the seven AIGC keys",))

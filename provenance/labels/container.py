@@ -28,6 +28,9 @@ CONTAINER_FORMATS: dict[str, tuple[str, dict[str, str]]] = {
 }
 
 
+_BRANDS = ("major_brand", "minor_version", "compatible_brands")  # the muxer writes its own
+
+
 def read_container_aigc(data: bytes) -> list[tuple[str, str]]:
     """Every container-level metadata entry whose key contains ``aigc``: ``(key, value)``."""
     try:
@@ -50,22 +53,24 @@ def write_container_aigc(data: bytes, mime: str, value: str) -> bytes:
     muxer, options = CONTAINER_FORMATS[mime]
     out = io.BytesIO()
     try:
-        with av.open(io.BytesIO(data), metadata_errors="replace") as src:
-            with av.open(out, "w", format=muxer, options=options) as dst:
-                for key, val in src.metadata.items():
-                    if "aigc" not in key.lower() and key not in ("major_brand", "minor_version", "compatible_brands"):
-                        dst.metadata[key] = val
-                dst.metadata["AIGC"] = value
-                streams = {}
-                for stream in src.streams:
-                    if stream.type not in ("video", "audio", "subtitle"):
-                        continue
+        with (
+            av.open(io.BytesIO(data), metadata_errors="replace") as src,
+            av.open(out, "w", format=muxer, options=options) as dst,
+        ):
+            assert isinstance(src, av.container.InputContainer)
+            for key, val in src.metadata.items():
+                if "aigc" not in key.lower() and key not in _BRANDS:
+                    dst.metadata[key] = val
+            dst.metadata["AIGC"] = value
+            streams = {}
+            for stream in src.streams:
+                if stream.type in ("video", "audio", "subtitle"):
                     streams[stream.index] = dst.add_stream_from_template(stream)
-                for packet in src.demux(*[s for s in src.streams if s.index in streams]):
-                    if packet.dts is None:  # the demuxer's flush packet
-                        continue
-                    packet.stream = streams[packet.stream.index]
-                    dst.mux(packet)
+            for packet in src.demux(*[s for s in src.streams if s.index in streams]):
+                if packet.dts is None:  # the demuxer's flush packet
+                    continue
+                packet.stream = streams[packet.stream.index]
+                dst.mux(packet)
     except (av.error.FFmpegError, ValueError, OSError, KeyError) as exc:
         raise InvalidInput(f"cannot rewrite this {mime} file's metadata: {str(exc)[:200]}") from None
     return out.getvalue()
