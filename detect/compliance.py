@@ -50,6 +50,7 @@ class _Facts:
 
     manifest: ManifestFinding | None  # a valid manifest declaring AI origin (embedded or recovered)
     manifest_invalid: bool
+    stamp_untrusted: bool  # time-stamped, by an authority not trusted here
     layers: frozenset[Layer]
     declared_not_ai: bool
     aigc_present: bool
@@ -67,11 +68,14 @@ def _facts(report: Report) -> _Facts:
     if signed is None and rec is not None and rec.manifest.verdict in ("trusted", "valid") and rec.manifest.detected:
         signed = rec.manifest
     layers: set[Layer] = set()
+    stamp_untrusted = False
     if signed is not None:
         layers.add("signed-metadata")
         stamp_failed = any(f.code.startswith("timeStamp.") for f in signed.failures)
-        if signed.signed_at and not stamp_failed:
+        stamp_untrusted = "timeStamp.untrusted" in signed.informational
+        if signed.signed_at and not stamp_failed and not stamp_untrusted:
             layers.add("timestamp")
+        stamp_untrusted = bool(signed.signed_at) and stamp_untrusted
     if any(w.detected for w in report.watermarks):
         layers.add("watermark")
     if rec is not None and rec.similarity is not None:
@@ -102,6 +106,7 @@ def _facts(report: Report) -> _Facts:
     return _Facts(
         manifest=signed,
         manifest_invalid=m is not None and m.verdict in ("invalid", "unreadable"),
+        stamp_untrusted=stamp_untrusted,
         layers=frozenset(layers),
         declared_not_ai=says_not_ai and not says_ai,
         aigc_present=bool(aigc),
@@ -141,9 +146,14 @@ def _eu(f: _Facts) -> ComplianceFinding:
     if f.declared_not_ai:
         return _not_ai(regime, f)
     short_text = f.text and f.tokens is not None and f.tokens <= _SHORT_TEXT_TOKENS
+    stamp = (
+        "a trusted time stamp on the signed metadata (its time-stamp authority is not trusted here), measure 1.1.1"
+        if f.stamp_untrusted
+        else "a trusted time stamp on the signed metadata (configure a time-stamp authority), measure 1.1.1"
+    )
     required: list[tuple[Layer, str]] = [
         ("signed-metadata", "digitally signed metadata declaring AI origin (C2PA credentials), measure 1.1.1"),
-        ("timestamp", "a trusted time stamp on the signed metadata (configure a time-stamp authority), measure 1.1.1"),
+        ("timestamp", stamp),
     ]
     if not short_text:
         required.append(("watermark", "an imperceptible watermark, measure 1.1.2"))

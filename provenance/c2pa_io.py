@@ -116,8 +116,10 @@ def _context(anchors: Sequence[str], thumbnail: bool | int) -> c2pa.Context:
     if not isinstance(thumbnail, bool) and thumbnail:
         thumb["long_edge"] = int(thumbnail)
     settings: dict[str, Any] = {"builder": {"thumbnail": thumb}, "verify": {"verify_trust": True}}
-    if anchors:
-        settings["trust"] = {"anchors": [{"trust_kind": "manifest", "trust_anchors": "\n".join(anchors)}]}
+    kinds = [("manifest", tuple(anchors)), ("tsa", getattr(anchors, "tsa", ()))]  # see provenance.trust.TrustAnchors
+    listed = [{"trust_kind": kind, "trust_anchors": "\n".join(pems)} for kind, pems in kinds if pems]
+    if listed:
+        settings["trust"] = {"anchors": listed}
     return c2pa.Context.from_dict(settings)
 
 

@@ -1,5 +1,6 @@
 """The media type of an audio, video or document file from its first bytes, for the formats
-c2pa embeds manifests into besides images (images are read by :mod:`watermark.image.codec`)."""
+c2pa embeds manifests into besides images (images are read by :mod:`watermark.image.codec`), and
+Matroska, whose labels Assay reads and writes (C2PA does not embed into it)."""
 
 from __future__ import annotations
 
@@ -16,13 +17,16 @@ SUFFIXES = {
     "audio/mpeg": (".mp3",),
     "audio/flac": (".flac",),
     "application/pdf": (".pdf",),
+    "video/x-matroska": (".mkv", ".mka"),
+    "video/webm": (".webm",),
 }
 _FTYP_BRANDS = {b"qt  ": "video/quicktime", b"M4A ": "audio/mp4", b"M4B ": "audio/mp4", b"M4V ": "video/x-m4v"}
 
 
 def sniff_media(data: bytes) -> str | None:
     """``audio/wav``, ``video/avi``, ``video/mp4`` (and QuickTime, M4A, M4V), ``audio/mpeg``,
-    ``audio/flac`` or ``application/pdf`` from the file's signature; None for anything else."""
+    ``audio/flac``, ``application/pdf`` or Matroska/WebM from the file's signature; None for
+    anything else."""
     head = data[:64]
     if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
         return "audio/wav"
@@ -34,6 +38,8 @@ def sniff_media(data: bytes) -> str | None:
         return "application/pdf"
     if head[:4] == b"fLaC":
         return "audio/flac"
+    if head[:4] == b"\x1a\x45\xdf\xa3":  # EBML: Matroska or WebM (its DocType says which)
+        return "video/webm" if b"webm" in data[:64] else "video/x-matroska"
     id3 = head[:3] == b"ID3" and len(head) > 4 and head[3] in (2, 3, 4) and head[4] == 0  # ID3v2 tag
     frame_sync = len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0 and head[1] & 0x06
     if id3 or frame_sync:

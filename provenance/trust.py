@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from cryptography import x509
@@ -13,7 +13,22 @@ from watermark.errors import ConfigurationError
 
 from .credentials import SigningCredentials
 
-__all__ = ["load_trust_anchors"]
+__all__ = ["TrustAnchors", "load_trust_anchors"]
+
+
+class TrustAnchors(tuple[str, ...]):
+    """The certificates (PEM) a signer may chain to, carrying beside them the time-stamp
+    authorities whose time stamps count as trusted (``tsa``). It is a tuple of the signer
+    anchors, so every function taking ``Sequence[str]`` anchors takes it; the C2PA reader
+    (:mod:`provenance.c2pa_io`) reads ``tsa`` too."""
+
+    tsa: tuple[str, ...]
+
+    def __new__(cls, anchors: Iterable[str] = (), *, tsa: Iterable[str] = ()) -> TrustAnchors:
+        """Signer anchors and TSA anchors, each deduplicated in order."""
+        obj = super().__new__(cls, dict.fromkeys(anchors))
+        obj.tsa = tuple(dict.fromkeys(tsa))
+        return obj
 
 
 def load_trust_anchors(

@@ -31,7 +31,7 @@ from provenance.manifest import TRAINED, asset_manifest
 from provenance.media_types import sniff_media
 from provenance.soft_binding import ALG, binding_value, sign_and_store
 from provenance.store import ManifestRecord, ManifestStore, SoftBindingMatch
-from provenance.trust import load_trust_anchors
+from provenance.trust import TrustAnchors, load_trust_anchors
 from provenance.trust_lists import TrustList, load_trust_list
 from watermark.errors import ConfigurationError, UnsupportedMedia
 from watermark.image import ImageWatermarkDetector, ImageWatermarker, MarkedImage, read_image, watermark_file
@@ -85,7 +85,7 @@ class MediaService:
         self._lock = threading.Lock()
         self._credentials: SigningCredentials | None = None
         self._callback: Callable[[bytes], bytes] | None = None
-        self._anchors: list[str] | None = None
+        self._anchors: TrustAnchors | None = None
         self._trust_list: TrustList | None = None
         self._detector: ImageWatermarkDetector | None = None
         self.budget = DecodeBudget(settings.decode_budget_pixels)
@@ -149,13 +149,19 @@ class MediaService:
             self._trust_list = load_trust_list("signers", data_dir=self.settings.data_dir)
         return self._trust_list
 
-    def trust_anchors(self) -> list[str]:
-        """Configured trust anchors (plus the development root when opted in), then the C2PA Trust List's."""
+    def trust_anchors(self) -> TrustAnchors:
+        """Configured trust anchors (plus the development root when opted in), then the C2PA Trust
+        List's; beside them the time-stamp authorities: configured ones, then the C2PA TSA Trust List's."""
         if self._anchors is None:
-            dev = self.credentials() if self.settings.trust_dev_signer and self.settings.signer == "dev" else None
-            anchors = load_trust_anchors(self.settings.trust_anchors, development=dev)
+            s = self.settings
+            dev = self.credentials() if s.trust_dev_signer and s.signer == "dev" else None
+            anchors = load_trust_anchors(s.trust_anchors, development=dev)
+            tsa = load_trust_anchors(s.tsa_trust_anchors)
             listed = self.trust_list()
-            self._anchors = list(dict.fromkeys(anchors + (listed.anchors() if listed is not None else [])))
+            if listed is not None:
+                anchors += listed.anchors()
+                tsa += load_trust_list("tsa", data_dir=s.data_dir).anchors()
+            self._anchors = TrustAnchors(anchors, tsa=tsa)
         return self._anchors
 
     @property

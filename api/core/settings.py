@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     signer_callback: str | None = Field(default=None, description="'module:function' signing bytes (callback).")
     signer_name: str | None = Field(default=None, description="Signer name recorded in the store.")
     trust_anchors: list[Path] = Field(default_factory=list, description="PEM files of trusted roots.")
+    tsa_trust_anchors: list[Path] = Field(
+        default_factory=list, description="PEM files of trusted time-stamp authorities (besides the C2PA TSA list)."
+    )
     trust_dev_signer: bool = Field(default=False, description="Treat the development CA as trusted (testing only).")
     generator_name: str = Field(default="Assay", description="The generator named in signed AI manifests.")
     c2pa_trust_list: bool = Field(

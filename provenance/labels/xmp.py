@@ -367,6 +367,9 @@ def _tiff(data: bytes, packet: bytes) -> bytes:
             if tag not in (273, 279, 700, 256, 257, 258, 259, 262, 277, 278, 284, 317, 338, 339):
                 info[tag] = value
         info[700] = packet
+        for tags in (im.tag_v2, getattr(im, "tag", {})):  # type: ignore[attr-defined]
+            if 700 in tags:  # Pillow copies the file's own XMP over the one given otherwise
+                del tags[700]
         out = io.BytesIO()
         im.save(out, "TIFF", tiffinfo=info, compression=im.info.get("compression", "raw"))
     return out.getvalue()

@@ -12,7 +12,7 @@ import wave
 import cv2
 import numpy as np
 
-__all__ = ["mp4_bytes", "pdf_bytes", "wav_bytes"]
+__all__ = ["audio_bytes", "mp4_bytes", "pdf_bytes", "remuxed", "wav_bytes"]
 
 
 def wav_bytes(seconds: float = 0.2) -> bytes:
@@ -61,3 +61,42 @@ def pdf_bytes(text: str = "Hello") -> bytes:
     out += b"xref\n0 5\n0000000000 65535 f \n" + b"".join(b"%010d 00000 n \n" % o for o in offsets)
     out += b"trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref
     return out
+
+
+def audio_bytes(container: str, codec: str, seconds: float = 0.3, rate: int = 44_100) -> bytes:
+    """A short tone encoded by FFmpeg (through PyAV): ``mp3``/``libmp3lame``, ``flac``/``flac``,
+    ``ipod``/``aac`` (M4A) ..."""
+    import av
+
+    buf = io.BytesIO()
+    with av.open(buf, "w", format=container) as out:
+        stream = out.add_stream(codec, rate=rate)
+        stream.layout = "mono"  # type: ignore[union-attr]
+        samples = (8000 * np.sin(np.arange(int(rate * seconds)) / 7)).astype(np.int16)
+        fmt = "fltp" if codec in ("aac", "libmp3lame", "mp3") else "s16"
+        data = samples[None, :].astype(np.float32) / 32768 if fmt == "fltp" else samples[None, :]
+        frame = av.AudioFrame.from_ndarray(data, format=fmt, layout="mono")
+        frame.sample_rate = rate
+        for packet in stream.encode(frame):  # type: ignore[union-attr]
+            out.mux(packet)
+        for packet in stream.encode(None):  # type: ignore[union-attr]
+            out.mux(packet)
+    return buf.getvalue()
+
+
+def remuxed(data: bytes, container: str, metadata: dict[str, str] | None = None, **options: str) -> bytes:
+    """``data`` remuxed by FFmpeg into ``container`` (stream copy), with container ``metadata``
+    written the way ``ffmpeg -metadata K=V`` writes it (``movflags=use_metadata_tags`` for MP4/MOV keys)."""
+    import av
+
+    out_buf = io.BytesIO()
+    with av.open(io.BytesIO(data)) as src, av.open(out_buf, "w", format=container, options=options) as dst:
+        for key, value in (metadata or {}).items():
+            dst.metadata[key] = value
+        streams = {s.index: dst.add_stream_from_template(s) for s in src.streams}
+        for packet in src.demux():
+            if packet.dts is None:
+                continue
+            packet.stream = streams[packet.stream.index]
+            dst.mux(packet)
+    return out_buf.getvalue()
