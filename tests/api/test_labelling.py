@@ -1,0 +1,219 @@
+"""Labelling law end to end: Assay's outputs and the regime each reaches, labels written by the
+API and the CLI, trust named per list."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from api.cli import main
+from provenance.credentials import ensure_dev_credentials
+from provenance.labels import AigcLabel, read_labels, write_labels
+from provenance.trust_lists import install_trust_list, load_trust_list
+from tests.provenance.media_fixtures import wav_bytes
+from tests.provenance.tsa import running_tsa
+
+from .conftest import Service, make_service, photo_jpeg
+
+CAPTURE = "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"
+JPEG = {"content-type": "image/jpeg"}
+OCTETS = {"content-type": "application/octet-stream"}
+
+
+def _status(report: dict) -> dict[str, str]:  # type: ignore[type-arg]
+    return {c["regime"]: c["status"] for c in report["compliance"]}
+
+
+def _verify(svc: Service, data: bytes) -> dict:  # type: ignore[type-arg]
+    r = svc.client.post("/v1/verify", content=data, headers=svc.auth("verify") | OCTETS)
+    assert r.status_code == 200, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def test_assay_images_meet_every_regime_and_only_the_time_stamp_waits_for_a_tsa(
+    service: Service, env: Path, tmp_path: Path
+) -> None:
+    c = service.client
+    out = c.post("/v1/images/watermark", content=photo_jpeg(), headers=service.auth("sign") | JPEG)
+    assert out.status_code == 200
+    report = _verify(service, out.content)
+    assert _status(report) == {"eu-ai-act-art50": "partial", "cn-gb-45438-2025": "meets", "ca-sb-942": "meets"}
+    eu = report["compliance"][0]
+    assert eu["missing"] == [
+        "a trusted time stamp on the signed metadata (configure a time-stamp authority), measure 1.1.1"
+    ]
+    assert "only the trusted time stamp" in eu["summary"] and eu["basis"].startswith("Regulation (EU) 2024/1689")
+    kinds = sorted((lab["kind"], lab["carrier"]) for lab in report["labels"])
+    assert kinds == [("aigc", "xmp"), ("c2pa", "c2pa-manifest"), ("iptc", "xmp")]
+    aigc = next(lab for lab in report["labels"] if lab["kind"] == "aigc")
+    assert aigc["valid"] and aigc["fields"]["ProduceID"] == out.headers["assay-record-id"]
+    assert report["provenance"]["inception"] == "fullyGenAIMedia" and report["provenance"]["created_at"]
+    assert report["provenance"]["soft_bindings"] == ["com.assay.image-ss.1"]
+    assert report["provenance"]["soft_bindings_registered"] == [False]  # not on the C2PA list (yet)
+    assert any(line.startswith("China GB 45438-2025: meets") for line in report["details"])
+
+    # with a trusted time-stamp authority the same output meets the EU Code too
+    with running_tsa() as (url, tsa):
+        (tmp_path / "tsa.pem").write_text(tsa.root_pem)
+        stamped = make_service(tsa_url=url, tsa_trust_anchors=[tmp_path / "tsa.pem"])
+        out = stamped.client.post("/v1/images/watermark", content=photo_jpeg(), headers=stamped.auth("sign") | JPEG)
+    report = _verify(stamped, out.content)
+    assert set(_status(report).values()) == {"meets"}, report["compliance"]
+    assert report["compliance"][0]["layers"][:3] == ["signed-metadata", "timestamp", "watermark"]
+    # the same file judged where the authority is not trusted: stamped, but not by a trusted TSA
+    untrusted = _verify(service, out.content)["compliance"][0]
+    assert untrusted["status"] == "partial" and "not trusted here" in untrusted["missing"][0]
+
+
+def test_unmarked_captured_and_contradictory_files(service: Service) -> None:
+    report = _verify(service, photo_jpeg())
+    assert set(_status(report).values()) == {"does-not-meet"} and report["labels"] == []
+    sign = service.auth("sign")
+    capture = service.client.post(
+        "/v1/provenance/sign",
+        params={"digital_source_type": "digitalCapture"},
+        content=photo_jpeg(),
+        headers=sign | JPEG,
+    )
+    report = _verify(service, capture.content)
+    assert set(_status(report).values()) == {"not-applicable"}
+    # a camera-declared photo whose metadata also carries an AI label: both labels are flagged
+    label = AigcLabel(content_producer="X", produce_id="1").to_json()
+    labelled = write_labels(photo_jpeg(), "image/jpeg", aigc=AigcLabel(content_producer="X", produce_id="1"))
+    labelled = write_labels(labelled, "image/jpeg", aigc=None, source_type=CAPTURE)
+    signed = service.client.post(
+        "/v1/provenance/sign", params={"digital_source_type": "digitalCapture"}, content=labelled, headers=sign | JPEG
+    )
+    report = _verify(service, signed.content)
+    aigc = next(lab for lab in report["labels"] if lab["kind"] == "aigc")
+    assert not aigc["valid"] and any("contradicts the C2PA credentials" in p for p in aigc["problems"])
+    assert label in [f.value for f in read_labels(signed.content, "image/jpeg")]
+    # two implicit labels in one file
+    twice = labelled.replace(
+        b"</rdf:RDF>",
+        b'<rdf:Description rdf:about=""><TC260:AIGC xmlns:TC260="x">{}</TC260:AIGC></rdf:Description></rdf:RDF>',
+    )
+    report = _verify(service, twice)
+    problems = [p for lab in report["labels"] if lab["kind"] == "aigc" for p in lab["problems"]]
+    assert any("carries 2 implicit labels" in p for p in problems)
+    assert _status(report)["cn-gb-45438-2025"] == "partial"
+
+
+def test_label_route_writes_every_kind_and_keeps_credentials_only_by_re_signing(service: Service) -> None:
+    c, sign = service.client, service.auth("sign")
+    r = c.post("/v1/label", content=wav_bytes(), headers=sign | {"content-type": "audio/wav"})
+    assert r.status_code == 200 and r.headers["assay-label-carrier"] == "riff", r.text
+    report = _verify(service, r.content)
+    assert _status(report)["cn-gb-45438-2025"] == "meets"
+    assert _status(report)["ca-sb-942"] == "partial"  # a label alone is no latent disclosure bound to a mark
+    # a platform redistributes a signed, labelled image: refused unless re-signed
+    marked = c.post("/v1/images/watermark", content=photo_jpeg(), headers=sign | JPEG).content
+    params = {"propagator": "Example Platform", "propagate_id": "v-42"}
+    refused = c.post("/v1/label", params=params, content=marked, headers=sign | JPEG)
+    assert refused.status_code == 422 and "--resign" in refused.json()["detail"]
+    ok = c.post("/v1/label", params=params | {"resign": "true"}, content=marked, headers=sign | JPEG)
+    assert ok.status_code == 200 and ok.headers["assay-manifest-id"].startswith("urn:c2pa:")
+    report = _verify(service, ok.content)
+    assert report["provenance"]["verdict"] == "valid" and report["provenance"]["detected"]
+    assert report["provenance"]["ingredients"][0]["relationship"] == "parentOf"
+    aigc = next(lab for lab in report["labels"] if lab["kind"] == "aigc")
+    assert aigc["fields"]["ContentPropagator"] == "Example Platform" and aigc["fields"]["ContentProducer"] == "Assay"
+    assert set(_status(report).values()) <= {"meets", "partial"}
+    # a text gets front matter and a notice; hostile values are refused in words
+    text = c.post("/v1/label", params={"notice": "AI生成"}, json={"text": "Hello there."}, headers=sign)
+    assert text.status_code == 200 and text.text.startswith("---\nAIGC: ")
+    for bad in ({"label": "7"}, {"producer": "a\x01b"}, {"propagator": "only-one"}):
+        r = c.post("/v1/label", params=bad, content=wav_bytes(), headers=sign | {"content-type": "audio/wav"})
+        assert r.status_code == 422, (bad, r.text)
+    r = c.post("/v1/label", content=b"%PDF-1.7\n%%EOF", headers=sign | {"content-type": "application/pdf"})
+    assert r.status_code == 415
+    assert c.post("/v1/label", content=wav_bytes(), headers=service.auth("verify")).status_code == 403
+    rows = [r for r in service.runtime.audit.entries() if r.action == "provenance.label"]
+    assert [r.result for r in rows].count("labelled") == 3
+
+
+def _lote(entity: str, pem: str, issued: str) -> bytes:
+    der = x509.load_pem_x509_certificate(pem.encode()).public_bytes(Encoding.DER)
+    service = {
+        "ServiceInformation": {
+            "ServiceDigitalIdentity": {"X509Certificates": [{"val": base64.b64encode(der).decode()}]}
+        }
+    }
+    return json.dumps(
+        {
+            "LoTE": {
+                "ListAndSchemeInformation": {
+                    "LoTESequenceNumber": 2,
+                    "SchemeName": [{"lang": "en", "value": "C2PA Trust List"}],
+                    "SchemeOperatorName": [{"lang": "en", "value": "C2PA"}],
+                    "ListIssueDateTime": issued,
+                    "NextUpdate": "2027-09-01T00:00:00Z",
+                },
+                "TrustedEntitiesList": [
+                    {
+                        "TrustedEntityInformation": {"TEName": [{"lang": "en", "value": entity}]},
+                        "TrustedEntityServices": [service],
+                    }
+                ],
+            }
+        }
+    ).encode()
+
+
+def test_trust_is_named_per_list_and_the_list_is_replaced_without_a_release(env: Path) -> None:
+    shipped = load_trust_list()
+    assert shipped.version == "C2PA Trust List #1 of 2026-08-05" and "Google LLC" in [e.name for e in shipped.entities]
+    assert len(shipped.anchors()) == 30 and len(load_trust_list("tsa").anchors()) == 22
+    own = make_service(trust_dev_signer=True)
+    marked = own.client.post("/v1/images/watermark", content=photo_jpeg(), headers=own.auth("sign") | JPEG).content
+    prov = _verify(own, marked)["provenance"]
+    assert prov["trusted"] and prov["trusted_by"] == "server-anchors" and prov["trust_entity"] is None
+    # an operator installs a newer list on which this signer's root appears
+    root = ensure_dev_credentials(env).root_pem
+    assert root is not None
+    with __import__("pytest").raises(Exception, match="older than the one in force"):
+        install_trust_list(_lote("Example Generator Inc", root, "2025-01-01T00:00:00Z"), env)
+    code = CliRunner().invoke(main, ["trust", "update", "-"], input=b"")  # a path that does not exist: refused
+    assert code.exit_code != 0
+    path = env / "newer.json"
+    path.write_bytes(_lote("Example Generator Inc", root, "2026-09-01T00:00:00Z"))
+    r = CliRunner().invoke(main, ["trust", "update", str(path)])
+    assert r.exit_code == 0 and "C2PA Trust List #2 of 2026-09-01" in r.stdout, r.output
+    listed = make_service()
+    report = _verify(listed, marked)
+    prov = report["provenance"]
+    assert prov["trusted_by"] == "c2pa-trust-list" and prov["trust_entity"] == "Example Generator Inc"
+    assert prov["trust_list"] == "C2PA Trust List #2 of 2026-09-01"
+    assert "signer on the C2PA Trust List (Example Generator Inc)" in report["label"]
+    trust = listed.client.get("/v1/trust", headers=listed.auth("verify")).json()
+    assert trust["lists"][0] == {
+        "kind": "signers",
+        "version": "C2PA Trust List #2 of 2026-09-01",
+        "source": "installed",
+        "next_update": "2027-09-01T00:00:00Z",
+        "entities": ["Example Generator Inc"],
+        "certificates": 1,
+    }
+
+
+def test_label_and_comply_on_the_command_line(env: Path, tmp_path: Path) -> None:
+    src, out = tmp_path / "in.jpg", tmp_path / "out.jpg"
+    src.write_bytes(photo_jpeg())
+    r = CliRunner().invoke(
+        main, ["label", str(src), str(out), "--label", "2", "--source-type", "trainedAlgorithmicMedia"]
+    )
+    assert r.exit_code == 0 and "implicit label in xmp — Label 2" in r.stdout, r.output
+    r = CliRunner().invoke(main, ["comply", str(out), str(src), "--strict"])
+    assert r.exit_code == 3, r.output
+    lines = r.stdout.splitlines()
+    assert any("China GB 45438-2025  meets" in line for line in lines)
+    assert any("EU AI Act Art. 50    does not meet" in line for line in lines)
+    assert any("possibly AI-generated" in line for line in lines)
+    r = CliRunner().invoke(main, ["comply", str(out), "--json"])
+    doc = json.loads(r.stdout)
+    assert [c["status"] for c in doc["compliance"]] == ["partial", "meets", "partial"]
