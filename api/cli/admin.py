@@ -240,7 +240,9 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     click.echo(f"Assay: verification page at {url}  (API: {url}openapi.json; data: {settings.data_dir})")
     if written is not None:
         click.echo(f"first admin API key written to {written} (mode 0600)")
-    if not settings.anonymous_verify:
+    if settings.public_mode:
+        click.echo("public mode: verification and feedback need no key; no client address is logged or kept")
+    elif not settings.anonymous_verify:
         click.echo("verification needs an API key with the verify scope (ASSAY_ANONYMOUS_VERIFY=true opens it)")
     if workers == 1:
         from api.http.app import create_app

@@ -57,9 +57,9 @@ def scan(
     id_column: str,
     no_progress: bool,
 ) -> None:
-    """Check every image and text in SOURCE and write a report.
+    """Check every image, text, audio and video file in SOURCE and write a report.
 
-    SOURCE is a folder (images, .txt and .md files), a JSONL file of rows {"text": ...} or
+    SOURCE is a folder (images, audio, video, .txt and .md files), a JSONL file of rows {"text": ...} or
     {"path": ...} with an optional "id", or a Parquet file with such columns.
     """
     from api.scan.report import render_csv, render_html

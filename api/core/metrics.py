@@ -49,6 +49,9 @@ class Metrics:
             registry=self.registry,
         )
         self.audit_rows = Counter("assay_audit_rows", "Audit log rows written by this process", registry=self.registry)
+        self.feedback = Counter(
+            "assay_feedback", "Feedback on verdicts received, by topic", ["topic"], registry=self.registry
+        )
 
     def observe_batch(self, size: int, seconds: float) -> None:
         """Record one generation batch."""

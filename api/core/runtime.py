@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from api.core.audit import AuditEntry, AuditLog
 from api.core.auth import ApiKeys, write_secret_file
 from api.core.batching import GenerationBatcher
+from api.core.feedback import FeedbackStore
 from api.core.media_service import MediaService
 from api.core.metrics import Metrics
 from api.core.ratelimit import RateLimiter, RedisRateLimiter, open_limiters
@@ -54,6 +55,7 @@ class Runtime:
     store: ManifestStore
     audit: AuditLog
     api_keys: ApiKeys
+    feedback: FeedbackStore
     limiter: RateLimiter | RedisRateLimiter
     auth_failures: RateLimiter | RedisRateLimiter
     batcher: GenerationBatcher
@@ -95,6 +97,7 @@ class Runtime:
             store=store,
             audit=AuditLog(engine).create(),
             api_keys=ApiKeys(engine).create_tables(),
+            feedback=FeedbackStore(engine).create_tables(),
             limiter=limits["requests"],
             auth_failures=limits["auth-failures"],
             batcher=GenerationBatcher(

@@ -108,6 +108,12 @@ class Settings(BaseSettings):
     )
     # service
     anonymous_verify: bool = Field(default=False, description="Allow verification without an API key.")
+    public_mode: bool = Field(
+        default=False,
+        description="Run as a free public detection tool (SB 942, the EU Code's detection interface): "
+        "verification and feedback without an API key, and no personal data kept (audit rows name the actor "
+        "'public', client addresses are neither logged nor stored).",
+    )
     max_upload_bytes: int = Field(default=32 * _MIB, ge=1024, description="Largest request body accepted.")
     max_pixels: int = Field(default=50_000_000, ge=65_536, description="Most pixels an uploaded image may have.")
     request_timeout_s: float = Field(default=120.0, gt=0, description="Longest a request may take before a 503.")

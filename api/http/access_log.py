@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 
-__all__ = ["RedactCredentials", "install_access_log_filter", "redact"]
+__all__ = ["DropClientAddress", "RedactCredentials", "install_access_log_filter", "redact"]
 
 _CREDENTIAL = re.compile(r"(?i)([?&](?:api[_-]?key|key|token|access_token|auth)=)[^&#\s]*")
 
@@ -31,8 +31,19 @@ class RedactCredentials(logging.Filter):
         return True
 
 
-def install_access_log_filter(logger_name: str = "uvicorn.access") -> None:
-    """Attach the filter to the access logger once."""
+class DropClientAddress(logging.Filter):
+    """Replaces the client address of uvicorn's access records with ``-`` (public mode keeps none)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            record.args = ("-", *record.args[1:])
+        return True
+
+
+def install_access_log_filter(logger_name: str = "uvicorn.access", *, drop_client: bool = False) -> None:
+    """Attach the filters to the access logger once (``drop_client``: no client addresses either)."""
     logger = logging.getLogger(logger_name)
     if not any(isinstance(f, RedactCredentials) for f in logger.filters):
         logger.addFilter(RedactCredentials())
+    if drop_client and not any(isinstance(f, DropClientAddress) for f in logger.filters):
+        logger.addFilter(DropClientAddress())

@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         ConfigurationError: the store cannot be opened.
     """
     rt = runtime or Runtime.open(settings or get_settings())
-    install_access_log_filter()
+    install_access_log_filter(drop_client=rt.settings.public_mode)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -90,7 +90,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(labels.router)
 
     page = WEB.joinpath("index.html").read_text()
-    if not rt.settings.anonymous_verify:  # say so before the first check, not after a refusal
+    if not (rt.settings.anonymous_verify or rt.settings.public_mode):  # say so before the first check
         page = page.replace('<div id="auth" hidden>', '<div id="auth">', 1)
 
     @app.get("/", include_in_schema=False)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -89,11 +92,16 @@ def require(scope: str) -> Callable[[Request], Awaitable[Caller]]:
     ) -> Caller:
         rt = get_runtime(request)
         client = request.client.host if request.client else "unknown"
+        if rt.settings.public_mode:
+            client = _pseudonym(client)
         if _URL_CREDENTIALS & {k.lower() for k in request.query_params}:
             rt.auth_failures.take(f"auth:{client}")
             raise Unauthorized("API keys are not accepted in the URL (URLs are logged): send 'Authorization: Bearer'")
         token = _token(request)
         if token is None:
+            if scope == "verify" and rt.settings.public_mode:  # no address kept: a keyed hash limits the rate
+                rt.limiter.take(f"public:{client}")
+                return Caller("public", None)
             if scope == "verify" and rt.settings.anonymous_verify:
                 rt.limiter.take(f"anon:{client}")
                 return Caller(f"anonymous:{client}", None)
@@ -109,6 +117,14 @@ def require(scope: str) -> Callable[[Request], Awaitable[Caller]]:
         return Caller(f"key:{key.key_id}", key)
 
     return dependency
+
+
+_PSEUDONYM_KEY = secrets.token_bytes(32)  # per process: the pseudonyms cannot be reversed or linked later
+
+
+def _pseudonym(client: str) -> str:
+    """A client address as an unlinkable pseudonym (public mode keeps no addresses, even in Redis)."""
+    return hmac.new(_PSEUDONYM_KEY, client.encode(), hashlib.sha256).hexdigest()[:24]
 
 
 @dataclass(frozen=True)

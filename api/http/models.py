@@ -177,3 +177,22 @@ class TrustResponse(_Out):
     c2pa_trust_list: bool = Field(description="Whether signers on the C2PA Trust List are trusted.")
     lists: list[TrustListInfo]
     server_anchors: int = Field(description="Trust anchors this server's operator added (PEM certificates).")
+
+
+class FeedbackRequest(BaseModel):
+    """Feedback on a verdict: which content (by its report's hash), what was seen, what is wrong."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    content_sha256: str = Field(min_length=64, max_length=64, description="The report's `content_sha256`.")
+    verdict_seen: str = Field(max_length=40, description="The report's `verdict` (or a regime's status).")
+    topic: Literal["verdict", "watermark", "credentials", "label", "compliance", "other"] = "verdict"
+    comment: str = Field(
+        min_length=1, max_length=2000, description="Why it is wrong, in your words (no personal data, please)."
+    )
+
+
+class FeedbackReceipt(_Out):
+    """Feedback kept: its id (nothing else about the sender is kept)."""
+
+    feedback_id: str

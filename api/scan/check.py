@@ -28,7 +28,7 @@ class ScanRow(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     id: str
-    kind: Literal["text", "image", "unknown"]
+    kind: Literal["text", "image", "audio", "video", "document", "unknown"]
     sha256: str | None = Field(description="SHA-256 of the content: the subject of its audit row.")
     verdict: Literal["ai", "no-evidence", "inconclusive", "error"]
     label: str
@@ -42,17 +42,23 @@ class ScanRow(BaseModel):
     signer_trusted: bool | None = None
     recovered: bool = False
     ai_p_value: float | None = None
+    implicit_label: str | None = Field(default=None, description="The AIGC label's Label value (1, 2, 3), if any.")
+    eu_ai_act_art50: str | None = Field(default=None, description="meets, partial, does-not-meet, not-applicable.")
+    cn_gb_45438_2025: str | None = None
+    ca_sb_942: str | None = None
     error: str | None = None
     report: Report | None = None
 
 
-def row_of(item_id: str, kind: Literal["text", "image"], report: Report) -> ScanRow:
+def row_of(item_id: str, kind: Literal["text", "image", "audio", "video", "document"], report: Report) -> ScanRow:
     """The scan row of one report."""
     hit = next((w for w in report.watermarks if w.detected), None)
     manifest = report.provenance if report.provenance and report.provenance.present else None
     if manifest is None and report.recovered is not None:
         manifest = report.recovered.manifest
     signer = manifest.signer.name if manifest and manifest.signer else None
+    status = {c.regime: c.status for c in report.compliance}
+    aigc = next((lab for lab in report.labels if lab.kind == "aigc"), None)
     return ScanRow(
         id=item_id,
         kind=kind,
@@ -69,6 +75,10 @@ def row_of(item_id: str, kind: Literal["text", "image"], report: Report) -> Scan
         signer_trusted=manifest.trusted if manifest else None,
         recovered=report.recovered is not None,
         ai_p_value=report.ai_likelihood.p_value if report.ai_likelihood else None,
+        implicit_label=aigc.fields.get("Label", "?") if aigc is not None else None,
+        eu_ai_act_art50=status.get("eu-ai-act-art50"),
+        cn_gb_45438_2025=status.get("cn-gb-45438-2025"),
+        ca_sb_942=status.get("ca-sb-942"),
         report=report,
     )
 
@@ -97,4 +107,11 @@ class Checker:
                 label=f"Could not check this item: {str(exc)[:300]}",
                 error=kind_of(exc).slug,
             )
-        return row_of(item.item_id, "text" if report.content_type == "text/plain" else "image", report)
+        return row_of(item.item_id, _kind(report.content_type), report)
+
+
+def _kind(content_type: str) -> Literal["text", "image", "audio", "video", "document"]:
+    major = content_type.split("/")[0]
+    if major in ("text", "image", "audio", "video"):
+        return major  # type: ignore[return-value]
+    return "document"

@@ -11,7 +11,8 @@ import html
 import io
 import math
 
-from api.scan.run import ScanReport, ScanRow
+from api.scan.run import REGIME_COLUMNS, ScanReport, ScanRow
+from detect.compliance import REGIME_NAMES
 
 __all__ = ["render_csv", "render_html"]
 
@@ -29,10 +30,23 @@ _COLUMNS = (
     ("manifest_id", "Manifest id"),
     ("recovered", "Recovered"),
     ("ai_p_value", "AI-likelihood p"),
+    ("implicit_label", "AIGC label"),
+    ("eu_ai_act_art50", "EU AI Act Art. 50"),
+    ("cn_gb_45438_2025", "GB 45438-2025"),
+    ("ca_sb_942", "SB 942"),
     ("error", "Error"),
     ("sha256", "SHA-256 (audit subject)"),
 )
-_COLOURS = {"ai": "#3b2a8c", "no-evidence": "#2e7d4f", "inconclusive": "#a15c07", "error": "#555"}
+_COLOURS = {
+    "ai": "#3b2a8c",
+    "no-evidence": "#2e7d4f",
+    "inconclusive": "#a15c07",
+    "error": "#555",
+    "meets": "#2e7d4f",
+    "partial": "#a15c07",
+    "does-not-meet": "#b3261e",
+    "not-applicable": "#777",
+}
 
 
 def _cell(value: object) -> str:
@@ -149,6 +163,11 @@ def render_html(report: ScanReport) -> str:
         f"<p>{s.items} items. Carry a watermark: {s.watermarked}. Carry C2PA credentials: {s.signed}, "
         f"of which tampered: {s.tampered}. Credentials recovered through the watermark: {s.recovered}.</p>",
         _bar_chart(s.by_verdict, "Verdicts"),
+        *(
+            _bar_chart(s.by_regime[regime], f"{REGIME_NAMES[regime]}: items by status")
+            for regime in REGIME_COLUMNS
+            if s.by_regime.get(regime)
+        ),
         _histogram(
             _log10_p(report.items, "watermark_p_value"),
             "Watermark evidence (items with a watermark)",

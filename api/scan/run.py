@@ -52,6 +52,14 @@ class ScanSettings(BaseModel):
     store: str = Field(description="The store's database kind (its URL is not recorded).")
 
 
+# The labelling regimes and the row column that holds each one's status.
+REGIME_COLUMNS = {
+    "eu-ai-act-art50": "eu_ai_act_art50",
+    "cn-gb-45438-2025": "cn_gb_45438_2025",
+    "ca-sb-942": "ca_sb_942",
+}
+
+
 class ScanSummary(BaseModel):
     """Counts over a scan's items."""
 
@@ -64,6 +72,9 @@ class ScanSummary(BaseModel):
     signed: int = Field(description="Items whose own C2PA credentials were found (valid or not).")
     tampered: int
     recovered: int
+    by_regime: dict[str, dict[str, int]] = Field(
+        default_factory=dict, description="Per labelling regime: items by status (meets, partial, ...)."
+    )
 
 
 class ScanReport(BaseModel):
@@ -94,6 +105,10 @@ def summarise(rows: list[ScanRow]) -> ScanSummary:
         signed=sum(1 for r in rows if r.manifest_id and not r.recovered),
         tampered=sum(1 for r in rows if r.tampered),
         recovered=sum(1 for r in rows if r.recovered),
+        by_regime={
+            regime: dict(Counter(s for r in rows if (s := getattr(r, column)) is not None))
+            for regime, column in REGIME_COLUMNS.items()
+        },
     )
 
 

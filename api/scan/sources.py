@@ -15,10 +15,21 @@ from pathlib import Path
 from api.core.bounded_input import read_bounded
 from watermark.errors import InvalidInput
 
-__all__ = ["DEFAULT_COLUMNS", "IMAGE_SUFFIXES", "TEXT_SUFFIXES", "Columns", "ScanItem", "iter_items", "read_item"]
+__all__ = [
+    "DEFAULT_COLUMNS",
+    "IMAGE_SUFFIXES",
+    "MEDIA_SUFFIXES",
+    "TEXT_SUFFIXES",
+    "Columns",
+    "ScanItem",
+    "iter_items",
+    "read_item",
+]
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif"}
 TEXT_SUFFIXES = {".txt", ".md"}
+# Audio and video: their credentials and labels are checked (no watermark applies yet).
+MEDIA_SUFFIXES = {".wav", ".mp3", ".flac", ".m4a", ".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi"}
 MAX_FILE = 64 * 1024 * 1024
 _PARQUET_BATCH = 4096
 
@@ -50,7 +61,7 @@ DEFAULT_COLUMNS = Columns()
 
 
 def iter_items(source: Path, columns: Columns = DEFAULT_COLUMNS) -> Iterator[ScanItem]:
-    """The items of ``source``, in its order: a folder (images and .txt/.md files, recursively,
+    """The items of ``source``, in its order: a folder (images, audio, video and .txt/.md files, recursively,
     sorted), a ``.parquet`` file, or a JSONL file (one object per line).
 
     Rows hold a text or a path (relative paths start at the source's folder) and an optional id.
@@ -69,7 +80,7 @@ def iter_items(source: Path, columns: Columns = DEFAULT_COLUMNS) -> Iterator[Sca
 def _items(source: Path, columns: Columns) -> Iterator[tuple[str, ScanItem]]:
     if source.is_dir():
         for p in sorted(source.rglob("*")):
-            if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES | TEXT_SUFFIXES:
+            if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES | TEXT_SUFFIXES | MEDIA_SUFFIXES:
                 yield str(p), ScanItem(str(p.relative_to(source)), path=str(p.resolve()))
         return
     if not source.is_file():

@@ -134,7 +134,7 @@ def test_scan_folder_writes_html_csv_json(tmp_path: Path, env: Path, monkeypatch
     code, _, err = run("scan", str(folder), "--out", str(tmp_path / "report.html"))
     assert code == 0, err
     page = (tmp_path / "report.html").read_text()
-    assert page.count("<svg") == 3 and "a-marked.jpg" in page and "https://" not in page
+    assert page.count("<svg") == 6 and "items by status" in page and "a-marked.jpg" in page and "https://" not in page
     assert "assay 0.1.0" in page and "false-positive rate" in page and "True" not in page
     head = json.loads(run("audit", "verify", "--json")[1])["head"]
     assert head in page  # the audit head when the scan ended: a later truncation is caught with --expect-head

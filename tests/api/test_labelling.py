@@ -217,3 +217,43 @@ def test_label_and_comply_on_the_command_line(env: Path, tmp_path: Path) -> None
     r = CliRunner().invoke(main, ["comply", str(out), "--json"])
     doc = json.loads(r.stdout)
     assert [c["status"] for c in doc["compliance"]] == ["partial", "meets", "partial"]
+    # a scan gets one column per regime, a summary and a chart each; audio is scanned too
+    (tmp_path / "tone.wav").write_bytes(wav_bytes())
+    r = CliRunner().invoke(main, ["scan", str(tmp_path), "--no-progress"])
+    assert r.exit_code == 0, r.output
+    scan = json.loads(r.stdout)
+    assert scan["summary"]["by_regime"]["cn-gb-45438-2025"] == {"meets": 1, "does-not-meet": 2}
+    assert sorted(i["kind"] for i in scan["items"]) == ["audio", "image", "image"]
+    labelled = next(i for i in scan["items"] if i["id"].endswith("out.jpg"))
+    assert labelled["implicit_label"] == "2" and labelled["ca_sb_942"] == "partial"
+    html_out = tmp_path / "report.html"
+    assert CliRunner().invoke(main, ["scan", str(tmp_path), "--no-progress", "--out", str(html_out)]).exit_code == 0
+    page = html_out.read_text()
+    assert "GB 45438-2025: items by status" in page and "<th>SB 942</th>" in page
+
+
+def test_public_mode_keeps_no_personal_data_and_takes_feedback(env: Path) -> None:
+    import logging
+
+    from api.http.access_log import DropClientAddress
+
+    svc = make_service(public_mode=True)
+    c = svc.client
+    report = c.post("/v1/verify", content=photo_jpeg(), headers=JPEG).json()  # no key needed
+    assert report["verdict"] == "no-evidence"
+    (row,) = [r for r in svc.runtime.audit.entries() if r.action == "verify"]
+    assert row.actor == "public" and "testclient" not in json.dumps(row.detail)
+    body = {"content_sha256": report["content_sha256"], "verdict_seen": "no-evidence", "comment": "It is AI."}
+    r = c.post("/v1/feedback", json=body)
+    assert r.status_code == 200 and r.json()["feedback_id"].startswith("fb-")
+    for bad in ({**body, "content_sha256": "x" * 64}, {**body, "comment": ""}, {**body, "topic": "nope"}):
+        assert c.post("/v1/feedback", json=bad).status_code == 422
+    (kept,) = svc.runtime.feedback.recent()
+    assert kept.comment == "It is AI." and kept.topic == "verdict"
+    assert 'assay_feedback_total{topic="verdict"} 1.0' in c.get("/metrics").text
+    assert c.post("/v1/label", content=wav_bytes(), headers={"content-type": "audio/wav"}).status_code == 401
+    record = logging.LogRecord(
+        "uvicorn.access", 20, "", 0, '%s - "%s %s HTTP/%s" %d', ("1.2.3.4:5", "GET", "/", "1.1", 200), None
+    )
+    DropClientAddress().filter(record)
+    assert record.getMessage() == '- - "GET / HTTP/1.1" 200'

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import shutil
@@ -145,6 +146,19 @@ def test_journalist_checks_images_and_texts(served: tuple[str, Service], browser
     assert "Found the Assay watermark" in marks.text and signed.marked is not None
     assert signed.marked.payload.record_hex in marks.text and marks.find_element(By.CLASS_NAME, "found")
     assert not find(By.ID, "recovered-card").is_displayed()
+    rules = find(By.ID, "rules").text  # the labelling rules, judged from what the file carries
+    assert "China GB 45438-2025 meets" in rules and "EU AI Act Art. 50 partly meets" in rules, rules
+    assert "Missing: a trusted time stamp" in rules and "California SB 942 meets" in rules
+    assert "GB 45438 implicit label in the XMP metadata: AI-generated, made by Assay" in find(By.ID, "labels").text
+    assert "cannot tell" in find(By.ID, "limits").text
+    find(By.CSS_SELECTOR, "#feedback-card summary").click()  # a reader disputes the verdict
+    find(By.ID, "fb-comment").send_keys("This is my own photo of the harbour.")
+    find(By.ID, "fb-send").click()
+    _wait(d, lambda drv: "Thank you" in find(By.ID, "fb-status").text)
+    d.save_screenshot(str(shots / "signed-rules-and-feedback.png"))  # type: ignore[attr-defined]
+    (kept,) = svc.runtime.feedback.recent()
+    assert kept.content_sha256 == hashlib.sha256(signed.data).hexdigest() and kept.verdict_seen == "ai"
+    find(By.CSS_SELECTOR, "#feedback-card summary").click()
 
     label = check_file("stripped")
     assert label.startswith("Credentials recovered through the watermark: signed as AI-generated")

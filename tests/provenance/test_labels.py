@@ -32,7 +32,10 @@ from .media_fixtures import audio_bytes, mp4_bytes, remuxed, wav_bytes
 
 TRAINED = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 LABEL = AigcLabel(content_producer="示例公司 Example Ltd", produce_id="gen-0001")
-BARE = '{"label":"2","contentproducer":"MiniMax","produceid":"abc","reservedcode1":"","contentpropagator":"","propagateid":"","reservedcode2":""}'
+BARE = (  # the inner object without its wrapper, keys in lower case (as some generators write it)
+    '{"label":"2","contentproducer":"MiniMax","produceid":"abc","reservedcode1":"",'
+    '"contentpropagator":"","propagateid":"","reservedcode2":""}'
+)
 
 
 def _image(fmt: str, **kw: object) -> bytes:
@@ -107,7 +110,7 @@ def test_labels_as_other_tools_write_them_are_read() -> None:
     parsed = parse_aigc(aigc.value)
     assert parsed.valid and not parsed.wrapped and parsed.says == "possibly-ai"
     assert any("not wrapped" in n for n in parsed.notes) and any("written as" in n for n in parsed.notes)
-    assert [f.value for f in found if f.kind == "iptc"][0].startswith("https://")
+    assert next(f.value for f in found if f.kind == "iptc").startswith("https://")
 
     # MiniMax-style ID3 frame TXXX:aigc, written by mutagen
     mp3 = io.BytesIO(audio_bytes("mp3", "libmp3lame"))

@@ -1,4 +1,6 @@
-"""Labelling law: write the labels the rules name (``/v1/label``) and say who is trusted (``/v1/trust``)."""
+"""Labelling law: write the labels the rules name (``/v1/label``), say who is trusted
+(``/v1/trust``), and take feedback on verdicts (``/v1/feedback``: the detection tool SB 942 and
+the EU Code ask for)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.core.labelling import Labelled, LabelRequest
 from api.http.deps import Caller, OpsDep, RuntimeDep, read_upload, require
-from api.http.models import TrustListInfo, TrustResponse
+from api.http.models import FeedbackReceipt, FeedbackRequest, TrustListInfo, TrustResponse
 from api.http.problems import error_responses
 from provenance.labels import LABEL_TYPES
 from provenance.manifest import SOURCE_TYPES
@@ -126,3 +128,16 @@ def trust(rt: RuntimeDep, _: Annotated[Caller, Depends(require("verify"))]) -> T
     return TrustResponse(
         c2pa_trust_list=s.c2pa_trust_list, lists=lists, server_anchors=len(load_trust_anchors(s.trust_anchors))
     )
+
+
+@router.post("/v1/feedback", response_model=FeedbackReceipt, responses=error_responses(401, 403, 422, 429))
+def feedback(
+    body: FeedbackRequest, rt: RuntimeDep, _: Annotated[Caller, Depends(require("verify"))]
+) -> FeedbackReceipt:
+    """Say a verdict is wrong and why. Kept: the content's hash, the verdict seen, the topic and
+    the comment; not kept: who sent it (no address, no key)."""
+    item = rt.feedback.add(
+        content_sha256=body.content_sha256, verdict_seen=body.verdict_seen, topic=body.topic, comment=body.comment
+    )
+    rt.metrics.feedback.labels(topic=item.topic).inc()
+    return FeedbackReceipt(feedback_id=item.feedback_id)

@@ -28,9 +28,8 @@ function chooseFile(file) {
   chosenFile = file;
   $("text").value = "";
   const img = $("preview");
-  img.src = URL.createObjectURL(file);
-  img.alt = "The image to check: " + file.name;
-  img.hidden = false;
+  img.hidden = !file.type.startsWith("image/");
+  if (!img.hidden) { img.src = URL.createObjectURL(file); img.alt = "The image to check: " + file.name; }
   $("status").textContent = "Ready to check " + file.name + ".";
 }
 
@@ -208,8 +207,56 @@ function show(report, text) {
   $("ai-card").hidden = !ai;
   if (ai) $("ai").textContent = ai.meaning + (ai.classifier_probability != null ?
     ` A trained classifier puts it at ${Math.round(ai.classifier_probability * 100)}% machine-written.` : "");
+  showRules(report);
   $("details").replaceChildren(...(report.details || []).map((d) => el("li", d)));
+  $("fb-status").textContent = "";
   $("result").scrollIntoView({ behavior: "smooth" });
+}
+
+const RULE_NAMES = {
+  "eu-ai-act-art50": "EU AI Act Art. 50",
+  "cn-gb-45438-2025": "China GB 45438-2025",
+  "ca-sb-942": "California SB 942",
+};
+const STATUS_WORDS = {
+  "meets": "meets", "partial": "partly meets", "does-not-meet": "does not meet", "not-applicable": "does not apply",
+};
+
+function showRules(report) {
+  const rules = report.compliance || [];
+  $("rules-card").hidden = rules.length === 0;
+  const body = $("rules").tBodies[0];
+  body.replaceChildren(...rules.map((c) => {
+    const tr = el("tr");
+    const what = el("td");
+    what.append(el("div", c.summary));
+    for (const m of c.missing) what.append(el("div", "Missing: " + m, "missing"));
+    tr.append(el("td", RULE_NAMES[c.regime] || c.regime), el("td", STATUS_WORDS[c.status] || c.status, "status " + c.status), what);
+    tr.title = c.basis;
+    return tr;
+  }));
+  $("labels").replaceChildren(...(report.labels || []).map((l) =>
+    el("li", l.in_words + (l.valid ? "" : " — not valid: " + l.problems.join("; ")), l.valid ? "" : "invalid")));
+}
+
+async function sendFeedback() {
+  if (!lastReport) return;
+  const comment = $("fb-comment").value.trim();
+  if (!comment) { $("fb-status").textContent = "Say in a few words what is wrong."; return; }
+  const headers = { "Content-Type": "application/json" };
+  const key = $("apikey").value.trim() || sessionStorage.getItem("assay-api-key");
+  if (key) headers["Authorization"] = "Bearer " + key;
+  const body = JSON.stringify({
+    content_sha256: lastReport.content_sha256, verdict_seen: lastReport.verdict, topic: $("fb-topic").value, comment,
+  });
+  try {
+    const response = await fetch("/v1/feedback", { method: "POST", headers, body });
+    const data = await response.json().catch(() => ({}));
+    $("fb-status").textContent = response.ok ? "Thank you: your feedback was kept." : "Not sent: " + (data.detail || response.status);
+    if (response.ok) $("fb-comment").value = "";
+  } catch (err) {
+    $("fb-status").textContent = "The server could not be reached: " + err.message;
+  }
 }
 
 function download() {
@@ -236,4 +283,5 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   $("check").addEventListener("click", check);
   $("download").addEventListener("click", download);
+  $("fb-send").addEventListener("click", sendFeedback);
 });
