@@ -57,6 +57,12 @@ eval: install
 	$(PY) eval/store_outage.py
 	$(PY) eval/reliability.py
 	$(PY) eval/scale.py
+	@# The labelling benchmark's reference reader, ExifTool, comes from Debian.
+	@if ! command -v exiftool >/dev/null; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q libimage-exiftool-perl; \
+	fi
+	$(PY) eval/compliance.py
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache

@@ -1,10 +1,20 @@
 """The media type of an audio, video or document file from its first bytes, for the formats
 c2pa embeds manifests into besides images (images are read by :mod:`watermark.image.codec`), and
-Matroska, whose labels Assay reads and writes (C2PA does not embed into it)."""
+Matroska and Office Open XML documents, whose labels Assay reads and writes (C2PA does not embed
+into them)."""
 
 from __future__ import annotations
 
-__all__ = ["SUFFIXES", "sniff_media"]
+import io
+import zipfile
+
+__all__ = ["OOXML_TYPES", "SUFFIXES", "sniff_media"]
+
+OOXML_TYPES = {
+    "word/": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xl/": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "ppt/": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+}
 
 # File name suffixes per type (the first is the usual one).
 SUFFIXES = {
@@ -19,14 +29,17 @@ SUFFIXES = {
     "application/pdf": (".pdf",),
     "video/x-matroska": (".mkv", ".mka"),
     "video/webm": (".webm",),
+    OOXML_TYPES["word/"]: (".docx",),
+    OOXML_TYPES["xl/"]: (".xlsx",),
+    OOXML_TYPES["ppt/"]: (".pptx",),
 }
 _FTYP_BRANDS = {b"qt  ": "video/quicktime", b"M4A ": "audio/mp4", b"M4B ": "audio/mp4", b"M4V ": "video/x-m4v"}
 
 
 def sniff_media(data: bytes) -> str | None:
     """``audio/wav``, ``video/avi``, ``video/mp4`` (and QuickTime, M4A, M4V), ``audio/mpeg``,
-    ``audio/flac``, ``application/pdf`` or Matroska/WebM from the file's signature; None for
-    anything else."""
+    ``audio/flac``, ``application/pdf``, Matroska/WebM or an Office Open XML document from the
+    file's signature; None for anything else."""
     head = data[:64]
     if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
         return "audio/wav"
@@ -38,6 +51,8 @@ def sniff_media(data: bytes) -> str | None:
         return "application/pdf"
     if head[:4] == b"fLaC":
         return "audio/flac"
+    if head[:4] == b"PK\x03\x04":
+        return _ooxml(data)
     if head[:4] == b"\x1a\x45\xdf\xa3":  # EBML: Matroska or WebM (its DocType says which)
         return "video/webm" if b"webm" in data[:64] else "video/x-matroska"
     id3 = head[:3] == b"ID3" and len(head) > 4 and head[3] in (2, 3, 4) and head[4] == 0  # ID3v2 tag
@@ -45,3 +60,15 @@ def sniff_media(data: bytes) -> str | None:
     if id3 or frame_sync:
         return "audio/mpeg"
     return None
+
+
+def _ooxml(data: bytes) -> str | None:
+    """A DOCX, XLSX or PPTX package's type (None: another ZIP file or a broken one)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            names = z.namelist()[:10_000]
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
+        return None
+    if "[Content_Types].xml" not in names:
+        return None
+    return next((t for prefix, t in OOXML_TYPES.items() if any(n.startswith(prefix) for n in names)), None)

@@ -47,6 +47,9 @@ _STATUS_WORDS = {
 @click.option("--source-type", type=click.Choice(SOURCE_TYPES), help="IPTC digital source type (images).")
 @click.option("--notice", help="An explicit notice to put at a text's start.")
 @click.option("--default-notice", is_flag=True, help="Put the default notice at a text's start.")
+@click.option("--caption", help="Draw this caption onto an image (letters at least 5 % of its short side).")
+@click.option("--default-caption", is_flag=True, help="Draw the default caption ('AI-generated') onto an image.")
+@click.option("--caption-font", type=click.Path(exists=True, dir_okay=False), help="TrueType font for the caption.")
 @click.option("--resign", is_flag=True, help="Re-sign a file whose C2PA credentials the label would break.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def label(
@@ -60,18 +63,25 @@ def label(
     source_type: str | None,
     notice: str | None,
     default_notice: bool,
+    caption: str | None,
+    default_caption: bool,
+    caption_font: str | None,
     resign: bool,
     as_json: bool,
 ) -> None:
     """Add or update the AIGC implicit label (GB 45438) of SOURCE and write OUTPUT: images (XMP,
-    with the IPTC source type), MP3, FLAC, WAV, MP4/MOV/M4A, MKV and Markdown or plain texts
-    (front matter, and an explicit notice if asked). A platform that redistributes a file adds its
-    --propagator and --propagate-id; the producer's fields are kept."""
+    with the IPTC source type, and a visible caption if asked), MP3, FLAC, WAV, MP4/MOV/M4A,
+    MKV, DOCX/XLSX/PPTX and Markdown or plain texts (front matter, and an explicit notice if
+    asked). A platform that redistributes a file adds its --propagator and --propagate-id; the
+    producer's fields are kept."""
     from provenance.labels import DEFAULT_NOTICE
+    from provenance.labels.caption import DEFAULT_CAPTION
 
     try:
         if notice is not None and default_notice:
             raise InvalidInput("give --notice or --default-notice, not both")
+        if caption is not None and default_caption:
+            raise InvalidInput("give --caption or --default-caption, not both")
         data = read_bounded(source, MAX_IMAGE_BYTES, "the input limit")
         request = LabelRequest(
             label=value,
@@ -81,6 +91,8 @@ def label(
             propagate_id=propagate_id,
             source_type=source_type,
             notice=DEFAULT_NOTICE if default_notice else notice,
+            caption=DEFAULT_CAPTION if default_caption else caption,
+            caption_font=caption_font,
             resign=resign,
         )
         out = open_operations(settings_from()).label(data, request, actor=cli_actor())

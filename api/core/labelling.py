@@ -1,6 +1,6 @@
 """Add or update the labels the rules name on any supported file: the AIGC implicit label
 (a producer's, or a platform's propagator fields on redistribution), the IPTC source type in
-images, and a text's explicit notice.
+images, and an explicit label (a text's notice, an image's caption).
 
 A file whose C2PA credentials cover its metadata would be broken by a new label: it is refused
 unless re-signing is asked for, in which case the labelled file is signed anew with the
@@ -26,6 +26,7 @@ from provenance.labels import (
     write_labels,
     write_text_label,
 )
+from provenance.labels.caption import add_caption
 from provenance.manifest import source_type_uri
 from provenance.text_manifest import read_text_manifest
 from watermark.errors import InvalidInput, UnsupportedMedia
@@ -42,6 +43,8 @@ class LabelRequest:
         label: ``1`` AI-generated, ``2`` possibly, ``3`` suspected.
         source_type: an IPTC digital source type for images (short name or URI).
         notice: an explicit notice for texts (at the start, after any front matter).
+        caption: an explicit label drawn onto images (letters at least 5 % of the short side).
+        caption_font: a TrueType font for the caption (one with its characters: CJK captions).
         resign: re-sign a file whose C2PA credentials the label would break.
     """
 
@@ -52,6 +55,8 @@ class LabelRequest:
     propagate_id: str | None = None
     source_type: str | None = None
     notice: str | None = None
+    caption: str | None = None
+    caption_font: str | None = None
     resign: bool = False
 
 
@@ -109,7 +114,7 @@ def apply_label(data: bytes, req: LabelRequest, media: MediaService, *, declared
         out = write_text_label(text, aigc=label, notice=req.notice)
         return Labelled(out.encode("utf-8"), "text/plain", label, "front-matter")
     if req.notice is not None:
-        raise InvalidInput("an explicit notice is written into texts only")
+        raise InvalidInput("an explicit notice is written into texts only (images take a caption)")
     mime = what.header.mime_type if what.header is not None else what.mime
     carrier = carrier_of(mime or "")
     if mime is None or carrier is None:
@@ -124,7 +129,12 @@ def apply_label(data: bytes, req: LabelRequest, media: MediaService, *, declared
         )
     label = _merged(read_labels(data, mime), req, media, data)
     source = source_type_uri(req.source_type) if req.source_type is not None else None
-    labelled = write_labels(data, mime, aigc=label, source_type=source)
+    pixels = data
+    if req.caption is not None:  # pixels first: the metadata label then goes into the new file
+        if carrier != "xmp":
+            raise InvalidInput("a caption is drawn onto images only")
+        pixels = add_caption(data, mime, req.caption, font=req.caption_font)
+    labelled = write_labels(pixels, mime, aigc=label, source_type=source)
     if not signed:
         return Labelled(labelled, mime, label, carrier)
     if mime not in SUPPORTED_MIME:

@@ -28,8 +28,22 @@ __all__ = [
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif"}
 TEXT_SUFFIXES = {".txt", ".md"}
-# Audio and video: their credentials and labels are checked (no watermark applies yet).
-MEDIA_SUFFIXES = {".wav", ".mp3", ".flac", ".m4a", ".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi"}
+# Audio, video and Office documents: their credentials and labels are checked (no watermark applies yet).
+MEDIA_SUFFIXES = {
+    ".wav",
+    ".mp3",
+    ".flac",
+    ".m4a",
+    ".mp4",
+    ".mov",
+    ".m4v",
+    ".mkv",
+    ".webm",
+    ".avi",
+    ".docx",
+    ".xlsx",
+    ".pptx",
+}
 MAX_FILE = 64 * 1024 * 1024
 _PARQUET_BATCH = 4096
 

@@ -1,7 +1,8 @@
 """Labels that declare AI origin, read and written per carrier: the AIGC implicit label of
 GB 45438-2025 (XMP ``TC260:AIGC`` in images, ID3 ``TXXX:AIGC`` in MP3, a Vorbis comment in
 FLAC, a RIFF chunk in WAV, ``moov/udta/meta`` keys in MP4/MOV/M4A, a ``SimpleTag`` in Matroska,
-front matter in Markdown), IPTC's ``DigitalSourceType`` in XMP, and a text's explicit notice.
+a custom property in DOCX/XLSX/PPTX, front matter in Markdown), IPTC's ``DigitalSourceType``
+in XMP, and a text's explicit notice (:mod:`.caption` draws an image's).
 
 C2PA's own declaration (``digitalSourceType`` on the created action) is read with the manifest
 (:mod:`provenance.c2pa_io`).
@@ -12,11 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from provenance.media_types import OOXML_TYPES
 from watermark.errors import UnsupportedMedia
 
 from .aigc import AIGC_KEYS, AigcLabel, ParsedAigc, parse_aigc
 from .audio_tags import read_flac_aigc, read_id3_aigc, write_flac_aigc, write_id3_aigc
 from .container import CONTAINER_FORMATS, read_container_aigc, write_container_aigc
+from .ooxml import read_ooxml_aigc, write_ooxml_aigc
 from .riff import read_riff_aigc, write_wav_aigc
 from .text_labels import DEFAULT_NOTICE, add_notice, find_notices, read_front_matter_aigc, write_front_matter_aigc
 from .xmp import read_xmp_labels, set_xmp_labels
@@ -38,21 +41,25 @@ __all__ = [
     "write_text_label",
 ]
 
-Carrier = Literal["xmp", "id3", "vorbis-comment", "riff", "mp4", "matroska", "front-matter", "text-notice"]
+Carrier = Literal["xmp", "id3", "vorbis-comment", "riff", "mp4", "matroska", "ooxml", "front-matter", "text-notice"]
 
 IMAGE_LABEL_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif", "image/tiff")
 _IMAGE_CARRIERS: dict[str, Carrier] = dict.fromkeys(IMAGE_LABEL_TYPES, "xmp")
-_CARRIERS: dict[str, Carrier] = _IMAGE_CARRIERS | {
-    "audio/mpeg": "id3",
-    "audio/flac": "vorbis-comment",
-    "audio/wav": "riff",
-    "video/mp4": "mp4",
-    "video/x-m4v": "mp4",
-    "audio/mp4": "mp4",
-    "video/quicktime": "mp4",
-    "video/x-matroska": "matroska",
-    "video/webm": "matroska",
-}
+_CARRIERS: dict[str, Carrier] = (
+    _IMAGE_CARRIERS
+    | {
+        "audio/mpeg": "id3",
+        "audio/flac": "vorbis-comment",
+        "audio/wav": "riff",
+        "video/mp4": "mp4",
+        "video/x-m4v": "mp4",
+        "audio/mp4": "mp4",
+        "video/quicktime": "mp4",
+        "video/x-matroska": "matroska",
+        "video/webm": "matroska",
+    }
+    | dict.fromkeys(OOXML_TYPES.values(), "ooxml")
+)
 # Every media type whose implicit label Assay writes (texts: Markdown front matter).
 LABEL_TYPES = tuple(_CARRIERS)
 
@@ -89,6 +96,8 @@ def read_labels(data: bytes, mime: str) -> list[FoundLabel]:
         tags = read_flac_aigc(data)
     elif carrier in ("mp4", "matroska"):
         tags = read_container_aigc(data)
+    elif carrier == "ooxml":
+        tags = read_ooxml_aigc(data)
     if data[:4] == b"RIFF":  # WAV and AVI
         carrier = "riff"
         tags = read_riff_aigc(data)
@@ -123,6 +132,8 @@ def write_labels(data: bytes, mime: str, *, aigc: AigcLabel | None, source_type:
         return write_flac_aigc(data, value)
     if carrier == "riff":
         return write_wav_aigc(data, value)
+    if carrier == "ooxml":
+        return write_ooxml_aigc(data, value)
     if carrier in ("mp4", "matroska") and mime in CONTAINER_FORMATS:
         return write_container_aigc(data, mime, value)
     raise UnsupportedMedia(

@@ -68,11 +68,13 @@ class AigcLabel:
             )
         for name, value in zip(AIGC_KEYS, self.values(), strict=True):
             _check_value(name, value)
-        if bool(self.content_propagator) != bool(self.propagate_id):
+        producer, produce_id = self.content_producer.strip(), self.produce_id.strip()
+        propagator, propagate_id = self.content_propagator.strip(), self.propagate_id.strip()
+        if bool(propagator) != bool(propagate_id):
             raise InvalidInput("ContentPropagator and PropagateID go together: give both or neither")
-        if bool(self.content_producer) != bool(self.produce_id):
+        if bool(producer) != bool(produce_id):
             raise InvalidInput("ContentProducer and ProduceID go together: give both or neither")
-        if not self.content_producer and not self.content_propagator:
+        if not producer and not propagator:
             raise InvalidInput("a label names its producer (ContentProducer, ProduceID) or its propagator")
 
     def values(self) -> tuple[str, ...]:

@@ -12,7 +12,7 @@ import wave
 import cv2
 import numpy as np
 
-__all__ = ["audio_bytes", "mp4_bytes", "pdf_bytes", "remuxed", "wav_bytes"]
+__all__ = ["audio_bytes", "docx_bytes", "mp4_bytes", "pdf_bytes", "remuxed", "wav_bytes"]
 
 
 def wav_bytes(seconds: float = 0.2) -> bytes:
@@ -100,3 +100,31 @@ def remuxed(data: bytes, container: str, metadata: dict[str, str] | None = None,
             packet.stream = streams[packet.stream.index]
             dst.mux(packet)
     return out_buf.getvalue()
+
+
+def docx_bytes(text: str = "Hello") -> bytes:
+    """A minimal Word document (the three parts Word needs to open it)."""
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(
+            "[Content_Types].xml",
+            '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+            'content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+            'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName='
+            '"/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.'
+            'document.main+xml"/></Types>',
+        )
+        z.writestr(
+            "_rels/.rels",
+            '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/'
+            '2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/'
+            '2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>',
+        )
+        z.writestr(
+            "word/document.xml",
+            '<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="http://schemas.openxmlformats.org/'
+            f'wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>{text}</w:t></w:r></w:p></w:body></w:document>',
+        )
+    return buf.getvalue()

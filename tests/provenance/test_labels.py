@@ -28,7 +28,7 @@ from provenance.labels import (
 from provenance.labels.xmp import TC260_NS
 from watermark.errors import InvalidInput, UnsupportedMedia
 
-from .media_fixtures import audio_bytes, mp4_bytes, remuxed, wav_bytes
+from .media_fixtures import audio_bytes, docx_bytes, mp4_bytes, remuxed, wav_bytes
 
 TRAINED = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 LABEL = AigcLabel(content_producer="示例公司 Example Ltd", produce_id="gen-0001")
@@ -60,6 +60,7 @@ MEDIA = {
     "video/mp4": mp4_bytes,
     "video/quicktime": lambda: remuxed(mp4_bytes(), "mov"),
     "video/x-matroska": lambda: remuxed(mp4_bytes(), "matroska"),
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": docx_bytes,
 }
 
 
@@ -86,6 +87,12 @@ def test_every_carrier_round_trips_and_keeps_the_content_readable(mime: str) -> 
             im.load()
             with Image.open(io.BytesIO(original)) as before:
                 assert np.array_equal(np.asarray(im), np.asarray(before)) or mime == "image/tiff"
+    elif mime.startswith("application/"):
+        import zipfile
+
+        with zipfile.ZipFile(io.BytesIO(again)) as z:  # the document's own parts are untouched
+            assert z.read("word/document.xml") == zipfile.ZipFile(io.BytesIO(original)).read("word/document.xml")
+            assert b"custom-properties" in z.read("_rels/.rels") and b"custom.xml" in z.read("[Content_Types].xml")
     else:
         import av
 
@@ -187,7 +194,8 @@ def test_parsing_never_raises(value: str) -> None:
 
 @settings(max_examples=50, deadline=None)
 @given(
-    st.sampled_from(["1", "2", "3"]), st.text(min_size=1, max_size=40).filter(lambda s: all(ord(c) >= 32 for c in s))
+    st.sampled_from(["1", "2", "3"]),
+    st.text(min_size=1, max_size=40).filter(lambda s: bool(s.strip()) and all(ord(c) >= 32 for c in s)),
 )
 def test_written_labels_parse_back_exactly(label: str, producer: str) -> None:
     written = AigcLabel(label=label, content_producer=producer, produce_id="id-1")
@@ -215,3 +223,25 @@ def test_bad_labels_and_files_are_refused_in_words() -> None:
     with pytest.raises(UnsupportedMedia):
         write_labels(b"%PDF-1.7", "application/pdf", aigc=LABEL)
     assert read_labels(b"\xff\xd8" + b"<x:xmpmeta>" * 3, "image/jpeg") == []  # malformed XMP: no label, no error
+
+
+def test_a_caption_is_prominent_and_changes_only_the_bottom_band() -> None:
+    from provenance.labels.caption import add_caption
+
+    original = _image("PNG", optimize=False)
+    big = Image.open(io.BytesIO(original)).resize((400, 300))
+    buf = io.BytesIO()
+    big.save(buf, "PNG")
+    captioned = add_caption(buf.getvalue(), "image/png")
+    before = np.asarray(big, dtype=np.int16)
+    after = np.asarray(Image.open(io.BytesIO(captioned)).convert("RGB"), dtype=np.int16)
+    changed_rows = np.flatnonzero(np.abs(after - before).max(axis=(1, 2)) > 0)
+    assert changed_rows.min() > 300 * 0.8 and changed_rows.max() == 299  # a band along the bottom edge
+    letters = np.flatnonzero((after[changed_rows.min() :] >= 250).all(axis=2).any(axis=1))
+    assert letters.max() - letters.min() + 1 >= 0.05 * 300  # letters at least 5 % of the short side tall
+    with pytest.raises(InvalidInput, match="no glyphs"):
+        add_caption(buf.getvalue(), "image/png", "AI生成")  # no CJK font given: refused, not drawn as boxes
+    with pytest.raises(InvalidInput, match="does not fit"):
+        add_caption(buf.getvalue(), "image/png", "AI-generated content, made with a very long caption")
+    with pytest.raises(UnsupportedMedia):
+        add_caption(buf.getvalue(), "image/gif")

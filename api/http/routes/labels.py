@@ -74,6 +74,9 @@ async def label(
         str | None, Query(max_length=200, description=f"IPTC source type for images: {', '.join(SOURCE_TYPES)}.")
     ] = None,
     notice: Annotated[str | None, Query(max_length=500, description="An explicit notice at a text's start.")] = None,
+    caption: Annotated[
+        str | None, Query(max_length=80, description="A caption drawn onto an image (letters ≥ 5 % of its short side).")
+    ] = None,
     resign: Annotated[bool, Query(description="Re-sign a file whose credentials the label would break.")] = False,
 ) -> Response:
     """Add or update the AIGC implicit label (GB 45438) of a file or text; a platform that
@@ -91,6 +94,7 @@ async def label(
         propagate_id=propagate_id,
         source_type=source_type,
         notice=notice,
+        caption=caption,
         resign=resign,
     )
 
