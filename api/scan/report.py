@@ -148,7 +148,8 @@ def render_html(report: ScanReport) -> str:
         ("Watermark keys tried", ", ".join(st.keys_tried)),
         (
             "Trust anchors",
-            f"{st.trust_anchors} certificate(s); development signer trusted: {_cell(st.trust_dev_signer)}",
+            f"{st.trust_anchors} certificate(s){'; ' + st.trust_list if st.trust_list else ''}; "
+            f"development signer trusted: {_cell(st.trust_dev_signer)}",
         ),
         ("Language model", st.model),
         ("Audit log at the end", f"{report.audit_rows} rows, head {report.audit_head}"),

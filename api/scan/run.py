@@ -46,7 +46,8 @@ class ScanSettings(BaseModel):
     ai_fpr: float
     ai_precision: str = Field(description="The AI-likelihood model's weights: fp32 or bf16.")
     keys_tried: list[str]
-    trust_anchors: int = Field(description="Trust anchor certificates configured (PEM blocks).")
+    trust_anchors: int = Field(description="Trust anchor certificates in use (PEM blocks, the C2PA list's included).")
+    trust_list: str | None = Field(default=None, description="The C2PA Trust List in force (None: turned off).")
     trust_dev_signer: bool
     model: str
     store: str = Field(description="The store's database kind (its URL is not recorded).")
@@ -122,6 +123,7 @@ def scan_settings(settings: Settings, rt: Runtime) -> ScanSettings:
         ai_precision=resolve_precision(settings.ai_precision),
         keys_tried=[k.key_id for k in rt.text.keyring],
         trust_anchors=len(rt.media.trust_anchors()),
+        trust_list=listed.version if (listed := rt.media.trust_list()) is not None else None,
         trust_dev_signer=settings.trust_dev_signer,
         model=settings.model or "embedded (SmolLM2-135M-Instruct)",
         store=settings.database_url.split(":", 1)[0].split("+", 1)[0],

@@ -37,7 +37,10 @@ def test_files_signer_chains_to_a_configured_anchor(tmp_path: Path, env: Path) -
     assert report.provenance is not None and report.provenance.validation_state == "Trusted"
     assert report.provenance.trusted and report.provenance.verdict == "trusted"
     assert report.verdict == "no-evidence"  # a trusted capture declares no AI origin
-    assert report.label.startswith("Signed as a camera capture by") and report.label.endswith("signer trusted")
+    assert report.label.startswith("Signed as a camera capture by")
+    assert report.label.endswith("signer trusted by this server's own anchors")
+    assert report.provenance.trusted_by == "server-anchors" and report.provenance.trust_entity is None
+    assert {c.status for c in report.compliance} == {"not-applicable"}
 
 
 def test_callback_signer_keeps_the_key_outside(tmp_path: Path, env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
