@@ -130,15 +130,23 @@ def _ordered(layers: frozenset[Layer]) -> tuple[Layer, ...]:
     return tuple(layer for layer in order if layer in layers)
 
 
-def _not_ai(regime: Regime, f: _Facts) -> ComplianceFinding:
+def _finding(
+    regime: Regime, status: Status, f: _Facts, missing: list[str], notes: list[str], summary: str
+) -> ComplianceFinding:
     return ComplianceFinding(
         regime=regime,
-        status="not-applicable",
+        status=status,
         layers=_ordered(f.layers),
-        missing=(),
+        missing=tuple(missing),
+        notes=tuple(notes),
         basis=BASIS[regime],
-        summary="The content is declared not made by AI, and nothing found says otherwise: the rule does not apply.",
+        summary=summary,
     )
+
+
+def _not_ai(regime: Regime, f: _Facts) -> ComplianceFinding:
+    summary = "The content is declared not made by AI, and nothing found says otherwise: the rule does not apply."
+    return _finding(regime, "not-applicable", f, [], [], summary)
 
 
 def _eu(f: _Facts) -> ComplianceFinding:
@@ -175,15 +183,7 @@ def _eu(f: _Facts) -> ComplianceFinding:
         summary = "Partly marked: " + "; ".join(missing) + " missing."
     else:
         summary = "No machine-readable marking found: neither signed metadata nor a watermark (if AI made it)."
-    return ComplianceFinding(
-        regime=regime,
-        status=status,
-        layers=_ordered(f.layers),
-        missing=tuple(missing),
-        notes=tuple(notes),
-        basis=BASIS[regime],
-        summary=summary,
-    )
+    return _finding(regime, status, f, missing, notes, summary)
 
 
 def _cn(f: _Facts) -> ComplianceFinding:
@@ -217,28 +217,13 @@ def _cn(f: _Facts) -> ComplianceFinding:
         )
     else:
         summary = "No implicit label and no other AI marking found (if AI made it)."
-    return ComplianceFinding(
-        regime=regime,
-        status=status,
-        layers=_ordered(f.layers),
-        missing=tuple(missing),
-        notes=tuple(notes),
-        basis=BASIS[regime],
-        summary=summary,
-    )
+    return _finding(regime, status, f, missing, notes, summary)
 
 
 def _ca(f: _Facts) -> ComplianceFinding:
     regime: Regime = "ca-sb-942"
     if f.media in ("text", "document"):
-        return ComplianceFinding(
-            regime=regime,
-            status="not-applicable",
-            layers=_ordered(f.layers),
-            missing=(),
-            basis=BASIS[regime],
-            summary="SB 942 covers image, video and audio content, not text.",
-        )
+        return _finding(regime, "not-applicable", f, [], [], "SB 942 covers image, video and audio content, not text.")
     if f.declared_not_ai:
         return _not_ai(regime, f)
     m = f.manifest
@@ -265,15 +250,8 @@ def _ca(f: _Facts) -> ComplianceFinding:
         "partial": "Partly disclosed: " + "; ".join(missing) + " missing.",
         "does-not-meet": "No latent disclosure and no watermark found (if AI made it).",
     }[status]
-    return ComplianceFinding(
-        regime=regime,
-        status=status,
-        layers=_ordered(f.layers),
-        missing=tuple(missing),
-        notes=("Applies to covered providers (over 1,000,000 monthly users in California).",),
-        basis=BASIS[regime],
-        summary=summary,
-    )
+    notes = ["Applies to covered providers (over 1,000,000 monthly users in California)."]
+    return _finding(regime, status, f, missing, notes, summary)
 
 
 def judge(report: Report) -> tuple[ComplianceFinding, ...]:
