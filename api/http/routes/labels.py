@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from api.core.labelling import Labelled, LabelRequest
+from api.http.bodies import BINARY, TEXT_OR_FILE
 from api.http.deps import Caller, OpsDep, RuntimeDep, read_upload, require
 from api.http.models import FeedbackReceipt, FeedbackRequest, TrustListInfo, TrustResponse
 from api.http.problems import error_responses
@@ -23,27 +24,17 @@ __all__ = ["router"]
 
 router = APIRouter(tags=["labelling"])
 
-_BINARY = {"schema": {"type": "string", "format": "binary"}}
 _LABEL_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {"file": _BINARY["schema"], "text": {"type": "string"}},
-                }
-            },
-            "text/plain": {"schema": {"type": "string"}},
-        }
-        | {t: _BINARY for t in (*LABEL_TYPES, "application/octet-stream")},
+        "content": TEXT_OR_FILE | {t: BINARY for t in (*LABEL_TYPES, "application/octet-stream")},
     }
 }
 _LABELLED_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The labelled file; `Assay-Label-Carrier` says where the label went, `Assay-Manifest-Id` "
         "names the new manifest when the file was re-signed.",
-        "content": {t: _BINARY for t in LABEL_TYPES} | {"text/plain": {"schema": {"type": "string"}}},
+        "content": {t: BINARY for t in LABEL_TYPES} | {"text/plain": {"schema": {"type": "string"}}},
         "headers": {
             "Assay-Label-Carrier": {"description": "xmp, id3, riff, mp4, ...", "schema": {"type": "string"}},
             "Assay-Manifest-Id": {"description": "The new manifest (re-signed files).", "schema": {"type": "string"}},

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from api.core.media_service import SignedResult
+from api.http.bodies import BINARY, TEXT_OR_FILE
 from api.http.deps import Caller, OpsDep, RuntimeDep, Stopwatch, Upload, image_upload, read_upload, require
 from api.http.models import BindingMatches, Match, MatchesByContent
 from api.http.problems import error_responses
@@ -24,54 +25,44 @@ __all__ = ["router"]
 
 router = APIRouter(tags=["images and provenance"])
 
-_BINARY = {"schema": {"type": "string", "format": "binary"}}
 _FILE_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "content": {
             "multipart/form-data": {
-                "schema": {"type": "object", "properties": {"file": _BINARY["schema"]}, "required": ["file"]}
+                "schema": {"type": "object", "properties": {"file": BINARY["schema"]}, "required": ["file"]}
             },
-            "image/jpeg": _BINARY,
-            "image/png": _BINARY,
-            "image/webp": _BINARY,
-            "application/octet-stream": _BINARY,
+            "image/jpeg": BINARY,
+            "image/png": BINARY,
+            "image/webp": BINARY,
+            "application/octet-stream": BINARY,
         },
     }
-}
-_TEXT_OR_FILE: dict[str, Any] = {
-    "multipart/form-data": {
-        "schema": {
-            "type": "object",
-            "properties": {"file": _BINARY["schema"], "text": {"type": "string"}},
-        }
-    },
-    "text/plain": {"schema": {"type": "string"}},
 }
 _SIGNABLE_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "content": _TEXT_OR_FILE
-        | {t: _BINARY for t in ("image/jpeg", "image/png", "image/webp", "audio/wav", "video/mp4")}
-        | {t: _BINARY for t in ("application/pdf", "application/octet-stream")},
+        "content": TEXT_OR_FILE
+        | {t: BINARY for t in ("image/jpeg", "image/png", "image/webp", "audio/wav", "video/mp4")}
+        | {t: BINARY for t in ("application/pdf", "application/octet-stream")},
     }
 }
 _ANY_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "content": _TEXT_OR_FILE
+        "content": TEXT_OR_FILE
         | {
             "application/json": {
                 "schema": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}
             }
         }
-        | {t: _BINARY for t in ("image/jpeg", "image/png", "application/octet-stream")},
+        | {t: BINARY for t in ("image/jpeg", "image/png", "application/octet-stream")},
     }
 }
 _SIGNED_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The signed file; `Assay-Manifest-Id` and (when watermarked) `Assay-Record-Id` headers.",
-        "content": {t: _BINARY for t in ("image/jpeg", "image/png", "image/webp", "image/tiff")},
+        "content": {t: BINARY for t in ("image/jpeg", "image/png", "image/webp", "image/tiff")},
         "headers": {
             "Assay-Manifest-Id": {"description": "The C2PA manifest label.", "schema": {"type": "string"}},
             "Assay-Record-Id": {"description": "The watermark's record id (hex).", "schema": {"type": "string"}},
@@ -87,12 +78,12 @@ _SIGNED_ANY_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: _SIGNED_RESPONSE[200]
     | {
         "description": "The signed file (a text with its manifest embedded); `Assay-Manifest-Id` header.",
-        "content": {t: ({"schema": {"type": "string"}} if t == "text/plain" else _BINARY) for t in _SIGNABLE_TYPES},
+        "content": {t: ({"schema": {"type": "string"}} if t == "text/plain" else BINARY) for t in _SIGNABLE_TYPES},
     }
 }
 
 _MANIFEST_RESPONSE: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"application/c2pa": _BINARY}, "description": "The C2PA manifest store."}
+    200: {"content": {"application/c2pa": BINARY}, "description": "The C2PA manifest store."}
 }
 
 
