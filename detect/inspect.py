@@ -38,6 +38,7 @@ from .compliance import REGIME_NAMES, judge
 from .content import Content
 from .image import image_report
 from .label_findings import label_findings
+from .labels import AI_SOURCE_TYPES
 from .manifest import absent_manifest, manifest_finding, read_manifest, unreadable_manifest
 from .report import AiLikelihoodFinding, ManifestFinding, Marker, RecoveredFinding, Report, Signal
 from .text_report import text_report
@@ -81,16 +82,8 @@ def _label_markers(found: Sequence[FoundLabel], skip_iptc: bool = False) -> list
             markers.append(Marker(kind="aigc-label", detail=f"GB 45438 implicit label, {f.carrier} {f.field}"))
         elif f.kind == "explicit":
             markers.append(Marker(kind="explicit-label", detail=f"notice at the text's {f.field}: {f.value}"))
-        elif (
-            f.kind == "iptc"
-            and not skip_iptc
-            and f.value.rsplit("/", 1)[-1]
-            in (
-                "trainedAlgorithmicMedia",
-                "compositeWithTrainedAlgorithmicMedia",
-            )
-        ):
-            markers.append(Marker(kind="iptc-label", detail=f"IPTC source type {f.value.rsplit('/', 1)[-1]}"))
+        elif f.kind == "iptc" and not skip_iptc and (short := f.value.rsplit("/", 1)[-1]) in AI_SOURCE_TYPES:
+            markers.append(Marker(kind="iptc-label", detail=f"IPTC source type {short}"))
     return markers
 
 
@@ -110,9 +103,7 @@ def with_labels(report: Report, found: Sequence[FoundLabel], trust: TrustNaming 
     report = report.model_copy(update={"labels": label_findings(found, report.provenance)})
     compliance = judge(report)
     lines = [f"Label: {lab.in_words}" for lab in report.labels]
-    for c in compliance:
-        line = f"{REGIME_NAMES[c.regime]}: {c.status} — {c.summary}"
-        lines.append(line)
+    lines += [f"{REGIME_NAMES[c.regime]}: {c.status} — {c.summary}" for c in compliance]
     return report.model_copy(update={"compliance": compliance, "details": (*report.details, *lines)})
 
 

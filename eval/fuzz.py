@@ -3,7 +3,9 @@
 Targets: ``content`` (classifying uploaded bytes, then decoding the image), ``public_marks`` (the
 dwtDct decoder on decoded pixels), ``normalize`` (the text normaliser, including the span mapping),
 ``keyring`` (the key-ring TOML parser), ``c2pa`` (reading and validating a manifest from a JPEG or
-PNG) and ``json_bodies`` (the request bodies of ``/v1/text/*`` and ``/v1/verify``). Only
+PNG), ``json_bodies`` (the request bodies of ``/v1/text/*`` and ``/v1/verify``) and ``labels``
+(reading every label carrier — XMP, ID3, FLAC, RIFF, MP4/MKV through FFmpeg, OOXML, front matter —
+and rewriting an image's XMP). Only
 documented errors may escape a target: :class:`AssayError` subclasses (and, for the request models,
 pydantic's ``ValidationError``, which the API turns into a 422 problem); anything else is a crash.
 
@@ -37,8 +39,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "eval"]  # eval/provenance.py
 CORPUS = ROOT / "eval" / "fuzz_corpus"
+OOXML_DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 RESULTS = ROOT / "eval" / "results"
-TARGETS = ("content", "public_marks", "normalize", "keyring", "c2pa", "json_bodies")
+TARGETS = ("content", "public_marks", "normalize", "keyring", "c2pa", "json_bodies", "labels")
 
 
 def _target(name: str) -> Callable[[bytes], None]:
@@ -119,6 +122,28 @@ def _target(name: str) -> Callable[[bytes], None]:
                     Content.of_text(obj["text"])
 
         return json_bodies
+    if name == "labels":
+        from provenance.labels import AigcLabel, parse_aigc, read_labels, read_text_labels, write_labels
+        from provenance.media_types import sniff_media
+        from watermark.image.codec import sniff_mime_type
+
+        label = AigcLabel(content_producer="fuzz", produce_id="1")
+
+        def labels(data: bytes) -> None:
+            mime = sniff_media(data)
+            if mime is None:
+                with contextlib.suppress(AssayError):
+                    mime = sniff_mime_type(data, max_pixels=4_000_000)
+            for found in read_labels(data, mime or "application/octet-stream"):
+                parse_aigc(found.value)
+            text = data.decode("utf-8", "replace")
+            for found in read_text_labels(text):
+                parse_aigc(found.value)
+            if mime in ("image/jpeg", "image/png", "image/webp", "image/gif"):
+                with contextlib.suppress(AssayError):
+                    write_labels(data, mime, aigc=label)
+
+        return labels
     raise ValueError(f"unknown target {name!r}; one of {', '.join(TARGETS)}")
 
 
@@ -222,6 +247,23 @@ def seed_corpus(root: Path = CORPUS) -> None:
         Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(buf, fmt)
         signed = sign_asset(buf.getvalue(), mime, ai_manifest(title="t", model="m"), creds).data
         put("c2pa", f"signed.{fmt.lower()}", signed)
+    from provenance.labels import AigcLabel, write_labels, write_text_label
+    from tests.provenance.media_fixtures import audio_bytes, docx_bytes, mp4_bytes, wav_bytes
+
+    label = AigcLabel(content_producer="seed", produce_id="1")
+    media = {
+        "audio/wav": wav_bytes(0.02),
+        "video/mp4": mp4_bytes(2),
+        "audio/mpeg": audio_bytes("mp3", "libmp3lame", 0.05),
+    }
+    media[OOXML_DOCX] = docx_bytes()
+    for fmt, mime in (("JPEG", "image/jpeg"), ("PNG", "image/png"), ("WEBP", "image/webp"), ("GIF", "image/gif")):
+        buf = io.BytesIO()
+        Image.fromarray(rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)).save(buf, fmt)
+        media[mime] = buf.getvalue()
+    for mime, data in media.items():
+        put("labels", f"labelled.{mime.split('/')[1][:12]}", write_labels(data, mime, aigc=label))
+    put("labels", "labelled.md", write_text_label("Text.", aigc=label, notice="AI-generated").encode())
 
 
 def main() -> None:

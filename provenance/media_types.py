@@ -67,8 +67,8 @@ def _ooxml(data: bytes) -> str | None:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             names = z.namelist()[:10_000]
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
-        return None
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError, RuntimeError):
+        return None  # damaged, or a ZIP feature Python does not read: not a document Assay labels
     if "[Content_Types].xml" not in names:
         return None
     return next((t for prefix, t in OOXML_TYPES.items() if any(n.startswith(prefix) for n in names)), None)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import xml.etree.ElementTree as ET
 import zipfile
+import zlib
 
 from watermark.errors import InvalidInput
 
@@ -25,6 +26,18 @@ _MAX_PART = 1024 * 1024
 _MAX_TOTAL = 512 * 1024 * 1024  # a package that inflates beyond this is not rewritten (a zip bomb)
 _MAX_ENTRIES = 10_000
 
+# What a damaged or hostile package raises while it is read (corrupt deflate data, an unsupported
+# or encrypted entry, a truncated file, malformed XML).
+_BROKEN = (
+    zipfile.BadZipFile,
+    zlib.error,
+    ET.ParseError,
+    ValueError,
+    OSError,
+    EOFError,
+    NotImplementedError,
+    RuntimeError,
+)
 ET.register_namespace("vt", _VT)
 ET.register_namespace("assaycp", _CP)  # made the default namespace when written (see _default_ns)
 
@@ -45,7 +58,7 @@ def read_ooxml_aigc(data: bytes) -> list[tuple[str, str]]:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             raw = _part(z, _CUSTOM)
         root = ET.fromstring(raw) if raw else None
-    except (zipfile.BadZipFile, ET.ParseError, ValueError, OSError):
+    except _BROKEN:
         return []
     found = []
     for prop in root.iter(f"{{{_CP}}}property") if root is not None else ():
@@ -128,6 +141,6 @@ def write_ooxml_aigc(data: bytes, value: str) -> bytes:
                     dst.writestr(info, body if body is not None else src.read(info))
                 for name, body in replaced.items():  # parts the package did not have
                     dst.writestr(name, body)
-    except (zipfile.BadZipFile, ET.ParseError, ValueError, OSError, KeyError) as exc:
+    except (*_BROKEN, KeyError) as exc:
         raise InvalidInput(f"cannot rewrite this Office document: {str(exc)[:200]}") from None
     return out.getvalue()

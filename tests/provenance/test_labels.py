@@ -5,6 +5,7 @@ case; malformed labels never raise."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import struct
@@ -245,3 +246,21 @@ def test_a_caption_is_prominent_and_changes_only_the_bottom_band() -> None:
         add_caption(buf.getvalue(), "image/png", "AI-generated content, made with a very long caption")
     with pytest.raises(UnsupportedMedia):
         add_caption(buf.getvalue(), "image/gif")
+
+
+def test_damaged_office_packages_are_no_label_and_no_crash() -> None:
+    """Two fuzzing finds: a ZIP entry needing an unknown version, and corrupt deflate data."""
+    from detect.content import Content
+
+    docx = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    labelled = write_labels(docx_bytes(), docx, aigc=LABEL)
+    central = labelled.index(b"PK\x01\x02")
+    future = labelled[: central + 6] + bytes([114, 0]) + labelled[central + 8 :]  # "version 11.4 needed"
+    start = labelled.index(b"docProps/custom.xml") + len(b"docProps/custom.xml")  # its local header's name
+    corrupt = labelled[:start] + bytes(b ^ 0x5A for b in labelled[start : start + 40]) + labelled[start + 40 :]
+    for data in (future, corrupt):
+        assert read_labels(data, docx) == []
+        with pytest.raises(InvalidInput):
+            write_labels(data, docx, aigc=LABEL)
+        with contextlib.suppress(InvalidInput, UnsupportedMedia):
+            Content.of_bytes(data)
