@@ -41,6 +41,11 @@ BASIS = {
 }
 _AI_SAYS = ("ai-generated", "possibly-ai", "suspected-ai")
 Status = Literal["meets", "partial", "does-not-meet", "not-applicable"]
+_SHORT: dict[Layer, str] = {
+    "signed-metadata": "signed metadata",
+    "timestamp": "a trusted time stamp",
+    "watermark": "a watermark",
+}
 _SHORT_TEXT_TOKENS = 200
 
 
@@ -174,13 +179,14 @@ def _eu(f: _Facts) -> ComplianceFinding:
     marked = f.layers & {"signed-metadata", "watermark", "fingerprint", "implicit-label"}
     status: Status = "meets" if not missing else "partial" if marked else "does-not-meet"
     if status == "partial" and missing == [required[1][1]]:
-        summary = "Marked in two layers; only the trusted time stamp on the signed metadata is missing."
+        summary = "Everything the Code asks for is there except the trusted time stamp on the signed metadata."
     elif status == "meets":
         summary = "Marked machine-readably in two layers: signed, time-stamped metadata" + (
             " and an imperceptible watermark." if not short_text else " (a short text needs no watermark)."
         )
     elif status == "partial":
-        summary = "Partly marked: " + "; ".join(missing) + " missing."
+        absent = [_SHORT[layer] for layer, _ in required if layer not in f.layers]
+        summary = "Partly marked: " + (", ".join(absent) or "valid credentials") + " missing."
     else:
         summary = "No machine-readable marking found: neither signed metadata nor a watermark (if AI made it)."
     return _finding(regime, status, f, missing, notes, summary)
@@ -247,7 +253,10 @@ def _ca(f: _Facts) -> ComplianceFinding:
     status: Status = "meets" if not missing else "partial" if marked else "does-not-meet"
     summary = {
         "meets": "Carries a latent disclosure (provider, system and version, time, identifier) bound to a watermark.",
-        "partial": "Partly disclosed: " + "; ".join(missing) + " missing.",
+        "partial": "Partly disclosed: "
+        + ("no watermark" if m is not None and "watermark" not in f.layers else "no complete latent disclosure")
+        + (" and no watermark" if m is None and "watermark" not in f.layers else "")
+        + ".",
         "does-not-meet": "No latent disclosure and no watermark found (if AI made it).",
     }[status]
     notes = ["Applies to covered providers (over 1,000,000 monthly users in California)."]

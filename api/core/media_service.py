@@ -16,6 +16,7 @@ from api.core.settings import Settings
 from detect.content import Content
 from detect.image import image_watermark_finding
 from detect.inspect import Checks, inspect, inspect_media
+from detect.labels import AI_SOURCE_TYPES
 from detect.report import Report, WatermarkFinding
 from detect.trust_naming import ListTrust
 from provenance.c2pa_io import SUPPORTED_MIME, Ingredient, SignedAsset, sign_asset
@@ -26,8 +27,8 @@ from provenance.credentials import (
     credentials_from_files,
     ensure_dev_credentials,
 )
-from provenance.labels import AigcLabel, write_labels
-from provenance.manifest import TRAINED, asset_manifest
+from provenance.labels import AigcLabel, carrier_of, read_labels, write_labels
+from provenance.manifest import TRAINED, asset_manifest, source_type_uri
 from provenance.media_types import sniff_media
 from provenance.soft_binding import ALG, binding_value, sign_and_store
 from provenance.store import ManifestRecord, ManifestStore, SoftBindingMatch
@@ -173,6 +174,14 @@ class MediaService:
         """The implicit label of an output made here: AI-generated, by this provider, under ``produce_id``."""
         return AigcLabel(label="1", content_producer=self.producer[:1024], produce_id=produce_id)
 
+    def signed_label(self, digital_source_type: str | None, content: bytes) -> AigcLabel | None:
+        """The implicit label content signed here as AI-made gets (None: labels off, or not declared AI).
+        Its ``ProduceID`` is the content's hash (the first 32 hex digits of its SHA-256)."""
+        short = (digital_source_type or "").rsplit("/", 1)[-1]
+        if not self.settings.label_outputs or short not in AI_SOURCE_TYPES:
+            return None
+        return self.output_label(hashlib.sha256(content).hexdigest()[:32])
+
     def detector(self) -> ImageWatermarkDetector:
         """The image watermark detector over every key."""
         if self._detector is None:
@@ -246,6 +255,12 @@ class MediaService:
             digital_source_type=digital_source_type,
             ingredient_ids=["parent"] if parent is not None else (),
         )
+        label = self.signed_label(digital_source_type, data) if parent is None else None
+        if label is not None and carrier_of(mime) and not any(f.kind == "aigc" for f in read_labels(data, mime)):
+            # declared AI-made: the implicit label goes in first, under the signature (a label the
+            # file already carries is kept, as the rules ask of markings found on inputs)
+            uri = source_type_uri(digital_source_type or "") if carrier_of(mime) == "xmp" else None
+            data = write_labels(data, mime, aigc=label, source_type=uri)
         ingredients = [Ingredient(parent, mime, title, label="parent")] if parent is not None else []
         signed = sign_asset(
             data,
@@ -259,9 +274,16 @@ class MediaService:
         return SignedResult(signed.data, mime, self.record_signed(signed, signed.data, mime))
 
     def describe(
-        self, *, title: str, action: str, digital_source_type: str | None, software_agent: str | None
+        self,
+        *,
+        title: str,
+        action: str,
+        digital_source_type: str | None,
+        software_agent: str | None,
+        implicit_label: AigcLabel | None = None,
     ) -> dict[str, Any]:
-        """The manifest definition for content signed here (the agent defaults to the generator name).
+        """The manifest definition for content signed here (the agent defaults to the generator name;
+        ``implicit_label`` rides inside it, for content without metadata of its own: texts).
 
         Raises:
             InvalidInput: an unknown action or source type, or a bad title.
@@ -271,6 +293,7 @@ class MediaService:
             software_agent=software_agent or self.settings.generator_name,
             action=action,
             digital_source_type=digital_source_type,
+            implicit_label=implicit_label.to_json() if implicit_label is not None else None,
         )
 
     def record_signed(self, signed: SignedAsset, asset: bytes, mime: str) -> ManifestRecord:

@@ -119,7 +119,11 @@ class TextProvenance:
             SignatureInvalid: signing failed.
         """
         manifest = self.media.describe(
-            title=title, action=action, digital_source_type=digital_source_type, software_agent=software_agent
+            title=title,
+            action=action,
+            digital_source_type=digital_source_type,
+            software_agent=software_agent,
+            implicit_label=self.media.signed_label(digital_source_type, text.encode("utf-8", "surrogatepass")),
         )
         signed_text, signed = sign_text(
             text,

@@ -47,7 +47,7 @@ def test_assay_images_meet_every_regime_and_only_the_time_stamp_waits_for_a_tsa(
     assert eu["missing"] == [
         "a trusted time stamp on the signed metadata (configure a time-stamp authority), measure 1.1.1"
     ]
-    assert "only the trusted time stamp" in eu["summary"] and eu["basis"].startswith("Regulation (EU) 2024/1689")
+    assert "except the trusted time stamp" in eu["summary"] and eu["basis"].startswith("Regulation (EU) 2024/1689")
     kinds = sorted((lab["kind"], lab["carrier"]) for lab in report["labels"])
     assert kinds == [("aigc", "xmp"), ("c2pa", "c2pa-manifest"), ("iptc", "xmp")]
     aigc = next(lab for lab in report["labels"] if lab["kind"] == "aigc")
@@ -104,13 +104,32 @@ def test_unmarked_captured_and_contradictory_files(service: Service) -> None:
     assert _status(report)["cn-gb-45438-2025"] == "partial"
 
 
-def test_label_route_writes_every_kind_and_keeps_credentials_only_by_re_signing(service: Service) -> None:
+def test_label_route_writes_every_kind_and_keeps_credentials_only_by_re_signing(env: Path) -> None:
+    service = make_service(ai_likelihood=False)  # texts here are checked for labels, not scored
     c, sign = service.client, service.auth("sign")
     r = c.post("/v1/label", content=wav_bytes(), headers=sign | {"content-type": "audio/wav"})
     assert r.status_code == 200 and r.headers["assay-label-carrier"] == "riff", r.text
     report = _verify(service, r.content)
     assert _status(report)["cn-gb-45438-2025"] == "meets"
     assert _status(report)["ca-sb-942"] == "partial"  # a label alone is no latent disclosure bound to a mark
+    # signing content declared AI-made labels it too (under the signature), audio and text alike
+    ai = {"digital_source_type": "trainedAlgorithmicMedia"}
+    for body, ctype, carrier in (
+        (wav_bytes(), "audio/wav", "riff"),
+        (b"A model wrote this.", "text/plain", "c2pa-manifest"),
+    ):
+        signed = c.post("/v1/provenance/sign", params=ai, content=body, headers=sign | {"content-type": ctype})
+        assert signed.status_code == 200, signed.text
+        report = (
+            _verify(service, signed.content)
+            if ctype != "text/plain"
+            else c.post(
+                "/v1/verify", content=signed.content, headers=service.auth("verify") | {"content-type": "text/plain"}
+            ).json()
+        )
+        (aigc,) = [lab for lab in report["labels"] if lab["kind"] == "aigc"]
+        assert aigc["carrier"] == carrier and aigc["valid"] and _status(report)["cn-gb-45438-2025"] == "meets"
+        assert report["provenance"]["verdict"] == "valid"  # the label went in before signing
     # a platform redistributes a signed, labelled image: refused unless re-signed
     marked = c.post("/v1/images/watermark", content=photo_jpeg(), headers=sign | JPEG).content
     params = {"propagator": "Example Platform", "propagate_id": "v-42"}
