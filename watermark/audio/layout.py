@@ -1,15 +1,15 @@
 """The keyed time–frequency layout of the audio watermark.
 
 The mark lives in the short-time spectrum of the sound resampled to 16 kHz (frames of 1024
-samples, 64 ms, hop 512): every frequency bin between 250 Hz and 3.75 kHz of every frame is
-scaled up or down by a small factor. Frames are numbered modulo a period of ``PERIOD`` hops
-(about 5 s); in each of these *slots* the band's bins are split, by the key, into
+samples, 64 ms, hop 512): every frequency bin between 250 Hz and 6 kHz of every frame is
+scaled up or down by a small factor. Pairs of hops form *slots* (128 ms), numbered modulo a
+period of ``PERIOD`` slots (about 5 s); in each slot the band's bins are split, by the key, into
 ``BITS_PER_HOP`` disjoint groups, each carrying one symbol with a keyed sign per bin. The
 ``PERIOD × BITS_PER_HOP`` symbols of a period are the 306 scrambled bits of the payload's
 convolutional code (:mod:`watermark.image.ecc`, the image mark's code) and a keyed *pilot* that a
 detector correlates against to find the period's start in an excerpt cut from anywhere.
 
-The band sits below 4 kHz so the mark survives resampling to 16 kHz and low-rate codecs; keyed
+The band sits below 6 kHz so the mark survives resampling to 16 kHz and low-rate codecs; keyed
 groups and signs make every decoded bit a fair coin under any other key, the basis of the exact
 false-positive bound (see :mod:`watermark.audio.detect`).
 """
@@ -31,7 +31,9 @@ __all__ = [
     "HOP",
     "NFFT",
     "PERIOD",
+    "PERIOD_HOPS",
     "RATE",
+    "SLOT_HOPS",
     "AudioLayout",
     "audio_layout",
     "layout_for_key",
@@ -40,9 +42,11 @@ __all__ = [
 RATE = 16_000  # the analysis rate: every sound is marked and read at it
 NFFT = 1024
 HOP = NFFT // 2
-BAND = (16, 240)  # bins [16, 240): 250 Hz .. 3.75 kHz at 15.625 Hz a bin
-BITS_PER_HOP = 3
-PERIOD = 156  # hops: 4.99 s; 468 symbols = 306 coded bits + 162 pilot symbols
+BAND = (16, 384)  # bins [16, 384): 250 Hz .. 6 kHz at 15.625 Hz a bin
+BITS_PER_HOP = 6  # symbols per slot (disjoint groups of the slot's bins)
+SLOT_HOPS = 2  # a slot lasts two hops (128 ms): overlapping frames then see one coherent change
+PERIOD = 78  # slots: 156 hops, 4.99 s; 468 symbols = 306 coded bits + 162 pilot symbols
+PERIOD_HOPS = PERIOD * SLOT_HOPS
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
