@@ -11,7 +11,6 @@ or re-encoded, except for TIFF (rewritten losslessly by Pillow).
 from __future__ import annotations
 
 import io
-import re
 import struct
 import xml.etree.ElementTree as ET
 import zlib
@@ -55,7 +54,7 @@ _MAX_PACKETS = 16
 _JPEG_XMP = b"http://ns.adobe.com/xap/1.0/\x00"
 _PNG_XMP = b"XML:com.adobe.xmp"
 _GIF_XMP = b"XMP DataXMP"
-_PACKET = re.compile(rb"<x:xmpmeta\b.*?</x:xmpmeta>", re.S)
+_OPEN, _CLOSE = b"<x:xmpmeta", b"</x:xmpmeta>"
 
 
 @dataclass(frozen=True)
@@ -90,16 +89,35 @@ def _value(el: ET.Element) -> str:
     return (el.text or "").strip()
 
 
+def _frames(data: bytes) -> list[bytes]:
+    """The ``x:xmpmeta`` elements in ``data`` (at most ``_MAX_PACKETS`` of at most ``_MAX_PACKET``
+    bytes): each closing tag is paired with the last opening tag before it, so a hostile file
+    costs one pass over its bytes."""
+    found: list[bytes] = []
+    pos = 0
+    for _ in range(64 * _MAX_PACKETS):  # closing tags looked at: a file of stray tags ends the search
+        if len(found) >= _MAX_PACKETS:
+            break
+        end = data.find(_CLOSE, pos)
+        if end < 0:
+            break
+        start = data.rfind(_OPEN, pos, end)
+        if start >= 0 and end - start <= _MAX_PACKET:
+            found.append(data[start : end + len(_CLOSE)])
+        pos = end + len(_CLOSE)
+    return found
+
+
 def find_packets(data: bytes) -> list[bytes]:
     """Every XMP packet in a file (as ``x:xmpmeta`` elements), compressed PNG ones included."""
-    packets = [m.group(0) for m in _PACKET.finditer(data)][:_MAX_PACKETS]
+    packets = _frames(data)
     if data[:8] == b"\x89PNG\r\n\x1a\n":
         for kind, body in _png_chunks(data):
             if kind == b"iTXt" and body.startswith(_PNG_XMP + b"\x00\x01"):
                 text = _png_itxt_text(body)
                 if text is not None:
-                    packets.extend(m.group(0) for m in _PACKET.finditer(text))
-    return [p for p in packets if len(p) <= _MAX_PACKET]
+                    packets.extend(_frames(text))
+    return packets[:_MAX_PACKETS]
 
 
 def read_xmp_labels(data: bytes) -> XmpLabels:
@@ -175,7 +193,7 @@ def set_xmp_labels(data: bytes, mime: str, *, aigc: str | None, source_type: str
         UnsupportedMedia: a format whose XMP Assay does not write.
         InvalidInput: a malformed file or XMP packet.
     """
-    packets = [m.group(0) for m in _PACKET.finditer(data)]
+    packets = _frames(data)
     base = packets[0] if packets else None
     return write_xmp(data, mime, xmp_packet(aigc=aigc, source_type=source_type, base=base))
 

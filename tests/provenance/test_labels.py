@@ -264,3 +264,9 @@ def test_damaged_office_packages_are_no_label_and_no_crash() -> None:
             write_labels(data, docx, aigc=LABEL)
         with contextlib.suppress(InvalidInput, UnsupportedMedia):
             Content.of_bytes(data)
+
+
+def test_hostile_xmp_framing_is_read_in_one_pass() -> None:
+    """Thousands of unclosed or stray packet tags (a regex would rescan the file for each)."""
+    for hostile in (b"<x:xmpmeta " * 200_000, b"</x:xmpmeta>" * 200_000, b"<x:xmpmeta>" + b"a" * 2_000_000):
+        assert read_labels(b"\xff\xd8" + hostile, "image/jpeg") == []
