@@ -10,12 +10,15 @@ from watermark.errors import InvalidInput
 __all__ = ["read_riff_aigc", "write_wav_aigc"]
 
 _MAX_VALUE = 64 * 1024
+_MAX_CHUNKS = 4096  # real files have a handful; a file of millions of empty chunks is not walked
 
 
 def _chunks(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int]]:
-    """``(id, body start, body end)`` of each chunk between ``start`` and ``end``."""
-    out, pos = [], start
-    while pos + 8 <= end:
+    """``(id, body start, body end)`` of each chunk between ``start`` and ``end`` (the first
+    ``_MAX_CHUNKS``)."""
+    out: list[tuple[bytes, int, int]] = []
+    pos = start
+    while pos + 8 <= end and len(out) < _MAX_CHUNKS:
         cid = data[pos : pos + 4]
         (size,) = struct.unpack("<I", data[pos + 4 : pos + 8])
         body = pos + 8
@@ -54,9 +57,12 @@ def write_wav_aigc(data: bytes, value: str) -> bytes:
     """
     if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
         raise InvalidInput("not a WAV file")
+    chunks = _chunks(data, 12, len(data))
+    if len(chunks) >= _MAX_CHUNKS:
+        raise InvalidInput(f"this WAV file has more than {_MAX_CHUNKS} chunks")
     kept = [
         data[start - 8 : end + ((end - start) & 1)]
-        for cid, start, end in _chunks(data, 12, len(data))
+        for cid, start, end in chunks
         if cid.lower() != b"aigc"
     ]
     body = value.encode("utf-8")
