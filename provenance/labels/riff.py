@@ -60,11 +60,7 @@ def write_wav_aigc(data: bytes, value: str) -> bytes:
     chunks = _chunks(data, 12, len(data))
     if len(chunks) >= _MAX_CHUNKS:
         raise InvalidInput(f"this WAV file has more than {_MAX_CHUNKS} chunks")
-    kept = [
-        data[start - 8 : end + ((end - start) & 1)]
-        for cid, start, end in chunks
-        if cid.lower() != b"aigc"
-    ]
+    kept = [data[start - 8 : end + ((end - start) & 1)] for cid, start, end in chunks if cid.lower() != b"aigc"]
     body = value.encode("utf-8")
     chunk = b"AIGC" + struct.pack("<I", len(body)) + body + b"\x00" * (len(body) & 1)
     payload = b"WAVE" + b"".join(kept) + chunk
