@@ -35,7 +35,7 @@ import numpy.typing as npt
 
 from ..errors import InvalidInput
 from ..image import ecc
-from ..image.payload import CHECKED_BITS, PAYLOAD_VERSION, Payload, key_tag, new_record_id
+from ..image.payload import CHECKED_BITS, Payload, key_tag, new_record_id
 from ..keys import KeyRing, WatermarkKey
 from .layout import BAND, BITS_PER_HOP, HOP, PERIOD, PERIOD_HOPS, RATE, SLOT_HOPS, AudioLayout, layout_for_key
 from .signal import from_analysis_rate, istft, stft, to_analysis_rate
@@ -300,11 +300,8 @@ class AudioWatermarkDetector:
             attempt.decodes += 1
             if attempt.on_decode is not None:
                 attempt.on_decode(np.packbits(message).tobytes(), rank)
-            raw = ecc.crc_ok(message)
-            if raw is None:
-                continue
-            payload = Payload.from_bytes(raw)
-            if payload.version != PAYLOAD_VERSION or payload.key_tag != tag:
+            payload = Payload.checked(ecc.crc_ok(message), tag)
+            if payload is None:
                 continue
             coded = ecc.encode(message)
             agreement = float(np.mean((soft > 0) == coded))

@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..image.ecc import CODED_BITS
+from ..image.layout import keyed_words
 from ..keys import WatermarkKey
 
 __all__ = [
@@ -51,11 +52,6 @@ PERIOD_HOPS = PERIOD * SLOT_HOPS
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
-
-
-def _keyed_words(seed: bytes, label: bytes, n: int) -> npt.NDArray[np.uint64]:
-    stream = hashlib.shake_256(seed + b"\x00" + label).digest(8 * n)
-    return np.frombuffer(stream, dtype="<u8").astype(np.uint64)
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,16 +92,16 @@ class AudioLayout:
 def audio_layout(seed: bytes) -> AudioLayout:
     """The layout for a key seed (a keyed hash of the secret, never the secret)."""
     nbins = BAND[1] - BAND[0]
-    words = _keyed_words(seed, b"group", PERIOD * nbins).reshape(PERIOD, nbins)
+    words = keyed_words(seed, b"group", PERIOD * nbins).reshape(PERIOD, nbins)
     # an equal split of each slot's bins into the groups, in a keyed order
     ranks = np.argsort(np.argsort(words, axis=1, kind="stable"), axis=1, kind="stable")
     group = (ranks % BITS_PER_HOP).astype(np.int64)
-    sign = np.where(_keyed_words(seed, b"sign", PERIOD * nbins).reshape(PERIOD, nbins) & np.uint64(1), 1.0, -1.0)
-    order = np.argsort(_keyed_words(seed, b"symbol", PERIOD * BITS_PER_HOP), kind="stable")
+    sign = np.where(keyed_words(seed, b"sign", PERIOD * nbins).reshape(PERIOD, nbins) & np.uint64(1), 1.0, -1.0)
+    order = np.argsort(keyed_words(seed, b"symbol", PERIOD * BITS_PER_HOP), kind="stable")
     symbol = order.reshape(PERIOD, BITS_PER_HOP).astype(np.int64)
     pilots = PERIOD * BITS_PER_HOP - CODED_BITS
-    pilot = np.where(_keyed_words(seed, b"pilot", pilots) & np.uint64(1), 1.0, -1.0)
-    scramble = (_keyed_words(seed, b"scramble", CODED_BITS) & np.uint64(1)).astype(bool)
+    pilot = np.where(keyed_words(seed, b"pilot", pilots) & np.uint64(1), 1.0, -1.0)
+    scramble = (keyed_words(seed, b"scramble", CODED_BITS) & np.uint64(1)).astype(bool)
     return AudioLayout(group=group, sign=sign, symbol=symbol, pilot=pilot, scramble=scramble)
 
 

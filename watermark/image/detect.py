@@ -24,7 +24,7 @@ from ..keys import KeyRing, WatermarkKey
 from . import ecc
 from .embed import MIN_SIDE, embed_pixels, luma
 from .layout import TileLayout, layout_for_key
-from .payload import CHECKED_BITS, PAYLOAD_VERSION, Payload, key_tag
+from .payload import CHECKED_BITS, Payload, key_tag
 from .sync import (
     Alignment,
     Geometry,
@@ -191,11 +191,8 @@ class ImageWatermarkDetector:
             attempt.decodes += 1
             if attempt.on_decode is not None:
                 attempt.on_decode(np.packbits(message).tobytes(), rank)
-            raw = ecc.crc_ok(message)
-            if raw is None:
-                continue
-            payload = Payload.from_bytes(raw)
-            if payload.version != PAYLOAD_VERSION or payload.key_tag != tag:
+            payload = Payload.checked(ecc.crc_ok(message), tag)
+            if payload is None:
                 continue
             agreement = float(np.mean((soft > 0) == ecc.encode(message)))
             attempt.hit = (key, payload, aligned, agreement, geometry)

@@ -22,7 +22,7 @@ import numpy.typing as npt
 from ..keys import WatermarkKey
 from .ecc import CODED_BITS
 
-__all__ = ["BAND", "TILE", "TileLayout", "layout_for_key", "tile_layout"]
+__all__ = ["BAND", "TILE", "TileLayout", "keyed_words", "layout_for_key", "tile_layout"]
 
 TILE = 128
 BAND = (7.0, 32.0)  # radius in tile bins: periods 18.3 .. 4.0 px of the tile
@@ -36,7 +36,8 @@ BoolArray = npt.NDArray[np.bool_]
 ComplexArray = npt.NDArray[np.complex128]
 
 
-def _keyed_words(seed: bytes, label: bytes, n: int) -> npt.NDArray[np.uint64]:
+def keyed_words(seed: bytes, label: bytes, n: int) -> npt.NDArray[np.uint64]:
+    """``n`` keyed 64-bit words for ``label`` (SHAKE-256 of the seed and the label)."""
     stream = hashlib.shake_256(seed + b"\x00" + label).digest(8 * n)
     return np.frombuffer(stream, dtype="<u8").astype(np.uint64)
 
@@ -130,15 +131,15 @@ class TileLayout:
 def tile_layout(seed: bytes) -> TileLayout:
     """The layout for a key seed (``seed`` is already a keyed hash of the secret, never the secret)."""
     bins = _band_bins()
-    order = np.argsort(_keyed_words(seed, b"order", len(bins)), kind="stable")
+    order = np.argsort(keyed_words(seed, b"order", len(bins)), kind="stable")
     bins = bins[order]
     per_bit = int(len(bins) * (1 - _PILOT_SHARE)) // CODED_BITS
     pilot = len(bins) - per_bit * CODED_BITS
-    words = _keyed_words(seed, b"phase", len(bins))
+    words = keyed_words(seed, b"phase", len(bins))
     phase = (words >> np.uint64(11)).astype(np.float64) * (2 * np.pi / 2.0**53)
     data_bit = np.repeat(np.arange(CODED_BITS), per_bit)
-    data_bit = data_bit[np.argsort(_keyed_words(seed, b"assign", len(data_bit)), kind="stable")]
-    scramble = (_keyed_words(seed, b"scramble", CODED_BITS) & np.uint64(1)).astype(bool)
+    data_bit = data_bit[np.argsort(keyed_words(seed, b"assign", len(data_bit)), kind="stable")]
+    scramble = (keyed_words(seed, b"scramble", CODED_BITS) & np.uint64(1)).astype(bool)
     return TileLayout(bins=bins, pilot=pilot, phase=phase, data_bit=data_bit, scramble=scramble)
 
 

@@ -66,6 +66,15 @@ class Payload:
         word = int.from_bytes(data, "big")
         return cls(version=word >> 60, key_tag=(word >> 48) & 0xFFF, record_id=word & ((1 << RECORD_ID_BITS) - 1))
 
+    @classmethod
+    def checked(cls, raw: bytes | None, tag: int) -> Payload | None:
+        """The payload of a decode whose CRC passed (``raw``; None: it did not), if its version is
+        this one and its key tag ``tag``: the 48 checked bits of the exact bound."""
+        if raw is None:
+            return None
+        payload = cls.from_bytes(raw)
+        return payload if payload.version == PAYLOAD_VERSION and payload.key_tag == tag else None
+
     @property
     def record_hex(self) -> str:
         """The record id as 12 hex digits (the form the manifest store indexes)."""
