@@ -30,6 +30,7 @@ from provenance.labels.caption import add_caption
 from provenance.manifest import source_type_uri
 from provenance.text_manifest import read_text_manifest
 from watermark.errors import InvalidInput, UnsupportedMedia
+from watermark.image.codec import read_header
 
 __all__ = ["LabelRequest", "Labelled", "apply_label"]
 
@@ -81,8 +82,9 @@ def _merged(found: list[FoundLabel], req: LabelRequest, media: MediaService, dat
         producer = media.producer
     if producer and not produce_id:
         produce_id = hashlib.sha256(data).hexdigest()[:32]  # the content's own id when none is given
+    kept = old.get("Label") if old.get("Label") in ("1", "2", "3") else None  # an invalid one is replaced
     return AigcLabel(
-        label=req.label or old.get("Label") or "1",
+        label=req.label or kept or "1",
         content_producer=producer,
         produce_id=produce_id,
         reserved_code1=old.get("ReservedCode1", ""),
@@ -98,6 +100,7 @@ def apply_label(data: bytes, req: LabelRequest, media: MediaService, *, declared
     Raises:
         InvalidInput: a malformed file or label, or credentials the label would break (without
             ``resign``; texts cannot be re-signed here).
+        PayloadTooLarge: an image over the pixel limit to draw a caption on.
         UnsupportedMedia: a type whose labels Assay does not write.
         SignatureInvalid: re-signing failed.
     """
@@ -133,6 +136,7 @@ def apply_label(data: bytes, req: LabelRequest, media: MediaService, *, declared
     if req.caption is not None:  # pixels first: the metadata label then goes into the new file
         if carrier != "xmp":
             raise InvalidInput("a caption is drawn onto images only")
+        read_header(data, max_pixels=media.settings.max_pixels)  # the pixel limit before any decode
         pixels = add_caption(data, mime, req.caption, font=req.caption_font)
     labelled = write_labels(pixels, mime, aigc=label, source_type=source)
     if not signed:
