@@ -41,7 +41,7 @@ def _source_says(short: str) -> LabelSays:
     return "unknown"
 
 
-def _aigc(found: FoundLabel | None, value: str, carrier: str, field: str | None) -> LabelFinding:
+def _aigc(value: str, carrier: str, field: str | None) -> LabelFinding:
     parsed = parse_aigc(value)
     producer = parsed.fields.get("ContentProducer") or "an unnamed producer"
     words = f"GB 45438 implicit label in {_CARRIER_WORDS.get(carrier, carrier)}: {_SAYS_WORDS[parsed.says]}"
@@ -113,7 +113,7 @@ def label_findings(found: Sequence[FoundLabel], provenance: ManifestFinding | No
     out: list[LabelFinding] = []
     for f in found:
         if f.kind == "aigc":
-            out.append(_aigc(f, f.value, f.carrier, f.field))
+            out.append(_aigc(f.value, f.carrier, f.field))
         elif f.kind == "iptc":
             out.append(_iptc(f))
         else:
@@ -132,7 +132,7 @@ def label_findings(found: Sequence[FoundLabel], provenance: ManifestFinding | No
         c2pa = _c2pa(provenance)
         out.append(c2pa)
     if provenance is not None and provenance.implicit_label:
-        label = _aigc(None, provenance.implicit_label, "c2pa-manifest", "AIGC assertion")
+        label = _aigc(provenance.implicit_label, "c2pa-manifest", "AIGC assertion")
         if provenance.verdict not in ("trusted", "valid"):
             label = label.model_copy(
                 update={"valid": False, "problems": (*label.problems, "the credentials carrying it fail validation")}
