@@ -21,7 +21,7 @@ import numpy.typing as npt
 from .layout import TILE, TileLayout
 from .quality import SsimReference
 
-__all__ = ["MIN_SIDE", "REFERENCE_SIDE", "embed_pixels", "luma", "working_scale"]
+__all__ = ["MIN_SIDE", "REFERENCE_SIDE", "embed_pixels", "low_band_pattern", "luma", "working_scale"]
 
 REFERENCE_SIDE = 512
 MIN_SIDE = 256
@@ -98,6 +98,13 @@ def _flat_map(y: FloatArray, sd: FloatArray, scale: float, levels: float) -> Flo
     lit = np.clip((darkest - levels * _DARK[0]) / (levels * (_DARK[1] - _DARK[0])), 0.0, 1.0)
     sigma = _FLAT_BLUR * scale
     return np.asarray(cv2.GaussianBlur(flat, (0, 0), sigma) * cv2.GaussianBlur(lit, (0, 0), sigma), np.float32)
+
+
+def low_band_pattern(layout: TileLayout, coded: BoolArray, height: int, width: int) -> FloatArray:
+    """``(height, width)`` the tile's low-band copy (the flat regions' copy of
+    :func:`embed_pixels`) on the canonical grid, at unit RMS: what compression keeps best."""
+    pattern = _pattern(layout.tile(coded, tilt=_LOW_TILT), height, width, working_scale(height, width))
+    return np.asarray(pattern / max(float(np.sqrt(np.mean(pattern**2))), 1e-12), np.float32)
 
 
 def embed_pixels(pixels: FloatArray, layout: TileLayout, coded: BoolArray, *, psnr: float, peak: float) -> FloatArray:

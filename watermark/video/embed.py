@@ -1,0 +1,70 @@
+"""The video mark on frames: the image mark's low-band copy (the same keyed tile, payload and code
+as images, with its energy in the band's lowest rings, which video codecs keep), computed once
+for a video's size and added to every frame's luminance unchanged.
+
+One pattern for every frame is what makes the mark still: nothing in it moves or changes from
+frame to frame, so it cannot flicker, and marking costs one addition per pixel. Its RMS is set
+by ``psnr`` (40 dB by default), the same change on R, G and B (hue and saturation untouched).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import InvalidInput
+from ..image import ecc
+from ..image.embed import MIN_SIDE, low_band_pattern
+from ..image.layout import layout_for_key
+from ..image.payload import Payload
+from ..keys import KeyRing
+
+__all__ = ["DEFAULT_VIDEO_PSNR", "FramePlan", "VideoMarker"]
+
+DEFAULT_VIDEO_PSNR = 40.0
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class FramePlan:
+    """The change every frame of one video gets, and what it carries."""
+
+    delta: npt.NDArray[np.float32]  # (h, w) luminance change, in 8-bit levels
+    key_id: str
+    payload: Payload
+
+    def apply(self, frame: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+        """An ``(h, w, 3)`` 8-bit RGB frame with the mark added (rounded, clipped)."""
+        if frame.shape[:2] != self.delta.shape:
+            raise InvalidInput(f"frame is {frame.shape[1]}x{frame.shape[0]}, the plan is for another size")
+        out = frame.astype(np.float32) + self.delta[..., None]
+        marked: npt.NDArray[np.uint8] = np.clip(np.rint(out), 0, 255).astype(np.uint8)
+        return marked
+
+
+class VideoMarker:
+    """Plans the mark of a key ring's key for videos of a given size."""
+
+    def __init__(self, keyring: KeyRing, *, psnr: float = DEFAULT_VIDEO_PSNR) -> None:
+        if not 30.0 <= psnr <= 60.0:
+            raise ValueError(f"psnr must be within [30, 60] dB, got {psnr}")
+        self.keyring = keyring
+        self.psnr = psnr
+
+    def plan(self, height: int, width: int, *, record_id: int, key_id: str | None = None) -> FramePlan:
+        """The mark for ``height`` x ``width`` frames carrying ``record_id``.
+
+        Raises:
+            InvalidInput: frames below ``MIN_SIDE`` on the short side, a record id out of range.
+            UnknownKey: ``key_id`` is not in the ring.
+        """
+        if min(height, width) < MIN_SIDE:
+            raise InvalidInput(f"videos need at least {MIN_SIDE} px on the short side to carry a mark")
+        key = self.keyring.get(key_id) if key_id else self.keyring.active
+        payload = Payload.for_key(key.key_id, record_id)
+        coded = ecc.encode(ecc.with_crc(payload.to_bytes()))
+        rms = 255.0 * 10.0 ** (-self.psnr / 20.0)
+        delta = low_band_pattern(layout_for_key(key), coded, height, width) * np.float32(rms)
+        return FramePlan(delta, key.key_id, payload)
