@@ -8,7 +8,9 @@ report.
 - **Image**: the pixels are decoded once (inside the caller's decode budget) for every watermark,
   then the embedded manifest is read; credentials are recovered through the watermark when the
   file carries none.
-- **Audio, video, PDF**: the embedded manifest only (no watermark or statistical test applies).
+- **Video**: the embedded manifest, and the video watermark read from frames sampled over its
+  first 30 s.
+- **Audio, PDF**: the embedded manifest only (no watermark or statistical test applies yet).
 
 Every kind is then read for labels (AIGC implicit labels, IPTC source types, a text's explicit
 notice; :mod:`provenance.labels`), which the headline counts as weak evidence, and judged
@@ -43,11 +45,23 @@ from .manifest import absent_manifest, manifest_finding, read_manifest, unreadab
 from .report import AiLikelihoodFinding, ManifestFinding, Marker, RecoveredFinding, Report, Signal
 from .text_report import text_report
 from .verdict import assemble, sha256_hex, trust_words
+from .video import video_watermark
 
 if TYPE_CHECKING:
     from watermark.text.detector import TextDetection
 
-__all__ = ["Checks", "TextChecks", "TrustNaming", "inspect", "inspect_media", "inspect_text", "with_labels"]
+VIDEO_SECONDS = 30.0  # the stretch of a video its watermark is read from (frames sampled across it)
+
+__all__ = [
+    "VIDEO_SECONDS",
+    "Checks",
+    "TextChecks",
+    "TrustNaming",
+    "inspect",
+    "inspect_media",
+    "inspect_text",
+    "with_labels",
+]
 
 
 class TextChecks(Protocol):
@@ -150,7 +164,13 @@ def inspect(content: Content, checks: Checks, *, key_id: str | None = None) -> R
             content.text or "", checks.texts, trust_anchors=checks.trust_anchors, key_id=key_id, trust=checks.trust
         )
     if content.kind == "media" and content.mime is not None:
-        return inspect_media(content.data, content.mime, trust_anchors=checks.trust_anchors, trust=checks.trust)
+        return inspect_media(
+            content.data,
+            content.mime,
+            trust_anchors=checks.trust_anchors,
+            trust=checks.trust,
+            video_detector=checks.image_detector,
+        )
     if checks.image_detector is None:
         raise ConfigurationError("this inspection has no image watermark detector")
     header = content.header
@@ -211,17 +231,31 @@ def inspect_text(
 
 
 def inspect_media(
-    data: bytes, mime: str, *, trust_anchors: Sequence[str] = (), trust: TrustNaming | None = None
+    data: bytes,
+    mime: str,
+    *,
+    trust_anchors: Sequence[str] = (),
+    trust: TrustNaming | None = None,
+    video_detector: ImageWatermarkDetector | None = None,
+    video_seconds: float = VIDEO_SECONDS,
 ) -> Report:
-    """The report for an audio, video or PDF file: its C2PA manifest (no watermark applies) and labels."""
+    """The report for an audio, video or PDF file: its C2PA manifest, its labels and, for video
+    with ``video_detector``, the Assay video watermark read from frames sampled over its first
+    ``video_seconds``."""
     found = read_labels(data, mime)
     c2pa = mime in SUPPORTED_MIME
-    skipped: list[Signal] = ["watermark", "recovered", "ai_likelihood"]
+    skipped: list[Signal] = ["recovered", "ai_likelihood"]
+    watermarks = []
+    if mime.startswith("video/") and video_detector is not None:
+        watermarks.append(video_watermark(data, video_detector, max_seconds=video_seconds))
+    else:
+        skipped.insert(0, "watermark")
     if not c2pa:
         skipped.append("provenance")
     report = assemble(
         content_type=mime,
         content_sha256=sha256_hex(data),
+        watermarks=watermarks,
         provenance=read_manifest(data, mime, trust_anchors=trust_anchors) if c2pa else None,
         markers=_label_markers(found),
         not_checked=skipped,

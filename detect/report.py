@@ -61,8 +61,8 @@ class _Model(BaseModel):
 class WatermarkFinding(_Model):
     """One watermark test: an Assay text key, an Assay image key ring, or a public image mark."""
 
-    kind: Literal["text", "image", "public"] = Field(
-        description="`text` and `image`: Assay's keyed marks; `public`: an unkeyed mark a generator embeds."
+    kind: Literal["text", "image", "video", "public"] = Field(
+        description="`text`, `image` and `video`: Assay's keyed marks; `public`: an unkeyed mark a generator embeds."
     )
     scheme: str = Field(examples=["kgw", "assay-image-ss", "invisible-watermark-dwtdct"])
     key_id: str | None = Field(description="The key that matched (or was tested); null for public marks.")
@@ -98,6 +98,8 @@ class WatermarkFinding(_Model):
             "axis; 1 unless the image was stretched) and `shear` (degrees)."
         ),
     )
+    # video
+    frames_read: int | None = Field(default=None, description="Video only: the frames sampled and read.")
     # public marks
     generator: str | None = None
 

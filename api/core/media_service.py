@@ -15,7 +15,7 @@ from api.core.budget import DecodeBudget
 from api.core.settings import Settings
 from detect.content import Content
 from detect.image import image_watermark_finding
-from detect.inspect import Checks, inspect, inspect_media
+from detect.inspect import Checks, inspect
 from detect.labels import AI_SOURCE_TYPES
 from detect.report import Report, WatermarkFinding
 from detect.trust_naming import ListTrust
@@ -334,7 +334,7 @@ class MediaService:
         Raises:
             UnsupportedMedia: a type C2PA cannot read.
         """
-        return inspect_media(data, mime, trust_anchors=self.trust_anchors(), trust=ListTrust(self.trust_list()))
+        return inspect(Content("media", data, mime=mime), self.checks())
 
     def matches_by_content(self, data: bytes) -> tuple[list[SoftBindingMatch], WatermarkFinding]:
         """Stored manifests for an image: by its watermark's soft binding, and by exact hash."""

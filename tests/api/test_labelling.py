@@ -276,3 +276,19 @@ def test_public_mode_keeps_no_personal_data_and_takes_feedback(env: Path) -> Non
     )
     DropClientAddress().filter(record)
     assert record.getMessage() == '- - "GET / HTTP/1.1" 200'
+
+
+def test_videos_are_read_for_the_video_watermark_through_the_service(service: Service) -> None:
+    from tests.watermark.video.test_video_watermark import clip
+    from watermark.video import VideoMarker, mark_video
+
+    marked = mark_video(clip(frames=30), VideoMarker(service.runtime.text.keyring), record_id=0xBEEF).data
+    report = _verify(service, marked)
+    (mark,) = report["watermarks"]
+    assert mark["kind"] == "video" and mark["detected"] and mark["record_id"] == "00000000beef"
+    assert mark["frames_read"] == 12 and report["verdict"] == "ai" and "watermark" not in report["not_checked"]
+    assert "watermark" in report["compliance"][0]["layers"]
+    plain = _verify(service, clip(frames=30))
+    assert not plain["watermarks"][0]["detected"] and plain["verdict"] == "no-evidence"
+    broken = _verify(service, marked[: len(marked) // 3])  # cut short: no 500, the reading says why
+    assert broken["watermarks"][0]["verdict"] in ("inconclusive", "not-detected", "watermarked")

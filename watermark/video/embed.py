@@ -4,7 +4,9 @@ for a video's size and added to every frame's luminance unchanged.
 
 One pattern for every frame is what makes the mark still: nothing in it moves or changes from
 frame to frame, so it cannot flicker, and marking costs one addition per pixel. Its RMS is set
-by ``psnr`` (40 dB by default), the same change on R, G and B (hue and saturation untouched).
+by ``psnr`` (40 dB after rounding, by default) and lowered where the first frame's SSIM (after
+rounding) would fall under ``SSIM_FLOOR`` (flat animation); the same change goes on R, G and B
+(hue and saturation untouched).
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from ..image import ecc
 from ..image.embed import MIN_SIDE, low_band_pattern
 from ..image.layout import layout_for_key
 from ..image.payload import Payload
+from ..image.quality import SsimReference
 from ..keys import KeyRing
 
-__all__ = ["DEFAULT_VIDEO_PSNR", "FramePlan", "VideoMarker"]
+__all__ = ["DEFAULT_VIDEO_PSNR", "SSIM_FLOOR", "FramePlan", "VideoMarker"]
 
-DEFAULT_VIDEO_PSNR = 40.0
+DEFAULT_VIDEO_PSNR = 40.5  # 40 dB after rounding to 8 bits
+SSIM_FLOOR = 0.98
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -53,13 +57,15 @@ class VideoMarker:
         self.keyring = keyring
         self.psnr = psnr
 
-    def plan(self, height: int, width: int, *, record_id: int, key_id: str | None = None) -> FramePlan:
-        """The mark for ``height`` x ``width`` frames carrying ``record_id``.
+    def plan(self, first: npt.NDArray[np.uint8], *, record_id: int, key_id: str | None = None) -> FramePlan:
+        """The mark for frames the size of ``first`` (an ``(h, w, 3)`` 8-bit RGB frame whose SSIM
+        caps the amplitude) carrying ``record_id``.
 
         Raises:
             InvalidInput: frames below ``MIN_SIDE`` on the short side, a record id out of range.
             UnknownKey: ``key_id`` is not in the ring.
         """
+        height, width = first.shape[:2]
         if min(height, width) < MIN_SIDE:
             raise InvalidInput(f"videos need at least {MIN_SIDE} px on the short side to carry a mark")
         key = self.keyring.get(key_id) if key_id else self.keyring.active
@@ -67,4 +73,10 @@ class VideoMarker:
         coded = ecc.encode(ecc.with_crc(payload.to_bytes()))
         rms = 255.0 * 10.0 ** (-self.psnr / 20.0)
         delta = low_band_pattern(layout_for_key(key), coded, height, width) * np.float32(rms)
+        reference = SsimReference(first.astype(np.float32), peak=255.0)
+        for _ in range(6):  # SSIM's loss grows about as the square of the change
+            score = reference.mean_ssim(FramePlan(delta, key.key_id, payload).apply(first).astype(np.float32))
+            if score >= SSIM_FLOOR:
+                break
+            delta = delta * np.float32(np.sqrt((1.0 - SSIM_FLOOR) / max(1.0 - score, 1e-9)) * 0.97)
         return FramePlan(delta, key.key_id, payload)

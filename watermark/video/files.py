@@ -109,7 +109,7 @@ def mark_video(
                             raise PayloadTooLarge(f"videos of at most {max_frames} frames are marked")
                         rgb = np.asarray(frame.to_ndarray(format="rgb24"), dtype=np.uint8)
                         if plan is None:
-                            plan = marker.plan(rgb.shape[0], rgb.shape[1], record_id=rid, key_id=key_id)
+                            plan = marker.plan(rgb, record_id=rid, key_id=key_id)
                         pixels = plan.apply(rgb)
                         if frames <= 50:  # the change is the same every frame: a sample suffices
                             psnr_min = min(psnr_min, _psnr(rgb.astype(np.float64), pixels.astype(np.float64)))

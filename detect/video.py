@@ -1,0 +1,55 @@
+"""A video's watermark reading as a finding (the image mark's key ring, read over sampled frames)."""
+
+from __future__ import annotations
+
+from watermark.errors import InvalidInput
+from watermark.image import ImageWatermarkDetector
+from watermark.video import VideoDetection, detect_video
+
+from .report import WatermarkFinding
+
+__all__ = ["video_watermark", "video_watermark_finding"]
+
+SCHEME = "assay-video-lowband"
+
+
+def video_watermark_finding(d: VideoDetection, keys_tried: int) -> WatermarkFinding:
+    """The key ring's reading of a video (over ``keys_tried`` keys) as a finding."""
+    return WatermarkFinding(
+        kind="video",
+        scheme=SCHEME,
+        key_id=d.key_id,
+        detected=d.found,
+        verdict="watermarked" if d.found else ("too-small" if d.reason == "too-small" else "not-detected"),
+        p_value=d.p_value,
+        p_value_kind="union-bound",
+        decided_at_fpr=d.fpr,
+        evidence_size=d.decodes,
+        evidence_unit="decodes",
+        keys_tried=keys_tried,
+        record_id=d.payload.record_hex if d.payload else None,
+        bit_accuracy=d.bit_accuracy,
+        frames_read=d.frames_read,
+    )
+
+
+def video_watermark(data: bytes, detector: ImageWatermarkDetector, *, max_seconds: float) -> WatermarkFinding:
+    """The watermark finding of a video file: frames sampled over its first ``max_seconds``; a file
+    whose frames cannot be decoded is ``inconclusive`` with the reason, never an error."""
+    try:
+        return video_watermark_finding(detect_video(data, detector, max_seconds=max_seconds), len(detector.keyring))
+    except InvalidInput as exc:
+        return WatermarkFinding(
+            kind="video",
+            scheme=SCHEME,
+            key_id=None,
+            detected=False,
+            verdict="inconclusive",
+            p_value=1.0,
+            p_value_kind="union-bound",
+            decided_at_fpr=detector.fpr,
+            evidence_size=0,
+            evidence_unit="decodes",
+            keys_tried=len(detector.keyring),
+            reason=f"the frames cannot be decoded ({exc})",
+        )
