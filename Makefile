@@ -63,6 +63,7 @@ eval: install
 		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q libimage-exiftool-perl; \
 	fi
 	$(PY) eval/compliance.py
+	$(PY) eval/video_watermark.py
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache
