@@ -17,9 +17,10 @@ from .credentials import DEV_SIGNER_NAME, SigningCredentials
 from .manifest import TRAINED, ai_manifest
 from .store import ManifestRecord, ManifestStore
 
-__all__ = ["ALG", "BoundManifest", "binding_value", "sign_and_store"]
+__all__ = ["ALG", "VIDEO_ALG", "BoundManifest", "binding_value", "sign_and_store"]
 
 ALG = "com.assay.image-ss.1"
+VIDEO_ALG = "com.assay.video-lowband.1"  # the image payload, carried by the video mark
 
 
 def binding_value(payload: bytes) -> str:
@@ -50,6 +51,7 @@ def sign_and_store(
     sign_callback: Callable[[bytes], bytes] | None = None,
     tsa_url: str | None = None,
     implicit_label: str | None = None,
+    alg: str = ALG,
 ) -> BoundManifest:
     """Sign ``data`` (already watermarked with ``payload``) with a soft-bound AI manifest and store it.
 
@@ -67,12 +69,13 @@ def sign_and_store(
         tsa_url: an RFC 3161 time-stamp authority (signing fails when it cannot be reached).
         implicit_label: an AIGC label's JSON to carry inside the manifest too (see
             :func:`provenance.manifest.asset_manifest`; images keep theirs in XMP).
+        alg: the soft-binding algorithm of the mark (``ALG`` for images, ``VIDEO_ALG``).
     """
     manifest = ai_manifest(
         title=title,
         model=model,
         digital_source_type=digital_source_type,
-        soft_binding=(ALG, payload),
+        soft_binding=(alg, payload),
         implicit_label=implicit_label,
     )
     signed = sign_asset(
@@ -86,6 +89,6 @@ def sign_and_store(
         manifest_store=signed.manifest_store,
         signer=name,
         development_signer=credentials.development,
-        soft_bindings=[(ALG, payload)],
+        soft_bindings=[(alg, payload)],
     )
     return BoundManifest(signed, record)

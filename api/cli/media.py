@@ -131,11 +131,16 @@ def _print_signed(info: dict[str, object], as_json: bool) -> None:
 @click.option("--key", "key_id", help="Mark with this key id instead of the active key.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def watermark(source: str, output: str, keys: str | None, title: str | None, key_id: str | None, as_json: bool) -> None:
-    """Watermark the image SOURCE, sign a C2PA manifest declaring AI origin bound to the watermark,
-    store the manifest (so stripped credentials can be recovered) and write OUTPUT."""
+    """Watermark the image or video SOURCE, sign a C2PA manifest declaring AI origin bound to the
+    watermark, store the manifest (so stripped credentials can be recovered) and write OUTPUT. A
+    video keeps its container and codec (H.264, MPEG-4, VP8, VP9) and its audio."""
+    from provenance.media_types import sniff_media
+
     try:
         data = read_image_file(source)
-        check_output_suffix(Path(output), read_header(data).output_mime_type)  # before anything is signed or stored
+        video = sniff_media(data)
+        mime = video if video is not None and video.startswith("video/") else read_header(data).output_mime_type
+        check_output_suffix(Path(output), mime)  # before anything is signed or stored
         ops = open_operations(settings_from(keys))
         result = ops.watermark_and_sign(data, actor=cli_actor(), title=title or Path(source).name, key_id=key_id)
     except AssayError as exc:

@@ -30,7 +30,7 @@ from provenance.credentials import (
 from provenance.labels import AigcLabel, carrier_of, read_labels, write_labels
 from provenance.manifest import TRAINED, asset_manifest, source_type_uri
 from provenance.media_types import sniff_media
-from provenance.soft_binding import ALG, binding_value, sign_and_store
+from provenance.soft_binding import ALG, VIDEO_ALG, binding_value, sign_and_store
 from provenance.store import ManifestRecord, ManifestStore, SoftBindingMatch
 from provenance.trust import TrustAnchors, load_trust_anchors
 from provenance.trust_lists import TrustList, load_trust_list
@@ -38,6 +38,7 @@ from watermark.errors import ConfigurationError, UnsupportedMedia
 from watermark.image import ImageWatermarkDetector, ImageWatermarker, MarkedImage, read_image, watermark_file
 from watermark.image.codec import ImageHeader, read_header
 from watermark.keys import KeyRing
+from watermark.video import MarkedVideo, VideoMarker, mark_video
 
 __all__ = ["MediaService", "SignedResult"]
 
@@ -49,7 +50,7 @@ class SignedResult:
     data: bytes
     mime: str
     record: ManifestRecord
-    marked: MarkedImage | None = None
+    marked: MarkedImage | MarkedVideo | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (without the bytes)."""
@@ -189,13 +190,17 @@ class MediaService:
         return self._detector
 
     def watermark_and_sign(self, data: bytes, *, title: str, key_id: str | None = None) -> SignedResult:
-        """Watermark an image, sign a manifest declaring AI origin soft-bound to the mark, store it.
+        """Watermark an image or a video, sign a manifest declaring AI origin soft-bound to the
+        mark, store it.
 
         Raises:
-            InvalidInput, UnsupportedMedia, PayloadTooLarge: an unreadable, unsupported or too large image.
+            InvalidInput, UnsupportedMedia, PayloadTooLarge: an unreadable, unsupported or too large file.
             UnknownKey: ``key_id`` is not in the key ring.
             SignatureInvalid: signing failed.
         """
+        mime = sniff_media(data)
+        if mime is not None and mime.startswith("video/"):
+            return self._watermark_video(data, mime, title=title, key_id=key_id)
         with self._decoding(self._header(data)):
             marked = watermark_file(
                 data, ImageWatermarker(self._keyring()), key_id=key_id, max_pixels=self.settings.max_pixels
@@ -219,6 +224,31 @@ class MediaService:
             tsa_url=self.settings.tsa_url,
         )
         return SignedResult(bound.signed.data, marked.mime_type, bound.record, marked)
+
+    def _watermark_video(self, data: bytes, mime: str, *, title: str, key_id: str | None) -> SignedResult:
+        """A video marked in every frame, labelled, signed with its payload as soft binding, stored."""
+        if mime not in SUPPORTED_MIME:
+            raise UnsupportedMedia(f"C2PA cannot embed a manifest into {mime}")
+        marked = mark_video(
+            data, VideoMarker(self._keyring()), key_id=key_id, max_frames=self.settings.max_video_frames
+        )
+        out = marked.data
+        if self.settings.label_outputs:  # metadata first: the signature then covers it
+            out = write_labels(out, mime, aigc=self.output_label(marked.payload.record_hex))
+        bound = sign_and_store(
+            out,
+            mime,
+            marked.payload.to_bytes(),
+            self.credentials(),
+            self.store,
+            title=title,
+            model=self.settings.generator_name,
+            signer=self.signer_name,
+            sign_callback=self._callback,
+            tsa_url=self.settings.tsa_url,
+            alg=VIDEO_ALG,
+        )
+        return SignedResult(bound.signed.data, mime, bound.record, marked)
 
     def sign(
         self,

@@ -192,16 +192,17 @@ async def read_upload(request: Request) -> Upload:
     return Upload(body, ctype)
 
 
-def image_upload(upload: Upload) -> bytes:
-    """The bytes of an upload that must be an image.
+def image_upload(upload: Upload, *, video: bool = False) -> bytes:
+    """The bytes of an upload that must be an image (or, with ``video``, a video).
 
     Raises:
-        UnsupportedMedia: the client declared a type that is not an image.
+        UnsupportedMedia: the client declared a type that is not an image (or a video).
     """
+    kinds = ("image/", "video/") if video else ("image/",)
     if upload.text is not None or not (
-        upload.declared_type.startswith("image/") or upload.declared_type == "application/octet-stream"
+        upload.declared_type.startswith(kinds) or upload.declared_type == "application/octet-stream"
     ):
-        raise UnsupportedMedia(f"expected an image, got {upload.declared_type}")
+        raise UnsupportedMedia(f"expected an image{' or a video' * video}, got {upload.declared_type}")
     return upload.data
 
 

@@ -292,3 +292,29 @@ def test_videos_are_read_for_the_video_watermark_through_the_service(service: Se
     assert not plain["watermarks"][0]["detected"] and plain["verdict"] == "no-evidence"
     broken = _verify(service, marked[: len(marked) // 3])  # cut short: no 500, the reading says why
     assert broken["watermarks"][0]["verdict"] in ("inconclusive", "not-detected", "watermarked")
+
+
+def test_a_video_is_watermarked_labelled_and_signed_through_the_service(env: Path) -> None:
+    from tests.watermark.video.test_video_watermark import clip
+
+    svc = make_service(ai_likelihood=False)
+    out = svc.client.post(
+        "/v1/images/watermark", content=clip(frames=30), headers=svc.auth("sign") | {"content-type": "video/mp4"}
+    )
+    assert out.status_code == 200 and out.headers["content-type"] == "video/mp4", out.text
+    report = _verify(svc, out.content)
+    (mark,) = report["watermarks"]
+    assert mark["kind"] == "video" and mark["detected"] and mark["record_id"] == out.headers["assay-record-id"]
+    assert report["provenance"]["verdict"] == "valid" and report["provenance"]["soft_bindings"] == [
+        "com.assay.video-lowband.1"
+    ]
+    assert _status(report) == {"eu-ai-act-art50": "partial", "cn-gb-45438-2025": "meets", "ca-sb-942": "meets"}
+    from watermark.image.payload import Payload
+
+    payload = Payload.for_key(mark["key_id"], int(mark["record_id"], 16)).to_bytes()
+    matches = svc.client.get(  # Soft Binding Resolution finds the manifest from the mark's payload
+        "/v1/matches/byBinding",
+        params={"alg": "com.assay.video-lowband.1", "value": base64.b64encode(payload).decode()},
+        headers=svc.auth("verify"),
+    ).json()
+    assert [m["manifestId"] for m in matches["matches"]] == [report["provenance"]["manifest_id"]]

@@ -45,6 +45,15 @@ class MarkedVideo:
     frames: int
     psnr_min: float  # the lowest per-frame PSNR of the mark, before re-encoding
 
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form (without the bytes)."""
+        return {
+            "key_id": self.key_id,
+            "payload": self.payload.to_dict(),
+            "psnr_db": round(self.psnr_min, 2),
+            "frames": self.frames,
+        }
+
 
 def _muxer(src: av.container.InputContainer, data: bytes) -> str:
     """The muxer that writes ``src``'s container again."""

@@ -35,6 +35,8 @@ _FILE_BODY: dict[str, Any] = {
             "image/jpeg": BINARY,
             "image/png": BINARY,
             "image/webp": BINARY,
+            "video/mp4": BINARY,
+            "video/webm": BINARY,
             "application/octet-stream": BINARY,
         },
     }
@@ -62,7 +64,7 @@ _ANY_BODY: dict[str, Any] = {
 _SIGNED_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The signed file; `Assay-Manifest-Id` and (when watermarked) `Assay-Record-Id` headers.",
-        "content": {t: BINARY for t in ("image/jpeg", "image/png", "image/webp", "image/tiff")},
+        "content": {t: BINARY for t in ("image/jpeg", "image/png", "image/webp", "image/tiff", "video/mp4")},
         "headers": {
             "Assay-Manifest-Id": {"description": "The C2PA manifest label.", "schema": {"type": "string"}},
             "Assay-Record-Id": {"description": "The watermark's record id (hex).", "schema": {"type": "string"}},
@@ -109,7 +111,7 @@ async def _sign_upload(
     worker thread; only images unless ``images_only`` is False (texts, audio, video, PDF)."""
     upload = await read_upload(request)
     if images_only:
-        data, declared = image_upload(upload), upload.declared_type
+        data, declared = image_upload(upload, video=True), upload.declared_type
     elif upload.text is not None:
         data, declared = upload.text.encode("utf-8", "surrogatepass"), "text/plain"
     else:
@@ -131,7 +133,8 @@ async def images_watermark(
     title: Annotated[str | None, Query(max_length=500)] = None,
     key_id: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
-    """Watermark an image and sign a C2PA manifest declaring AI origin, soft-bound to the watermark."""
+    """Watermark an image or a video (MP4, MOV, MKV, WebM: every frame, same container and codec,
+    audio kept) and sign a C2PA manifest declaring AI origin, soft-bound to the watermark."""
 
     def make(data: bytes, _: str, name: str) -> SignedResult:
         return ops.watermark_and_sign(data, actor=caller.actor, title=name, key_id=key_id)
