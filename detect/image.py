@@ -26,6 +26,7 @@ from watermark.image.public_marks import PublicMarkDetection
 from .manifest import read_manifest
 from .recovery import recover_credentials
 from .report import ManifestFinding, Marker, Report, Signal, WatermarkFinding
+from .trust_naming import TrustNaming
 from .verdict import assemble, sha256_hex
 
 __all__ = ["image_report", "image_watermark_finding", "metadata_markers", "public_mark_finding", "undecodable_finding"]
@@ -138,6 +139,7 @@ def image_report(
     trust_anchors: Sequence[str] = (),
     max_pixels: int | None = None,
     markers: Sequence[Marker] = (),
+    trust: TrustNaming | None = None,
 ) -> Report:
     """Everything Assay can say about an image file (``markers``: its labels, read by the caller).
 
@@ -161,14 +163,14 @@ def image_report(
         watermarks = [undecodable_finding(damage, detector)]
     provenance: ManifestFinding | None = None
     if mime in SUPPORTED_MIME:
-        provenance = read_manifest(data, mime, trust_anchors=trust_anchors)
+        provenance = read_manifest(data, mime, trust_anchors=trust_anchors, trust=trust)
     else:
         not_checked.append("provenance")
     recovered = None
     if store is None:
         not_checked.append("recovered")
     elif found is not None and (provenance is None or not provenance.present) and mime in SUPPORTED_MIME:
-        recovered = recover_credentials(data, mime, found, store, trust_anchors=trust_anchors)
+        recovered = recover_credentials(data, mime, found, store, trust_anchors=trust_anchors, trust=trust)
     return assemble(
         content_type=mime,
         content_sha256=sha256_hex(data),

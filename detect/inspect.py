@@ -42,9 +42,10 @@ from .image import image_report
 from .label_findings import label_findings
 from .labels import AI_SOURCE_TYPES
 from .manifest import absent_manifest, manifest_finding, read_manifest, unreadable_manifest
-from .report import AiLikelihoodFinding, ManifestFinding, Marker, RecoveredFinding, Report, Signal
+from .report import AiLikelihoodFinding, Marker, RecoveredFinding, Report, Signal
 from .text_report import text_report
-from .verdict import assemble, sha256_hex, trust_words
+from .trust_naming import TrustNaming
+from .verdict import assemble, sha256_hex
 from .video import video_watermark
 
 if TYPE_CHECKING:
@@ -56,7 +57,6 @@ __all__ = [
     "VIDEO_SECONDS",
     "Checks",
     "TextChecks",
-    "TrustNaming",
     "inspect",
     "inspect_media",
     "inspect_text",
@@ -80,14 +80,6 @@ class TextChecks(Protocol):
         ...
 
 
-class TrustNaming(Protocol):
-    """Names who vouches for a trusted signer (the application's trust profile)."""
-
-    def attribute(self, finding: ManifestFinding) -> ManifestFinding:
-        """``finding`` with ``trusted_by``, ``trust_entity`` and ``trust_list`` filled."""
-        ...
-
-
 def _label_markers(found: Sequence[FoundLabel], skip_iptc: bool = False) -> list[Marker]:
     """Labels that claim AI origin, as weak evidence for the headline (unsigned: easy to forge)."""
     markers: list[Marker] = []
@@ -101,19 +93,8 @@ def _label_markers(found: Sequence[FoundLabel], skip_iptc: bool = False) -> list
     return markers
 
 
-def with_labels(report: Report, found: Sequence[FoundLabel], trust: TrustNaming | None = None) -> Report:
-    """``report`` with its label findings, the trust naming of its manifests, and the regimes judged."""
-    update: dict[str, object] = {}
-    if trust is not None and report.provenance is not None and report.provenance.trusted:
-        named = trust.attribute(report.provenance)
-        label = report.label.replace(trust_words(report.provenance), trust_words(named), 1)
-        update |= {"provenance": named, "label": label}
-    if trust is not None and report.recovered is not None and report.recovered.manifest.trusted:
-        update["recovered"] = report.recovered.model_copy(
-            update={"manifest": trust.attribute(report.recovered.manifest)}
-        )
-    if update:
-        report = report.model_copy(update=update)
+def with_labels(report: Report, found: Sequence[FoundLabel]) -> Report:
+    """``report`` with its label findings and the labelling regimes judged from it."""
     report = report.model_copy(update={"labels": label_findings(found, report.provenance)})
     compliance = judge(report)
     lines = [f"Label: {lab.in_words}" for lab in report.labels]
@@ -186,8 +167,9 @@ def inspect(content: Content, checks: Checks, *, key_id: str | None = None) -> R
             trust_anchors=checks.trust_anchors,
             max_pixels=checks.max_pixels,
             markers=_label_markers(found, skip_iptc=True),
+            trust=checks.trust,
         )
-    return with_labels(report, found, checks.trust)
+    return with_labels(report, found)
 
 
 def inspect_text(
@@ -215,7 +197,7 @@ def inspect_text(
     elif found.verification.validation_state is None:  # a wrapper whose store cannot be parsed
         provenance = unreadable_manifest(found.error or "the credentials cannot be read")
     else:
-        provenance = manifest_finding(found.verification)
+        provenance = manifest_finding(found.verification, trust=trust)
     recovered = None if found.verification.manifest_present else texts.recover(visible, detections)
     labels = read_text_labels(visible)
     report = text_report(
@@ -227,7 +209,7 @@ def inspect_text(
         recovery_checked=True,
         markers=_label_markers(labels),
     )
-    return with_labels(report, labels, trust)
+    return with_labels(report, labels)
 
 
 def inspect_media(
@@ -256,8 +238,8 @@ def inspect_media(
         content_type=mime,
         content_sha256=sha256_hex(data),
         watermarks=watermarks,
-        provenance=read_manifest(data, mime, trust_anchors=trust_anchors) if c2pa else None,
+        provenance=read_manifest(data, mime, trust_anchors=trust_anchors, trust=trust) if c2pa else None,
         markers=_label_markers(found),
         not_checked=skipped,
     )
-    return with_labels(report, found, trust)
+    return with_labels(report, found)

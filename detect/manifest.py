@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
@@ -21,6 +20,7 @@ from .labels import (
     source_type_name,
 )
 from .report import ActionRecord, IngredientRecord, ManifestFinding, Signer, ValidationCode
+from .trust_naming import TrustNaming
 
 __all__ = ["absent_manifest", "has_manifest_store", "manifest_finding", "read_manifest", "unreadable_manifest"]
 
@@ -69,41 +69,15 @@ def _registered_soft_bindings() -> frozenset[str]:
     return frozenset(load_soft_binding_algorithms())
 
 
-def _assertions(manifest: dict[str, Any] | None) -> list[dict[str, Any]]:
-    found = (manifest or {}).get("assertions")
-    return [a for a in found if isinstance(a, dict)] if isinstance(found, list) else []
-
-
-def _soft_bindings(manifest: dict[str, Any] | None) -> tuple[str, ...]:
-    algs = []
-    for a in _assertions(manifest):
-        data = a.get("data")
-        if str(a.get("label", "")).startswith("c2pa.soft-binding") and isinstance(data, dict) and data.get("alg"):
-            algs.append(str(data["alg"])[:200])
-    return tuple(algs)
-
-
-def _implicit_label(manifest: dict[str, Any] | None) -> str | None:
-    for a in _assertions(manifest):
-        if "aigc" in str(a.get("label", "")).lower():
-            data = a.get("data")
-            return data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
-    return None
-
-
-def _generator_version(manifest: dict[str, Any] | None) -> str | None:
-    info = (manifest or {}).get("claim_generator_info")
-    if isinstance(info, list) and info and isinstance(info[0], dict) and info[0].get("version"):
-        return str(info[0]["version"])[:100]
-    return None
-
-
-def manifest_finding(v: Verification, *, content_may_differ: bool = False) -> ManifestFinding:
+def manifest_finding(
+    v: Verification, *, content_may_differ: bool = False, trust: TrustNaming | None = None
+) -> ManifestFinding:
     """The finding for what a C2PA reader reported.
 
     Args:
         content_may_differ: a manifest recovered from the store for re-encoded content: a hard
             binding mismatch is expected there and does not make the claims invalid.
+        trust: names who vouches for a trusted signer (None: the finding says only "trusted").
     """
     if not v.manifest_present:
         return absent_manifest()
@@ -117,8 +91,7 @@ def manifest_finding(v: Verification, *, content_may_differ: bool = False) -> Ma
         state = "Valid" if any(code_concern(c) == "trust" for c in v.failures) else "Trusted"
     signer = v.signer or {}
     created = next((a for a in v.actions if a.get("action") in ("c2pa.created", "c2pa.opened")), None)
-    bindings = _soft_bindings(v.manifest)
-    return ManifestFinding(
+    finding = ManifestFinding(
         present=True,
         verdict="invalid" if not valid else ("trusted" if state == "Trusted" else "valid"),
         detected=valid and short in AI_SOURCE_TYPES,
@@ -161,14 +134,17 @@ def manifest_finding(v: Verification, *, content_may_differ: bool = False) -> Ma
         ),
         inception=inception_signal(_str(created.get("digitalSourceType")) if created else None),
         created_at=_str(created.get("when")) if created else None,
-        claim_generator_version=_generator_version(v.manifest),
-        soft_bindings=bindings,
-        soft_bindings_registered=tuple(b in _registered_soft_bindings() for b in bindings),
-        implicit_label=_implicit_label(v.manifest),
+        claim_generator_version=v.claim_generator_version,
+        soft_bindings=v.soft_bindings,
+        soft_bindings_registered=tuple(b in _registered_soft_bindings() for b in v.soft_bindings),
+        implicit_label=v.implicit_label,
     )
+    return trust.attribute(finding) if trust is not None and finding.trusted else finding
 
 
-def read_manifest(data: bytes, mime: str, *, trust_anchors: Sequence[str] = ()) -> ManifestFinding:
+def read_manifest(
+    data: bytes, mime: str, *, trust_anchors: Sequence[str] = (), trust: TrustNaming | None = None
+) -> ManifestFinding:
     """The finding for the manifest a file embeds, verified against ``trust_anchors``: a manifest
     that cannot be parsed is ``unreadable``, which is not the same as none at all.
 
@@ -176,6 +152,6 @@ def read_manifest(data: bytes, mime: str, *, trust_anchors: Sequence[str] = ()) 
         UnsupportedMedia: a type C2PA cannot read.
     """
     try:
-        return manifest_finding(verify_asset(data, mime, trust_anchors=trust_anchors))
+        return manifest_finding(verify_asset(data, mime, trust_anchors=trust_anchors), trust=trust)
     except InvalidInput as exc:
         return unreadable_manifest(str(exc)) if has_manifest_store(data) else absent_manifest(str(exc))

@@ -28,6 +28,7 @@ from watermark.image import ImageDetection
 from .labels import HARD_BINDING_FAILURES
 from .manifest import manifest_finding
 from .report import RecoveredFinding
+from .trust_naming import TrustNaming
 
 if TYPE_CHECKING:
     from watermark.text.detector import TextDetection
@@ -42,6 +43,7 @@ def recover_credentials(
     store: ManifestStore,
     *,
     trust_anchors: Sequence[str] = (),
+    trust: TrustNaming | None = None,
 ) -> RecoveredFinding | None:
     """The newest stored manifest bound to the watermark found in ``data``, validated against it.
 
@@ -59,7 +61,7 @@ def recover_credentials(
     hard_ok = not any(code in HARD_BINDING_FAILURES for code in verification.failures)
     state = "hard binding still matches" if hard_ok else "pixels changed since signing"
     return RecoveredFinding(
-        manifest=manifest_finding(verification, content_may_differ=True),
+        manifest=manifest_finding(verification, content_may_differ=True, trust=trust),
         soft_binding_alg=ALG,
         watermark_p_value=detection.p_value,
         hard_binding_matches=hard_ok,
@@ -104,6 +106,7 @@ def recover_text_credentials(
     secret_for: Callable[[str], bytes],
     *,
     trust_anchors: Sequence[str] = (),
+    trust: TrustNaming | None = None,
     policy: TextMatchPolicy = TextMatchPolicy(),
 ) -> RecoveredFinding | None:
     """The stored manifest of the generation this text comes from, found through its watermark
@@ -128,7 +131,7 @@ def recover_text_credentials(
     state = "the text is unchanged since signing" if hard_ok else "the text changed since signing"
     p_value = min(d.p_value for d in marked)
     return RecoveredFinding(
-        manifest=manifest_finding(v, content_may_differ=True),
+        manifest=manifest_finding(v, content_may_differ=True, trust=trust),
         soft_binding_alg=TEXT_ALG,
         watermark_p_value=p_value,
         hard_binding_matches=hard_ok,

@@ -9,12 +9,21 @@ organisation (a name shared by two entities names neither).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from provenance.trust_lists import TrustList
 
 from .report import ManifestFinding
 
-__all__ = ["ListTrust"]
+__all__ = ["ListTrust", "TrustNaming"]
+
+
+class TrustNaming(Protocol):
+    """Names who vouches for a trusted signer (the application's trust profile)."""
+
+    def attribute(self, finding: ManifestFinding) -> ManifestFinding:
+        """``finding`` with ``trusted_by``, ``trust_entity`` and ``trust_list`` filled."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from .report import (
     WatermarkFinding,
 )
 
-__all__ = ["assemble", "sha256_hex", "trust_words"]
+__all__ = ["assemble", "sha256_hex"]
 
 _NO_EVIDENCE = "No watermark or AI declaration found (this does not show a human made it)"
 
@@ -45,7 +45,7 @@ def _signer(m: ManifestFinding) -> str:
     return f"{name} (a development signer)" if m.development_signer else name
 
 
-def trust_words(m: ManifestFinding) -> str:
+def _trust_words(m: ManifestFinding) -> str:
     """Who vouches for a manifest's signer, in words (the headline's last clause)."""
     if not m.trusted:
         return "signer not on this server's trust list"
@@ -58,7 +58,7 @@ def trust_words(m: ManifestFinding) -> str:
 
 def _signed_claim(m: ManifestFinding) -> str:
     what = "Signed as AI-generated" if m.detected else f"Signed as {m.source_type or 'content with no declared source'}"
-    return f"{what} by {_signer(m)} — signature valid, {trust_words(m)}"
+    return f"{what} by {_signer(m)} — signature valid, {_trust_words(m)}"
 
 
 def _tampered(m: ManifestFinding, content_type: str) -> str:

@@ -99,6 +99,9 @@ class Verification:
     # The active manifest's ``c2pa.hash.data`` binding, read only for detached stores (text).
     data_hash: DataHash | None = None
     failure_details: tuple[tuple[str, str], ...] = ()  # (code, the reader's explanation)
+    claim_generator_version: str | None = None
+    soft_bindings: tuple[str, ...] = ()  # the algorithms of the manifest's c2pa.soft-binding assertions
+    implicit_label: str | None = None  # an AIGC implicit label's JSON carried as an assertion
 
     @property
     def trusted(self) -> bool:
@@ -259,9 +262,16 @@ def _verification(store: dict[str, Any], data_hash: DataHash | None = None) -> V
     active = store.get("manifests", {}).get(store.get("active_manifest", ""), {})
     codes = results.get("activeManifest", {}) if isinstance(results, dict) else {}
     actions: list[dict[str, Any]] = []
+    bindings: list[str] = []
+    implicit: str | None = None
     for assertion in active.get("assertions", []):
-        if str(assertion.get("label", "")).startswith("c2pa.actions"):
+        label, data = str(assertion.get("label", "")), assertion.get("data")
+        if label.startswith("c2pa.actions"):
             actions.extend(assertion.get("data", {}).get("actions", []))
+        elif label.startswith("c2pa.soft-binding") and isinstance(data, dict) and data.get("alg"):
+            bindings.append(str(data["alg"])[:200])
+        elif "aigc" in label.lower() and implicit is None:
+            implicit = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
     source = next((a.get("digitalSourceType") for a in actions if a.get("digitalSourceType")), None)
     info = active.get("signature_info") or {}
     gen = active.get("claim_generator_info") or []
@@ -286,6 +296,9 @@ def _verification(store: dict[str, Any], data_hash: DataHash | None = None) -> V
         failure_details=tuple(
             (str(c.get("code", "")), str(c.get("explanation", ""))) for c in codes.get("failure", [])
         ),
+        claim_generator_version=str(gen[0]["version"])[:100] if gen and gen[0].get("version") else None,
+        soft_bindings=tuple(bindings),
+        implicit_label=implicit,
     )
 
 

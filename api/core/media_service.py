@@ -166,6 +166,10 @@ class MediaService:
             self._anchors = TrustAnchors(anchors, tsa=tsa)
         return self._anchors
 
+    def trust_naming(self) -> ListTrust:
+        """Who vouches for a trusted signer, per the C2PA Trust List in force."""
+        return ListTrust(self.trust_list())
+
     @property
     def producer(self) -> str:
         """The ContentProducer of the implicit labels written here."""
@@ -346,7 +350,7 @@ class MediaService:
             store=self.store,
             max_pixels=self.settings.max_pixels,
             decoding=self._decoding,
-            trust=ListTrust(self.trust_list()),
+            trust=self.trust_naming(),
         )
 
     def verify_image(self, data: bytes) -> Report:

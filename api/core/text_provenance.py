@@ -149,7 +149,13 @@ class TextProvenance:
     def recover(self, text: str, detections: Sequence[TextDetection]) -> RecoveredFinding | None:
         """The stored credentials this text's watermark and fingerprint lead to (None: none)."""
         return recover_text_credentials(
-            text, detections, self.index, self._secret, trust_anchors=self.media.trust_anchors(), policy=self.policy
+            text,
+            detections,
+            self.index,
+            self._secret,
+            trust_anchors=self.media.trust_anchors(),
+            trust=self.media.trust_naming(),
+            policy=self.policy,
         )
 
     def report(self, text: str, *, key_id: str | None = None) -> Report:
@@ -160,7 +166,7 @@ class TextProvenance:
             InvalidInput: the text is empty apart from its credentials.
         """
         return inspect_text(
-            text, self, trust_anchors=self.media.trust_anchors(), key_id=key_id, trust=self.media.checks().trust
+            text, self, trust_anchors=self.media.trust_anchors(), key_id=key_id, trust=self.media.trust_naming()
         )
 
     def matches_by_content(self, text: str) -> tuple[list[SoftBindingMatch], WatermarkFinding]:
