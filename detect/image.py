@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from PIL import Image
 
@@ -94,11 +94,17 @@ def image_watermark_finding(d: ImageDetection, keys_tried: int) -> WatermarkFind
     )
 
 
-def undecodable_finding(reason: str, detector: ImageWatermarkDetector) -> WatermarkFinding:
-    """The watermark finding for an image whose pixels cannot be decoded."""
+def undecodable_finding(
+    reason: str,
+    detector: ImageWatermarkDetector,
+    *,
+    kind: Literal["image", "video"] = "image",
+    scheme: str = "assay-image-ss",
+) -> WatermarkFinding:
+    """The watermark finding for an image (or a video) whose pixels cannot be decoded."""
     return WatermarkFinding(
-        kind="image",
-        scheme="assay-image-ss",
+        kind=kind,
+        scheme=scheme,
         key_id=None,
         detected=False,
         verdict="inconclusive",

@@ -6,6 +6,7 @@ from watermark.errors import InvalidInput
 from watermark.image import ImageWatermarkDetector
 from watermark.video import VideoDetection, detect_video
 
+from .image import undecodable_finding
 from .report import WatermarkFinding
 
 __all__ = ["video_watermark", "video_watermark_finding"]
@@ -39,17 +40,4 @@ def video_watermark(data: bytes, detector: ImageWatermarkDetector, *, max_second
     try:
         return video_watermark_finding(detect_video(data, detector, max_seconds=max_seconds), len(detector.keyring))
     except InvalidInput as exc:
-        return WatermarkFinding(
-            kind="video",
-            scheme=SCHEME,
-            key_id=None,
-            detected=False,
-            verdict="inconclusive",
-            p_value=1.0,
-            p_value_kind="union-bound",
-            decided_at_fpr=detector.fpr,
-            evidence_size=0,
-            evidence_unit="decodes",
-            keys_tried=len(detector.keyring),
-            reason=f"the frames cannot be decoded ({exc})",
-        )
+        return undecodable_finding(str(exc), detector, kind="video", scheme=SCHEME)

@@ -266,9 +266,13 @@ def regimes(tmp: Path) -> list[RegimeRow]:
     with running_tsa() as (url, authority):
         (tmp / "tsa.pem").write_text(authority.root_pem)
         for tsa in (False, True):
-            extra: dict[str, Any] = {"tsa_url": url, "tsa_trust_anchors": [tmp / "tsa.pem"]} if tsa else {}
             settings = Settings(
-                data_dir=tmp / f"data-{tsa}", keyring_toml=ring, warm_on_start=False, ai_second_model=False, **extra
+                data_dir=tmp / f"data-{tsa}",
+                keyring_toml=ring,
+                warm_on_start=False,
+                ai_second_model=False,
+                tsa_url=url if tsa else None,
+                tsa_trust_anchors=[tmp / "tsa.pem"] if tsa else [],
             )
             ops = Operations(Runtime.open(settings))
             for fmt, name in (("JPEG", "jpeg"), ("PNG", "png"), ("WEBP", "webp")):

@@ -203,42 +203,26 @@ class MediaService:
             SignatureInvalid: signing failed.
         """
         mime = sniff_media(data)
+        marked: MarkedImage | MarkedVideo
         if mime is not None and mime.startswith("video/"):
-            return self._watermark_video(data, mime, title=title, key_id=key_id)
-        with self._decoding(self._header(data)):
-            marked = watermark_file(
-                data, ImageWatermarker(self._keyring()), key_id=key_id, max_pixels=self.settings.max_pixels
+            if mime not in SUPPORTED_MIME:
+                raise UnsupportedMedia(f"C2PA cannot embed a manifest into {mime}")
+            marked = mark_video(
+                data, VideoMarker(self._keyring()), key_id=key_id, max_frames=self.settings.max_video_frames
             )
-        if marked.mime_type not in SUPPORTED_MIME:
-            raise UnsupportedMedia(f"C2PA cannot embed a manifest into {marked.mime_type}")
-        data = marked.data
-        if self.settings.label_outputs:  # metadata first: the signature then covers it
-            label = self.output_label(marked.payload.record_hex)
-            data = write_labels(data, marked.mime_type, aigc=label, source_type=TRAINED)
-        bound = sign_and_store(
-            data,
-            marked.mime_type,
-            marked.payload.to_bytes(),
-            self.credentials(),
-            self.store,
-            title=title,
-            model=self.settings.generator_name,
-            signer=self.signer_name,
-            sign_callback=self._callback,
-            tsa_url=self.settings.tsa_url,
-        )
-        return SignedResult(bound.signed.data, marked.mime_type, bound.record, marked)
-
-    def _watermark_video(self, data: bytes, mime: str, *, title: str, key_id: str | None) -> SignedResult:
-        """A video marked in every frame, labelled, signed with its payload as soft binding, stored."""
-        if mime not in SUPPORTED_MIME:
-            raise UnsupportedMedia(f"C2PA cannot embed a manifest into {mime}")
-        marked = mark_video(
-            data, VideoMarker(self._keyring()), key_id=key_id, max_frames=self.settings.max_video_frames
-        )
+            alg, source_type = VIDEO_ALG, None  # IPTC source types live in image XMP
+        else:
+            with self._decoding(self._header(data)):
+                marked = watermark_file(
+                    data, ImageWatermarker(self._keyring()), key_id=key_id, max_pixels=self.settings.max_pixels
+                )
+            mime, alg, source_type = marked.mime_type, ALG, TRAINED
+            if mime not in SUPPORTED_MIME:
+                raise UnsupportedMedia(f"C2PA cannot embed a manifest into {mime}")
         out = marked.data
         if self.settings.label_outputs:  # metadata first: the signature then covers it
-            out = write_labels(out, mime, aigc=self.output_label(marked.payload.record_hex))
+            label = self.output_label(marked.payload.record_hex)
+            out = write_labels(out, mime, aigc=label, source_type=source_type)
         bound = sign_and_store(
             out,
             mime,
@@ -250,7 +234,7 @@ class MediaService:
             signer=self.signer_name,
             sign_callback=self._callback,
             tsa_url=self.settings.tsa_url,
-            alg=VIDEO_ALG,
+            alg=alg,
         )
         return SignedResult(bound.signed.data, mime, bound.record, marked)
 
