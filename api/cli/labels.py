@@ -20,6 +20,7 @@ from api.cli.common import (
 from api.core.labelling import LabelRequest
 from api.core.runtime import cli_actor
 from detect.compliance import REGIME_NAMES
+from detect.content import Content
 from detect.report import Report
 from provenance.manifest import SOURCE_TYPES
 from watermark.errors import AssayError, InvalidInput
@@ -83,6 +84,9 @@ def label(
         if caption is not None and default_caption:
             raise InvalidInput("give --caption or --default-caption, not both")
         data = read_bounded(source, MAX_IMAGE_BYTES, "the input limit")
+        what = Content.of_bytes(data)
+        if what.kind != "text":  # before anything is written or audited
+            check_output_suffix(Path(output), what.header.mime_type if what.header else what.mime or "")
         request = LabelRequest(
             label=value,
             producer=producer,
@@ -96,8 +100,6 @@ def label(
             resign=resign,
         )
         out = open_operations(settings_from()).label(data, request, actor=cli_actor())
-        if out.mime != "text/plain":
-            check_output_suffix(Path(output), out.mime)
     except AssayError as exc:
         fail(exc)
     write_atomic(Path(output), out.data)

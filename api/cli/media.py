@@ -188,8 +188,9 @@ def sign(
 @click.option("--text", "force_text", is_flag=True, help="Treat SOURCE as text even if it decodes as an image.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def verify(source: str, keys: str | None, force_text: bool, as_json: bool) -> None:
-    """The full report for SOURCE (an image file or a text; - for stdin): C2PA manifest and trust,
-    watermarks, recovered credentials, AI-likelihood, label."""
+    """The full report for SOURCE (an image, audio, video or PDF file, or a text; - for stdin):
+    C2PA manifest and trust, watermarks, recovered credentials, AI-likelihood, labels and the
+    labelling rules."""
     try:
         settings = settings_from(keys)
         data = read_bounded(source, max(MAX_IMAGE_BYTES, 4 * settings.max_text_chars + 4), "the input limit")
