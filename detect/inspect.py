@@ -30,11 +30,13 @@ from typing import TYPE_CHECKING, Protocol
 
 from provenance.c2pa_io import SUPPORTED_MIME
 from provenance.labels import FoundLabel, parse_aigc, read_labels, read_text_labels
+from provenance.soft_binding import VIDEO_ALG
 from provenance.store import ManifestStore
 from provenance.text_manifest import read_text_manifest
 from watermark.errors import ConfigurationError, InvalidInput
 from watermark.image import ImageWatermarkDetector
-from watermark.image.codec import DEFAULT_MAX_PIXELS, ImageHeader, read_header
+from watermark.image.codec import DEFAULT_MAX_PIXELS, read_header
+from watermark.video import probe_video
 
 from .compliance import REGIME_NAMES, judge
 from .content import Content
@@ -42,6 +44,7 @@ from .image import image_report
 from .label_findings import label_findings
 from .labels import AI_SOURCE_TYPES
 from .manifest import absent_manifest, manifest_finding, read_manifest, unreadable_manifest
+from .recovery import recover_credentials
 from .report import AiLikelihoodFinding, Marker, RecoveredFinding, Report, Signal
 from .text_report import text_report
 from .trust_naming import TrustNaming
@@ -102,7 +105,7 @@ def with_labels(report: Report, found: Sequence[FoundLabel]) -> Report:
     return report.model_copy(update={"compliance": compliance, "details": (*report.details, *lines)})
 
 
-def _no_budget(_: ImageHeader) -> AbstractContextManager[None]:
+def _no_budget(_: int) -> AbstractContextManager[None]:
     return contextlib.nullcontext()
 
 
@@ -116,7 +119,8 @@ class Checks:
         texts: the text side (None: texts refused).
         store: the manifest store, for recovery through a watermark (None: not tried).
         max_pixels: the largest image decoded.
-        decoding: holds an image's share of a decode budget while its pixels are in memory.
+        decoding: holds a share of the process's decode budget (in image pixels) while an image's
+            pixels or a video's frames are in memory.
         trust: names who vouches for a trusted signer (None: reports say only "trusted").
     """
 
@@ -125,7 +129,7 @@ class Checks:
     texts: TextChecks | None = None
     store: ManifestStore | None = None
     max_pixels: int = DEFAULT_MAX_PIXELS
-    decoding: Callable[[ImageHeader], AbstractContextManager[None]] = field(default=_no_budget)
+    decoding: Callable[[int], AbstractContextManager[None]] = field(default=_no_budget)
     trust: TrustNaming | None = None
 
 
@@ -151,6 +155,8 @@ def inspect(content: Content, checks: Checks, *, key_id: str | None = None) -> R
             trust_anchors=checks.trust_anchors,
             trust=checks.trust,
             video_detector=checks.image_detector,
+            store=checks.store,
+            decoding=checks.decoding,
         )
     if checks.image_detector is None:
         raise ConfigurationError("this inspection has no image watermark detector")
@@ -158,7 +164,7 @@ def inspect(content: Content, checks: Checks, *, key_id: str | None = None) -> R
     if header is None or header.pixels > checks.max_pixels:  # read again for the limit's own error
         header = read_header(content.data, max_pixels=checks.max_pixels)
     found = read_labels(content.data, header.mime_type)
-    with checks.decoding(header):
+    with checks.decoding(header.pixels):
         report = image_report(
             content.data,
             header.mime_type,
@@ -220,25 +226,41 @@ def inspect_media(
     trust: TrustNaming | None = None,
     video_detector: ImageWatermarkDetector | None = None,
     video_seconds: float = VIDEO_SECONDS,
+    store: ManifestStore | None = None,
+    decoding: Callable[[int], AbstractContextManager[None]] = _no_budget,
 ) -> Report:
     """The report for an audio, video or PDF file: its C2PA manifest, its labels and, for video
     with ``video_detector``, the Assay video watermark read from frames sampled over its first
-    ``video_seconds``."""
+    ``video_seconds`` (inside ``decoding``'s share of the budget); a video whose credentials were
+    stripped gets them back from ``store`` through its watermark."""
     found = read_labels(data, mime)
     c2pa = mime in SUPPORTED_MIME
-    skipped: list[Signal] = ["recovered", "ai_likelihood"]
     watermarks = []
+    reading = None
     if mime.startswith("video/") and video_detector is not None:
-        watermarks.append(video_watermark(data, video_detector, max_seconds=video_seconds))
-    else:
-        skipped.insert(0, "watermark")
-    if not c2pa:
-        skipped.append("provenance")
+        try:
+            cost = probe_video(data).detection_pixels()
+        except InvalidInput:
+            cost = 1  # nothing will be decoded: the finding says why
+        with decoding(cost):
+            finding, reading = video_watermark(data, video_detector, max_seconds=video_seconds)
+        watermarks.append(finding)
+    provenance = read_manifest(data, mime, trust_anchors=trust_anchors, trust=trust) if c2pa else None
+    recovered = None
+    if store is not None and reading is not None and c2pa and (provenance is None or not provenance.present):
+        recovered = recover_credentials(
+            data, mime, reading, store, trust_anchors=trust_anchors, trust=trust, alg=VIDEO_ALG
+        )
+    skipped: list[Signal] = ["watermark"] if not watermarks else []
+    skipped += ["recovered"] if store is None or reading is None else []
+    skipped.append("ai_likelihood")
+    skipped += ["provenance"] if not c2pa else []
     report = assemble(
         content_type=mime,
         content_sha256=sha256_hex(data),
         watermarks=watermarks,
-        provenance=read_manifest(data, mime, trust_anchors=trust_anchors, trust=trust) if c2pa else None,
+        provenance=provenance,
+        recovered=recovered,
         markers=_label_markers(found),
         not_checked=skipped,
     )

@@ -1,12 +1,12 @@
-"""Recover stripped C2PA credentials through the watermark (images and texts).
+"""Recover stripped C2PA credentials through the watermark (images, videos and texts).
 
 Texts: the watermark names the key; the records of that key whose fingerprint is contained in
 the text (:mod:`provenance.text_records`) are ranked, and the best one's stored manifest is
 validated against the text as it is now.
 
-Given an image and the watermark detection made on it, the payload is looked up in the manifest
-store under the Assay soft-binding algorithm; the stored manifest is validated against the image
-as it is now. After re-encoding the hard binding no longer matches the pixels (reported, and
+Given an image or a video and the watermark detection made on it, the payload is looked up in the
+manifest store under that mark's soft-binding algorithm; the stored manifest is validated against
+the file as it is now. After re-encoding the hard binding no longer matches the pixels (reported, and
 expected); the claims, signer and actions are the original ones.
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from provenance.c2pa_io import read_detached_store, verify_asset
 from provenance.fingerprint import fingerprint_key, shingle_hashes
@@ -23,7 +23,7 @@ from provenance.store import ManifestStore
 from provenance.text_binding import ALG as TEXT_ALG
 from provenance.text_manifest import check_text_binding
 from provenance.text_records import TextMatch, TextRecordIndex
-from watermark.image import ImageDetection
+from watermark.image.payload import Payload
 
 from .labels import HARD_BINDING_FAILURES
 from .manifest import manifest_finding
@@ -33,25 +33,38 @@ from .trust_naming import TrustNaming
 if TYPE_CHECKING:
     from watermark.text.detector import TextDetection
 
-__all__ = ["TextMatchPolicy", "match_text_records", "recover_credentials", "recover_text_credentials"]
+__all__ = ["MarkReading", "TextMatchPolicy", "match_text_records", "recover_credentials", "recover_text_credentials"]
+
+
+class MarkReading(Protocol):
+    """What recovery needs of a watermark detection (an image's or a video's)."""
+
+    @property
+    def found(self) -> bool: ...
+    @property
+    def p_value(self) -> float: ...
+    @property
+    def payload(self) -> Payload | None: ...
 
 
 def recover_credentials(
     data: bytes,
     mime: str,
-    detection: ImageDetection,
+    detection: MarkReading,
     store: ManifestStore,
     *,
     trust_anchors: Sequence[str] = (),
     trust: TrustNaming | None = None,
+    alg: str = ALG,
 ) -> RecoveredFinding | None:
-    """The newest stored manifest bound to the watermark found in ``data``, validated against it.
+    """The newest stored manifest bound (under ``alg``) to the watermark found in ``data``,
+    validated against it.
 
     Returns ``None`` when no watermark was found or no stored manifest carries its payload.
     """
     if not detection.found or detection.payload is None:
         return None
-    matches = store.by_binding(ALG, binding_value(detection.payload.to_bytes()))
+    matches = store.by_binding(alg, binding_value(detection.payload.to_bytes()))
     if not matches:
         return None
     manifest_id = matches[0].manifest_id
@@ -62,7 +75,7 @@ def recover_credentials(
     state = "hard binding still matches" if hard_ok else "pixels changed since signing"
     return RecoveredFinding(
         manifest=manifest_finding(verification, content_may_differ=True, trust=trust),
-        soft_binding_alg=ALG,
+        soft_binding_alg=alg,
         watermark_p_value=detection.p_value,
         hard_binding_matches=hard_ok,
         other_matches=len(matches) - 1,

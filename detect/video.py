@@ -9,7 +9,7 @@ from watermark.video import VideoDetection, detect_video
 from .image import undecodable_finding
 from .report import WatermarkFinding
 
-__all__ = ["video_watermark", "video_watermark_finding"]
+__all__ = ["SCHEME", "video_watermark", "video_watermark_finding"]
 
 SCHEME = "assay-video-lowband"
 
@@ -34,10 +34,14 @@ def video_watermark_finding(d: VideoDetection, keys_tried: int) -> WatermarkFind
     )
 
 
-def video_watermark(data: bytes, detector: ImageWatermarkDetector, *, max_seconds: float) -> WatermarkFinding:
-    """The watermark finding of a video file: frames sampled over its first ``max_seconds``; a file
-    whose frames cannot be decoded is ``inconclusive`` with the reason, never an error."""
+def video_watermark(
+    data: bytes, detector: ImageWatermarkDetector, *, max_seconds: float
+) -> tuple[WatermarkFinding, VideoDetection | None]:
+    """The watermark finding of a video file (frames sampled over its first ``max_seconds``) and
+    the detection behind it; a file whose frames cannot be decoded is ``inconclusive`` with the
+    reason (and no detection), never an error."""
     try:
-        return video_watermark_finding(detect_video(data, detector, max_seconds=max_seconds), len(detector.keyring))
+        found = detect_video(data, detector, max_seconds=max_seconds)
     except InvalidInput as exc:
-        return undecodable_finding(str(exc), detector, kind="video", scheme=SCHEME)
+        return undecodable_finding(str(exc), detector, kind="video", scheme=SCHEME), None
+    return video_watermark_finding(found, len(detector.keyring)), found

@@ -38,7 +38,7 @@ from watermark.errors import ConfigurationError, UnsupportedMedia
 from watermark.image import ImageWatermarkDetector, ImageWatermarker, MarkedImage, read_image, watermark_file
 from watermark.image.codec import ImageHeader, read_header
 from watermark.keys import KeyRing
-from watermark.video import MarkedVideo, VideoMarker, mark_video
+from watermark.video import MarkedVideo, VideoMarker, mark_video, probe_video
 
 __all__ = ["MediaService", "SignedResult"]
 
@@ -92,13 +92,13 @@ class MediaService:
         self._detector: ImageWatermarkDetector | None = None
         self.budget = DecodeBudget(settings.decode_budget_pixels)
 
-    def _decoding(self, header: ImageHeader) -> AbstractContextManager[None]:
-        """Hold this image's pixels of the process's decode budget.
+    def _decoding(self, pixels: int) -> AbstractContextManager[None]:
+        """Hold ``pixels`` (image pixels, about 47 bytes each) of the process's decode budget.
 
         Raises:
             Overloaded: no room within half the request timeout.
         """
-        return self.budget.reserve(header.pixels, timeout=self.settings.request_timeout_s / 2)
+        return self.budget.reserve(pixels, timeout=self.settings.request_timeout_s / 2)
 
     def _header(self, data: bytes) -> ImageHeader:
         """The image's header (no pixel decode).
@@ -207,12 +207,17 @@ class MediaService:
         if mime is not None and mime.startswith("video/"):
             if mime not in SUPPORTED_MIME:
                 raise UnsupportedMedia(f"C2PA cannot embed a manifest into {mime}")
-            marked = mark_video(
-                data, VideoMarker(self._keyring()), key_id=key_id, max_frames=self.settings.max_video_frames
-            )
+            with self._decoding(probe_video(data).marking_pixels()):
+                marked = mark_video(
+                    data,
+                    VideoMarker(self._keyring()),
+                    key_id=key_id,
+                    max_frames=self.settings.max_video_frames,
+                    max_pixel_frames=self.settings.max_video_pixel_frames,
+                )
             alg, source_type = VIDEO_ALG, None  # IPTC source types live in image XMP
         else:
-            with self._decoding(self._header(data)):
+            with self._decoding(self._header(data).pixels):
                 marked = watermark_file(
                     data, ImageWatermarker(self._keyring()), key_id=key_id, max_pixels=self.settings.max_pixels
                 )
@@ -261,7 +266,7 @@ class MediaService:
         mime = sniff_media(data)
         if mime is None:  # an image: its pixels are decoded first, to refuse truncated or bomb images
             header = self._header(data)
-            with self._decoding(header):
+            with self._decoding(header.pixels):
                 read_image(data, max_pixels=self.settings.max_pixels)
             mime = header.mime_type
         if mime not in SUPPORTED_MIME:
@@ -347,7 +352,7 @@ class MediaService:
         return inspect(Content("image", data), self.checks())
 
     def verify_media(self, data: bytes, mime: str) -> Report:
-        """The report for an audio, video or PDF file: its C2PA manifest (no watermark applies).
+        """The report for an audio, video or PDF file: its C2PA manifest, labels and (video) watermark.
 
         Raises:
             UnsupportedMedia: a type C2PA cannot read.
@@ -357,7 +362,7 @@ class MediaService:
     def matches_by_content(self, data: bytes) -> tuple[list[SoftBindingMatch], WatermarkFinding]:
         """Stored manifests for an image: by its watermark's soft binding, and by exact hash."""
         detector = self.detector()
-        with self._decoding(self._header(data)):
+        with self._decoding(self._header(data).pixels):
             raster = read_image(data, max_pixels=self.settings.max_pixels)
             found = detector.detect_pixels(raster.pixels, peak=raster.peak)
         matches: list[SoftBindingMatch] = []

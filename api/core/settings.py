@@ -117,6 +117,11 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=32 * _MIB, ge=1024, description="Largest request body accepted.")
     max_pixels: int = Field(default=50_000_000, ge=65_536, description="Most pixels an uploaded image may have.")
     max_video_frames: int = Field(default=18_000, ge=1, description="Most frames a video watermarked here may have.")
+    max_video_pixel_frames: int = Field(
+        default=1920 * 1080 * 9_000,
+        ge=65_536,
+        description="Most frame pixels (width × height × frames) a video watermarked here may have.",
+    )
     request_timeout_s: float = Field(default=120.0, gt=0, description="Longest a request may take before a 503.")
     decode_budget_pixels: int = Field(
         default=64_000_000,

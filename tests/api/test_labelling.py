@@ -286,7 +286,7 @@ def test_videos_are_read_for_the_video_watermark_through_the_service(service: Se
     report = _verify(service, marked)
     (mark,) = report["watermarks"]
     assert mark["kind"] == "video" and mark["detected"] and mark["record_id"] == "00000000beef"
-    assert mark["frames_read"] == 12 and report["verdict"] == "ai" and "watermark" not in report["not_checked"]
+    assert mark["frames_read"] >= 1 and report["verdict"] == "ai" and "watermark" not in report["not_checked"]
     assert "watermark" in report["compliance"][0]["layers"]
     plain = _verify(service, clip(frames=30))
     assert not plain["watermarks"][0]["detected"] and plain["verdict"] == "no-evidence"
@@ -318,3 +318,11 @@ def test_a_video_is_watermarked_labelled_and_signed_through_the_service(env: Pat
         headers=svc.auth("verify"),
     ).json()
     assert [m["manifestId"] for m in matches["matches"]] == [report["provenance"]["manifest_id"]]
+    from tests.watermark.video.test_video_watermark import reencode
+
+    stripped = _verify(svc, reencode(out.content, crf="28"))  # credentials and labels gone, frames re-encoded
+    assert stripped["provenance"]["present"] is False and stripped["watermarks"][0]["detected"]
+    recovered = stripped["recovered"]
+    assert recovered["manifest"]["manifest_id"] == report["provenance"]["manifest_id"]
+    assert recovered["soft_binding_alg"] == "com.assay.video-lowband.1" and not recovered["hard_binding_matches"]
+    assert "recovered" not in stripped["not_checked"]

@@ -16,7 +16,6 @@ from detect.inspect import Checks, inspect
 from tests.provenance.media_fixtures import wav_bytes
 from watermark.errors import ConfigurationError, PayloadTooLarge
 from watermark.image import ImageWatermarkDetector
-from watermark.image.codec import ImageHeader
 from watermark.keys import KeyRing, Secret, WatermarkKey
 
 DETECTOR = ImageWatermarkDetector(KeyRing([WatermarkKey("img", "kgw", Secret(b"inspect-test-secret-0000000000"))]))
@@ -32,15 +31,15 @@ def _png(width: int, height: int) -> bytes:
 def test_an_image_is_decoded_inside_the_budget_with_the_header_read_once() -> None:
     content = Content.of_bytes(_png(96, 64))
     assert content.kind == "image" and content.header is not None and content.header.pixels == 96 * 64
-    held: list[ImageHeader] = []
+    held: list[int] = []
 
     @contextlib.contextmanager
-    def budget(header: ImageHeader) -> Iterator[None]:
-        held.append(header)
+    def budget(pixels: int) -> Iterator[None]:
+        held.append(pixels)
         yield
 
     report = inspect(content, Checks(image_detector=DETECTOR, decoding=budget))
-    assert held == [content.header]  # the classification's header, not a second read
+    assert held == [content.header.pixels]  # the classification's header, not a second read
     assert report.content_type == "image/png" and report.watermarks[0].scheme == "assay-image-ss"
     assert "ai_likelihood" in report.not_checked and "recovered" in report.not_checked
 

@@ -1,22 +1,27 @@
-"""The video watermark: the image mark (same key layout, payload and code) in every frame, so it
-is still over time (no flicker: the pattern never moves, only its texture masking follows the
-picture), and evidence read from many frames at once, with one exact p-value.
+"""The video watermark: the image mark's low-band copy (same key layout, payload and code) added
+unchanged to every frame, so it is still over time (the pattern never moves or changes), and
+evidence read from many frames at once, with one exact p-value.
 
 :mod:`.frames` works on arrays of frames; :mod:`.files` decodes and re-encodes files through
-PyAV (FFmpeg's libraries), keeping the container, the video codec and the other streams.
+PyAV (FFmpeg's libraries), keeping the container, the video codec and the other streams, within a
+budget of frames and frame pixels read from the header before anything is decoded.
 """
 
 from .embed import DEFAULT_VIDEO_PSNR, FramePlan, VideoMarker
-from .files import MarkedVideo, detect_video, mark_video
-from .frames import VideoDetection, detect_frames
+from .files import MAX_PIXEL_FRAMES, MarkedVideo, VideoProbe, detect_video, mark_video, probe_video
+from .frames import VideoDetection, combined, detect_frames
 
 __all__ = [
     "DEFAULT_VIDEO_PSNR",
+    "MAX_PIXEL_FRAMES",
     "FramePlan",
     "MarkedVideo",
     "VideoDetection",
     "VideoMarker",
+    "VideoProbe",
+    "combined",
     "detect_frames",
     "detect_video",
     "mark_video",
+    "probe_video",
 ]

@@ -47,6 +47,19 @@ class FramePlan:
         marked: npt.NDArray[np.uint8] = np.clip(np.rint(out), 0, 255).astype(np.uint8)
         return marked
 
+    def luma_step(self, full_range: bool) -> npt.NDArray[np.int16]:
+        """The change as whole steps of a YUV frame's luma plane (limited range: 219 levels for
+        RGB's 255). Adding it to Y is the RGB change without two colour conversions a frame."""
+        scale = np.float32(1.0 if full_range else 219.0 / 255.0)
+        step: npt.NDArray[np.int16] = np.rint(self.delta * scale).astype(np.int16)
+        return step
+
+    @staticmethod
+    def apply_luma(plane: npt.NDArray[np.uint8], step: npt.NDArray[np.int16]) -> npt.NDArray[np.uint8]:
+        """A luma plane with :meth:`luma_step` added (clipped to 8 bits)."""
+        out: npt.NDArray[np.uint8] = np.clip(plane + step, 0, 255).astype(np.uint8)
+        return out
+
 
 class VideoMarker:
     """Plans the mark of a key ring's key for videos of a given size."""

@@ -18,12 +18,16 @@ import numpy.typing as npt
 from ..errors import InvalidInput, PayloadTooLarge, UnsupportedMedia
 from ..image.detect import ImageWatermarkDetector
 from ..image.payload import Payload, new_record_id
+from ..image.sync import DETECT_SIDE
 from .embed import FramePlan, VideoMarker
-from .frames import VideoDetection, detect_frames
+from .frames import VideoDetection, combined, detect_frames
 
-__all__ = ["MarkedVideo", "detect_video", "mark_video"]
+__all__ = ["MAX_PIXEL_FRAMES", "MarkedVideo", "VideoProbe", "detect_video", "mark_video", "probe_video"]
 
 FloatArray = npt.NDArray[np.float64]
+MAX_PIXEL_FRAMES = 1920 * 1080 * 9_000  # five minutes of 1080p at 30 fps
+SAMPLES = 12  # frames read from a video to find its mark
+DENSE_SECONDS = 4.0  # decoded frame by frame when the key frames do not suffice
 
 # input codec -> (encoder, options): the same codec out, at a quality that keeps the mark's PSNR
 _ENCODERS = {
@@ -68,6 +72,110 @@ def _psnr(a: FloatArray, b: FloatArray) -> float:
     return float("inf") if mse == 0 else 10.0 * np.log10(255.0**2 / mse)
 
 
+@dataclass(frozen=True)
+class VideoProbe:
+    """What a video's header says (nothing decoded)."""
+
+    width: int
+    height: int
+    seconds: float | None
+
+    def detection_pixels(self, samples: int = SAMPLES) -> int:
+        """What reading the mark holds in memory, in image pixels of the decode budget (about 47
+        bytes each): the decoder's reference frames at full size (about half an image pixel per
+        frame pixel) and ``samples + 1`` float frames at the working scale."""
+        ww, wh = _working_size(self.width, self.height)
+        return self.width * self.height // 2 + (samples + 1) * ww * wh // 2
+
+    def marking_pixels(self) -> int:
+        """What marking holds, in image pixels of the decode budget: the first frame's float copies
+        while the mark is planned (as an image's check costs) and the codecs' frames, about twice
+        the frame's pixels."""
+        return 2 * self.width * self.height
+
+
+def probe_video(data: bytes) -> VideoProbe:
+    """The frame size and duration a video's header declares.
+
+    Raises:
+        InvalidInput: an unreadable file, no video stream or no frame size.
+    """
+    try:
+        with av.open(io.BytesIO(data), "r") as src:
+            if not src.streams.video:
+                raise InvalidInput("this file has no video stream")
+            ctx = src.streams.video[0].codec_context
+            seconds = float(src.duration / av.time_base) if src.duration else None
+            width, height = ctx.width, ctx.height
+    except (av.error.FFmpegError, ValueError, OSError) as exc:
+        raise InvalidInput(f"cannot read this video: {str(exc)[:200]}") from None
+    if width <= 0 or height <= 0:
+        raise InvalidInput("this video's header gives no frame size")
+    return VideoProbe(width, height, seconds)
+
+
+def _limits(vin: av.VideoStream, duration: float | None, max_frames: int, max_pixel_frames: int) -> tuple[int, int]:
+    """The frame size, refused before any decoding when the header already says the video is over
+    the limits (the counts are enforced again while decoding: headers can lie).
+
+    Raises:
+        InvalidInput: no frame size in the header.
+        PayloadTooLarge: a frame or the whole video over the limits.
+    """
+    width, height = vin.codec_context.width, vin.codec_context.height
+    if width <= 0 or height <= 0:
+        raise InvalidInput("this video's header gives no frame size")
+    if width * height > max_pixel_frames:
+        raise PayloadTooLarge(f"a {width}x{height} frame is over this server's video budget")
+    declared = vin.frames or (round(duration * float(vin.average_rate or 0)) if duration else 0)
+    if declared > max_frames or declared * width * height > max_pixel_frames:
+        raise PayloadTooLarge(
+            f"this video declares {declared} frames of {width}x{height}: over the budget of {max_frames} frames "
+            f"and {max_pixel_frames / 1e9:g} billion frame pixels"
+        )
+    return width, height
+
+
+class _FrameMarker:
+    """Marks decoded frames one by one: YUV 4:2:0 frames on their luma plane (no colour
+    conversion), others through RGB."""
+
+    def __init__(self, marker: VideoMarker, record_id: int, key_id: str | None) -> None:
+        self.marker, self.record_id, self.key_id = marker, record_id, key_id
+        self.plan: FramePlan | None = None
+        self.step: npt.NDArray[np.int16] | None = None
+        self.psnr_min = float("inf")
+        self.frames = 0
+
+    def __call__(self, frame: av.VideoFrame) -> av.VideoFrame:
+        self.frames += 1
+        if self.plan is None:
+            first = np.asarray(frame.to_ndarray(format="rgb24"), dtype=np.uint8)
+            self.plan = self.marker.plan(first, record_id=self.record_id, key_id=self.key_id)
+        sample = self.frames <= 50  # the change is the same every frame: a sample measures it
+        if frame.format.name == "yuv420p":
+            if self.step is None:
+                self.step = self.plan.luma_step(full_range=frame.color_range == 2)
+            planes = np.asarray(frame.to_ndarray(), dtype=np.uint8)  # (h * 3 / 2, w): Y, then U and V
+            height = self.step.shape[0]
+            luma = planes[:height]
+            marked = FramePlan.apply_luma(luma, self.step)
+            if sample:  # in RGB units: a luma step of 219/255 is one RGB level
+                mse = float(np.mean((marked.astype(np.float64) - luma) ** 2)) * (255.0 / 219.0) ** 2
+                self.psnr_min = min(self.psnr_min, float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse))
+            planes[:height] = marked
+            new = av.VideoFrame.from_ndarray(planes, format="yuv420p")
+            new.color_range = frame.color_range
+        else:
+            rgb = np.asarray(frame.to_ndarray(format="rgb24"), dtype=np.uint8)
+            pixels = self.plan.apply(rgb)
+            if sample:
+                self.psnr_min = min(self.psnr_min, _psnr(rgb.astype(np.float64), pixels.astype(np.float64)))
+            new = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+        new.pts, new.time_base = frame.pts, frame.time_base
+        return new
+
+
 def mark_video(
     data: bytes,
     marker: VideoMarker,
@@ -75,32 +183,35 @@ def mark_video(
     key_id: str | None = None,
     record_id: int | None = None,
     max_frames: int = 20_000,
+    max_pixel_frames: int = MAX_PIXEL_FRAMES,
 ) -> MarkedVideo:
     """``data`` (MP4, MOV, MKV or WebM) with every frame marked, re-encoded with its own codec.
 
     Raises:
         InvalidInput: an unreadable file, no video stream, frames too small to carry the mark.
         UnsupportedMedia: a video codec Assay cannot re-encode.
-        PayloadTooLarge: more than ``max_frames`` frames.
+        PayloadTooLarge: more than ``max_frames`` frames or ``max_pixel_frames`` frame pixels in all.
         UnknownKey: ``key_id`` is not in the key ring.
     """
-    rid = new_record_id() if record_id is None else record_id
+    mark = _FrameMarker(marker, new_record_id() if record_id is None else record_id, key_id)
     out = io.BytesIO()
-    plan: FramePlan | None = None
-    frames, psnr_min = 0, float("inf")
     try:
         with av.open(io.BytesIO(data), "r") as src:
             if not src.streams.video:
                 raise InvalidInput("this file has no video stream")
             vin = src.streams.video[0]
+            duration = float(src.duration / av.time_base) if src.duration else None
+            width, height = _limits(vin, duration, max_frames, max_pixel_frames)
+            frame_limit = min(max_frames, max_pixel_frames // (width * height))
             codec = vin.codec_context.name
             if codec not in _ENCODERS:
                 raise UnsupportedMedia(f"Assay re-encodes H.264, MPEG-4, VP8 and VP9 video, not {codec}")
+            vin.thread_type = "SLICE"
             encoder, options = _ENCODERS[codec]
             with av.open(out, "w", format=_muxer(src, data)) as dst:
                 vout = dst.add_stream(encoder, rate=vin.average_rate or 25, options=options)
                 assert isinstance(vout, av.VideoStream)
-                vout.width, vout.height = vin.codec_context.width, vin.codec_context.height
+                vout.width, vout.height = width, height
                 vout.pix_fmt = "yuv420p"
                 vout.time_base = vin.time_base
                 others = {s.index: dst.add_stream_from_template(s) for s in src.streams.audio}
@@ -113,53 +224,85 @@ def mark_video(
                     for frame in packet.decode():
                         if not isinstance(frame, av.VideoFrame):
                             continue
-                        frames += 1
-                        if frames > max_frames:
-                            raise PayloadTooLarge(f"videos of at most {max_frames} frames are marked")
-                        rgb = np.asarray(frame.to_ndarray(format="rgb24"), dtype=np.uint8)
-                        if plan is None:
-                            plan = marker.plan(rgb, record_id=rid, key_id=key_id)
-                        pixels = plan.apply(rgb)
-                        if frames <= 50:  # the change is the same every frame: a sample suffices
-                            psnr_min = min(psnr_min, _psnr(rgb.astype(np.float64), pixels.astype(np.float64)))
-                        new = av.VideoFrame.from_ndarray(pixels, format="rgb24")
-                        new.pts, new.time_base = frame.pts, frame.time_base
-                        for p in vout.encode(new):
+                        if mark.frames >= frame_limit:
+                            raise PayloadTooLarge(
+                                f"videos of at most {frame_limit} frames of {width}x{height} are marked here"
+                            )
+                        for p in vout.encode(mark(frame)):
                             dst.mux(p)
                 for p in vout.encode(None):
                     dst.mux(p)
     except (av.error.FFmpegError, ValueError, OSError) as exc:
         raise InvalidInput(f"cannot re-encode this video: {str(exc)[:200]}") from None
-    if plan is None:
+    if mark.plan is None:
         raise InvalidInput("this video has no frames")
-    return MarkedVideo(out.getvalue(), plan.key_id, plan.payload, frames, psnr_min)
+    return MarkedVideo(out.getvalue(), mark.plan.key_id, mark.plan.payload, mark.frames, mark.psnr_min)
+
+
+def _working_size(width: int, height: int) -> tuple[int, int]:
+    """Frames are read at the detector's working scale (short side ``DETECT_SIDE``): the mark is
+    low-band, so nothing it carries is lost, and a 4K frame costs what a 512-line one does."""
+    factor = min(1.0, DETECT_SIDE / max(1, min(width, height)))
+    return max(1, round(width * factor)), max(1, round(height * factor))
+
+
+def _sample(data: bytes, *, keyframes_only: bool, seconds: float, samples: int) -> list[FloatArray]:
+    """Up to ``samples + 1`` frames at least ``seconds / samples`` apart from the first ``seconds``
+    of the video, at the working scale (``keyframes_only``: the decoder skips every other frame)."""
+    picked: list[FloatArray] = []
+    with av.open(io.BytesIO(data), "r") as src:
+        if not src.streams.video:
+            raise InvalidInput("this file has no video stream")
+        vin = src.streams.video[0]
+        vin.thread_type = "SLICE"
+        if keyframes_only:
+            vin.codec_context.skip_frame = "NONKEY"
+        width, height = _working_size(vin.codec_context.width, vin.codec_context.height)
+        rate = float(vin.average_rate or 25)
+        step, due = seconds / samples, 0.0
+        for i, frame in enumerate(src.decode(vin)):
+            at = frame.time if frame.time is not None else i / rate
+            if at > seconds or len(picked) > samples:
+                break
+            if at + 1e-6 >= due:
+                rgb = frame.to_ndarray(format="rgb24", width=width, height=height, interpolation="AREA")
+                picked.append(rgb.astype(np.float64))
+                due = at + step
+    return picked
 
 
 def detect_video(
-    data: bytes, detector: ImageWatermarkDetector, *, samples: int = 12, max_seconds: float = 600.0
+    data: bytes,
+    detector: ImageWatermarkDetector,
+    *,
+    samples: int = SAMPLES,
+    max_seconds: float = 600.0,
+    dense_seconds: float = DENSE_SECONDS,
 ) -> VideoDetection:
-    """Look for the mark in ``samples`` frames spread over the first ``max_seconds`` of a video.
+    """Look for the mark in frames sampled over the first ``max_seconds`` of a video.
+
+    The key frames are read first (the decoder skips everything else: a 10 s 720p clip costs a few
+    hundredths of a second); when they are fewer than ``samples`` and carry no mark, up to
+    ``samples`` frames spread over the first ``dense_seconds`` are decoded as well. Both readings'
+    decodes count in the p-value.
 
     Raises:
         InvalidInput: an unreadable file or no video stream.
     """
     try:
         with av.open(io.BytesIO(data), "r") as src:
-            if not src.streams.video:
-                raise InvalidInput("this file has no video stream")
-            vin = src.streams.video[0]
-            rate = float(vin.average_rate or 25)
             duration = float(src.duration / av.time_base) if src.duration else max_seconds
-            total = max(1, int(min(duration, max_seconds) * rate))
-            stride = max(1, total // samples)
-            picked: list[FloatArray] = []
-            for i, frame in enumerate(src.decode(vin)):
-                if i >= total or len(picked) >= samples:
-                    break
-                if i % stride == 0:
-                    picked.append(frame.to_ndarray(format="rgb24").astype(np.float64))
+        window = max(1e-3, min(duration, max_seconds))
+        keys = _sample(data, keyframes_only=True, seconds=window, samples=samples)
+        first = detect_frames(keys, detector) if keys else None
+        if first is not None and (first.found or first.reason == "too-small" or len(keys) >= samples):
+            return first
+        dense = _sample(data, keyframes_only=False, seconds=min(window, dense_seconds), samples=samples)
     except (av.error.FFmpegError, ValueError, OSError) as exc:
         raise InvalidInput(f"cannot read this video: {str(exc)[:200]}") from None
-    if not picked:
+    if not dense:
         raise InvalidInput("this video has no frames")
-    return detect_frames(picked, detector)
+    second = detect_frames(dense, detector, singles=1)  # the key frames were read one by one already
+    if first is None:
+        return second
+    return combined(first, second)

@@ -9,6 +9,7 @@ tried, times ``2**-48`` (:mod:`watermark.image.ecc`), a union bound over everyth
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -18,7 +19,7 @@ import numpy.typing as npt
 from ..image.detect import ImageWatermarkDetector
 from ..image.payload import CHECKED_BITS, Payload
 
-__all__ = ["SINGLE_FRAMES", "VideoDetection", "detect_frames"]
+__all__ = ["SINGLE_FRAMES", "VideoDetection", "combined", "detect_frames"]
 
 FloatArray = npt.NDArray[np.float64]
 SINGLE_FRAMES = 3  # single frames read when the mean does not decode
@@ -40,8 +41,11 @@ class VideoDetection:
     reason: str | None = None
 
 
-def detect_frames(frames: Sequence[FloatArray], detector: ImageWatermarkDetector) -> VideoDetection:
-    """Look for the mark in ``(h, w, 3)`` RGB frames in ``[0, 255]`` sampled from one video.
+def detect_frames(
+    frames: Sequence[FloatArray], detector: ImageWatermarkDetector, *, singles: int = SINGLE_FRAMES
+) -> VideoDetection:
+    """Look for the mark in ``(h, w, 3)`` RGB frames in ``[0, 255]`` sampled from one video: their
+    mean, then up to ``singles`` single frames.
 
     Raises:
         ValueError: no frames, or frames of different sizes.
@@ -52,8 +56,8 @@ def detect_frames(frames: Sequence[FloatArray], detector: ImageWatermarkDetector
         raise ValueError("frames of one video have one size")
     mean = np.mean(np.stack(frames), axis=0)
     readings = [mean]
-    step = max(1, len(frames) // SINGLE_FRAMES)
-    readings += [frames[i] for i in range(0, len(frames), step)][:SINGLE_FRAMES] if len(frames) > 1 else []
+    step = max(1, len(frames) // max(1, singles))
+    readings += [frames[i] for i in range(0, len(frames), step)][:singles] if len(frames) > 1 else []
     decodes = 0
     for pixels in readings:
         d = detector.detect_pixels(pixels, peak=255.0)
@@ -73,3 +77,14 @@ def detect_frames(frames: Sequence[FloatArray], detector: ImageWatermarkDetector
                 bit_accuracy=d.bit_accuracy,
             )
     return VideoDetection(False, 1.0, detector.fpr, decodes, len(frames))
+
+
+def combined(first: VideoDetection, second: VideoDetection) -> VideoDetection:
+    """Two readings of one video as one: ``second`` (read after ``first`` found nothing), its
+    p-value over the decodes of both (the union bound counts everything looked at)."""
+    decodes = first.decodes + second.decodes
+    frames = first.frames_read + second.frames_read
+    if second.payload is None:
+        return dataclasses.replace(second, decodes=decodes, frames_read=frames)
+    p = min(1.0, decodes * _NULL_PASS)
+    return dataclasses.replace(second, found=p <= second.fpr, p_value=p, decodes=decodes, frames_read=frames)

@@ -10,7 +10,7 @@ import av
 import numpy as np
 import pytest
 
-from watermark.errors import InvalidInput
+from watermark.errors import InvalidInput, PayloadTooLarge
 from watermark.image import ImageWatermarkDetector
 from watermark.keys import KeyRing, Secret, WatermarkKey
 from watermark.video import VideoMarker, detect_video, mark_video
@@ -86,7 +86,16 @@ def test_the_mark_is_still_and_absent_where_it_was_not_put(marked: tuple[bytes, 
     assert np.array_equal(plan.apply(frame), plan.apply(frame.copy()))  # one change for every frame
     for video, ring in ((original, RING), (data, OTHER)):
         d = detect_video(video, ImageWatermarkDetector(ring))
-        assert not d.found and d.p_value == 1.0 and d.frames_read == 12
+        assert not d.found and d.p_value == 1.0 and d.frames_read >= 10  # key frames, then a dense sample
+
+
+def test_the_budget_refuses_before_decoding_what_the_header_declares() -> None:
+    data = clip(frames=20)
+    with pytest.raises(PayloadTooLarge, match="declares 20 frames of 320x256"):
+        mark_video(data, VideoMarker(RING), max_pixel_frames=320 * 256 * 19)
+    with pytest.raises(PayloadTooLarge, match="frame is over"):
+        mark_video(data, VideoMarker(RING), max_pixel_frames=320 * 255)
+    assert mark_video(data, VideoMarker(RING), max_pixel_frames=320 * 256 * 20).frames == 20
 
 
 def test_videos_it_cannot_mark_are_refused_in_words() -> None:
