@@ -3,9 +3,10 @@
 Targets: ``content`` (classifying uploaded bytes, then decoding the image), ``public_marks`` (the
 dwtDct decoder on decoded pixels), ``normalize`` (the text normaliser, including the span mapping),
 ``keyring`` (the key-ring TOML parser), ``c2pa`` (reading and validating a manifest from a JPEG or
-PNG), ``json_bodies`` (the request bodies of ``/v1/text/*`` and ``/v1/verify``) and ``labels``
+PNG), ``json_bodies`` (the request bodies of ``/v1/text/*`` and ``/v1/verify``) ``labels``
 (reading every label carrier — XMP, ID3, FLAC, RIFF, MP4/MKV through FFmpeg, OOXML, front matter —
-and rewriting an image's XMP). Only
+and rewriting an image's XMP) and ``video`` (a video's header, reading its mark from sampled
+frames, and marking it within a small frame budget). Only
 documented errors may escape a target: :class:`AssayError` subclasses (and, for the request models,
 pydantic's ``ValidationError``, which the API turns into a 422 problem); anything else is a crash.
 
@@ -41,7 +42,7 @@ sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != 
 CORPUS = ROOT / "eval" / "fuzz_corpus"
 OOXML_DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 RESULTS = ROOT / "eval" / "results"
-TARGETS = ("content", "public_marks", "normalize", "keyring", "c2pa", "json_bodies", "labels")
+TARGETS = ("content", "public_marks", "normalize", "keyring", "c2pa", "json_bodies", "labels", "video")
 
 
 def _target(name: str) -> Callable[[bytes], None]:
@@ -144,6 +145,21 @@ def _target(name: str) -> Callable[[bytes], None]:
                     write_labels(data, mime, aigc=label)
 
         return labels
+    if name == "video":
+        from watermark.image import ImageWatermarkDetector
+        from watermark.keys import KeyRing, Secret, WatermarkKey
+        from watermark.video import VideoMarker, detect_video, mark_video, probe_video
+
+        ring = KeyRing([WatermarkKey("fuzz", "kgw", Secret(b"f" * 32))])
+        detector, marker = ImageWatermarkDetector(ring), VideoMarker(ring)
+
+        def video(data: bytes) -> None:
+            with contextlib.suppress(AssayError):
+                probe_video(data).detection_pixels()
+                detect_video(data, detector, max_seconds=2.0, dense_seconds=1.0)
+                mark_video(data, marker, max_frames=12, max_pixel_frames=12 * 320 * 256)
+
+        return video
     raise ValueError(f"unknown target {name!r}; one of {', '.join(TARGETS)}")
 
 
@@ -264,6 +280,9 @@ def seed_corpus(root: Path = CORPUS) -> None:
     for mime, data in media.items():
         put("labels", f"labelled.{mime.split('/')[1][:12]}", write_labels(data, mime, aigc=label))
     put("labels", "labelled.md", write_text_label("Text.", aigc=label, notice="AI-generated").encode())
+    from tests.watermark.video.test_video_watermark import clip
+
+    put("video", "seed.mp4", clip(width=160, height=128, frames=4))
 
 
 def main() -> None:

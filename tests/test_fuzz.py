@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-TARGETS = ("content", "public_marks", "normalize", "keyring", "c2pa", "json_bodies", "labels")
+TARGETS = ("content", "public_marks", "normalize", "keyring", "c2pa", "json_bodies", "labels", "video")
 
 
 @pytest.mark.slow

@@ -94,6 +94,20 @@ class VideoProbe:
         return 2 * self.width * self.height
 
 
+def _video_stream(src: av.container.InputContainer) -> av.VideoStream:
+    """The first video stream, with a decoder.
+
+    Raises:
+        InvalidInput: none, or one in a codec FFmpeg does not know.
+    """
+    if not src.streams.video:
+        raise InvalidInput("this file has no video stream")
+    vin = src.streams.video[0]
+    if vin.codec_context is None:
+        raise InvalidInput("this file's video stream is in a codec Assay cannot decode")
+    return vin
+
+
 def probe_video(data: bytes) -> VideoProbe:
     """The frame size and duration a video's header declares.
 
@@ -102,9 +116,7 @@ def probe_video(data: bytes) -> VideoProbe:
     """
     try:
         with av.open(io.BytesIO(data), "r") as src:
-            if not src.streams.video:
-                raise InvalidInput("this file has no video stream")
-            ctx = src.streams.video[0].codec_context
+            ctx = _video_stream(src).codec_context
             seconds = float(src.duration / av.time_base) if src.duration else None
             width, height = ctx.width, ctx.height
     except (av.error.FFmpegError, ValueError, OSError) as exc:
@@ -197,9 +209,7 @@ def mark_video(
     out = io.BytesIO()
     try:
         with av.open(io.BytesIO(data), "r") as src:
-            if not src.streams.video:
-                raise InvalidInput("this file has no video stream")
-            vin = src.streams.video[0]
+            vin = _video_stream(src)
             duration = float(src.duration / av.time_base) if src.duration else None
             width, height = _limits(vin, duration, max_frames, max_pixel_frames)
             frame_limit = min(max_frames, max_pixel_frames // (width * height))
@@ -251,9 +261,7 @@ def _sample(data: bytes, *, keyframes_only: bool, seconds: float, samples: int) 
     of the video, at the working scale (``keyframes_only``: the decoder skips every other frame)."""
     picked: list[FloatArray] = []
     with av.open(io.BytesIO(data), "r") as src:
-        if not src.streams.video:
-            raise InvalidInput("this file has no video stream")
-        vin = src.streams.video[0]
+        vin = _video_stream(src)
         vin.thread_type = "SLICE"
         if keyframes_only:
             vin.codec_context.skip_frame = "NONKEY"

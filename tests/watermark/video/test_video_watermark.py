@@ -13,7 +13,7 @@ import pytest
 from watermark.errors import InvalidInput, PayloadTooLarge
 from watermark.image import ImageWatermarkDetector
 from watermark.keys import KeyRing, Secret, WatermarkKey
-from watermark.video import VideoMarker, detect_video, mark_video
+from watermark.video import VideoMarker, detect_video, mark_video, probe_video
 
 RING = KeyRing([WatermarkKey("v", "kgw", Secret(b"v" * 32))])
 OTHER = KeyRing([WatermarkKey("w", "kgw", Secret(b"w" * 32))])
@@ -96,6 +96,17 @@ def test_the_budget_refuses_before_decoding_what_the_header_declares() -> None:
     with pytest.raises(PayloadTooLarge, match="frame is over"):
         mark_video(data, VideoMarker(RING), max_pixel_frames=320 * 255)
     assert mark_video(data, VideoMarker(RING), max_pixel_frames=320 * 256 * 20).frames == 20
+
+
+def test_a_codec_ffmpeg_does_not_know_is_refused_in_words_everywhere() -> None:
+    unknown = clip(width=160, height=128, frames=4).replace(b"avc1", b"zzzz")  # found by fuzzing: was a crash
+    for call in (
+        lambda: probe_video(unknown),
+        lambda: detect_video(unknown, ImageWatermarkDetector(RING)),
+        lambda: mark_video(unknown, VideoMarker(RING)),
+    ):
+        with pytest.raises(InvalidInput, match="cannot decode"):
+            call()
 
 
 def test_videos_it_cannot_mark_are_refused_in_words() -> None:
