@@ -2,14 +2,16 @@
 unchanged to every frame, so it is still over time (the pattern never moves or changes), and
 evidence read from many frames at once, with one exact p-value.
 
-:mod:`.frames` works on arrays of frames; :mod:`.files` decodes and re-encodes files through
-PyAV (FFmpeg's libraries), keeping the container, the video codec and the other streams, within a
-budget of frames and frame pixels read from the header before anything is decoded.
+:mod:`.frames` works on arrays of frames; :mod:`.generate` wraps a video generator; :mod:`.files`
+decodes and re-encodes files through PyAV (FFmpeg's libraries), keeping the container, the video
+codec and the other streams, within a budget of frames and frame pixels read from the header
+before anything is decoded.
 """
 
 from .embed import DEFAULT_VIDEO_PSNR, FramePlan, VideoMarker
 from .files import MAX_PIXEL_FRAMES, MarkedVideo, VideoProbe, detect_video, mark_video, probe_video
 from .frames import VideoDetection, combined, detect_frames
+from .generate import WatermarkingVideoGenerator, encode_video
 
 __all__ = [
     "DEFAULT_VIDEO_PSNR",
@@ -19,9 +21,11 @@ __all__ = [
     "VideoDetection",
     "VideoMarker",
     "VideoProbe",
+    "WatermarkingVideoGenerator",
     "combined",
     "detect_frames",
     "detect_video",
+    "encode_video",
     "mark_video",
     "probe_video",
 ]
