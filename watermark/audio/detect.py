@@ -8,7 +8,7 @@ every channel. The mark is a fixed fraction of the host in each time–frequency
 silent — which is the perceptual weighting: a masking model of one rule.
 
 **Detection.** The log-magnitude spectrogram, with each bin's slow envelope and each frame's
-gain removed, is correlated with every slot's keyed pattern; the pilot symbols find where a
+spectral shape removed, is correlated with every slot's keyed pattern; the pilot symbols find where a
 period starts (any excerpt holds one every 5 s), then the 306 soft bits go to the list Viterbi
 decoder. Speed changes (pitch moves) and time-stretches (pitch kept) of up to ±5 % are searched
 as a grid of time and frequency scales when the plain reading finds nothing.
@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
+from scipy.ndimage import uniform_filter1d
 
 from ..errors import InvalidInput
 from ..image import ecc
@@ -62,6 +63,7 @@ _NULL_PASS = 2.0**-CHECKED_BITS
 _LIST = 4  # Viterbi list entries decoded per candidate alignment
 _OFFSETS = 2  # best pilot offsets decoded per (scale, phase)
 _ENVELOPE = 9  # hops in the moving average that takes the host's slow envelope out
+_SMOOTH_BINS = 5  # bins in the moving average that takes each frame's spectral shape out
 _MARGIN = 8  # bins read beyond the band on each side, for frequency scales up to ±5 %
 _SCALES = np.round(np.arange(0.95, 1.0501, 0.004), 4)
 _MAX_SECONDS = 120.0  # a detection reads at most this much, from the start
@@ -115,7 +117,9 @@ def _residual(signal: FloatArray) -> FloatArray:
     sums = np.cumsum(padded, axis=0)
     envelope = (sums[_ENVELOPE:] - sums[:-_ENVELOPE]) / _ENVELOPE  # a centred moving average per bin
     res = logs - envelope
-    res -= res.mean(axis=1, keepdims=True)
+    # and each frame's spectral shape: the mark's signs change bin to bin, the host's harmonics and
+    # formants over several bins (measured: this halves the host's interference on speech)
+    res -= uniform_filter1d(res, _SMOOTH_BINS, axis=1, mode="nearest")
     scale = float(np.std(res)) or 1.0
     out: FloatArray = np.clip(res / scale, -3.0, 3.0)  # transients and clicks count no more than 3σ
     return out

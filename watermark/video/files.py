@@ -26,6 +26,8 @@ __all__ = ["MAX_PIXEL_FRAMES", "MarkedVideo", "VideoProbe", "detect_video", "mar
 
 FloatArray = npt.NDArray[np.float64]
 MAX_PIXEL_FRAMES = 1920 * 1080 * 9_000  # five minutes of 1080p at 30 fps
+RATE_CAP = 1.5  # the marked file's bit rate, at most this times the input's
+RATE_FLOOR = 400_000  # bits/s: tiny inputs may still be marked at a usable quality
 SAMPLES = 12  # frames read from a video to find its mark
 DENSE_SECONDS = 4.0  # decoded frame by frame when the key frames do not suffice
 
@@ -57,6 +59,22 @@ class MarkedVideo:
             "psnr_db": round(self.psnr_min, 2),
             "frames": self.frames,
         }
+
+
+def _rate_cap(codec: str, size: int, duration: float | None) -> dict[str, str]:
+    """Encoder options that keep the marked file within ``RATE_CAP`` times the input's bit rate.
+
+    A still mark over moving content is new detail in every predicted frame: at the same quality
+    setting a camera pan came out six times larger (measured, ``eval/video_watermark.py``). Capped,
+    the encoder spends the input's bits and the mark still survives H.264 CRF 35."""
+    if not duration or duration <= 0:
+        return {}
+    cap = max(RATE_FLOOR, int(RATE_CAP * size * 8 / duration))
+    if codec == "h264":
+        return {"maxrate": str(cap), "bufsize": str(2 * cap)}
+    if codec in ("vp8", "vp9"):
+        return {"b": str(cap)}  # constrained quality: the CRF, up to this rate
+    return {}
 
 
 def _muxer(src: av.container.InputContainer, data: bytes) -> str:
@@ -218,6 +236,7 @@ def mark_video(
                 raise UnsupportedMedia(f"Assay re-encodes H.264, MPEG-4, VP8 and VP9 video, not {codec}")
             vin.thread_type = "SLICE"
             encoder, options = _ENCODERS[codec]
+            options = {**options, **_rate_cap(codec, len(data), duration)}
             with av.open(out, "w", format=_muxer(src, data)) as dst:
                 vout = dst.add_stream(encoder, rate=vin.average_rate or 25, options=options)
                 assert isinstance(vout, av.VideoStream)
