@@ -6,6 +6,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import IO
 
 import click
 
@@ -175,15 +176,84 @@ def audit() -> None:
 @click.option("--expect-head", help="The head hash recorded earlier; catches rows removed from the end.")
 @click.option("--json", "as_json", is_flag=True)
 def audit_verify(expect_head: str | None, as_json: bool) -> None:
-    """Recompute the hash chain; exit 1 if any row was edited, inserted or deleted."""
-    check = open_runtime(settings_from()).audit.verify(expect_head=expect_head)
+    """Recompute the hash chain and every signed checkpoint's root; exit 1 if any row was edited,
+    inserted, deleted or reordered."""
+    runtime = open_runtime(settings_from())
+    check = runtime.audit.verify(expect_head=expect_head)
+    tree = runtime.audit_tree.verify()
+    ok = check.ok and tree.ok
     if as_json:
-        click.echo(json.dumps(check.to_dict(), indent=2))
-    elif check.ok:
-        click.echo(f"audit log intact: {check.rows} rows, head {check.head}")
+        click.echo(
+            json.dumps({**check.to_dict(), "checkpoints": tree.checkpoints, "tree_problem": tree.problem}, indent=2)
+        )
+    elif ok:
+        click.echo(
+            f"audit log intact: {check.rows} rows, head {check.head}; {tree.checkpoints} signed checkpoints hold"
+        )
     else:
-        click.echo(f"audit log BROKEN: {check.problem}", err=True)
-    sys.exit(0 if check.ok else 1)
+        click.echo(f"audit log BROKEN: {check.problem or tree.problem}", err=True)
+    sys.exit(0 if ok else 1)
+
+
+@audit.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Print the latest signed checkpoint (signed now when rows were added since the last)."""
+    click.echo(open_runtime(settings_from()).audit_tree.checkpoint(), nl=False)
+
+
+@audit.command("public-key")
+def audit_public_key() -> None:
+    """Print the log's verifier key (name+keyid+key): give it to auditors to check proofs offline."""
+    click.echo(open_runtime(settings_from()).audit_tree.verifier.encode())
+
+
+@audit.command("prove")
+@click.argument("ref")
+@click.option("--json", "as_json", is_flag=True, help="The proof document (the default prints it too).")
+def audit_prove(ref: str, as_json: bool) -> None:
+    """The inclusion proof of audit row REF (its number, or the SHA-256 of the content it is
+    about), against a signed checkpoint; check it anywhere with `assay audit verify-proof`."""
+    try:
+        doc = open_runtime(settings_from()).audit_tree.prove(ref)
+    except AssayError as exc:
+        fail(exc)
+    click.echo(json.dumps(doc.to_dict(), indent=2 if not as_json else None))
+
+
+@audit.command("consistency")
+@click.argument("old_size", type=click.IntRange(min=1))
+@click.argument("new_size", type=click.IntRange(min=1), required=False)
+@click.option("--json", "as_json", is_flag=True, help="The proof document (the default prints it too).")
+def audit_consistency(old_size: int, new_size: int | None, as_json: bool) -> None:
+    """The proof that the log of NEW_SIZE rows (default: all) extends the log of OLD_SIZE rows."""
+    try:
+        doc = open_runtime(settings_from()).audit_tree.consistency(old_size, new_size)
+    except AssayError as exc:
+        fail(exc)
+    click.echo(json.dumps(doc.to_dict(), indent=2 if not as_json else None))
+
+
+@audit.command("verify-proof")
+@click.argument("proof", type=click.File("r"))
+@click.option("--key", "key", required=True, help="The log's verifier key (from `assay audit public-key`).")
+@click.option("--row", type=click.File("rb"), help="The row's canonical JSON bytes, to check the leaf too.")
+def audit_verify_proof(proof: IO[str], key: str, row: IO[bytes] | None) -> None:
+    """Check an inclusion proof offline (no database): the checkpoint's signature with --key, then
+    the path from the leaf to the signed root. Exit 0 when it holds, 1 when it does not."""
+    from provenance.tlog import InclusionDoc, NoteError, NoteVerifier, ProofError
+
+    try:
+        verifier = NoteVerifier.parse(key)
+        data = json.loads(proof.read())
+        if not isinstance(data, dict):
+            raise ProofError("a proof document is a JSON object")
+        cp = InclusionDoc.from_dict(data).check(verifier, leaf=row.read() if row is not None else None)
+    except (NoteError, ProofError, json.JSONDecodeError) as exc:
+        click.echo(f"proof does NOT hold: {exc}", err=True)
+        sys.exit(1)
+    click.echo(
+        f"proof holds: leaf {data['leaf_index']} is in {cp.origin} at tree size {cp.size} (signed by {verifier.name})"
+    )
 
 
 @audit.command("export")

@@ -30,7 +30,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-__all__ = ["GENESIS", "AuditEntry", "AuditLog", "ChainCheck"]
+__all__ = ["GENESIS", "AuditEntry", "AuditLog", "ChainCheck", "leaf_bytes"]
 
 GENESIS = "0" * 64
 _APPEND_LOCK = int.from_bytes(hashlib.sha256(b"assay_audit append").digest()[:8], "big", signed=True)
@@ -72,9 +72,20 @@ class ChainCheck:
         return asdict(self)
 
 
+def _body(fields: dict[str, Any]) -> bytes:
+    """A row's canonical bytes: the JSON of its fields (sorted keys, no spaces, ASCII)."""
+    return json.dumps(
+        {k: fields[k] for k in _FIELDS}, sort_keys=True, separators=(",", ":"), ensure_ascii=True
+    ).encode()
+
+
+def leaf_bytes(entry: AuditEntry) -> bytes:
+    """The row's canonical bytes: its leaf in the log's Merkle tree (:mod:`api.core.audit_tree`)."""
+    return _body(asdict(entry))
+
+
 def _row_hash(fields: dict[str, Any], prev_hash: str) -> str:
-    body = json.dumps({k: fields[k] for k in _FIELDS}, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return hashlib.sha256(prev_hash.encode() + b"\n" + body.encode()).hexdigest()
+    return hashlib.sha256(prev_hash.encode() + b"\n" + _body(fields)).hexdigest()
 
 
 class AuditLog:

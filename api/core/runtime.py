@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from api.core.audit import AuditEntry, AuditLog
+from api.core.audit_tree import AuditTree, load_log_signer
 from api.core.auth import ApiKeys, write_secret_file
 from api.core.batching import GenerationBatcher
 from api.core.feedback import FeedbackStore
@@ -29,6 +30,8 @@ from api.core.text_service import TextService
 from api.core.threads import limit_threads
 from detect.inspect import Checks
 from provenance.store import ManifestStore, open_engine
+from provenance.tlog import NoteError
+from watermark.errors import ConfigurationError
 
 __all__ = ["ADMIN_KEY_FILE", "Runtime"]
 
@@ -54,6 +57,7 @@ class Runtime:
     texts: TextProvenance
     store: ManifestStore
     audit: AuditLog
+    audit_tree: AuditTree
     api_keys: ApiKeys
     feedback: FeedbackStore
     limiter: RateLimiter | RedisRateLimiter
@@ -88,6 +92,12 @@ class Runtime:
             on_fallback=metrics.rate_limit_fallbacks.inc,
         )
         media = MediaService(settings, lambda: text.keyring, store)
+        audit = AuditLog(engine).create()
+        log_key = settings.audit_log_key.get_secret_value() if settings.audit_log_key else None
+        try:
+            signer = load_log_signer(settings.data_dir, log_key, origin=settings.audit_log_origin)
+        except NoteError as exc:
+            raise ConfigurationError(f"ASSAY_AUDIT_LOG_KEY: {exc}") from None
         return cls(
             settings=settings,
             engine=engine,
@@ -95,7 +105,8 @@ class Runtime:
             media=media,
             texts=TextProvenance(text, media),
             store=store,
-            audit=AuditLog(engine).create(),
+            audit=audit,
+            audit_tree=AuditTree(audit, signer).create(),
             api_keys=ApiKeys(engine).create_tables(),
             feedback=FeedbackStore(engine).create_tables(),
             limiter=limits["requests"],

@@ -39,6 +39,16 @@ class Settings(BaseSettings):
     allow_network: bool = Field(default=False, description="Allow model downloads from a hub.")
     keyring: Path | None = Field(default=None, description="Key ring TOML file; unset = data_dir/keys.toml.")
     keyring_toml: SecretStr | None = Field(default=None, description="Key ring TOML text (instead of a file).")
+    audit_log_key: SecretStr | None = Field(
+        default=None,
+        description="The audit log's signed-note signer key (PRIVATE+KEY+name+id+key); default: made on first "
+        "use as audit-log.key in the data directory.",
+    )
+    audit_log_origin: str = Field(
+        default="assay.local/audit",
+        pattern=r"^[^\s+]+$",
+        description="The origin line and key name of a log key made here (no spaces or '+').",
+    )
     alpha: float = Field(default=1e-3, gt=0.0, lt=1.0, description="False-positive rate for text detection.")
     max_text_chars: int = Field(default=200_000, ge=1, description="Longest text accepted for detection.")
     max_new_tokens: int = Field(default=1024, ge=1, le=4096, description="Most tokens one generation may ask for.")

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from detect.report import WatermarkFinding
 
 __all__ = [
+    "AuditProof",
     "BindingMatches",
     "ChatMessage",
     "DetectRequest",
@@ -112,6 +113,17 @@ class MatchesByContent(_Out):
 
     matches: list[Match]
     watermark: WatermarkFinding
+
+
+class AuditProof(_Out):
+    """An audit row's RFC 9162 inclusion proof and the signed checkpoint it refers to."""
+
+    leaf_index: int = Field(description="The row's leaf (row number - 1).")
+    tree_size: int
+    leaf_hash: str = Field(description="SHA-256(0x00 || the row's canonical JSON), hex.")
+    root_hash: str
+    inclusion_path: list[str]
+    checkpoint: str = Field(description="The C2SP signed note holding tree_size and root_hash.")
 
 
 class Health(_Out):

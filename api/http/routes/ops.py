@@ -1,15 +1,16 @@
-"""Operations: liveness, readiness, Prometheus metrics, and the watermark keys (never secrets)."""
+"""Operations: liveness, readiness, Prometheus metrics, the watermark keys (never secrets), and the
+audit log's signed checkpoint, verifier key and inclusion proofs."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path
 from fastapi.responses import JSONResponse, Response
 
 from api.core.metrics import CONTENT_TYPE_LATEST
 from api.http.deps import Caller, RuntimeDep, require
-from api.http.models import Health, KeysResponse, Readiness, SignerInfo, WatermarkKeyInfo
+from api.http.models import AuditProof, Health, KeysResponse, Readiness, SignerInfo, WatermarkKeyInfo
 from api.http.problems import error_responses
 
 __all__ = ["router"]
@@ -66,3 +67,31 @@ def keys(rt: RuntimeDep, _: Annotated[Caller, Depends(require("admin"))]) -> Key
     creds = rt.media.credentials()
     signer = SignerInfo(name=rt.media.signer_name, algorithm=creds.alg, development=creds.development)
     return KeysResponse(watermark_keys=rows, signer=signer)
+
+
+_NOTE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
+    **error_responses(401, 403, 429),
+}
+
+
+@router.get("/v1/audit/checkpoint", response_class=Response, responses=_NOTE)
+def audit_checkpoint(rt: RuntimeDep, _: Annotated[Caller, Depends(require("verify"))]) -> Response:
+    """The audit log's latest signed checkpoint (C2SP signed note: origin, tree size, root hash),
+    signed now when rows were added since the last: what auditors and witnesses mirror."""
+    return Response(rt.audit_tree.checkpoint(), media_type="text/plain; charset=utf-8")
+
+
+@router.get("/v1/audit/public-key", response_class=Response, responses=_NOTE)
+def audit_public_key(rt: RuntimeDep, _: Annotated[Caller, Depends(require("verify"))]) -> Response:
+    """The audit log's verifier key (``name+keyid+key``), to check checkpoints and proofs offline."""
+    return Response(rt.audit_tree.verifier.encode() + "\n", media_type="text/plain; charset=utf-8")
+
+
+@router.get("/v1/audit/proof/{ref}", response_model=AuditProof, responses=error_responses(401, 403, 422, 429))
+def audit_proof(
+    rt: RuntimeDep, _: Annotated[Caller, Depends(require("verify"))], ref: Annotated[str, Path(max_length=64)]
+) -> AuditProof:
+    """The RFC 9162 inclusion proof of an audit row (its number, or the SHA-256 of the content it
+    is about: the newest such row) against a signed checkpoint, hashes in lowercase hex."""
+    return AuditProof.model_validate(rt.audit_tree.prove(ref).to_dict())
