@@ -233,6 +233,35 @@ def audit_consistency(old_size: int, new_size: int | None, as_json: bool) -> Non
     click.echo(json.dumps(doc.to_dict(), indent=2 if not as_json else None))
 
 
+@audit.command("verify-scan")
+@click.argument("report", type=click.File("r"))
+@click.option("--key", "key", required=True, help="The log's verifier key (from `assay audit public-key`).")
+def audit_verify_scan(report: IO[str], key: str) -> None:
+    """Check a scan report (its JSON form) against the audit log, offline: the signed checkpoint,
+    then every item's verify row and inclusion proof. Exit 0 when all hold, 1 otherwise."""
+    import pydantic
+
+    from api.scan.proofs import verify_scan
+    from api.scan.run import ScanReport
+    from provenance.tlog import NoteError, NoteVerifier
+
+    try:
+        verifier = NoteVerifier.parse(key)
+        scan = ScanReport.model_validate_json(report.read())
+    except (NoteError, pydantic.ValidationError) as exc:
+        click.echo(f"error: {str(exc)[:300]}", err=True)
+        sys.exit(2)
+    check = verify_scan(scan, verifier)
+    for problem in check.problems:
+        click.echo(f"NOT proven: {problem}", err=True)
+    for item in check.unproven:
+        click.echo(f"NOT proven: {item}: no audit row proof in the report", err=True)
+    if check.checkpoint is not None:
+        cp = check.checkpoint
+        click.echo(f"{check.proven} of {len(scan.items)} items proven in {cp.origin} at tree size {cp.size}")
+    sys.exit(0 if check.ok else 1)
+
+
 @audit.command("verify-proof")
 @click.argument("proof", type=click.File("r"))
 @click.option("--key", "key", required=True, help="The log's verifier key (from `assay audit public-key`).")

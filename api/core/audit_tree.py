@@ -30,6 +30,7 @@ from provenance.tlog import (
     Checkpoint,
     ConsistencyDoc,
     InclusionDoc,
+    MerkleTree,
     NoteError,
     NoteSigner,
     NoteVerifier,
@@ -43,7 +44,7 @@ from watermark.errors import InvalidInput
 
 from .audit import AuditEntry, AuditLog, leaf_bytes
 
-__all__ = ["DEFAULT_ORIGIN", "AuditTree", "TreeCheck", "load_log_signer"]
+__all__ = ["DEFAULT_ORIGIN", "AuditTree", "RowProof", "TreeCheck", "load_log_signer"]
 
 DEFAULT_ORIGIN = "assay.local/audit"
 
@@ -72,6 +73,16 @@ def load_log_signer(data_dir: Path, key_text: str | None = None, *, origin: str 
     finally:
         tmp.unlink()
     return signer
+
+
+@dataclass(frozen=True)
+class RowProof:
+    """One audit row proven in a tree: its leaf index, its bytes (the row's canonical JSON) and its
+    audit path, hashes in hex."""
+
+    leaf_index: int
+    leaf: str
+    inclusion_path: list[str]
 
 
 @dataclass(frozen=True)
@@ -186,6 +197,31 @@ class AuditTree:
             inclusion_path=[p.hex() for p in inclusion_proof(index, leaves)],
             checkpoint=note,
         )
+
+    def prove_subjects(
+        self, subjects: list[str | None], *, action: str = "verify"
+    ) -> tuple[str, list[RowProof | None]]:
+        """A signed checkpoint over every row, and for each content SHA-256 the proof of the newest
+        ``action`` row about it (each row used once: identical contents take successive rows;
+        ``None`` where no row is about it). One pass over the log, then ``O(log n)`` a proof.
+        """
+        rows = self._rows()
+        note = self._sign(rows)
+        tree = MerkleTree([leaf_hash(leaf_bytes(r)) for r in rows])
+        by_subject: dict[str, list[AuditEntry]] = {}
+        for r in rows:
+            if r.action == action and r.subject_sha256:
+                by_subject.setdefault(r.subject_sha256, []).append(r)
+        proofs: list[RowProof | None] = []
+        for sha in subjects:
+            found = by_subject.get(sha or "")
+            if not found:
+                proofs.append(None)
+                continue
+            row = found.pop()
+            path = [p.hex() for p in tree.inclusion(row.seq - 1)]
+            proofs.append(RowProof(row.seq - 1, leaf_bytes(row).decode(), path))
+        return note, proofs
 
     def consistency(self, old_size: int, new_size: int | None = None) -> ConsistencyDoc:
         """The proof that the tree of ``new_size`` (default: every row) extends the one of ``old_size``.

@@ -47,6 +47,9 @@ class ScanRow(BaseModel):
     cn_gb_45438_2025: str | None = None
     ca_sb_942: str | None = None
     error: str | None = None
+    audit_leaf: int | None = Field(
+        default=None, description="The leaf index of the item's verify row in the audit log's Merkle tree."
+    )
     report: Report | None = None
 
 

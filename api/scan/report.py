@@ -36,6 +36,7 @@ _COLUMNS = (
     ("ca_sb_942", "SB 942"),
     ("error", "Error"),
     ("sha256", "SHA-256 (audit subject)"),
+    ("audit_leaf", "Audit leaf"),
 )
 _COLOURS = {
     "ai": "#3b2a8c",
@@ -47,6 +48,17 @@ _COLOURS = {
     "does-not-meet": "#b3261e",
     "not-applicable": "#777",
 }
+
+
+def _checkpoint_line(report: ScanReport) -> str:
+    """The signed checkpoint in words: origin, tree size, root, and how to check the rows."""
+    if report.audit_checkpoint is None:
+        return "none recorded"
+    origin, size, root = report.audit_checkpoint.split("\n")[:3]
+    return (
+        f"{origin}, tree size {size}, root {root}; key {report.audit_public_key}; "
+        f"proofs for {len(report.audit_proofs)} of {len(report.items)} items' rows (check: assay audit verify-scan)"
+    )
 
 
 def _cell(value: object) -> str:
@@ -153,6 +165,7 @@ def render_html(report: ScanReport) -> str:
         ),
         ("Language model", st.model),
         ("Audit log at the end", f"{report.audit_rows} rows, head {report.audit_head}"),
+        ("Audit checkpoint", _checkpoint_line(report)),
     ]
     if report.resumed:  # their audit rows were written by the earlier run
         settings_rows.insert(3, ("Items from an earlier run", f"{report.resumed} (read from the results table)"))

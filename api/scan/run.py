@@ -5,8 +5,9 @@ goes through the ``verify`` operation (:class:`api.scan.check.Checker`), so it i
 row in the audit log with the same SHA-256 as the scan row. With a results table
 (:mod:`api.scan.results`) rows are written as they finish and a second run skips the items
 already there. The scan report records when it ran, the tool version, the settings that decide
-(false-positive rates, keys tried, trust), and the audit head at the end, so an auditor can match
-each row to the log.
+(false-positive rates, keys tried, trust), the audit head at the end, and a signed checkpoint of the
+audit log's Merkle tree with every item's verify row and its inclusion proof, so an auditor can
+check each row against the log without its database (``assay audit verify-scan``).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from api.scan.sources import DEFAULT_COLUMNS, Columns, iter_items
 from watermark.image.detect import DEFAULT_FPR as IMAGE_FPR
 from watermark.text.precision import resolve_precision
 
-__all__ = ["ScanReport", "ScanRow", "ScanSettings", "ScanSummary", "run_scan", "summarise"]
+__all__ = ["ScanAuditProof", "ScanReport", "ScanRow", "ScanSettings", "ScanSummary", "run_scan", "summarise"]
 
 VERSION = "0.1.0"
 _FLUSH_ROWS = 32  # results are synced after this many rows
@@ -78,6 +79,18 @@ class ScanSummary(BaseModel):
     )
 
 
+class ScanAuditProof(BaseModel):
+    """An item's verify row proven in the audit log: the row itself (its canonical JSON, the leaf's
+    bytes) and its RFC 9162 audit path to the root of the report's signed checkpoint."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(description="The scan item.")
+    leaf_index: int
+    leaf: str
+    inclusion_path: list[str]
+
+
 class ScanReport(BaseModel):
     """A whole scan: when, with what, the summary, the audit head at the end, and every row."""
 
@@ -92,8 +105,16 @@ class ScanReport(BaseModel):
     resumed: int = Field(0, description="Items whose rows came from the results table of an earlier run.")
     audit_rows: int = Field(description="Rows in the audit log when the scan ended.")
     audit_head: str = Field(description="The audit log's head hash when the scan ended (for `--expect-head`).")
+    audit_checkpoint: str | None = Field(
+        default=None, description="The audit log's signed checkpoint (C2SP signed note) when the scan ended."
+    )
+    audit_public_key: str | None = Field(default=None, description="The log's verifier key for that checkpoint.")
     summary: ScanSummary
     items: list[ScanRow]
+    audit_proofs: list[ScanAuditProof] = Field(
+        default_factory=list,
+        description="Every item's verify row and inclusion proof: check them offline with `assay audit verify-scan`.",
+    )
 
 
 def summarise(rows: list[ScanRow]) -> ScanSummary:
@@ -184,6 +205,8 @@ def run_scan(
             table.append(pending)
     rows = [found[i.item_id] for i in items]
     rt = Runtime.open(settings)
+    checkpoint, proofs = rt.audit_tree.prove_subjects([r.sha256 for r in rows])
+    rows = [r.model_copy(update={"audit_leaf": p.leaf_index}) if p else r for r, p in zip(rows, proofs, strict=True)]
     return ScanReport(
         source=source,
         started_at=started.isoformat(timespec="seconds"),
@@ -191,7 +214,14 @@ def run_scan(
         settings=scan_settings(settings, rt),
         audit_rows=rt.audit.count(),
         audit_head=rt.audit.head(),
+        audit_checkpoint=checkpoint,
+        audit_public_key=rt.audit_tree.verifier.encode(),
         resumed=len(items) - len(todo),
         summary=summarise(rows),
         items=rows,
+        audit_proofs=[
+            ScanAuditProof(id=r.id, leaf_index=p.leaf_index, leaf=p.leaf, inclusion_path=p.inclusion_path)
+            for r, p in zip(rows, proofs, strict=True)
+            if p is not None
+        ],
     )

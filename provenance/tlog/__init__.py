@@ -5,6 +5,7 @@ auditor can check Assay's audit log proofs with this package alone (or any RFC 9
 from .documents import ConsistencyDoc, InclusionDoc
 from .merkle import (
     EMPTY_ROOT,
+    MerkleTree,
     ProofError,
     consistency_proof,
     inclusion_proof,
@@ -21,6 +22,7 @@ __all__ = [
     "Checkpoint",
     "ConsistencyDoc",
     "InclusionDoc",
+    "MerkleTree",
     "NoteError",
     "NoteSigner",
     "NoteVerifier",

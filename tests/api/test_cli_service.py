@@ -160,6 +160,17 @@ def test_scan_folder_writes_html_csv_json(tmp_path: Path, env: Path, monkeypatch
     code, stdout, _ = run("scan", str(jsonl), "--no-progress")
     result = json.loads(stdout)
     assert code == 0 and result["summary"]["items"] == 2 and result["items"][1]["verdict"] == "ai"
+    # the report proves every item's verify row against a signed checkpoint, checked without the database
+    assert "Audit checkpoint" in page and "proofs for" in page and rows[0]["audit_leaf"].isdigit()
+    assert all(isinstance(i["audit_leaf"], int) for i in result["items"]) and len(result["audit_proofs"]) == 2
+    key = run("audit", "public-key")[1].strip()
+    (tmp_path / "scan.json").write_text(stdout)
+    code, out, err = run("audit", "verify-scan", str(tmp_path / "scan.json"), "--key", key)
+    assert code == 0 and "2 of 2 items proven" in out, err
+    result["items"][0]["sha256"] = "0" * 64  # the row no longer matches the content it claims
+    (tmp_path / "scan.json").write_text(json.dumps(result))
+    code, _, err = run("audit", "verify-scan", str(tmp_path / "scan.json"), "--key", key)
+    assert code == 1 and "t1: its audit row is not the verify row of this content" in err
     (tmp_path / "bad.jsonl").write_text('{"nothing": 1}\n')
     code, _, err = run("scan", str(tmp_path / "bad.jsonl"))
     assert code == 2 and "bad.jsonl:1" in err
