@@ -51,23 +51,18 @@ def _split(n: int) -> int:
 
 
 def root_hash(leaves: Sequence[bytes]) -> bytes:
-    """The Merkle tree hash of leaf hashes (``EMPTY_ROOT`` for none), computed bottom-up."""
-    if not leaves:
-        return EMPTY_ROOT
-    level = list(leaves)
-    # Bottom-up pairing equals the RFC's split at the largest power of two: an odd last node is
-    # carried up unchanged, which is where the RFC's right subtree is smaller than the left one.
-    while len(level) > 1:
-        nxt = [node_hash(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
-        if len(level) % 2:
-            nxt.append(level[-1])
-        level = nxt
-    return level[0]
+    """The Merkle tree hash of leaf hashes (``EMPTY_ROOT`` for none)."""
+    return MerkleTree(leaves).root()
 
 
 class MerkleTree:
-    """A tree's node hashes kept level by level (``O(n)`` to build), so every inclusion proof of it
-    costs ``O(log n)``: for proving many leaves of one tree (a scan's rows)."""
+    """A tree's node hashes kept level by level (``O(n)`` to build), so every proof of it costs
+    ``O(log n)``: for proving many leaves of one tree (a scan's rows).
+
+    Pairing bottom-up, with an odd last node carried up unchanged, gives the RFC's tree (split at
+    the largest power of two): every subtree a proof needs starts at a multiple of its width and is
+    either whole or cut short by the tree's end, so it is one node of one level.
+    """
 
     def __init__(self, leaves: Sequence[bytes]) -> None:
         self.size = len(leaves)
@@ -108,6 +103,30 @@ class MerkleTree:
                 lo, m = lo + k, m - k
         return path[::-1]
 
+    def consistency(self, old_size: int) -> list[bytes]:
+        """The proof that the first ``old_size`` leaves are a prefix of this tree (RFC 9162 §2.1.4.1).
+
+        Raises:
+            ValueError: ``old_size`` not in ``1 .. size``.
+        """
+        if not 0 < old_size <= self.size:
+            raise ValueError(f"no consistency proof from size {old_size} to {self.size}")
+        proof: list[bytes] = []
+        lo, hi, m, complete = 0, self.size, old_size, True
+        while True:  # SUBPROOF(m, D[lo:hi], complete), iteratively
+            if m == hi - lo:
+                if not complete:
+                    proof.append(self._subtree(lo, 1 << (hi - lo - 1).bit_length()))
+                break
+            k = _split(hi - lo)
+            if m <= k:
+                proof.append(self._subtree(lo + k, k))
+                hi = lo + k
+            else:
+                proof.append(self._subtree(lo, k))
+                lo, m, complete = lo + k, m - k, False
+        return proof[::-1]
+
 
 def inclusion_proof(index: int, leaves: Sequence[bytes]) -> list[bytes]:
     """The audit path of leaf ``index`` in the tree of ``leaves`` (RFC 9162 §2.1.3.1).
@@ -115,19 +134,7 @@ def inclusion_proof(index: int, leaves: Sequence[bytes]) -> list[bytes]:
     Raises:
         ValueError: ``index`` outside the tree.
     """
-    if not 0 <= index < len(leaves):
-        raise ValueError(f"leaf {index} is not in a tree of {len(leaves)}")
-    path: list[bytes] = []
-    lo, hi, m = 0, len(leaves), index
-    while hi - lo > 1:  # PATH(m, D[lo:hi]), iteratively: the sibling subtree's hash goes last first
-        k = _split(hi - lo)
-        if m < k:
-            path.append(root_hash(leaves[lo + k : hi]))
-            hi = lo + k
-        else:
-            path.append(root_hash(leaves[lo : lo + k]))
-            lo, m = lo + k, m - k
-    return path[::-1]
+    return MerkleTree(leaves).inclusion(index)
 
 
 def consistency_proof(old_size: int, leaves: Sequence[bytes]) -> list[bytes]:
@@ -136,24 +143,7 @@ def consistency_proof(old_size: int, leaves: Sequence[bytes]) -> list[bytes]:
     Raises:
         ValueError: ``old_size`` not in ``1 .. len(leaves)``.
     """
-    n = len(leaves)
-    if not 0 < old_size <= n:
-        raise ValueError(f"no consistency proof from size {old_size} to {n}")
-    proof: list[bytes] = []
-    lo, hi, m, complete = 0, n, old_size, True
-    while True:  # SUBPROOF(m, D[lo:hi], complete)
-        if m == hi - lo:
-            if not complete:
-                proof.append(root_hash(leaves[lo:hi]))
-            break
-        k = _split(hi - lo)
-        if m <= k:
-            proof.append(root_hash(leaves[lo + k : hi]))
-            hi = lo + k
-        else:
-            proof.append(root_hash(leaves[lo : lo + k]))
-            lo, m, complete = lo + k, m - k, False
-    return proof[::-1]
+    return MerkleTree(leaves).consistency(old_size)
 
 
 def verify_inclusion(index: int, size: int, leaf: bytes, path: Sequence[bytes], root: bytes) -> None:

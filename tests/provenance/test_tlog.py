@@ -5,6 +5,7 @@ of Go's ``sumdb/note``; plus every proof of random trees verifying, and any flip
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from pathlib import Path
 
@@ -116,3 +117,35 @@ def test_a_checkpoint_round_trips_and_any_change_is_caught() -> None:
     assert cp.text() == "assay.test/audit\n8\nXcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=\nchain-head 00ff\n"
     with pytest.raises(NoteError):
         open_checkpoint(note.replace("\n8\n", "\n9\n"), signer.verifier)
+
+
+def _mth(d: list[bytes]) -> bytes:
+    """RFC 9162 §2.1.1, as the RFC writes it (recursive; ``d`` are leaf hashes)."""
+    if len(d) == 1:
+        return d[0]
+    k = 1 << ((len(d) - 1).bit_length() - 1)
+    return hashlib.sha256(b"\x01" + _mth(d[:k]) + _mth(d[k:])).digest()
+
+
+def _path(m: int, d: list[bytes]) -> list[bytes]:
+    """RFC 9162 §2.1.3.1 PATH(m, D[n])."""
+    if len(d) == 1:
+        return []
+    k = 1 << ((len(d) - 1).bit_length() - 1)
+    return [*_path(m, d[:k]), _mth(d[k:])] if m < k else [*_path(m - k, d[k:]), _mth(d[:k])]
+
+
+def _subproof(m: int, d: list[bytes], whole: bool) -> list[bytes]:
+    """RFC 9162 §2.1.4.1 SUBPROOF(m, D[n], b)."""
+    if m == len(d):
+        return [] if whole else [_mth(d)]
+    k = 1 << ((len(d) - 1).bit_length() - 1)
+    return [*_subproof(m, d[:k], whole), _mth(d[k:])] if m <= k else [*_subproof(m - k, d[k:], False), _mth(d[:k])]
+
+
+def test_every_proof_equals_the_rfc_recursive_definition() -> None:
+    for n in range(1, 41):
+        d = [leaf_hash(i.to_bytes(4, "big")) for i in range(n)]
+        assert root_hash(d) == _mth(d)
+        assert [inclusion_proof(m, d) for m in range(n)] == [_path(m, d) for m in range(n)]
+        assert [consistency_proof(m, d) for m in range(1, n + 1)] == [_subproof(m, d, True) for m in range(1, n + 1)]

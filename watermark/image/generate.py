@@ -16,7 +16,7 @@ a C2PA manifest or writes a provenance record.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -26,22 +26,25 @@ from ..errors import InvalidInput
 from .detect import ImageWatermarker
 from .payload import Payload, new_record_id
 
-__all__ = ["WatermarkingGenerator"]
+__all__ = ["MarkingWrapper", "WatermarkingGenerator"]
 
 OnMarked = Callable[[Payload, npt.NDArray[np.uint8]], None]
+MarkerT = TypeVar("MarkerT")
+CallbackT = TypeVar("CallbackT")
 
 
-class WatermarkingGenerator:
-    """Call ``generator`` and watermark everything it returns."""
+class MarkingWrapper(Generic[MarkerT, CallbackT]):
+    """What every generator wrapper shares: call the generator, mark what it returns (``_mark``),
+    keep the payloads of the last call; one record id per marked item from ``record_ids``."""
 
     def __init__(
         self,
         generator: Callable[..., Any],
-        marker: ImageWatermarker,
+        marker: MarkerT,
         *,
         key_id: str | None = None,
         record_ids: Callable[[], int] = new_record_id,
-        on_marked: OnMarked | None = None,
+        on_marked: CallbackT | None = None,
     ) -> None:
         if not callable(generator):
             raise TypeError(f"generator must be callable, got {type(generator).__name__}")
@@ -53,9 +56,16 @@ class WatermarkingGenerator:
         self.payloads: list[Payload] = []
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        """Run the generator; return its output with every image watermarked."""
+        """Run the generator; return its output with everything it made watermarked."""
         self.payloads = []
         return self._mark(self.generator(*args, **kwargs))
+
+    def _mark(self, out: Any) -> Any:
+        raise NotImplementedError
+
+
+class WatermarkingGenerator(MarkingWrapper[ImageWatermarker, OnMarked]):
+    """Call ``generator`` and watermark every image it returns."""
 
     def _mark(self, out: Any) -> Any:
         if isinstance(out, Image.Image):

@@ -29,7 +29,8 @@ import numpy.typing as npt
 from PIL import Image
 
 from ..errors import InvalidInput
-from ..image.payload import Payload, new_record_id
+from ..image.generate import MarkingWrapper
+from ..image.payload import Payload
 from .embed import FramePlan, VideoMarker
 
 __all__ = ["WatermarkingVideoGenerator", "encode_video"]
@@ -67,31 +68,8 @@ def encode_video(frames: Iterable[U8], *, fps: float = 24.0, crf: int = 18) -> b
     return out.getvalue()
 
 
-class WatermarkingVideoGenerator:
+class WatermarkingVideoGenerator(MarkingWrapper[VideoMarker, OnMarked]):
     """Call ``generator`` and watermark every video it returns."""
-
-    def __init__(
-        self,
-        generator: Callable[..., Any],
-        marker: VideoMarker,
-        *,
-        key_id: str | None = None,
-        record_ids: Callable[[], int] = new_record_id,
-        on_marked: OnMarked | None = None,
-    ) -> None:
-        if not callable(generator):
-            raise TypeError(f"generator must be callable, got {type(generator).__name__}")
-        self.generator = generator
-        self.marker = marker
-        self.key_id = key_id
-        self.record_ids = record_ids
-        self.on_marked = on_marked
-        self.payloads: list[Payload] = []
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        """Run the generator; return its output with every video watermarked."""
-        self.payloads = []
-        return self._mark(self.generator(*args, **kwargs))
 
     def _mark(self, out: Any) -> Any:
         if hasattr(out, "frames") and not isinstance(out, np.ndarray | list | tuple):
