@@ -17,6 +17,7 @@ Each target runs in its own process for a time budget, from the seed corpus in
 
     .venv/bin/python eval/fuzz.py --seconds 300          # the long run: 6 targets x 5 min
     .venv/bin/python eval/fuzz.py --seconds 5 --target keyring
+    .venv/bin/python eval/fuzz.py --seconds 1 --jobs 2 --no-write   # the smoke run of the tests
 
 Writes ``eval/results/fuzz.{json,md}`` (the long run; ``--no-write`` for smoke runs).
 """
@@ -34,6 +35,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -291,6 +293,7 @@ def main() -> None:
     parser.add_argument("--target", action="append", choices=TARGETS, help="Only these targets.")
     parser.add_argument("--child", choices=TARGETS, help=argparse.SUPPRESS)
     parser.add_argument("--no-write", action="store_true", help="Do not write eval/results/fuzz.*.")
+    parser.add_argument("--jobs", type=int, default=1, help="Targets fuzzed at once (each in its own process).")
     parser.add_argument("--workdir", type=Path, help="Corpus and crashes here (a smoke run; implies --no-write).")
     parser.add_argument("--corpus", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--crashes", type=Path, help=argparse.SUPPRESS)
@@ -302,7 +305,12 @@ def main() -> None:
     if args.workdir is not None:
         corpus_root, crashes, args.no_write = args.workdir / "corpus", args.workdir / "crashes", True
     seed_corpus(corpus_root)
-    rows = [run_target(t, args.seconds, corpus_root=corpus_root, crashes=crashes) for t in (args.target or TARGETS)]
+    with ThreadPoolExecutor(max(1, args.jobs)) as pool:  # each target runs in its own child process
+        rows = list(
+            pool.map(
+                lambda t: run_target(t, args.seconds, corpus_root=corpus_root, crashes=crashes), args.target or TARGETS
+            )
+        )
     for r in rows:
         state = f"CRASH {r['crashes']}" if r["crashes"] else "no crash"
         print(f"{r['target']:>13}: {r['executions']:>9} inputs, cov {r['coverage']}, ft {r['features']}, {state}")

@@ -17,7 +17,16 @@ TARGETS = ("content", "public_marks", "normalize", "keyring", "c2pa", "json_bodi
 @pytest.mark.parametrize("seconds", [1, pytest.param(60, marks=pytest.mark.long)])
 def test_every_target_survives_a_short_fuzzing_run(tmp_path: Path, seconds: int) -> None:
     out = subprocess.run(
-        [sys.executable, str(REPO / "eval" / "fuzz.py"), "--seconds", str(seconds), "--workdir", str(tmp_path)],
+        [
+            sys.executable,
+            str(REPO / "eval" / "fuzz.py"),
+            "--seconds",
+            str(seconds),
+            "--jobs",
+            "2",
+            "--workdir",
+            str(tmp_path),
+        ],
         capture_output=True,
         text=True,
         timeout=60 + 4 * seconds * len(TARGETS),

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from api.core.audit import AuditEntry
 from api.core.error_kinds import kind_of
 from api.core.labelling import Labelled, LabelRequest, apply_label
 from api.core.media_service import SignedResult
@@ -85,15 +86,26 @@ class Operations:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
 
-    def _run(self, action: str, actor: str, subject: bytes, work: Callable[[], T], describe: Describe[T]) -> T:
-        """Run ``work`` and write one audit row, whether it succeeds or fails with an AssayError."""
+    def _run(
+        self,
+        action: str,
+        actor: str,
+        subject: bytes,
+        work: Callable[[], T],
+        describe: Describe[T],
+        on_row: Callable[[AuditEntry], None] | None = None,
+    ) -> T:
+        """Run ``work`` and write one audit row, whether it succeeds or fails with an AssayError
+        (``on_row`` gets the row written for a success)."""
         try:
             out = work()
         except AssayError as exc:
             self.rt.record(actor=actor, action=action, result=f"error:{kind_of(exc).slug}", subject=subject)
             raise
         result, key_id, detail = describe(out)
-        self.rt.record(actor=actor, action=action, result=result, subject=subject, key_id=key_id, detail=detail)
+        row = self.rt.record(actor=actor, action=action, result=result, subject=subject, key_id=key_id, detail=detail)
+        if on_row is not None:
+            on_row(row)
         return out
 
     def verify(
@@ -104,9 +116,11 @@ class Operations:
         declared_type: str | None = None,
         as_text: bool = False,
         context: AuditDetail | None = None,
+        on_row: Callable[[AuditEntry], None] | None = None,
     ) -> Report:
         """The one report for a text (``str``) or a file's bytes, classified here (see
-        :meth:`Content.of_bytes`); ``context`` goes into the audit row's detail.
+        :meth:`Content.of_bytes`); ``context`` goes into the audit row's detail, ``on_row`` gets the
+        row (its leaf in the audit log's Merkle tree is ``seq - 1``).
 
         Raises:
             InvalidInput, UnsupportedMedia, PayloadTooLarge: content that cannot be checked.
@@ -119,7 +133,7 @@ class Operations:
                 what = Content.of_bytes(content, declared_type=declared_type, as_text=as_text)
             return inspect(what, self.rt.checks())
 
-        return self._run("verify", actor, subject_bytes(content), work, _report_row(context or {}))
+        return self._run("verify", actor, subject_bytes(content), work, _report_row(context or {}), on_row)
 
     def detect_text(self, text: str, *, actor: str, key_id: str | None = None) -> Report:
         """The report for a text, under every key or only ``key_id``.

@@ -139,5 +139,12 @@ def test_the_service_serves_the_checkpoint_the_key_and_proofs(env: Path) -> None
     proof = svc.client.get(f"/v1/audit/proof/{hashlib.sha256(b'some file').hexdigest()}", headers=svc.auth("verify"))
     assert proof.status_code == 200, proof.text
     assert InclusionDoc.from_dict(proof.json()).check(verifier).size >= size
+    checked = svc.client.post(
+        "/v1/verify", content="A few words to check.", headers=svc.auth("verify") | {"content-type": "text/plain"}
+    )
+    row = checked.headers["assay-audit-row"]  # the report names its audit row: prove it later
+    assert checked.status_code == 200 and int(checked.headers["assay-audit-leaf"]) == int(row) - 1
+    proven = InclusionDoc.from_dict(svc.client.get(f"/v1/audit/proof/{row}", headers=svc.auth("verify")).json())
+    assert proven.leaf_index == int(row) - 1 and proven.check(verifier).size >= int(row)
     assert svc.client.get("/v1/audit/proof/not-a-row", headers=svc.auth("verify")).status_code == 422
     assert svc.client.get("/v1/audit/checkpoint").status_code == 401

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from api.core.audit import AuditEntry
 from api.core.media_service import SignedResult
 from api.http.bodies import BINARY, TEXT_OR_FILE
 from api.http.deps import Caller, OpsDep, RuntimeDep, Stopwatch, Upload, image_upload, read_upload, require
@@ -187,16 +188,22 @@ async def verify(
 ) -> Report:
     """The one report for an image file or a text: manifest state and trust, watermarks, recovered
     credentials, AI-likelihood, label and disagreements. ``Server-Timing: verify;dur=`` gives the
-    time spent in verification itself."""
+    time spent in verification itself; ``Assay-Audit-Row`` and ``Assay-Audit-Leaf`` name its audit
+    row and that row's leaf in the audit log's Merkle tree (its proof: ``/v1/audit/proof/{row}``)."""
     upload = await read_upload(request)
     content = upload.text if upload.text is not None else upload.data
     watch = Stopwatch()
 
+    rows: list[AuditEntry] = []
+
     def work() -> Report:
-        return ops.verify(content, actor=caller.actor, declared_type=upload.declared_type)
+        return ops.verify(content, actor=caller.actor, declared_type=upload.declared_type, on_row=rows.append)
 
     report: Report = await run_in_threadpool(watch.run, work)
     response.headers["server-timing"] = watch.header("verify")
+    if rows:  # prove it later: GET /v1/audit/proof/{row}
+        response.headers["assay-audit-row"] = str(rows[0].seq)
+        response.headers["assay-audit-leaf"] = str(rows[0].seq - 1)
     return report
 
 
