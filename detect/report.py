@@ -233,6 +233,11 @@ class RecoveredFinding(_Model):
     other_matches: int
     summary: str
     record_id: str | None = Field(default=None, description="Text only: the generation record found.")
+    through: Literal["watermark", "fingerprint"] = Field(
+        default="watermark",
+        description="What led to the record: the watermark, decided at the report's false-positive rate; or "
+        "(texts) the fingerprint, confirmed by a watermark too weak to decide alone (p <= 0.01).",
+    )
     similarity: float | None = Field(
         default=None,
         ge=0.0,

@@ -195,7 +195,8 @@ def _headline(
         what = "signed as AI-generated" if m.detected else f"signed as {m.source_type or 'content with no source'}"
         thing = "the text" if content_type == "text/plain" else "the file"
         changed = "unchanged since signing" if recovered.hard_binding_matches else f"{thing} changed since signing"
-        return verdict, f"Credentials recovered through the watermark: {what} by {_signer(m)} — {changed}"
+        through = "the watermark" if recovered.through == "watermark" else "the text's fingerprint"
+        return verdict, f"Credentials recovered through {through}: {what} by {_signer(m)} — {changed}"
     if mark_words:
         return verdict, mark_words
     if passages:

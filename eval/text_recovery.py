@@ -181,7 +181,9 @@ def outcome(
     out: dict[float, dict[str, bool]] = {}
     for det in dets:
         detections = det.detect_text(text)
-        found = recover_text_credentials(text, detections, index, lambda _: KEY.secret.reveal(), policy=policy)
+        found = recover_text_credentials(
+            text, detections, index, lambda _: KEY.secret.reveal(), policy=policy, gate=det.alpha
+        )
         got = found.record_id if found is not None else None
         out[det.alpha] = {
             "detected": bool(detections[0].detected),
@@ -416,18 +418,19 @@ def write(res: RecoveryResults, out: Path) -> None:
         f"{p.sketch_size} sketch hashes and containment >= {p.min_containment}. "
         "Command: `python eval/text_recovery.py`.",
         "",
-        "| stripped copy | watermark found | credentials recovered | wrong record | own containment p05 / median "
-        "| recovered, gate p <= 0.01 (wrong) |",
+        f"| stripped copy | watermark found | recovered, gate p <= {res.alpha} (detection alone) | wrong record "
+        "| own containment p05 / median | recovered, gate p <= 0.01, fingerprint-confirmed: the service's (wrong) |",
         "|---|---|---|---|---|---|",
     ]
     for label, c in res.conditions.items():
         oc = c.own_containment
-        cells = f"{c.watermark_detected:.3f} | **{c.recovered:.3f}** | {c.wrong}"
-        loose = f"{c.recovered_loose_gate:.3f} ({c.wrong_loose_gate})"
+        cells = f"{c.watermark_detected:.3f} | {c.recovered:.3f} | {c.wrong}"
+        loose = f"**{c.recovered_loose_gate:.3f}** ({c.wrong_loose_gate})"
         lines.append(f"| {label} | {cells} | {oc.p05:.2f} / {oc.median:.2f} | {loose} |")
     lines += [
         "",
-        "| negatives | texts | watermark found | wrong recoveries | gate p <= 0.01: found / wrong |",
+        f"| negatives | texts | watermark found (p <= {res.alpha}) | wrong recoveries (p <= {res.alpha}) "
+        "| gate p <= 0.01, the service's: found / wrong |",
         "|---|---|---|---|---|",
     ]
     for kind, n in res.negatives.items():
@@ -454,10 +457,10 @@ def write(res: RecoveryResults, out: Path) -> None:
 
     fig, ax = plt.subplots(1, 2, figsize=(10, 3.6))
     labels = list(res.conditions)
-    ax[0].barh(labels, [res.conditions[k].recovered for k in labels], color="#2b6cb0")
+    ax[0].barh(labels, [res.conditions[k].recovered_loose_gate for k in labels], color="#2b6cb0")
     ax[0].set_xlim(0, 1)
     ax[0].axvline(0.95, color="#c53030", ls="--", lw=1)
-    ax[0].set_title("credentials recovered (goal 0.95 at 10% edits)")
+    ax[0].set_title("credentials recovered, gate p <= 0.01 (goal 0.95 at 10% edits)")
     ax[0].invert_yaxis()
     sizes = [s.records for s in res.scaling]
     ax[1].plot(sizes, [s.lookup_ms_median for s in res.scaling], "o-", label="median")

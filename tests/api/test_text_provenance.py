@@ -5,6 +5,7 @@ audio and PDF; time-stamp through a local TSA."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import random
 import re
@@ -70,6 +71,15 @@ def test_a_credentialed_generation_is_verified_then_recovered_after_stripping_an
     assert report["label"].startswith("Credentials recovered through the watermark: signed as AI-generated")
     assert report["label"].endswith("the text changed since signing")
     assert report["compliance"][0]["layers"] == ["signed-metadata", "watermark", "fingerprint"]
+    # a watermark too weak to decide alone (p <= 0.01) still leads to the record when the fingerprint
+    # confirms it, and the finding says which carried the evidence; above the gate, nothing
+    texts = service.runtime.texts
+    found = texts.detections(article)
+    weak = texts.recover(article, [dataclasses.replace(d, detected=False, p_value=0.005) for d in found])
+    assert weak is not None and weak.through == "fingerprint" and weak.record_id == gen["record_id"]
+    assert weak.summary.startswith("Credentials recovered through the fingerprint, with a weak watermark (p = 0.005)")
+    assert texts.recover(article, [dataclasses.replace(d, detected=False, p_value=0.05) for d in found]) is None
+    assert rec["through"] == "watermark"
     unchanged = c.post("/v1/verify", json={"text": plain}, headers=v).json()
     assert unchanged["recovered"]["hard_binding_matches"] and unchanged["recovered"]["similarity"] == 1.0
 
