@@ -2,18 +2,19 @@
 
 Clips (rendered in code, 30 fps, 720p, 10 s each, encoded H.264 CRF 18): a moving textured scene
 with heavy grain (an extreme bit rate), a flat animation (gradients and shapes, the hard case for
-a mark), a camera pan over a smooth multi-scale field, and two such scenes cut every second. Each is marked with its
-own record id through ``mark_video`` (re-encoded H.264 CRF 18, as a user's file would be), then
-attacked and read back with ``detect_video`` (12 frames sampled); the unmarked clips go through the
-same attacks to count false detections and decodes (the bound: decodes × 2**-48).
+a mark), a camera pan over a smooth multi-scale field, and two such scenes cut every second. Each
+is marked with its own record id through ``mark_video`` (re-encoded H.264 CRF 18, as a user's file
+would be), then attacked and read back with ``detect_video`` (key frames first, then frames of the
+first 4 s); the unmarked clips go through the same attacks to count false detections and decodes
+(the bound: decodes × 2**-48).
 
 Attacks: none, H.264 CRF 28 and 35, VP9 (CRF 40), scaling to 480p, a 10 % crop, 30 → 24 fps,
-a 2 s excerpt, every 5th frame dropped, and a screen-recording-like chain (scale 0.8, crop 5 %,
-H.264 CRF 30). Quality per frame: PSNR and SSIM of the marked frames against the originals before
-encoding; stillness: the mean absolute frame-to-frame change of the mark (in luma) after
-encoding, as a share of the mark's mean absolute size. Speed: marking time over a plain re-encode with the same
-encoder and options, decoded frames handed straight to it (one run), and detection time on the
-marked and on the unmarked clip.
+2 s excerpts (from 1 s, from 4.5 s, the last 2 s), every 5th frame dropped, and a
+screen-recording-like chain (scale 0.8, crop 5 %, H.264 CRF 30). Quality per frame: PSNR and SSIM
+of the marked frames against the originals before encoding; stillness: the mean absolute
+frame-to-frame change of the mark (in luma) after encoding, as a share of the mark's mean absolute
+size. Speed: marking time over a plain re-encode with the same encoder and options, decoded frames
+handed straight to it (one run), and detection time on the marked and on the unmarked clip.
 
     .venv/bin/python eval/video_watermark.py      # writes eval/results/video_watermark.{json,md}
 """
@@ -192,7 +193,9 @@ ATTACKS: dict[str, Callable[[list[U8]], bytes]] = {
     "scale to 480p": lambda fr: _encode([_resize(f, 480 / f.shape[0]) for f in fr], options=_h264(23)),
     "crop 10 %": lambda fr: _encode([_crop(f, 0.10) for f in fr], options=_h264(23)),
     "30 → 24 fps": lambda fr: _encode([f for i, f in enumerate(fr) if i % 5 != 4], options=_h264(23)),
-    "2 s excerpt": lambda fr: _encode(fr[FPS : 3 * FPS], options=_h264(23)),
+    "2 s excerpt from 1 s": lambda fr: _encode(fr[FPS : 3 * FPS], options=_h264(23)),
+    "2 s excerpt from 4.5 s": lambda fr: _encode(fr[int(4.5 * FPS) : int(6.5 * FPS)], options=_h264(23)),
+    "2 s excerpt from the end": lambda fr: _encode(fr[-2 * FPS :], options=_h264(23)),
     "every 5th frame dropped": lambda fr: _encode([f for i, f in enumerate(fr) if i % 5 != 0], options=_h264(23)),
     "screen recording": lambda fr: _encode([_resize(_crop(f, 0.05), 0.8) for f in fr], options=_h264(30)),
 }
