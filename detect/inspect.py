@@ -239,11 +239,11 @@ def inspect_media(
     reading = None
     if mime.startswith("video/") and video_detector is not None:
         try:
-            cost = probe_video(data).detection_pixels()
+            probe = probe_video(data)
         except InvalidInput:
-            cost = 1  # nothing will be decoded: the finding says why
-        with decoding(cost):
-            finding, reading = video_watermark(data, video_detector, max_seconds=video_seconds)
+            probe = None  # nothing will be decoded: the finding says why
+        with decoding(probe.detection_pixels() if probe is not None else 1):
+            finding, reading = video_watermark(data, video_detector, max_seconds=video_seconds, probe=probe)
         watermarks.append(finding)
     provenance = read_manifest(data, mime, trust_anchors=trust_anchors, trust=trust) if c2pa else None
     recovered = None

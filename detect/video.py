@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from watermark.errors import InvalidInput
 from watermark.image import ImageWatermarkDetector
-from watermark.video import VideoDetection, detect_video
+from watermark.video import VideoDetection, VideoProbe, detect_video
 
 from .image import undecodable_finding
 from .report import WatermarkFinding
@@ -35,13 +35,13 @@ def video_watermark_finding(d: VideoDetection, keys_tried: int) -> WatermarkFind
 
 
 def video_watermark(
-    data: bytes, detector: ImageWatermarkDetector, *, max_seconds: float
+    data: bytes, detector: ImageWatermarkDetector, *, max_seconds: float, probe: VideoProbe | None = None
 ) -> tuple[WatermarkFinding, VideoDetection | None]:
     """The watermark finding of a video file (frames sampled over its first ``max_seconds``) and
     the detection behind it; a file whose frames cannot be decoded is ``inconclusive`` with the
     reason (and no detection), never an error."""
     try:
-        found = detect_video(data, detector, max_seconds=max_seconds)
+        found = detect_video(data, detector, max_seconds=max_seconds, probe=probe)
     except InvalidInput as exc:
         return undecodable_finding(str(exc), detector, kind="video", scheme=SCHEME), None
     return video_watermark_finding(found, len(detector.keyring)), found

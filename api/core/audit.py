@@ -23,7 +23,7 @@ import json
 import random
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -72,7 +72,7 @@ class ChainCheck:
         return asdict(self)
 
 
-def _body(fields: dict[str, Any]) -> bytes:
+def _body(fields: Mapping[str, object]) -> bytes:
     """A row's canonical bytes: the JSON of its fields (sorted keys, no spaces, ASCII)."""
     return json.dumps(
         {k: fields[k] for k in _FIELDS}, sort_keys=True, separators=(",", ":"), ensure_ascii=True

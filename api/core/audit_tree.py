@@ -34,8 +34,6 @@ from provenance.tlog import (
     NoteError,
     NoteSigner,
     NoteVerifier,
-    consistency_proof,
-    inclusion_proof,
     leaf_hash,
     open_checkpoint,
     root_hash,
@@ -141,13 +139,18 @@ class AuditTree:
             note = conn.execute(q).scalar()
         return str(note) if note is not None else None
 
-    def _sign(self, rows: list[AuditEntry]) -> str:
-        """The checkpoint of ``rows`` (the first ``len(rows)`` rows), signed and kept."""
+    @staticmethod
+    def _tree(rows: list[AuditEntry]) -> MerkleTree:
+        return MerkleTree([leaf_hash(leaf_bytes(r)) for r in rows])
+
+    def _sign(self, rows: list[AuditEntry], tree: MerkleTree | None = None) -> str:
+        """The checkpoint of ``rows`` (the first ``len(rows)`` rows), signed and kept (``tree``: their
+        tree, when the caller built it already)."""
         size = len(rows)
         kept = self._stored(size)
         if kept is not None:
             return kept
-        root = root_hash([leaf_hash(leaf_bytes(r)) for r in rows])
+        root = (tree or self._tree(rows)).root()
         head = rows[-1].hash if rows else "0" * 64
         cp = Checkpoint(self.signer.name, size, root, (f"chain-head {head}",))
         note = self.signer.sign(cp.text())
@@ -186,16 +189,15 @@ class AuditTree:
         """
         rows = self._rows()
         entry = self._find(ref, rows)
-        note = self._sign(rows)
-        leaves = [leaf_hash(leaf_bytes(r)) for r in rows]
+        tree = self._tree(rows)
         index = entry.seq - 1
         return InclusionDoc(
             leaf_index=index,
-            tree_size=len(leaves),
-            leaf_hash=leaves[index].hex(),
-            root_hash=root_hash(leaves).hex(),
-            inclusion_path=[p.hex() for p in inclusion_proof(index, leaves)],
-            checkpoint=note,
+            tree_size=tree.size,
+            leaf_hash=tree.levels[0][index].hex(),
+            root_hash=tree.root().hex(),
+            inclusion_path=[p.hex() for p in tree.inclusion(index)],
+            checkpoint=self._sign(rows, tree),
         )
 
     def prove_subjects(
@@ -206,8 +208,8 @@ class AuditTree:
         ``None`` where no row is about it). One pass over the log, then ``O(log n)`` a proof.
         """
         rows = self._rows()
-        note = self._sign(rows)
-        tree = MerkleTree([leaf_hash(leaf_bytes(r)) for r in rows])
+        tree = self._tree(rows)
+        note = self._sign(rows, tree)
         by_subject: dict[str, list[AuditEntry]] = {}
         for r in rows:
             if r.action == action and r.subject_sha256:
@@ -233,14 +235,14 @@ class AuditTree:
         new = len(rows) if new_size is None else new_size
         if not 1 <= old_size <= new <= len(rows):
             raise InvalidInput(f"sizes must satisfy 1 <= old <= new <= {len(rows)}, got {old_size} and {new}")
-        leaves = [leaf_hash(leaf_bytes(r)) for r in rows[:new]]
-        self._sign(rows[:new])
+        tree = self._tree(rows[:new])
+        self._sign(rows[:new], tree)
         return ConsistencyDoc(
             old_size=old_size,
             new_size=new,
-            old_root=root_hash(leaves[:old_size]).hex(),
-            new_root=root_hash(leaves).hex(),
-            consistency_path=[p.hex() for p in consistency_proof(old_size, leaves)],
+            old_root=root_hash(tree.levels[0][:old_size]).hex(),
+            new_root=tree.root().hex(),
+            consistency_path=[p.hex() for p in tree.consistency(old_size)],
         )
 
     def verify(self) -> TreeCheck:

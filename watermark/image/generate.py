@@ -15,6 +15,7 @@ a C2PA manifest or writes a provenance record.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -33,7 +34,7 @@ MarkerT = TypeVar("MarkerT")
 CallbackT = TypeVar("CallbackT")
 
 
-class MarkingWrapper(Generic[MarkerT, CallbackT]):
+class MarkingWrapper(ABC, Generic[MarkerT, CallbackT]):
     """What every generator wrapper shares: call the generator, mark what it returns (``_mark``),
     keep the payloads of the last call; one record id per marked item from ``record_ids``."""
 
@@ -60,8 +61,9 @@ class MarkingWrapper(Generic[MarkerT, CallbackT]):
         self.payloads = []
         return self._mark(self.generator(*args, **kwargs))
 
+    @abstractmethod
     def _mark(self, out: Any) -> Any:
-        raise NotImplementedError
+        """``out`` with everything it holds watermarked, in its own type."""
 
 
 class WatermarkingGenerator(MarkingWrapper[ImageWatermarker, OnMarked]):

@@ -306,21 +306,21 @@ def detect_video(
     samples: int = SAMPLES,
     max_seconds: float = 600.0,
     dense_seconds: float = DENSE_SECONDS,
+    probe: VideoProbe | None = None,
 ) -> VideoDetection:
     """Look for the mark in frames sampled over the first ``max_seconds`` of a video.
 
     The key frames are read first (the decoder skips everything else: a 10 s 720p clip costs a few
     hundredths of a second); when they are fewer than ``samples`` and carry no mark, up to
     ``samples`` frames spread over the first ``dense_seconds`` are decoded as well. Both readings'
-    decodes count in the p-value.
+    decodes count in the p-value. ``probe``: the header, when the caller read it already.
 
     Raises:
         InvalidInput: an unreadable file or no video stream.
     """
+    seconds = (probe or probe_video(data)).seconds
+    window = max(1e-3, min(seconds or max_seconds, max_seconds))
     try:
-        with av.open(io.BytesIO(data), "r") as src:
-            duration = float(src.duration / av.time_base) if src.duration else max_seconds
-        window = max(1e-3, min(duration, max_seconds))
         keys = _sample(data, keyframes_only=True, seconds=window, samples=samples)
         first = detect_frames(keys, detector) if keys else None
         if first is not None and (first.found or first.reason == "too-small" or len(keys) >= samples):
