@@ -187,9 +187,8 @@ def audit_verify(expect_head: str | None, as_json: bool) -> None:
             json.dumps({**check.to_dict(), "checkpoints": tree.checkpoints, "tree_problem": tree.problem}, indent=2)
         )
     elif ok:
-        click.echo(
-            f"audit log intact: {check.rows} rows, head {check.head}; {tree.checkpoints} signed checkpoints hold"
-        )
+        held = f"{tree.checkpoints} signed checkpoint(s) hold" if tree.checkpoints else "no checkpoint signed yet"
+        click.echo(f"audit log intact: {check.rows} rows, head {check.head}; {held}")
     else:
         click.echo(f"audit log BROKEN: {check.problem or tree.problem}", err=True)
     sys.exit(0 if ok else 1)
