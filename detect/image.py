@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from PIL import Image
 
@@ -22,6 +22,7 @@ from watermark.errors import InvalidInput
 from watermark.image import ImageDetection, ImageWatermarkDetector, detect_public_marks, read_image
 from watermark.image.public_marks import DECISION_P as PUBLIC_MARK_FPR
 from watermark.image.public_marks import PublicMarkDetection
+from watermark.keys import KeyRing
 
 from .manifest import read_manifest
 from .recovery import recover_credentials
@@ -94,14 +95,23 @@ def image_watermark_finding(d: ImageDetection, keys_tried: int) -> WatermarkFind
     )
 
 
+class _Ring(Protocol):
+    """What a finding names of a detector: its key ring and the rate it decides at."""
+
+    @property
+    def keyring(self) -> KeyRing: ...
+    @property
+    def fpr(self) -> float: ...
+
+
 def undecodable_finding(
     reason: str,
-    detector: ImageWatermarkDetector,
+    detector: _Ring,
     *,
-    kind: Literal["image", "video"] = "image",
+    kind: Literal["image", "video", "audio"] = "image",
     scheme: str = "assay-image-ss",
 ) -> WatermarkFinding:
-    """The watermark finding for an image (or a video) whose pixels cannot be decoded."""
+    """The watermark finding for an image (a video, a sound) whose pixels (samples) cannot be decoded."""
     return WatermarkFinding(
         kind=kind,
         scheme=scheme,
@@ -114,7 +124,7 @@ def undecodable_finding(
         evidence_size=0,
         evidence_unit="decodes",
         keys_tried=len(detector.keyring),
-        reason=f"the pixels cannot be decoded ({reason})",
+        reason=f"the {'sound' if kind == 'audio' else 'pixels'} cannot be decoded ({reason})",
     )
 
 

@@ -9,8 +9,11 @@ report.
   then the embedded manifest is read; credentials are recovered through the watermark when the
   file carries none.
 - **Video**: the embedded manifest, and the video watermark read from frames sampled over its
-  first 30 s.
-- **Audio, PDF**: the embedded manifest only (no watermark or statistical test applies yet).
+  first 30 s; credentials are recovered through the watermark when the file carries none.
+- **Audio**: the embedded manifest, and the audio watermark read from its first 60 s (also for
+  an MP4 that holds sound only); credentials are recovered through the watermark when the file
+  carries none.
+- **PDF**: the embedded manifest only (no watermark or statistical test applies).
 
 Every kind is then read for labels (AIGC implicit labels, IPTC source types, a text's explicit
 notice; :mod:`provenance.labels`), which the headline counts as weak evidence, and judged
@@ -30,21 +33,24 @@ from typing import TYPE_CHECKING, Protocol
 
 from provenance.c2pa_io import SUPPORTED_MIME
 from provenance.labels import FoundLabel, parse_aigc, read_labels, read_text_labels
-from provenance.soft_binding import VIDEO_ALG
+from provenance.soft_binding import AUDIO_ALG, VIDEO_ALG
 from provenance.store import ManifestStore
 from provenance.text_manifest import read_text_manifest
+from watermark.audio import AudioWatermarkDetector
+from watermark.audio.files import DETECT_SECONDS, probe_audio
 from watermark.errors import ConfigurationError, InvalidInput
 from watermark.image import ImageWatermarkDetector
 from watermark.image.codec import DEFAULT_MAX_PIXELS, read_header
 from watermark.video import probe_video
 
+from .audio import audio_watermark
 from .compliance import REGIME_NAMES, judge
 from .content import Content
 from .image import image_report
 from .label_findings import label_findings
 from .labels import AI_SOURCE_TYPES
 from .manifest import absent_manifest, manifest_finding, read_manifest, unreadable_manifest
-from .recovery import recover_credentials
+from .recovery import MarkReading, recover_credentials
 from .report import AiLikelihoodFinding, Marker, RecoveredFinding, Report, Signal
 from .text_report import text_report
 from .trust_naming import TrustNaming
@@ -55,14 +61,17 @@ if TYPE_CHECKING:
     from watermark.text.detector import TextDetection
 
 VIDEO_SECONDS = 30.0  # the stretch of a video its watermark is read from (frames sampled across it)
+AUDIO_SECONDS = DETECT_SECONDS  # the stretch of a sound its watermark is read from
 
 __all__ = [
+    "AUDIO_SECONDS",
     "VIDEO_SECONDS",
     "Checks",
     "TextChecks",
     "inspect",
     "inspect_media",
     "inspect_text",
+    "sound_only",
     "with_labels",
 ]
 
@@ -116,6 +125,7 @@ class Checks:
     Args:
         trust_anchors: PEM roots a manifest's signer is checked against.
         image_detector: the image watermark detector over the key ring (None: images refused).
+        audio_detector: the audio watermark detector over the key ring (None: not read).
         texts: the text side (None: texts refused).
         store: the manifest store, for recovery through a watermark (None: not tried).
         max_pixels: the largest image decoded.
@@ -126,6 +136,7 @@ class Checks:
 
     trust_anchors: Sequence[str] = ()
     image_detector: ImageWatermarkDetector | None = None
+    audio_detector: AudioWatermarkDetector | None = None
     texts: TextChecks | None = None
     store: ManifestStore | None = None
     max_pixels: int = DEFAULT_MAX_PIXELS
@@ -155,6 +166,7 @@ def inspect(content: Content, checks: Checks, *, key_id: str | None = None) -> R
             trust_anchors=checks.trust_anchors,
             trust=checks.trust,
             video_detector=checks.image_detector,
+            audio_detector=checks.audio_detector,
             store=checks.store,
             decoding=checks.decoding,
         )
@@ -218,6 +230,19 @@ def inspect_text(
     return with_labels(report, labels)
 
 
+def sound_only(data: bytes, mime: str) -> bool:
+    """Audio, or an MP4/Matroska file that holds sound and no pictures."""
+    if mime.startswith("audio/"):
+        return True
+    if not mime.startswith("video/"):
+        return False
+    try:
+        probe_video(data)
+    except InvalidInput as exc:
+        return "no video stream" in str(exc)
+    return False
+
+
 def inspect_media(
     data: bytes,
     mime: str,
@@ -225,19 +250,33 @@ def inspect_media(
     trust_anchors: Sequence[str] = (),
     trust: TrustNaming | None = None,
     video_detector: ImageWatermarkDetector | None = None,
+    audio_detector: AudioWatermarkDetector | None = None,
     video_seconds: float = VIDEO_SECONDS,
+    audio_seconds: float = AUDIO_SECONDS,
     store: ManifestStore | None = None,
     decoding: Callable[[int], AbstractContextManager[None]] = _no_budget,
 ) -> Report:
     """The report for an audio, video or PDF file: its C2PA manifest, its labels and, for video
     with ``video_detector``, the Assay video watermark read from frames sampled over its first
-    ``video_seconds`` (inside ``decoding``'s share of the budget); a video whose credentials were
-    stripped gets them back from ``store`` through its watermark."""
+    ``video_seconds``, for sound with ``audio_detector`` the audio watermark read from its first
+    ``audio_seconds`` (each inside ``decoding``'s share of the budget); a video or a sound whose
+    credentials were stripped gets them back from ``store`` through its watermark."""
     found = read_labels(data, mime)
     c2pa = mime in SUPPORTED_MIME
     watermarks = []
-    reading = None
-    if mime.startswith("video/") and video_detector is not None:
+    reading: MarkReading | None = None
+    alg = VIDEO_ALG
+    if sound_only(data, mime):
+        if audio_detector is not None:
+            try:
+                held = probe_audio(data).held_pixels(audio_seconds)
+            except InvalidInput:
+                held = 1  # nothing will be decoded: the finding says why
+            with decoding(held):
+                finding, reading = audio_watermark(data, audio_detector, max_seconds=audio_seconds)
+            watermarks.append(finding)
+            alg = AUDIO_ALG
+    elif mime.startswith("video/") and video_detector is not None:
         try:
             probe = probe_video(data)
         except InvalidInput:
@@ -248,9 +287,7 @@ def inspect_media(
     provenance = read_manifest(data, mime, trust_anchors=trust_anchors, trust=trust) if c2pa else None
     recovered = None
     if store is not None and reading is not None and c2pa and (provenance is None or not provenance.present):
-        recovered = recover_credentials(
-            data, mime, reading, store, trust_anchors=trust_anchors, trust=trust, alg=VIDEO_ALG
-        )
+        recovered = recover_credentials(data, mime, reading, store, trust_anchors=trust_anchors, trust=trust, alg=alg)
     skipped: list[Signal] = ["watermark"] if not watermarks else []
     skipped += ["recovered"] if store is None or reading is None else []
     skipped.append("ai_likelihood")

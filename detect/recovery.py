@@ -79,7 +79,8 @@ def recover_credentials(
         data, mime, trust_anchors=trust_anchors, manifest_store=store.manifest_bytes(manifest_id)
     )
     hard_ok = not any(code in HARD_BINDING_FAILURES for code in verification.failures)
-    state = "hard binding still matches" if hard_ok else "pixels changed since signing"
+    what = "sound" if mime.startswith("audio/") else "frames" if mime.startswith("video/") else "pixels"
+    state = "hard binding still matches" if hard_ok else f"{what} changed since signing"
     return RecoveredFinding(
         manifest=manifest_finding(verification, content_may_differ=True, trust=trust),
         soft_binding_alg=alg,

@@ -35,6 +35,7 @@ __all__ = [
     "Report",
     "Signer",
     "Span",
+    "TimeRange",
     "ValidationCode",
     "WatermarkFinding",
     "report_json_schema",
@@ -58,13 +59,22 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class TimeRange(_Model):
+    """A stretch of a sound, in seconds from its start."""
+
+    start: float = Field(ge=0.0)
+    end: float = Field(ge=0.0)
+
+
 class WatermarkFinding(_Model):
     """One watermark test: an Assay text key, an Assay image key ring, or a public image mark."""
 
-    kind: Literal["text", "image", "video", "public"] = Field(
-        description="`text`, `image` and `video`: Assay's keyed marks; `public`: an unkeyed mark a generator embeds."
+    kind: Literal["text", "image", "video", "audio", "public"] = Field(
+        description=(
+            "`text`, `image`, `video` and `audio`: Assay's keyed marks; `public`: an unkeyed mark a generator embeds."
+        )
     )
-    scheme: str = Field(examples=["kgw", "assay-image-ss", "invisible-watermark-dwtdct"])
+    scheme: str = Field(examples=["kgw", "assay-image-ss", "assay-audio-stft", "invisible-watermark-dwtdct"])
     key_id: str | None = Field(description="The key that matched (or was tested); null for public marks.")
     detected: bool
     verdict: WatermarkVerdict
@@ -86,7 +96,9 @@ class WatermarkFinding(_Model):
         default=None, description="Characters removed or folded when normalisation changed the text."
     )
     # image key ring
-    record_id: str | None = Field(default=None, description="Image only: the payload's 48-bit record id, hex.")
+    record_id: str | None = Field(
+        default=None, description="Images, video and audio: the payload's 48-bit record id, hex."
+    )
     bit_accuracy: float | None = None
     pilot_z: float | None = None
     geometry_searched: bool | None = None
@@ -95,11 +107,17 @@ class WatermarkFinding(_Model):
         description=(
             "Image only: how the mark's tile lattice sits in the image as found: `scale` (detection-frame "
             "pixels per tile pixel), `angle` (degrees), `aspect` (stretch of the tile's x axis over its y "
-            "axis; 1 unless the image was stretched) and `shear` (degrees)."
+            "axis; 1 unless the image was stretched) and `shear` (degrees). Audio: `time_scale` and "
+            "`frequency_scale`, how much faster the sound plays and how much higher it sounds than when marked."
         ),
     )
     # video
     frames_read: int | None = Field(default=None, description="Video only: the frames sampled and read.")
+    # audio
+    time_spans: tuple[TimeRange, ...] = Field(
+        default=(), description="Audio only: the stretches of the sound (seconds from its start) that carry the mark."
+    )
+    seconds_read: float | None = Field(default=None, description="Audio only: the seconds of sound read.")
     # public marks
     generator: str | None = None
 

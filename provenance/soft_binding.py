@@ -17,10 +17,11 @@ from .credentials import DEV_SIGNER_NAME, SigningCredentials
 from .manifest import TRAINED, ai_manifest
 from .store import ManifestRecord, ManifestStore
 
-__all__ = ["ALG", "VIDEO_ALG", "BoundManifest", "binding_value", "sign_and_store"]
+__all__ = ["ALG", "AUDIO_ALG", "VIDEO_ALG", "BoundManifest", "binding_value", "sign_and_store"]
 
 ALG = "com.assay.image-ss.1"
 VIDEO_ALG = "com.assay.video-lowband.1"  # the image payload, carried by the video mark
+AUDIO_ALG = "com.assay.audio-stft.1"  # the same payload, carried by the audio mark
 
 
 def binding_value(payload: bytes) -> str:
@@ -69,7 +70,7 @@ def sign_and_store(
         tsa_url: an RFC 3161 time-stamp authority (signing fails when it cannot be reached).
         implicit_label: an AIGC label's JSON to carry inside the manifest too (see
             :func:`provenance.manifest.asset_manifest`; images keep theirs in XMP).
-        alg: the soft-binding algorithm of the mark (``ALG`` for images, ``VIDEO_ALG``).
+        alg: the soft-binding algorithm of the mark (``ALG`` for images, ``VIDEO_ALG``, ``AUDIO_ALG``).
     """
     manifest = ai_manifest(
         title=title,

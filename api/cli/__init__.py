@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from api.cli.admin import audit, keys, serve
+from api.cli.audio import audio
 from api.cli.labels import comply, label, trust
 from api.cli.media import image, sign, verify, watermark
 from api.cli.scan import scan
@@ -38,5 +39,20 @@ def main() -> None:
     """Assay: content provenance, watermarking and AI-content detection."""
 
 
-for command in (generate, detect, watermark, sign, verify, label, comply, image, keys, audit, scan, trust, serve):
+for command in (
+    generate,
+    detect,
+    watermark,
+    sign,
+    verify,
+    label,
+    comply,
+    image,
+    audio,
+    keys,
+    audit,
+    scan,
+    trust,
+    serve,
+):
     main.add_command(command)

@@ -118,7 +118,8 @@ def _print_signed(info: dict[str, object], as_json: bool) -> None:
     click.echo(f"wrote {info['output']}: manifest {info['manifest_id']} signed by {info['signer']}")
     mark = info.get("watermark")
     if isinstance(mark, dict):
-        click.echo(f"watermark: key {mark['key_id']}, record {mark['record_id']}, PSNR {mark['psnr_db']} dB")
+        quality = f"PSNR {mark['psnr_db']} dB" if "psnr_db" in mark else f"SNR {mark['snr_db']} dB"
+        click.echo(f"watermark: key {mark['key_id']}, record {mark['record_id']}, {quality}")
     if info.get("development_signer"):
         click.echo("note: the development signer is not publicly trusted; configure a real one to publish", err=True)
 
@@ -131,15 +132,18 @@ def _print_signed(info: dict[str, object], as_json: bool) -> None:
 @click.option("--key", "key_id", help="Mark with this key id instead of the active key.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def watermark(source: str, output: str, keys: str | None, title: str | None, key_id: str | None, as_json: bool) -> None:
-    """Watermark the image or video SOURCE, sign a C2PA manifest declaring AI origin bound to the
-    watermark, store the manifest (so stripped credentials can be recovered) and write OUTPUT. A
-    video keeps its container and codec (H.264, MPEG-4, VP8, VP9) and its audio."""
+    """Watermark the image, video or audio SOURCE, sign a C2PA manifest declaring AI origin bound
+    to the watermark, store the manifest (so stripped credentials can be recovered) and write
+    OUTPUT. A video keeps its container and codec (H.264, MPEG-4, VP8, VP9) and its audio; a sound
+    (WAV, FLAC, MP3, M4A) its container and codec, a lossy one at its own bit rate and at least
+    128 kbit/s."""
     from provenance.media_types import sniff_media
 
     try:
         data = read_image_file(source)
-        video = sniff_media(data)
-        mime = video if video is not None and video.startswith("video/") else read_header(data).output_mime_type
+        media = sniff_media(data)
+        mime = media if media is not None and media.startswith(("video/", "audio/")) else None
+        mime = mime or read_header(data).output_mime_type
         check_output_suffix(Path(output), mime)  # before anything is signed or stored
         ops = open_operations(settings_from(keys))
         result = ops.watermark_and_sign(data, actor=cli_actor(), title=title or Path(source).name, key_id=key_id)

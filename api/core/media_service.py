@@ -13,12 +13,15 @@ from typing import Any
 
 from api.core.budget import DecodeBudget
 from api.core.settings import Settings
+from detect.audio import audio_watermark_finding
 from detect.content import Content
 from detect.image import image_watermark_finding
-from detect.inspect import Checks, inspect
+from detect.inspect import VIDEO_SECONDS, Checks, inspect, sound_only
 from detect.labels import AI_SOURCE_TYPES
+from detect.recovery import MarkReading
 from detect.report import Report, WatermarkFinding
 from detect.trust_naming import ListTrust
+from detect.video import video_watermark_finding
 from provenance.c2pa_io import SUPPORTED_MIME, Ingredient, SignedAsset, sign_asset
 from provenance.credentials import (
     DEV_SIGNER_NAME,
@@ -30,15 +33,17 @@ from provenance.credentials import (
 from provenance.labels import AigcLabel, carrier_of, read_labels, write_labels
 from provenance.manifest import TRAINED, asset_manifest, source_type_uri
 from provenance.media_types import sniff_media
-from provenance.soft_binding import ALG, VIDEO_ALG, binding_value, sign_and_store
+from provenance.soft_binding import ALG, AUDIO_ALG, VIDEO_ALG, binding_value, sign_and_store
 from provenance.store import ManifestRecord, ManifestStore, SoftBindingMatch
 from provenance.trust import TrustAnchors, load_trust_anchors
 from provenance.trust_lists import TrustList, load_trust_list
+from watermark.audio import AudioWatermarkDetector, AudioWatermarker
+from watermark.audio.files import DETECT_SECONDS, MarkedAudioFile, detect_audio, mark_audio, probe_audio
 from watermark.errors import ConfigurationError, UnsupportedMedia
 from watermark.image import ImageWatermarkDetector, ImageWatermarker, MarkedImage, read_image, watermark_file
 from watermark.image.codec import ImageHeader, read_header
 from watermark.keys import KeyRing
-from watermark.video import MarkedVideo, VideoMarker, mark_video, probe_video
+from watermark.video import MarkedVideo, VideoMarker, detect_video, mark_video, probe_video
 
 __all__ = ["MediaService", "SignedResult"]
 
@@ -50,7 +55,7 @@ class SignedResult:
     data: bytes
     mime: str
     record: ManifestRecord
-    marked: MarkedImage | MarkedVideo | None = None
+    marked: MarkedImage | MarkedVideo | MarkedAudioFile | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (without the bytes)."""
@@ -90,6 +95,7 @@ class MediaService:
         self._anchors: TrustAnchors | None = None
         self._trust_list: TrustList | None = None
         self._detector: ImageWatermarkDetector | None = None
+        self._audio_detector: AudioWatermarkDetector | None = None
         self.budget = DecodeBudget(settings.decode_budget_pixels)
 
     def _decoding(self, pixels: int) -> AbstractContextManager[None]:
@@ -193,9 +199,35 @@ class MediaService:
             self._detector = ImageWatermarkDetector(self._keyring())
         return self._detector
 
+    def audio_detector(self) -> AudioWatermarkDetector:
+        """The audio watermark detector over every key."""
+        if self._audio_detector is None:
+            self._audio_detector = AudioWatermarkDetector(self._keyring())
+        return self._audio_detector
+
+    def _mark_media(self, data: bytes, mime: str, key_id: str | None) -> tuple[MarkedVideo | MarkedAudioFile, str]:
+        """A video's frames or a sound marked (inside the decode budget), and the mark's soft-binding algorithm."""
+        if mime not in SUPPORTED_MIME:
+            raise UnsupportedMedia(f"C2PA cannot embed a manifest into {mime}")
+        if mime.startswith("audio/"):
+            seconds = self.settings.max_audio_seconds
+            with self._decoding(probe_audio(data).held_pixels(seconds)):
+                return mark_audio(
+                    data, AudioWatermarker(self._keyring()), key_id=key_id, max_seconds=seconds
+                ), AUDIO_ALG
+        with self._decoding(probe_video(data).marking_pixels()):
+            marked = mark_video(
+                data,
+                VideoMarker(self._keyring()),
+                key_id=key_id,
+                max_frames=self.settings.max_video_frames,
+                max_pixel_frames=self.settings.max_video_pixel_frames,
+            )
+        return marked, VIDEO_ALG
+
     def watermark_and_sign(self, data: bytes, *, title: str, key_id: str | None = None) -> SignedResult:
-        """Watermark an image or a video, sign a manifest declaring AI origin soft-bound to the
-        mark, store it.
+        """Watermark an image, a video or a sound, sign a manifest declaring AI origin soft-bound
+        to the mark, store it.
 
         Raises:
             InvalidInput, UnsupportedMedia, PayloadTooLarge: an unreadable, unsupported or too large file.
@@ -203,19 +235,10 @@ class MediaService:
             SignatureInvalid: signing failed.
         """
         mime = sniff_media(data)
-        marked: MarkedImage | MarkedVideo
-        if mime is not None and mime.startswith("video/"):
-            if mime not in SUPPORTED_MIME:
-                raise UnsupportedMedia(f"C2PA cannot embed a manifest into {mime}")
-            with self._decoding(probe_video(data).marking_pixels()):
-                marked = mark_video(
-                    data,
-                    VideoMarker(self._keyring()),
-                    key_id=key_id,
-                    max_frames=self.settings.max_video_frames,
-                    max_pixel_frames=self.settings.max_video_pixel_frames,
-                )
-            alg, source_type = VIDEO_ALG, None  # IPTC source types live in image XMP
+        marked: MarkedImage | MarkedVideo | MarkedAudioFile
+        if mime is not None and mime.startswith(("video/", "audio/")):
+            marked, alg = self._mark_media(data, mime, key_id)
+            source_type = None  # IPTC source types live in image XMP
         else:
             with self._decoding(self._header(data).pixels):
                 marked = watermark_file(
@@ -336,6 +359,7 @@ class MediaService:
         return Checks(
             trust_anchors=self.trust_anchors(),
             image_detector=self.detector(),
+            audio_detector=self.audio_detector(),
             store=self.store,
             max_pixels=self.settings.max_pixels,
             decoding=self._decoding,
@@ -360,14 +384,33 @@ class MediaService:
         return inspect(Content("media", data, mime=mime), self.checks())
 
     def matches_by_content(self, data: bytes) -> tuple[list[SoftBindingMatch], WatermarkFinding]:
-        """Stored manifests for an image: by its watermark's soft binding, and by exact hash."""
-        detector = self.detector()
-        with self._decoding(self._header(data).pixels):
-            raster = read_image(data, max_pixels=self.settings.max_pixels)
-            found = detector.detect_pixels(raster.pixels, peak=raster.peak)
+        """Stored manifests for an image, a video or a sound: by its watermark's soft binding, and by exact hash.
+
+        Raises:
+            InvalidInput, UnsupportedMedia, PayloadTooLarge: a file that cannot be read, or over the limits.
+            Overloaded: the decode budget stayed full for half the request timeout.
+        """
+        mime = sniff_media(data)
+        reading: MarkReading
+        if mime is not None and (mime.startswith("audio/") or sound_only(data, mime)):
+            audio = self.audio_detector()
+            with self._decoding(probe_audio(data).held_pixels(DETECT_SECONDS)):
+                reading = detect_audio(data, audio)
+            alg, finding = AUDIO_ALG, audio_watermark_finding(reading, len(audio.keyring))
+        elif mime is not None and mime.startswith("video/"):
+            probe = probe_video(data)
+            with self._decoding(probe.detection_pixels()):
+                reading = detect_video(data, self.detector(), max_seconds=VIDEO_SECONDS, probe=probe)
+            alg, finding = VIDEO_ALG, video_watermark_finding(reading, len(self.detector().keyring))
+        else:
+            detector = self.detector()
+            with self._decoding(self._header(data).pixels):
+                raster = read_image(data, max_pixels=self.settings.max_pixels)
+                image = detector.detect_pixels(raster.pixels, peak=raster.peak)
+            reading, alg, finding = image, ALG, image_watermark_finding(image, len(detector.keyring))
         matches: list[SoftBindingMatch] = []
-        if found.found and found.payload is not None:
-            matches = self.store.by_binding(ALG, binding_value(found.payload.to_bytes()))
+        if reading.found and reading.payload is not None:
+            matches = self.store.by_binding(alg, binding_value(reading.payload.to_bytes()))
         seen = {m.manifest_id for m in matches}
         exact = [m for m in self.store.by_asset_hash(hashlib.sha256(data).hexdigest()) if m not in seen]
-        return matches + [SoftBindingMatch(m) for m in exact], image_watermark_finding(found, len(detector.keyring))
+        return matches + [SoftBindingMatch(m) for m in exact], finding

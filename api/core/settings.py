@@ -132,6 +132,9 @@ class Settings(BaseSettings):
         ge=65_536,
         description="Most frame pixels (width × height × frames) a video watermarked here may have.",
     )
+    max_audio_seconds: float = Field(
+        default=600.0, gt=5.5, le=36_000.0, description="Longest sound (seconds) watermarked here."
+    )
     request_timeout_s: float = Field(default=120.0, gt=0, description="Longest a request may take before a 503.")
     decode_budget_pixels: int = Field(
         default=64_000_000,

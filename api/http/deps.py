@@ -192,17 +192,17 @@ async def read_upload(request: Request) -> Upload:
     return Upload(body, ctype)
 
 
-def image_upload(upload: Upload, *, video: bool = False) -> bytes:
-    """The bytes of an upload that must be an image (or, with ``video``, a video).
+def image_upload(upload: Upload, *, media: bool = False) -> bytes:
+    """The bytes of an upload that must be an image (or, with ``media``, an image, a video or a sound).
 
     Raises:
-        UnsupportedMedia: the client declared a type that is not an image (or a video).
+        UnsupportedMedia: the client declared a type that is not an image (a video, a sound).
     """
-    kinds = ("image/", "video/") if video else ("image/",)
+    kinds = ("image/", "video/", "audio/") if media else ("image/",)
     if upload.text is not None or not (
         upload.declared_type.startswith(kinds) or upload.declared_type == "application/octet-stream"
     ):
-        raise UnsupportedMedia(f"expected an image{' or a video' * video}, got {upload.declared_type}")
+        raise UnsupportedMedia(f"expected an image{', a video or a sound' * media}, got {upload.declared_type}")
     return upload.data
 
 

@@ -326,3 +326,33 @@ def test_a_video_is_watermarked_labelled_and_signed_through_the_service(env: Pat
     assert recovered["manifest"]["manifest_id"] == report["provenance"]["manifest_id"]
     assert recovered["soft_binding_alg"] == "com.assay.video-lowband.1" and not recovered["hard_binding_matches"]
     assert "recovered" not in stripped["not_checked"]
+
+
+def test_a_sound_is_watermarked_labelled_signed_and_recovered_through_the_service(env: Path) -> None:
+    from tests.watermark.audio.test_audio_files import reencode, speak
+    from watermark.audio import encode_audio
+
+    samples, rate = speak()
+    svc = make_service(ai_likelihood=False)
+    mp3 = encode_audio(samples, rate, codec="libmp3lame", muxer="mp3", bit_rate=128_000)
+    out = svc.client.post(
+        "/v1/images/watermark", content=mp3, headers=svc.auth("sign") | {"content-type": "audio/mpeg"}
+    )
+    assert out.status_code == 200 and out.headers["content-type"] == "audio/mpeg", out.text
+    report = _verify(svc, out.content)
+    (mark,) = report["watermarks"]
+    assert mark["kind"] == "audio" and mark["detected"] and mark["record_id"] == out.headers["assay-record-id"]
+    assert mark["time_spans"] and mark["seconds_read"] > 10
+    assert report["provenance"]["soft_bindings"] == ["com.assay.audio-stft.1"]
+    assert _status(report) == {"eu-ai-act-art50": "partial", "cn-gb-45438-2025": "meets", "ca-sb-942": "meets"}
+    stripped = reencode(out.content, "aac", "ipod", 128_000)  # tags and manifest gone, another codec
+    again = _verify(svc, stripped)
+    assert again["provenance"]["present"] is False and again["watermarks"][0]["detected"]
+    assert again["recovered"]["manifest"]["manifest_id"] == report["provenance"]["manifest_id"]
+    assert again["recovered"]["soft_binding_alg"] == "com.assay.audio-stft.1"
+    found = svc.client.post("/v1/matches/byContent", content=stripped, headers=svc.auth("verify") | OCTETS).json()
+    assert [m["manifestId"] for m in found["matches"]] == [report["provenance"]["manifest_id"]]
+    plain = _verify(svc, encode_audio(samples, rate))
+    assert not plain["watermarks"][0]["detected"] and plain["verdict"] == "no-evidence"
+    broken = _verify(svc, out.content[:4000])  # cut short: no 500, the reading says why
+    assert broken["watermarks"][0]["verdict"] in ("inconclusive", "too-short")

@@ -73,10 +73,27 @@ def _shots() -> Path:
     return path
 
 
+def _inserted_voice(svc: Service) -> bytes:
+    """A watermarked, signed voice (about 15 s) put between 9 s of unmarked speech on each side, as
+    an MP3 without credentials: the page must say where the marked voice is."""
+    import numpy as np
+
+    from tests.watermark.audio.test_audio_files import speak
+    from watermark.audio import encode_audio, read_audio
+
+    voice, rate = speak()
+    signed = svc.runtime.media.watermark_and_sign(encode_audio(voice, rate), title="Harbour report")
+    marked, _ = read_audio(signed.data)
+    other, _ = speak("Good evening. Rain spreads from the west tonight, heavy after midnight, with gales by morning.")
+    mixed = np.concatenate([other, marked[:, 0], other])
+    return encode_audio(mixed, rate, codec="libmp3lame", muxer="mp3", bit_rate=128_000)
+
+
 @pytest.mark.slow
 def test_journalist_checks_images_and_texts(served: tuple[str, Service], browser: object, tmp_path: Path) -> None:
-    """Signed, stripped and recovered, tampered, human text, watermarked text: the headline says what
-    was found and who vouches for it; each state is kept as a screenshot."""
+    """Signed, stripped and recovered, tampered, human text, watermarked text, a marked voice inside
+    other speech: the headline says what was found, who vouches for it and (a sound) where the mark
+    is; each state is kept as a screenshot."""
     from selenium.webdriver.common.by import By
 
     base, svc = served
@@ -89,6 +106,7 @@ def test_journalist_checks_images_and_texts(served: tuple[str, Service], browser
     tampered = bytearray(signed.data)
     tampered[-200] ^= 0xFF  # one byte of the picture changed after signing
     files = {"signed": signed.data, "stripped": buf.getvalue(), "tampered": bytes(tampered), "plain": photo_jpeg()}
+    files["inserted"] = _inserted_voice(svc)
     gen = svc.runtime.text.generate("Write two sentences about rivers.", max_new_tokens=60, seed=3)
     credentialed = Operations(svc.runtime).generate(
         "Write a short news story about a harbour.", actor="test", max_new_tokens=100, seed=4, credentials=True
@@ -98,8 +116,8 @@ def test_journalist_checks_images_and_texts(served: tuple[str, Service], browser
     assert d.title.startswith("Assay")  # type: ignore[attr-defined]
     find = d.find_element  # type: ignore[attr-defined]
 
-    def check_file(name: str) -> str:
-        path = tmp_path / f"{name}.jpg"
+    def check_file(name: str, suffix: str = ".jpg") -> str:
+        path = tmp_path / f"{name}{suffix}"
         path.write_bytes(files[name])
         find(By.ID, "file").send_keys(str(path))
         before = find(By.ID, "label").text
@@ -170,6 +188,15 @@ def test_journalist_checks_images_and_texts(served: tuple[str, Service], browser
     marks = find(By.ID, "watermarks").text
     assert "No Assay watermark found under" in marks and "null" not in marks, marks
 
+    label = check_file("inserted", ".mp3")  # a marked voice between unmarked speech, credentials gone
+    assert label.startswith("Credentials recovered through the watermark"), label
+    marks = find(By.ID, "watermarks")
+    assert "Found the Assay watermark" in marks.text and "Where the sound carries the mark: 0:0" in marks.text
+    bar = find(By.CSS_SELECTOR, ".timeline-mark")  # drawn where the marked voice sits, not over the whole bar
+    whole = find(By.CSS_SELECTOR, ".timeline-bar").size["width"]
+    assert 0.15 * whole < bar.location["x"] - find(By.CSS_SELECTOR, ".timeline-bar").location["x"] < 0.35 * whole
+    assert 0.4 * whole < bar.size["width"] < 0.75 * whole
+
     label = check_file("tampered")
     assert label.startswith("Credentials tampered: the file changed after signing")
     assert find(By.ID, "label").get_attribute("class") == "label tampered"
@@ -201,4 +228,4 @@ def test_journalist_checks_images_and_texts(served: tuple[str, Service], browser
     assert "the text's fingerprint" in find(By.ID, "recovered").text
     assert "none in this text" in find(By.ID, "provenance").text
     actions = [e.action for e in svc.runtime.audit.entries()]
-    assert actions == ["text.generate"] + ["verify"] * 8  # the refused first try never reached the operation
+    assert actions == ["text.generate"] + ["verify"] * 9  # the refused first try never reached the operation

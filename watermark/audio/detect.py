@@ -318,18 +318,22 @@ class AudioWatermarkDetector:
 
 
 def _spans(contribution: FloatArray, window: int = 62) -> tuple[TimeSpan, ...]:
-    """Stretches of at least 2 s whose hops agree with the decoded mark (a moving z above 3)."""
+    """Stretches of at least 2 s whose hops agree with the decoded mark (a moving z above 3 over
+    about 4 s), gaps under 1 s closed."""
     if len(contribution) < window:
         return ()
     sd = float(np.std(contribution)) or 1.0
     moving = np.convolve(contribution, np.ones(window), mode="same") / (sd * np.sqrt(window))
-    marked = moving > 3.0
-    spans: list[TimeSpan] = []
+    runs: list[list[int]] = []
     start = None
-    for t, on in enumerate(np.append(marked, False)):
+    for t, on in enumerate(np.append(moving > 3.0, False)):
         if on and start is None:
             start = t
         elif not on and start is not None:
-            spans.append(TimeSpan(round(start * HOP / RATE, 2), round(t * HOP / RATE, 2)))
+            if runs and start - runs[-1][1] < window // 4:  # a gap under 1 s: one stretch
+                runs[-1][1] = t
+            else:
+                runs.append([start, t])
             start = None
-    return tuple(spans)
+    seconds = HOP / RATE
+    return tuple(TimeSpan(round(a * seconds, 2), round(b * seconds, 2)) for a, b in runs if b - a >= window // 2)

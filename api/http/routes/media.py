@@ -38,6 +38,10 @@ _FILE_BODY: dict[str, Any] = {
             "image/webp": BINARY,
             "video/mp4": BINARY,
             "video/webm": BINARY,
+            "audio/wav": BINARY,
+            "audio/mpeg": BINARY,
+            "audio/flac": BINARY,
+            "audio/mp4": BINARY,
             "application/octet-stream": BINARY,
         },
     }
@@ -59,13 +63,16 @@ _ANY_BODY: dict[str, Any] = {
                 "schema": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}
             }
         }
-        | {t: BINARY for t in ("image/jpeg", "image/png", "application/octet-stream")},
+        | {t: BINARY for t in ("image/jpeg", "image/png", "audio/wav", "video/mp4", "application/octet-stream")},
     }
 }
 _SIGNED_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The signed file; `Assay-Manifest-Id` and (when watermarked) `Assay-Record-Id` headers.",
-        "content": {t: BINARY for t in ("image/jpeg", "image/png", "image/webp", "image/tiff", "video/mp4")},
+        "content": {
+            t: BINARY
+            for t in ("image/jpeg", "image/png", "image/webp", "image/tiff", "video/mp4", "audio/wav", "audio/mpeg")
+        },
         "headers": {
             "Assay-Manifest-Id": {"description": "The C2PA manifest label.", "schema": {"type": "string"}},
             "Assay-Record-Id": {"description": "The watermark's record id (hex).", "schema": {"type": "string"}},
@@ -112,7 +119,7 @@ async def _sign_upload(
     worker thread; only images unless ``images_only`` is False (texts, audio, video, PDF)."""
     upload = await read_upload(request)
     if images_only:
-        data, declared = image_upload(upload, video=True), upload.declared_type
+        data, declared = image_upload(upload, media=True), upload.declared_type
     elif upload.text is not None:
         data, declared = upload.text.encode("utf-8", "surrogatepass"), "text/plain"
     else:
@@ -134,8 +141,10 @@ async def images_watermark(
     title: Annotated[str | None, Query(max_length=500)] = None,
     key_id: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
-    """Watermark an image or a video (MP4, MOV, MKV, WebM: every frame, same container and codec,
-    audio kept) and sign a C2PA manifest declaring AI origin, soft-bound to the watermark."""
+    """Watermark an image, a video (MP4, MOV, MKV, WebM: every frame, same container and codec,
+    audio kept) or a sound (WAV, FLAC, MP3, M4A: same container and codec, a lossy one at its own
+    bit rate and at least 128 kbit/s) and sign a C2PA manifest declaring AI origin, soft-bound to
+    the watermark."""
 
     def make(data: bytes, _: str, name: str) -> SignedResult:
         return ops.watermark_and_sign(data, actor=caller.actor, title=name, key_id=key_id)
@@ -186,7 +195,7 @@ async def provenance_sign(
 async def verify(
     request: Request, response: Response, ops: OpsDep, caller: Annotated[Caller, Depends(require("verify"))]
 ) -> Report:
-    """The one report for an image file or a text: manifest state and trust, watermarks, recovered
+    """The one report for a file (image, video, audio, PDF) or a text: manifest state and trust, watermarks, recovered
     credentials, AI-likelihood, label and disagreements. ``Server-Timing: verify;dur=`` gives the
     time spent in verification itself; ``Assay-Audit-Row`` and ``Assay-Audit-Leaf`` name its audit
     row and that row's leaf in the audit log's Merkle tree (its proof: ``/v1/audit/proof/{row}``)."""
@@ -232,7 +241,7 @@ def matches_by_binding(
 async def matches_by_content(
     request: Request, rt: RuntimeDep, _: Annotated[Caller, Depends(require("verify"))]
 ) -> MatchesByContent:
-    """Manifests for an image (through the watermark found in its pixels, and by exact hash) or a
+    """Manifests for an image, a video or a sound (through the watermark found in it, and by exact hash) or a
     text (the manifest it carries, then through its watermark and fingerprint; `similarityScore` is
     the percentage of the signed text's fingerprint found)."""
     upload = await read_upload(request)
@@ -247,7 +256,7 @@ async def matches_by_content(
             raise PayloadTooLarge(f"texts are limited to {rt.settings.max_text_chars} characters")
         matches, detection = await run_in_threadpool(rt.texts.matches_by_content, text)
     else:
-        matches, detection = await run_in_threadpool(rt.media.matches_by_content, image_upload(upload))
+        matches, detection = await run_in_threadpool(rt.media.matches_by_content, image_upload(upload, media=True))
     return MatchesByContent(
         matches=[Match(manifestId=m.manifest_id, similarityScore=m.similarity_score) for m in matches],
         watermark=detection,

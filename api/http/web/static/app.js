@@ -144,8 +144,33 @@ function watermarkLine(w) {
   if (w.verdict === "inconclusive") return ["Not checked: " + (w.reason || "the watermark could not be tested") + ".", "muted"];
   // Under one named key (a text), or under every key of this server's ring (an image: key_id is null).
   const under = w.key_id ? `for key "${w.key_id}"` : `under ${keysTried(w.keys_tried)}`;
-  if (w.verdict === "too-short") return [`Not checked ${under}: the text is too short.`, "muted"];
+  if (w.verdict === "too-short") return [`Not checked ${under}: the ${w.kind === "audio" ? "sound" : "text"} is too short.`, "muted"];
   return [`No Assay watermark found ${under}.`, ""];
+}
+
+const clock = (t) => `${Math.floor(t / 60)}:${(t % 60).toFixed(1).padStart(4, "0")}`;
+
+// Where in a sound the mark was found: a bar for the stretch read, the marked stretches filled.
+function timeline(w) {
+  const spans = w.time_spans || [];
+  const wrap = el("div", "", "timeline");
+  const bar = el("div", "", "timeline-bar");
+  bar.setAttribute("role", "img");
+  const said = spans.map((s) => `${clock(s.start)}–${clock(s.end)}`).join(", ");
+  bar.setAttribute("aria-label", `Marked: ${said || "throughout"} of the ${clock(w.seconds_read)} read`);
+  for (const s of spans) {
+    const seg = el("span", "", "timeline-mark");
+    seg.style.left = `${(100 * s.start) / w.seconds_read}%`;
+    seg.style.width = `${Math.max(0.5, (100 * (s.end - s.start)) / w.seconds_read)}%`;
+    seg.title = `marked ${clock(s.start)}–${clock(s.end)}`;
+    bar.append(seg);
+  }
+  const ends = el("div", "", "timeline-ends muted");
+  ends.append(el("span", "0:00.0"), el("span", clock(w.seconds_read)));
+  const note = spans.length ? `Where the sound carries the mark: ${said} (of the first ${clock(w.seconds_read)} read).`
+    : "The mark is spread too thinly to say where it is.";
+  wrap.append(el("p", note, "muted"), bar, ends);
+  return wrap;
 }
 
 function showWatermarks(report, text) {
@@ -156,6 +181,7 @@ function showWatermarks(report, text) {
   for (const w of marks) {
     const [line, cls] = watermarkLine(w);
     box.append(el("p", line, cls));
+    if (w.kind === "audio" && w.detected && w.seconds_read) box.append(timeline(w));
   }
   let spans = marks.flatMap((w) => w.spans || []);
   const whole = marks.find((w) => w.detected && w.kind === "text");
