@@ -243,6 +243,17 @@ def sound_only(data: bytes, mime: str) -> bool:
     return False
 
 
+def _has_sound(data: bytes, sound_only: bool) -> bool:
+    """Whether to read the audio mark: every sound, and a video with an audio stream."""
+    if sound_only:
+        return True
+    try:
+        probe_audio(data)
+    except InvalidInput:
+        return False
+    return True
+
+
 def inspect_media(
     data: bytes,
     mime: str,
@@ -258,25 +269,17 @@ def inspect_media(
 ) -> Report:
     """The report for an audio, video or PDF file: its C2PA manifest, its labels and, for video
     with ``video_detector``, the Assay video watermark read from frames sampled over its first
-    ``video_seconds``, for sound with ``audio_detector`` the audio watermark read from its first
-    ``audio_seconds`` (each inside ``decoding``'s share of the budget); a video or a sound whose
-    credentials were stripped gets them back from ``store`` through its watermark."""
+    ``video_seconds``, for sound (a video's soundtrack too) with ``audio_detector`` the audio
+    watermark read from its first ``audio_seconds`` (each inside ``decoding``'s share of the
+    budget); a video or a sound whose credentials were stripped gets them back from ``store``
+    through its watermark (a video's frames first, then its soundtrack)."""
     found = read_labels(data, mime)
     c2pa = mime in SUPPORTED_MIME
     watermarks = []
     reading: MarkReading | None = None
     alg = VIDEO_ALG
-    if sound_only(data, mime):
-        if audio_detector is not None:
-            try:
-                held = probe_audio(data).held_pixels(audio_seconds)
-            except InvalidInput:
-                held = 1  # nothing will be decoded: the finding says why
-            with decoding(held):
-                finding, reading = audio_watermark(data, audio_detector, max_seconds=audio_seconds)
-            watermarks.append(finding)
-            alg = AUDIO_ALG
-    elif mime.startswith("video/") and video_detector is not None:
+    sound = sound_only(data, mime)
+    if mime.startswith("video/") and not sound and video_detector is not None:
         try:
             probe = probe_video(data)
         except InvalidInput:
@@ -284,6 +287,16 @@ def inspect_media(
         with decoding(probe.detection_pixels() if probe is not None else 1):
             finding, reading = video_watermark(data, video_detector, max_seconds=video_seconds, probe=probe)
         watermarks.append(finding)
+    if (sound or mime.startswith("video/")) and audio_detector is not None and _has_sound(data, sound):
+        try:
+            held = probe_audio(data).held_pixels(audio_seconds)
+        except InvalidInput:
+            held = 1  # nothing will be decoded: the finding says why
+        with decoding(held):
+            heard, listened = audio_watermark(data, audio_detector, max_seconds=audio_seconds)
+        watermarks.append(heard)
+        if reading is None or (not reading.found and listened is not None and listened.found):
+            reading, alg = listened, AUDIO_ALG  # a video's soundtrack carries the same payload
     provenance = read_manifest(data, mime, trust_anchors=trust_anchors, trust=trust) if c2pa else None
     recovered = None
     if store is not None and reading is not None and c2pa and (provenance is None or not provenance.present):

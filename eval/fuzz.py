@@ -5,8 +5,9 @@ dwtDct decoder on decoded pixels), ``normalize`` (the text normaliser, including
 ``keyring`` (the key-ring TOML parser), ``c2pa`` (reading and validating a manifest from a JPEG or
 PNG), ``json_bodies`` (the request bodies of ``/v1/text/*`` and ``/v1/verify``) ``labels``
 (reading every label carrier — XMP, ID3, FLAC, RIFF, MP4/MKV through FFmpeg, OOXML, front matter —
-and rewriting an image's XMP) and ``video`` (a video's header, reading its mark from sampled
-frames, and marking it within a small frame budget). Only
+and rewriting an image's XMP), ``video`` (a video's header, reading its mark from sampled
+frames, and marking it within a small frame budget) and ``audio`` (a sound's header, reading its
+mark from its first seconds, and marking it within a small budget of seconds). Only
 documented errors may escape a target: :class:`AssayError` subclasses (and, for the request models,
 pydantic's ``ValidationError``, which the API turns into a 422 problem); anything else is a crash.
 
@@ -44,7 +45,7 @@ sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != 
 CORPUS = ROOT / "eval" / "fuzz_corpus"
 OOXML_DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 RESULTS = ROOT / "eval" / "results"
-TARGETS = ("content", "public_marks", "normalize", "keyring", "c2pa", "json_bodies", "labels", "video")
+TARGETS = ("content", "public_marks", "normalize", "keyring", "c2pa", "json_bodies", "labels", "video", "audio")
 
 
 def _target(name: str) -> Callable[[bytes], None]:
@@ -162,6 +163,20 @@ def _target(name: str) -> Callable[[bytes], None]:
                 mark_video(data, marker, max_frames=12, max_pixel_frames=12 * 320 * 256)
 
         return video
+    if name == "audio":
+        from watermark.audio import AudioWatermarkDetector, AudioWatermarker, detect_audio, mark_audio, probe_audio
+        from watermark.keys import KeyRing, Secret, WatermarkKey
+
+        ring = KeyRing([WatermarkKey("fuzz", "kgw", Secret(b"f" * 32))])
+        listener, speaker = AudioWatermarkDetector(ring, search=False), AudioWatermarker(ring)
+
+        def audio(data: bytes) -> None:
+            with contextlib.suppress(AssayError):
+                probe_audio(data).held_pixels(8.0)
+                detect_audio(data, listener, max_seconds=8.0)
+                mark_audio(data, speaker, max_seconds=8.0)
+
+        return audio
     raise ValueError(f"unknown target {name!r}; one of {', '.join(TARGETS)}")
 
 
@@ -285,6 +300,16 @@ def seed_corpus(root: Path = CORPUS) -> None:
     from tests.watermark.video.test_video_watermark import clip
 
     put("video", "seed.mp4", clip(width=160, height=128, frames=4))
+    from watermark.audio import encode_audio
+
+    tone = 0.3 * np.sin(np.arange(6 * 8000) * 0.07) * (1 + 0.3 * rng.normal(size=6 * 8000))
+    for name, codec, muxer in (
+        ("seed.wav", "pcm_s16le", "wav"),
+        ("seed.mp3", "libmp3lame", "mp3"),
+        ("seed.flac", "flac", "flac"),
+    ):
+        put("audio", name, encode_audio(np.clip(tone, -1, 1), 8000, codec=codec, muxer=muxer, bit_rate=32_000))
+    put("audio", "seed.opus", encode_audio(np.clip(tone, -1, 1), 8000, codec="libopus", muxer="ogg", bit_rate=16_000))
 
 
 def main() -> None:

@@ -68,7 +68,7 @@ def asset_manifest(
     software_agent: str,
     action: str = "c2pa.created",
     digital_source_type: str | None = None,
-    soft_binding: tuple[str, bytes] | None = None,
+    soft_binding: tuple[str | Sequence[str], bytes] | None = None,
     implicit_label: str | None = None,
     ingredient_ids: Sequence[str] = (),
 ) -> dict[str, Any]:
@@ -81,7 +81,8 @@ def asset_manifest(
         software_agent: the tool that performed ``action``.
         action: one of ``ACTIONS``.
         digital_source_type: an IPTC source type (short name or URI), or None.
-        soft_binding: ``(algorithm, watermark payload)`` when the asset carries a watermark.
+        soft_binding: ``(algorithm, watermark payload)`` when the asset carries a watermark (several
+            algorithms: one soft-binding assertion each, the same payload: a video's frames and soundtrack).
         implicit_label: an AIGC implicit label's JSON, carried as the ``dev.assay.aigc`` assertion.
         ingredient_ids: the ingredients (by their ``label``) the action acts on (``c2pa.opened``).
 
@@ -105,16 +106,17 @@ def asset_manifest(
     actions = [first]
     assertions: list[dict[str, Any]] = []
     if soft_binding is not None:
-        alg, payload = soft_binding
+        algs, payload = soft_binding
         actions.append({"action": "c2pa.watermarked.bound", "softwareAgent": {"name": "Assay"}})
         value = base64.b64encode(payload).decode()
-        assertions.append(
+        assertions += [
             {
                 "label": "c2pa.soft-binding",
                 "data": {"alg": alg, "blocks": [{"scope": {}, "value": value}]},
                 "created": True,
             }
-        )
+            for alg in ([algs] if isinstance(algs, str) else algs)
+        ]
     if implicit_label is not None:
         try:
             label = json.loads(implicit_label)
@@ -136,7 +138,7 @@ def ai_manifest(
     title: str,
     model: str,
     digital_source_type: str = TRAINED,
-    soft_binding: tuple[str, bytes] | None = None,
+    soft_binding: tuple[str | Sequence[str], bytes] | None = None,
     implicit_label: str | None = None,
 ) -> dict[str, Any]:
     """A manifest for AI-generated content, its assertions attested by the signer (``created``).
@@ -145,7 +147,8 @@ def ai_manifest(
         title: the asset's title.
         model: the generator, named in ``softwareAgent``.
         digital_source_type: ``TRAINED`` for generated content, ``COMPOSITE`` for edits.
-        soft_binding: ``(algorithm, watermark payload)`` when the asset carries a watermark.
+        soft_binding: ``(algorithm, watermark payload)`` when the asset carries a watermark (several
+            algorithms: one soft-binding assertion each, the same payload: a video's frames and soundtrack).
         implicit_label: see :func:`asset_manifest`.
     """
     return asset_manifest(

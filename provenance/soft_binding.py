@@ -9,7 +9,7 @@ stripped, the watermark payload found in the pixels leads back to the stored man
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .c2pa_io import SignedAsset, sign_asset
@@ -52,7 +52,7 @@ def sign_and_store(
     sign_callback: Callable[[bytes], bytes] | None = None,
     tsa_url: str | None = None,
     implicit_label: str | None = None,
-    alg: str = ALG,
+    alg: str | Sequence[str] = ALG,
 ) -> BoundManifest:
     """Sign ``data`` (already watermarked with ``payload``) with a soft-bound AI manifest and store it.
 
@@ -70,7 +70,8 @@ def sign_and_store(
         tsa_url: an RFC 3161 time-stamp authority (signing fails when it cannot be reached).
         implicit_label: an AIGC label's JSON to carry inside the manifest too (see
             :func:`provenance.manifest.asset_manifest`; images keep theirs in XMP).
-        alg: the soft-binding algorithm of the mark (``ALG`` for images, ``VIDEO_ALG``, ``AUDIO_ALG``).
+        alg: the soft-binding algorithm of the mark (``ALG`` for images, ``VIDEO_ALG``, ``AUDIO_ALG``),
+            or several carrying the same payload (a video's frames and its soundtrack).
     """
     manifest = ai_manifest(
         title=title,
@@ -90,6 +91,6 @@ def sign_and_store(
         manifest_store=signed.manifest_store,
         signer=name,
         development_signer=credentials.development,
-        soft_bindings=[(alg, payload)],
+        soft_bindings=[(a, payload) for a in ([alg] if isinstance(alg, str) else alg)],
     )
     return BoundManifest(signed, record)

@@ -205,25 +205,28 @@ class MediaService:
             self._audio_detector = AudioWatermarkDetector(self._keyring())
         return self._audio_detector
 
-    def _mark_media(self, data: bytes, mime: str, key_id: str | None) -> tuple[MarkedVideo | MarkedAudioFile, str]:
-        """A video's frames or a sound marked (inside the decode budget), and the mark's soft-binding algorithm."""
+    def _mark_media(
+        self, data: bytes, mime: str, key_id: str | None
+    ) -> tuple[MarkedVideo | MarkedAudioFile, tuple[str, ...]]:
+        """A video (frames and soundtrack) or a sound marked inside the decode budget, and the
+        marks' soft-binding algorithms (one payload)."""
         if mime not in SUPPORTED_MIME:
             raise UnsupportedMedia(f"C2PA cannot embed a manifest into {mime}")
+        ring = self._keyring()
         if mime.startswith("audio/"):
             seconds = self.settings.max_audio_seconds
             with self._decoding(probe_audio(data).held_pixels(seconds)):
-                return mark_audio(
-                    data, AudioWatermarker(self._keyring()), key_id=key_id, max_seconds=seconds
-                ), AUDIO_ALG
+                return mark_audio(data, AudioWatermarker(ring), key_id=key_id, max_seconds=seconds), (AUDIO_ALG,)
         with self._decoding(probe_video(data).marking_pixels()):
             marked = mark_video(
                 data,
-                VideoMarker(self._keyring()),
+                VideoMarker(ring),
                 key_id=key_id,
                 max_frames=self.settings.max_video_frames,
                 max_pixel_frames=self.settings.max_video_pixel_frames,
+                audio=AudioWatermarker(ring),
             )
-        return marked, VIDEO_ALG
+        return marked, (VIDEO_ALG, AUDIO_ALG) if marked.soundtrack_snr_db is not None else (VIDEO_ALG,)
 
     def watermark_and_sign(self, data: bytes, *, title: str, key_id: str | None = None) -> SignedResult:
         """Watermark an image, a video or a sound, sign a manifest declaring AI origin soft-bound
@@ -237,14 +240,14 @@ class MediaService:
         mime = sniff_media(data)
         marked: MarkedImage | MarkedVideo | MarkedAudioFile
         if mime is not None and mime.startswith(("video/", "audio/")):
-            marked, alg = self._mark_media(data, mime, key_id)
+            marked, algs = self._mark_media(data, mime, key_id)
             source_type = None  # IPTC source types live in image XMP
         else:
             with self._decoding(self._header(data).pixels):
                 marked = watermark_file(
                     data, ImageWatermarker(self._keyring()), key_id=key_id, max_pixels=self.settings.max_pixels
                 )
-            mime, alg, source_type = marked.mime_type, ALG, TRAINED
+            mime, algs, source_type = marked.mime_type, (ALG,), TRAINED
             if mime not in SUPPORTED_MIME:
                 raise UnsupportedMedia(f"C2PA cannot embed a manifest into {mime}")
         out = marked.data
@@ -262,7 +265,7 @@ class MediaService:
             signer=self.signer_name,
             sign_callback=self._callback,
             tsa_url=self.settings.tsa_url,
-            alg=alg,
+            alg=algs,
         )
         return SignedResult(bound.signed.data, mime, bound.record, marked)
 

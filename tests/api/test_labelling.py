@@ -284,7 +284,8 @@ def test_videos_are_read_for_the_video_watermark_through_the_service(service: Se
 
     marked = mark_video(clip(frames=30), VideoMarker(service.runtime.text.keyring), record_id=0xBEEF).data
     report = _verify(service, marked)
-    (mark,) = report["watermarks"]
+    mark, sound = report["watermarks"]  # the frames, and the soundtrack (2 s of silence: too short)
+    assert sound["kind"] == "audio" and sound["verdict"] == "too-short"
     assert mark["kind"] == "video" and mark["detected"] and mark["record_id"] == "00000000beef"
     assert mark["frames_read"] >= 1 and report["verdict"] == "ai" and "watermark" not in report["not_checked"]
     assert "watermark" in report["compliance"][0]["layers"]
@@ -303,8 +304,9 @@ def test_a_video_is_watermarked_labelled_and_signed_through_the_service(env: Pat
     )
     assert out.status_code == 200 and out.headers["content-type"] == "video/mp4", out.text
     report = _verify(svc, out.content)
-    (mark,) = report["watermarks"]
+    mark, sound = report["watermarks"]
     assert mark["kind"] == "video" and mark["detected"] and mark["record_id"] == out.headers["assay-record-id"]
+    assert sound["verdict"] == "too-short"  # its 2 s soundtrack was copied unmarked
     assert report["provenance"]["verdict"] == "valid" and report["provenance"]["soft_bindings"] == [
         "com.assay.video-lowband.1"
     ]

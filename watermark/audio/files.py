@@ -40,8 +40,9 @@ MAX_MARK_SECONDS = 600.0  # ten minutes: longer sound is refused for marking
 DETECT_SECONDS = 60.0  # the stretch of a file a detection decodes and reads
 MAX_CHANNELS = 16
 MIN_LOSSY_RATE = 128_000  # bits/s: a lossy file is re-encoded at its own rate, and at least this
+MAX_LOSSY_RATE = 320_000
 
-# input codec -> (encoder, muxer options): the same codec out
+# input codec -> encoder: the same codec out
 _LOSSY = {"mp3": "libmp3lame", "mp3float": "libmp3lame", "aac": "aac", "opus": "libopus"}
 _LOSSLESS = {"flac": "flac", "alac": "alac"}
 _MUXERS = {"wav": "wav", "flac": "flac", "mp3": "mp3", "ogg": "ogg"}
@@ -56,6 +57,7 @@ class AudioProbe:
     seconds: float | None
     codec: str
     container: str
+    bit_rate: int | None = None  # the stream's, where the header says
 
     def held_pixels(self, seconds: float) -> int:
         """What holding ``seconds`` of this sound costs, in image pixels of the decode budget (about
@@ -111,6 +113,12 @@ def _seconds(src: av.container.InputContainer, ain: av.AudioStream) -> float | N
     return float(src.duration / av.time_base) if src.duration else None
 
 
+def _probe(src: av.container.InputContainer, ain: av.AudioStream) -> AudioProbe:
+    ctx = ain.codec_context
+    rate = ctx.bit_rate or None
+    return AudioProbe(ctx.sample_rate, ctx.channels, _seconds(src, ain), ctx.name, src.format.name, rate)
+
+
 def probe_audio(data: bytes) -> AudioProbe:
     """The rate, channels, duration and codec an audio file's header declares.
 
@@ -120,8 +128,7 @@ def probe_audio(data: bytes) -> AudioProbe:
     try:
         with av.open(io.BytesIO(data), "r") as src:
             ain = _audio_stream(src)
-            ctx = ain.codec_context
-            return AudioProbe(ctx.sample_rate, ctx.channels, _seconds(src, ain), ctx.name, src.format.name)
+            return _probe(src, ain)
     except (av.error.FFmpegError, ValueError, OSError) as exc:
         raise InvalidInput(f"cannot read this audio: {str(exc)[:200]}") from None
 
@@ -141,8 +148,7 @@ def _decode(data: bytes, max_seconds: float, *, refuse_longer: bool) -> tuple[F3
     try:
         with av.open(io.BytesIO(data), "r") as src:
             ain = _audio_stream(src)
-            ctx = ain.codec_context
-            probe = AudioProbe(ctx.sample_rate, ctx.channels, _seconds(src, ain), ctx.name, src.format.name)
+            probe = _probe(src, ain)
             limit = int(max_seconds * probe.rate)
             too_long = PayloadTooLarge(f"audio of at most {max_seconds:g} s is marked here")
             if refuse_longer and probe.seconds is not None and probe.seconds > max_seconds + 1:
@@ -186,16 +192,17 @@ def _muxer(probe: AudioProbe, data: bytes) -> str:
     raise UnsupportedMedia(f"Assay writes WAV, FLAC, MP3, M4A and Ogg audio, not {probe.container}")
 
 
-def _encoder(probe: AudioProbe, data: bytes) -> tuple[str, dict[str, str], int | None]:
-    """The encoder that writes ``probe``'s codec again, its options and its bit rate."""
+def _encoder(probe: AudioProbe) -> tuple[str, int | None]:
+    """The encoder that writes ``probe``'s codec again, and its bit rate (lossy codecs: the
+    stream's own within 128–320 kbit/s; 128 where the header gives none)."""
     codec = probe.codec
     if codec.startswith("pcm_"):
-        return codec, {}, None
+        return codec, None
     if codec in _LOSSLESS:
-        return _LOSSLESS[codec], {}, None
+        return _LOSSLESS[codec], None
     if codec in _LOSSY:
-        declared = 8 * len(data) / probe.seconds if probe.seconds else 0
-        return _LOSSY[codec], {}, max(MIN_LOSSY_RATE, int(declared))
+        top = min(MAX_LOSSY_RATE, 256_000 * probe.channels) if codec == "opus" else MAX_LOSSY_RATE
+        return _LOSSY[codec], min(top, max(MIN_LOSSY_RATE, probe.bit_rate or 0))
     raise UnsupportedMedia(f"Assay re-encodes PCM, FLAC, ALAC, MP3, AAC and Opus audio, not {codec}")
 
 
@@ -248,9 +255,11 @@ def mark_audio(
     key_id: str | None = None,
     record_id: int | None = None,
     max_seconds: float = MAX_MARK_SECONDS,
+    muxer: str | None = None,
 ) -> MarkedAudioFile:
     """``data`` (WAV, FLAC, MP3, M4A/AAC or Ogg/Opus) marked and written again in its container and
-    codec (a lossy file at its own bit rate, and at least ``MIN_LOSSY_RATE``), tags kept.
+    codec (a lossy file at its own bit rate, within 128–320 kbit/s), tags kept. ``muxer``: another
+    container (``mp4`` or ``matroska`` for a video's soundtrack, whose first audio stream is read).
 
     Raises:
         InvalidInput: an unreadable file, no audio stream, an absurd header, too short to carry a mark.
@@ -259,8 +268,8 @@ def mark_audio(
         UnknownKey: ``key_id`` is not in the key ring.
     """
     probe = probe_audio(data)
-    muxer = _muxer(probe, data)
-    encoder, _, bit_rate = _encoder(probe, data)
+    muxer = muxer or _muxer(probe, data)
+    encoder, bit_rate = _encoder(probe)
     samples, probe, tags = _decode(data, max_seconds, refuse_longer=True)
     marked = marker.mark_samples(samples.astype(np.float64), probe.rate, key_id=key_id, record_id=record_id)
     del samples

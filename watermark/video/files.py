@@ -15,6 +15,8 @@ import av
 import numpy as np
 import numpy.typing as npt
 
+from ..audio.detect import AudioWatermarker
+from ..audio.files import MarkedAudioFile, mark_audio
 from ..errors import InvalidInput, PayloadTooLarge, UnsupportedMedia
 from ..image.detect import ImageWatermarkDetector
 from ..image.payload import Payload, new_record_id
@@ -50,15 +52,22 @@ class MarkedVideo:
     payload: Payload
     frames: int
     psnr_min: float  # the lowest per-frame PSNR of the mark, before re-encoding
+    soundtrack_snr_db: float | None = None  # the first audio stream's mark (None: not marked)
+    soundtrack_note: str | None = None  # why the soundtrack was not marked
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form (without the bytes)."""
-        return {
+        out: dict[str, object] = {
             "key_id": self.key_id,
             "payload": self.payload.to_dict(),
             "psnr_db": round(self.psnr_min, 2),
             "frames": self.frames,
         }
+        if self.soundtrack_snr_db is not None:
+            out["soundtrack_snr_db"] = round(self.soundtrack_snr_db, 2)
+        if self.soundtrack_note is not None:
+            out["soundtrack"] = self.soundtrack_note
+        return out
 
 
 def _rate_cap(codec: str, size: int, duration: float | None) -> dict[str, str]:
@@ -215,8 +224,12 @@ def mark_video(
     record_id: int | None = None,
     max_frames: int = 20_000,
     max_pixel_frames: int = MAX_PIXEL_FRAMES,
+    audio: AudioWatermarker | None = None,
 ) -> MarkedVideo:
-    """``data`` (MP4, MOV, MKV or WebM) with every frame marked, re-encoded with its own codec.
+    """``data`` (MP4, MOV, MKV or WebM) with every frame marked, re-encoded with its own codec;
+    with ``audio``, its first audio stream carries the same payload in the audio mark (re-encoded
+    in its codec; a soundtrack that cannot be marked, too short or in a codec Assay does not
+    write, is copied as it was and the result says why). Other audio streams are copied.
 
     Raises:
         InvalidInput: an unreadable file, no video stream, frames too small to carry the mark.
@@ -224,8 +237,11 @@ def mark_video(
         PayloadTooLarge: more than ``max_frames`` frames or ``max_pixel_frames`` frame pixels in all.
         UnknownKey: ``key_id`` is not in the key ring.
     """
-    mark = _FrameMarker(marker, new_record_id() if record_id is None else record_id, key_id)
+    record_id = new_record_id() if record_id is None else record_id
+    mark = _FrameMarker(marker, record_id, key_id)
+    sound, note = _soundtrack(data, audio, record_id, key_id, max_frames) if audio is not None else (None, None)
     out = io.BytesIO()
+    track: _Soundtrack | None = None
     try:
         with av.open(io.BytesIO(data), "r") as src:
             vin = _video_stream(src)
@@ -244,13 +260,17 @@ def mark_video(
                 vout.width, vout.height = width, height
                 vout.pix_fmt = "yuv420p"
                 vout.time_base = vin.time_base
-                others = {s.index: dst.add_stream_from_template(s) for s in src.streams.audio}
-                for packet in src.demux(vin, *src.streams.audio):
+                copied = src.streams.audio[1:] if sound is not None else src.streams.audio
+                others = {s.index: dst.add_stream_from_template(s) for s in copied}
+                track = _Soundtrack(sound.data, dst) if sound is not None else None
+                for packet in src.demux(vin, *copied):
                     if packet.stream.index in others:
                         if packet.dts is not None:
                             packet.stream = others[packet.stream.index]
                             dst.mux(packet)
                         continue
+                    if track is not None and packet.pts is not None and packet.time_base is not None:
+                        track.mux_until(float(packet.pts * packet.time_base))
                     for frame in packet.decode():
                         if not isinstance(frame, av.VideoFrame):
                             continue
@@ -262,11 +282,63 @@ def mark_video(
                             dst.mux(p)
                 for p in vout.encode(None):
                     dst.mux(p)
+                if track is not None:
+                    track.mux_until(float("inf"))
     except (av.error.FFmpegError, ValueError, OSError) as exc:
         raise InvalidInput(f"cannot re-encode this video: {str(exc)[:200]}") from None
+    finally:
+        if track is not None:
+            track.close()
     if mark.plan is None:
         raise InvalidInput("this video has no frames")
-    return MarkedVideo(out.getvalue(), mark.plan.key_id, mark.plan.payload, mark.frames, mark.psnr_min)
+    snr = sound.snr_db if sound is not None else None
+    return MarkedVideo(out.getvalue(), mark.plan.key_id, mark.plan.payload, mark.frames, mark.psnr_min, snr, note)
+
+
+def _soundtrack(
+    data: bytes, audio: AudioWatermarker, record_id: int, key_id: str | None, max_frames: int
+) -> tuple[MarkedAudioFile | None, str | None]:
+    """The video's first audio stream marked with the frames' payload (an audio-only file in the
+    video's container family), or why it is not: none, too short, or a codec Assay does not write
+    (copied as it was)."""
+    try:
+        with av.open(io.BytesIO(data), "r") as src:
+            if not src.streams.audio:
+                return None, None
+            family = "matroska" if "matroska" in src.format.name.split(",") else "mp4"
+    except (av.error.FFmpegError, ValueError, OSError):
+        return None, None  # the frames' own reading says why
+    seconds = max_frames / 10 + 60  # no longer than the frames allowed (at 10 frames a second and more)
+    try:
+        sound = mark_audio(data, audio, key_id=key_id, record_id=record_id, max_seconds=seconds, muxer=family)
+    except (InvalidInput, UnsupportedMedia, PayloadTooLarge) as exc:
+        return None, f"copied unmarked: {exc}"
+    return sound, None
+
+
+class _Soundtrack:
+    """A marked soundtrack's packets, muxed into ``dst`` in time with the video's."""
+
+    def __init__(self, data: bytes, dst: av.container.OutputContainer) -> None:
+        self.src = av.open(io.BytesIO(data), "r")
+        stream = self.src.streams.audio[0]
+        self.out = dst.add_stream_from_template(stream)
+        self.dst = dst
+        self.packets = iter([p for p in self.src.demux(stream) if p.dts is not None])
+        self.pending = next(self.packets, None)
+
+    def mux_until(self, seconds: float) -> None:
+        """Mux every packet that starts before ``seconds``."""
+        while self.pending is not None:
+            p = self.pending
+            if p.pts is not None and p.time_base is not None and float(p.pts * p.time_base) > seconds:
+                return
+            p.stream = self.out
+            self.dst.mux(p)
+            self.pending = next(self.packets, None)
+
+    def close(self) -> None:
+        self.src.close()
 
 
 def _working_size(width: int, height: int) -> tuple[int, int]:

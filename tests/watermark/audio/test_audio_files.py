@@ -143,3 +143,53 @@ def test_a_spoken_sound_signed_and_recorded_is_recovered_after_stripping(tmp_pat
     assert [b["audio"].shape for b in batch] == [(2, len(samples))] * 2 and batch[0]["audio"].dtype == np.float32
     with pytest.raises(InvalidInput, match="cannot watermark"):
         WatermarkingAudioGenerator(lambda: "speech", AudioWatermarker(RING))()
+
+
+def talking_clip(samples: np.ndarray, rate: int, fps: int = 5) -> bytes:
+    """An H.264 MP4 (a drifting texture, 320x256) with ``samples`` as its AAC soundtrack."""
+    import av
+
+    buf = io.BytesIO()
+    y, x = np.mgrid[0:256, 0:320]
+    rng = np.random.default_rng(1)
+    with av.open(buf, "w", format="mp4") as c:
+        v = c.add_stream("libx264", rate=fps, options={"crf": "18", "preset": "veryfast"})
+        v.width, v.height, v.pix_fmt = 320, 256, "yuv420p"  # type: ignore[union-attr]
+        a = c.add_stream("aac", rate=rate)
+        a.layout, a.bit_rate = "mono", 128_000  # type: ignore[union-attr]
+        for i in range(int(len(samples) / rate * fps)):
+            base = np.stack([128 + 60 * np.sin((x + 3 * i) / 23), 128 + 50 * np.cos(y / 17), 128 + 0 * x], -1)
+            img = np.clip(base + rng.normal(0, 8, base.shape), 0, 255).astype(np.uint8)
+            for p in v.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):  # type: ignore[union-attr]
+                c.mux(p)
+        for p in v.encode(None):  # type: ignore[union-attr]
+            c.mux(p)
+        sound = av.AudioFrame.from_ndarray(samples[None, :].astype(np.float32), format="fltp", layout="mono")
+        sound.sample_rate = rate
+        for p in [*a.encode(sound), *a.encode(None)]:  # type: ignore[union-attr]
+            c.mux(p)
+    return buf.getvalue()
+
+
+def test_a_videos_soundtrack_carries_the_frames_payload_and_leads_back_alone(
+    speech: tuple[np.ndarray, int], tmp_path: Path
+) -> None:
+    from provenance.soft_binding import VIDEO_ALG
+    from watermark.image import ImageWatermarkDetector
+    from watermark.video import VideoMarker, detect_video, mark_video
+
+    samples, rate = speech
+    marked = mark_video(talking_clip(samples, rate), VideoMarker(RING), audio=AudioWatermarker(RING), record_id=0xF11E)
+    assert marked.soundtrack_snr_db is not None and 20 < marked.soundtrack_snr_db < 27
+    heard = detect_audio(marked.data, AudioWatermarkDetector(RING))
+    seen = detect_video(marked.data, ImageWatermarkDetector(RING))
+    assert heard.found and seen.found and heard.payload == seen.payload == marked.payload
+    store = ManifestStore.open(f"sqlite:///{tmp_path / 'store.db'}")
+    creds = ensure_dev_credentials(tmp_path / "ca")
+    payload = marked.payload.to_bytes()
+    sign_and_store(marked.data, "video/mp4", payload, creds, store, title="v", model="m", alg=(VIDEO_ALG, AUDIO_ALG))
+    ripped = reencode(marked.data, "aac", "ipod", 128_000)  # the voice alone, taken from the video
+    report = inspect_media(ripped, "audio/mp4", audio_detector=AudioWatermarkDetector(RING), store=store)
+    assert report.recovered is not None and report.recovered.soft_binding_alg == AUDIO_ALG
+    silent = mark_video(talking_clip(samples[: 3 * rate], rate), VideoMarker(RING), audio=AudioWatermarker(RING))
+    assert silent.soundtrack_snr_db is None and silent.soundtrack_note and "at least" in silent.soundtrack_note
