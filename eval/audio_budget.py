@@ -33,7 +33,7 @@ from scipy.signal import correlate
 
 from eval.audio_watermark import ATTACKS, RATE, _music, _speech
 from eval.typed_results import write_json
-from watermark.audio.detect import _MARGIN, _residual, embed_samples
+from watermark.audio.detect import _MARGIN, _MARGIN_HIGH, _residual, embed_samples
 from watermark.audio.layout import PERIOD, SLOT_HOPS, layout_for_key
 from watermark.audio.signal import to_analysis_rate
 from watermark.image import ecc
@@ -73,7 +73,7 @@ def _aligned(y: F, reference: F) -> F:
 
 def _per_symbol(res: F, layout: object, values: F) -> F:
     """Per-symbol sums of the residual times the key's sign (and the symbol's value)."""
-    band = res[:, _MARGIN:-_MARGIN]
+    band = res[:, _MARGIN:-_MARGIN_HIGH]
     slots = (np.arange(len(band)) // SLOT_HOPS) % PERIOD
     weights = layout.sign[slots]  # type: ignore[attr-defined]
     symbols = layout.symbol[slots[:, None], layout.group[slots]]  # type: ignore[attr-defined]
@@ -103,7 +103,7 @@ def main() -> None:
             res = _residual(mono)
             mark = float(np.mean(_per_symbol(res, layout, values) - host))
             scale = float(np.std(_residual_raw(clean)))
-            cells = res[:, _MARGIN:-_MARGIN].size / len(values)
+            cells = res[:, _MARGIN:-_MARGIN_HIGH].size / len(values)
             efficiency = mark / (cells * np.log1p(strength) / scale)
             codec, z_blind, z_free = {}, {}, {}
             for attack in CODECS:

@@ -74,7 +74,10 @@ def audio_mark(
     if as_json:
         echo_json(marked.to_dict() | {"output": output})
         return
-    click.echo(f"wrote {output} ({marked.codec}, {marked.seconds:.1f} s, SNR {marked.snr_db:.1f} dB)")
+    click.echo(
+        f"wrote {output} ({marked.codec}, {marked.seconds:.1f} s, "
+        f"strength {marked.strength:g}, SNR {marked.snr_db:.1f} dB)"
+    )
     click.echo(f"key {marked.key_id}, record id {marked.payload.record_hex}")
 
 

@@ -379,7 +379,7 @@ class MediaService:
         return inspect(Content("image", data), self.checks())
 
     def verify_media(self, data: bytes, mime: str) -> Report:
-        """The report for an audio, video or PDF file: its C2PA manifest, labels and (video) watermark.
+        """The report for an audio, video or PDF file: its C2PA manifest, labels and (video, sound) watermarks.
 
         Raises:
             UnsupportedMedia: a type C2PA cannot read.

@@ -65,7 +65,8 @@ _LIST = 4  # Viterbi list entries decoded per candidate alignment
 _OFFSETS = 2  # best pilot offsets decoded per (scale, phase)
 _ENVELOPE = 9  # hops in the moving average that takes the host's slow envelope out
 _SMOOTH_BINS = 5  # bins in the moving average that takes each frame's spectral shape out
-_MARGIN = 8  # bins read beyond the band on each side, for frequency scales up to ±5 %
+_MARGIN = 8  # bins read below the band, for frequency scales down to -5 % (16 * 0.05 < 1 bin)
+_MARGIN_HIGH = 24  # and above it, for scales up to +5 % (384 * 0.05 = 19.2 bins)
 _SCALES = np.round(np.arange(0.95, 1.0501, 0.004), 4)
 _MAX_SECONDS = 120.0  # a detection reads at most this much, from the start
 
@@ -112,7 +113,7 @@ class AudioDetection:
 
 def _residual(signal: FloatArray) -> FloatArray:
     """``(frames, band + margins)`` log magnitudes without the host's slow envelope and gain."""
-    spec = np.abs(stft(signal)[:, BAND[0] - _MARGIN : BAND[1] + _MARGIN])
+    spec = np.abs(stft(signal)[:, BAND[0] - _MARGIN : BAND[1] + _MARGIN_HIGH])
     logs = np.log(spec + 1e-9)
     padded = np.pad(logs, ((_ENVELOPE // 2 + 1, _ENVELOPE // 2), (0, 0)), mode="edge")
     sums = np.cumsum(padded, axis=0)

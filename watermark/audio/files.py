@@ -18,7 +18,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import InvalidInput, PayloadTooLarge, UnsupportedMedia
-from ..image.payload import Payload
+from ..image.payload import Payload, new_record_id
+from ..keys import KeyRing
 from .detect import AudioDetection, AudioWatermarkDetector, AudioWatermarker
 
 __all__ = [
@@ -39,6 +40,8 @@ F32 = npt.NDArray[np.float32]
 MAX_MARK_SECONDS = 600.0  # ten minutes: longer sound is refused for marking
 DETECT_SECONDS = 60.0  # the stretch of a file a detection decodes and reads
 MAX_CHANNELS = 16
+ESCALATION = (1.0, 1.5, 2.0)  # strength factors tried until the mark reads back from the written file
+MAX_STRENGTH = 0.3
 MIN_LOSSY_RATE = 128_000  # bits/s: a lossy file is re-encoded at its own rate, and at least this
 MAX_LOSSY_RATE = 320_000
 
@@ -76,16 +79,23 @@ class MarkedAudioFile:
     seconds: float
     snr_db: float
     codec: str
+    strength: float
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form (without the bytes)."""
         return {
             "key_id": self.key_id,
             "payload": self.payload.to_dict(),
-            "snr_db": round(self.snr_db, 2),
+            "snr_db": round(float(self.snr_db), 2),
             "seconds": round(self.seconds, 3),
             "codec": self.codec,
+            "strength": self.strength,
         }
+
+
+def _why(exc: Exception) -> str:
+    """FFmpeg's words for what went wrong, without its error number."""
+    return str(getattr(exc, "strerror", None) or exc)[:200]
 
 
 def _audio_stream(src: av.container.InputContainer) -> av.AudioStream:
@@ -130,7 +140,7 @@ def probe_audio(data: bytes) -> AudioProbe:
             ain = _audio_stream(src)
             return _probe(src, ain)
     except (av.error.FFmpegError, ValueError, OSError) as exc:
-        raise InvalidInput(f"cannot read this audio: {str(exc)[:200]}") from None
+        raise InvalidInput(f"cannot read this audio: {_why(exc)}") from None
 
 
 def _frames(src: av.container.InputContainer, ain: av.AudioStream) -> Iterator[F32]:
@@ -166,7 +176,7 @@ def _decode(data: bytes, max_seconds: float, *, refuse_longer: bool) -> tuple[F3
                 held += block.shape[1]
             tags = dict(src.metadata)
     except (av.error.FFmpegError, ValueError, OSError) as exc:
-        raise InvalidInput(f"cannot decode this audio: {str(exc)[:200]}") from None
+        raise InvalidInput(f"cannot decode this audio: {_why(exc)}") from None
     if not blocks:
         raise InvalidInput("this audio has no samples")
     return np.concatenate(blocks, axis=1).T, probe, tags
@@ -244,7 +254,7 @@ def encode_audio(
             for packet in stream.encode(None):
                 dst.mux(packet)
     except (av.error.FFmpegError, ValueError, OSError) as exc:
-        raise InvalidInput(f"cannot encode this audio as {codec}: {str(exc)[:200]}") from None
+        raise InvalidInput(f"cannot encode this audio as {codec}: {_why(exc)}") from None
     return out.getvalue()
 
 
@@ -261,8 +271,13 @@ def mark_audio(
     codec (a lossy file at its own bit rate, within 128–320 kbit/s), tags kept. ``muxer``: another
     container (``mp4`` or ``matroska`` for a video's soundtrack, whose first audio stream is read).
 
+    The written file is read back: where the mark does not decode from it (a short or quiet sound,
+    its own codec), it is made again at ``ESCALATION`` times the marker's strength, so a file is
+    never signed as watermarked when its mark cannot be read; the result says the strength used.
+
     Raises:
-        InvalidInput: an unreadable file, no audio stream, an absurd header, too short to carry a mark.
+        InvalidInput: an unreadable file, no audio stream, an absurd header, too short to carry a
+            mark, or a mark that does not read back at any strength tried.
         UnsupportedMedia: a codec or container Assay cannot write again.
         PayloadTooLarge: more than ``max_seconds`` of sound.
         UnknownKey: ``key_id`` is not in the key ring.
@@ -271,11 +286,25 @@ def mark_audio(
     muxer = muxer or _muxer(probe, data)
     encoder, bit_rate = _encoder(probe)
     samples, probe, tags = _decode(data, max_seconds, refuse_longer=True)
-    marked = marker.mark_samples(samples.astype(np.float64), probe.rate, key_id=key_id, record_id=record_id)
+    host = samples.astype(np.float64)
     del samples
-    out = encode_audio(marked.samples, probe.rate, codec=encoder, muxer=muxer, bit_rate=bit_rate, tags=tags)
-    seconds = marked.samples.shape[0] / probe.rate
-    return MarkedAudioFile(out, marked.key_id, marked.payload, seconds, marked.snr_db, encoder)
+    key = marker.keyring.get(key_id) if key_id else marker.keyring.active
+    reader = AudioWatermarkDetector(KeyRing([key]), search=False)
+    record_id = new_record_id() if record_id is None else record_id
+    for factor in ESCALATION:
+        strength = min(MAX_STRENGTH, marker.strength * factor)
+        marked = AudioWatermarker(marker.keyring, strength=strength).mark_samples(
+            host, probe.rate, key_id=key.key_id, record_id=record_id
+        )
+        out = encode_audio(marked.samples, probe.rate, codec=encoder, muxer=muxer, bit_rate=bit_rate, tags=tags)
+        back = detect_audio(out, reader)
+        if back.found and back.payload == marked.payload:
+            seconds = marked.samples.shape[0] / probe.rate
+            return MarkedAudioFile(out, marked.key_id, marked.payload, seconds, marked.snr_db, encoder, strength)
+    raise InvalidInput(
+        f"the audio mark does not read back from this sound as {encoder} even at strength {strength:g} "
+        "(too quiet, too short or too sparse to carry it): nothing was written"
+    )
 
 
 def detect_audio(

@@ -40,6 +40,9 @@ _ENCODERS = {
     "vp9": ("libvpx-vp9", {"crf": "24", "b": "0", "deadline": "realtime", "cpu-used": "8"}),
     "vp8": ("libvpx", {"crf": "10", "b": "1M", "deadline": "realtime", "cpu-used": "8"}),
 }
+# where the mark does not read back from the capped encode: uncapped, and for VP8/VP9 a higher quality
+# (VP9's constant-quality mode at CRF 24 lost the mark of moving graphics at any cap; CRF 16 keeps it)
+_RETRY = {"h264": {}, "mpeg4": {"qscale": "1"}, "vp9": {"crf": "16", "b": "0"}, "vp8": {"crf": "4", "b": "20M"}}
 _MUXERS = {"mp4": "mp4", "mov": "mov", "matroska": "matroska", "webm": "webm"}
 
 
@@ -60,11 +63,11 @@ class MarkedVideo:
         out: dict[str, object] = {
             "key_id": self.key_id,
             "payload": self.payload.to_dict(),
-            "psnr_db": round(self.psnr_min, 2),
+            "psnr_db": round(float(self.psnr_min), 2),
             "frames": self.frames,
         }
         if self.soundtrack_snr_db is not None:
-            out["soundtrack_snr_db"] = round(self.soundtrack_snr_db, 2)
+            out["soundtrack_snr_db"] = round(float(self.soundtrack_snr_db), 2)
         if self.soundtrack_note is not None:
             out["soundtrack"] = self.soundtrack_note
         return out
@@ -231,15 +234,47 @@ def mark_video(
     in its codec; a soundtrack that cannot be marked, too short or in a codec Assay does not
     write, is copied as it was and the result says why). Other audio streams are copied.
 
+    The written file is read back: where the frames' mark does not decode from it at the bit-rate
+    cap (``RATE_CAP`` times the input's), it is encoded again uncapped at a higher quality
+    (``_RETRY``), so a video is never signed as watermarked when its mark cannot be read.
+
     Raises:
-        InvalidInput: an unreadable file, no video stream, frames too small to carry the mark.
+        InvalidInput: an unreadable file, no video stream, frames too small to carry the mark, or
+            a mark that does not read back even from the retry.
         UnsupportedMedia: a video codec Assay cannot re-encode.
         PayloadTooLarge: more than ``max_frames`` frames or ``max_pixel_frames`` frame pixels in all.
         UnknownKey: ``key_id`` is not in the key ring.
     """
     record_id = new_record_id() if record_id is None else record_id
-    mark = _FrameMarker(marker, record_id, key_id)
     sound, note = _soundtrack(data, audio, record_id, key_id, max_frames) if audio is not None else (None, None)
+    reader = ImageWatermarkDetector(marker.keyring)
+    for retry in (False, True):
+        out, mark = _mark_frames(data, marker, record_id, key_id, max_frames, max_pixel_frames, sound, retry=retry)
+        assert mark.plan is not None
+        back = detect_video(out, reader)
+        if back.found and back.payload == mark.plan.payload:
+            snr = sound.snr_db if sound is not None else None
+            return MarkedVideo(out, mark.plan.key_id, mark.plan.payload, mark.frames, mark.psnr_min, snr, note)
+    raise InvalidInput(
+        "the video mark does not read back from this video even at a higher quality "
+        "(frames too flat, too small or too short to carry it): nothing was written"
+    )
+
+
+def _mark_frames(
+    data: bytes,
+    marker: VideoMarker,
+    record_id: int,
+    key_id: str | None,
+    max_frames: int,
+    max_pixel_frames: int,
+    sound: MarkedAudioFile | None,
+    *,
+    retry: bool,
+) -> tuple[bytes, _FrameMarker]:
+    """The video with every frame marked (``sound``: its first audio stream replaced by this
+    marked one), encoded within the bit-rate cap, or (``retry``) at the retry's higher quality."""
+    mark = _FrameMarker(marker, record_id, key_id)
     out = io.BytesIO()
     track: _Soundtrack | None = None
     try:
@@ -253,7 +288,7 @@ def mark_video(
                 raise UnsupportedMedia(f"Assay re-encodes H.264, MPEG-4, VP8 and VP9 video, not {codec}")
             vin.thread_type = "SLICE"
             encoder, options = _ENCODERS[codec]
-            options = {**options, **_rate_cap(codec, len(data), duration)}
+            options = {**options, **(_RETRY[codec] if retry else _rate_cap(codec, len(data), duration))}
             with av.open(out, "w", format=_muxer(src, data)) as dst:
                 vout = dst.add_stream(encoder, rate=vin.average_rate or 25, options=options)
                 assert isinstance(vout, av.VideoStream)
@@ -291,8 +326,7 @@ def mark_video(
             track.close()
     if mark.plan is None:
         raise InvalidInput("this video has no frames")
-    snr = sound.snr_db if sound is not None else None
-    return MarkedVideo(out.getvalue(), mark.plan.key_id, mark.plan.payload, mark.frames, mark.psnr_min, snr, note)
+    return out.getvalue(), mark
 
 
 def _soundtrack(

@@ -108,6 +108,8 @@ def test_hostile_and_unsuitable_files_are_refused_in_words(speech: tuple[np.ndar
         mark_audio(wav, marker, max_seconds=6.0)
     with pytest.raises(InvalidInput, match="at least"):
         mark_audio(encode_audio(samples[: 3 * rate], rate), marker)
+    with pytest.raises(InvalidInput, match="does not read back"):  # silence cannot carry it: nothing written
+        mark_audio(encode_audio(np.zeros(7 * rate), rate), marker)
     truncated = detect_audio(wav[: len(wav) // 3], AudioWatermarkDetector(RING))  # reads what is there
     assert not truncated.found and truncated.seconds < len(samples) / rate / 2
     assert read_audio(wav, max_seconds=6.0)[0].shape[0] == 6 * rate  # detection decodes only its stretch
