@@ -14,7 +14,14 @@ split into its parts at the true alignment:
   by cross-correlation first, so an encoder's delay is not counted as noise);
 - **z blind** = mark / sqrt(host² + codec²) and **z host-free** = mark / codec: the per-symbol
   SNR a blind detector gets, and what a mark that cancelled the host's interference
-  (informed embedding) would get at the same strength, before paying for the cancellation.
+  (informed embedding) would get at the same strength, before paying for the cancellation;
+- **capacity**: what the clip's symbols could carry at that SNR with an ideal code, Σ ½ log2(1 +
+  z²) over a period's symbols (each symbol's evidence is pooled over the whole clip), in bits,
+  against the 96 bits (64-bit payload and CRC-32) every decode needs: below 96, no code decodes;
+  the rate-1/3 K=7 code in use needs about 2.5 times 96 in practice;
+- **cancel cost**: what cancelling the host's interference costs per symbol, over the mark's own
+  energy per symbol at that strength (host² / mark² with both per symbol): above 1, informed
+  embedding spends more on the host than the mark has.
 
     .venv/bin/python eval/audio_budget.py       # writes eval/results/audio_budget.{json,md}
 """
@@ -55,6 +62,8 @@ class BudgetRow:
     codec: dict[str, float]
     z_blind: dict[str, float]
     z_host_free: dict[str, float]
+    capacity_blind: dict[str, float]
+    cancel_cost: float
 
 
 @dataclasses.dataclass
@@ -84,7 +93,7 @@ def _per_symbol(res: F, layout: object, values: F) -> F:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--strengths", type=float, nargs="+", default=[0.03, 0.1])
+    ap.add_argument("--strengths", type=float, nargs="+", default=[0.03, 0.05, 0.1])
     ap.add_argument("--out", type=Path, default=REPO / "eval" / "results")
     args = ap.parse_args()
     key = WatermarkKey("bench", "kgw", Secret(bytes(range(32))))
@@ -113,9 +122,21 @@ def main() -> None:
                 codec[attack] = float(np.std(noise))
                 z_blind[attack] = mark / float(np.hypot(np.std(host), codec[attack]))
                 z_free[attack] = mark / codec[attack]
+            capacity = {c: float(len(values) * 0.5 * np.log2(1 + z**2)) for c, z in z_blind.items()}
+            cost = float(np.var(host) / mark**2)
             rows.append(
                 BudgetRow(
-                    name, strength, float(snr), float(efficiency), mark, float(np.std(host)), codec, z_blind, z_free
+                    name,
+                    strength,
+                    float(snr),
+                    float(efficiency),
+                    mark,
+                    float(np.std(host)),
+                    codec,
+                    z_blind,
+                    z_free,
+                    capacity,
+                    cost,
                 )
             )
             print(rows[-1], flush=True)
@@ -145,16 +166,18 @@ def _md(rows: list[BudgetRow]) -> str:
         "summed over a symbol's cells. z = mark / noise per symbol (rate-1/3 K=7 decoding needs about 1.0–1.5).",
         "",
         "| signal | strength | SNR dB | efficiency | mark | host | codec (mp3 / aac / opus) "
-        "| z blind (mp3 / aac / opus) | z host-free (mp3 / aac / opus) |",
-        "|---|---:|---:|---:|---:|---:|---|---|---|",
+        "| z blind (mp3 / aac / opus) | z host-free (mp3 / aac / opus) | capacity bits (mp3 / aac / opus) "
+        "| cancel cost |",
+        "|---|---:|---:|---:|---:|---:|---|---|---|---|---:|",
     ]
     for r in rows:
         codec = " / ".join(f"{r.codec[c]:.1f}" for c in CODECS)
         zb = " / ".join(f"{r.z_blind[c]:.2f}" for c in CODECS)
         zf = " / ".join(f"{r.z_host_free[c]:.2f}" for c in CODECS)
+        cap = " / ".join(f"{r.capacity_blind[c]:.0f}" for c in CODECS)
         lines.append(
             f"| {r.signal} | {r.strength} | {r.snr_db:.1f} | {r.efficiency:.2f} | {r.mark:.1f} | {r.host:.1f} "
-            f"| {codec} | {zb} | {zf} |"
+            f"| {codec} | {zb} | {zf} | {cap} | {r.cancel_cost:.1f} |"
         )
     return "\n".join(lines) + "\n"
 

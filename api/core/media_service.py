@@ -213,10 +213,11 @@ class MediaService:
         if mime not in SUPPORTED_MIME:
             raise UnsupportedMedia(f"C2PA cannot embed a manifest into {mime}")
         ring = self._keyring()
+        speaker = AudioWatermarker(ring, strength=self.settings.audio_strength)
         if mime.startswith("audio/"):
             seconds = self.settings.max_audio_seconds
             with self._decoding(probe_audio(data).held_pixels(seconds)):
-                return mark_audio(data, AudioWatermarker(ring), key_id=key_id, max_seconds=seconds), (AUDIO_ALG,)
+                return mark_audio(data, speaker, key_id=key_id, max_seconds=seconds), (AUDIO_ALG,)
         with self._decoding(probe_video(data).marking_pixels()):
             marked = mark_video(
                 data,
@@ -224,7 +225,7 @@ class MediaService:
                 key_id=key_id,
                 max_frames=self.settings.max_video_frames,
                 max_pixel_frames=self.settings.max_video_pixel_frames,
-                audio=AudioWatermarker(ring),
+                audio=speaker,
             )
         return marked, (VIDEO_ALG, AUDIO_ALG) if marked.soundtrack_snr_db is not None else (VIDEO_ALG,)
 

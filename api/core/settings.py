@@ -132,6 +132,16 @@ class Settings(BaseSettings):
         ge=65_536,
         description="Most frame pixels (width × height × frames) a video watermarked here may have.",
     )
+    audio_strength: float = Field(
+        default=0.1,
+        ge=0.02,
+        le=0.3,
+        description=(
+            "The audio mark's magnitude change per cell (0.1: SNR about 23 dB on speech; 0.05: about 29 dB, "
+            "enough for sound of a minute and more, not for 10 s excerpts of it). Raised 1.5x and 2x where a "
+            "mark does not read back."
+        ),
+    )
     max_audio_seconds: float = Field(
         default=600.0, gt=5.5, le=36_000.0, description="Longest sound (seconds) watermarked here."
     )
