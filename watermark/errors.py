@@ -38,6 +38,7 @@ __all__ = [
     "RateLimited",
     "SignatureInvalid",
     "StoreUnavailable",
+    "TileNotFound",
     "TooShort",
     "Unauthorized",
     "Unavailable",
@@ -72,6 +73,10 @@ class UnknownKey(AssayError):
 
 class ManifestNotFound(AssayError):
     """No C2PA manifest was found."""
+
+
+class TileNotFound(AssayError):
+    """A tile of the audit log that the tree at its latest checkpoint does not have (yet)."""
 
 
 class SignatureInvalid(AssayError):

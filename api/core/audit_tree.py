@@ -13,8 +13,10 @@ The log key is ``ASSAY_AUDIT_LOG_KEY`` (a signed-note signer key, ``PRIVATE+KEY+
 default, a key made on first use in the data directory (``audit-log.key``, mode 0600). Its
 verifier key (``assay audit public-key``) is all an auditor needs to check proofs offline.
 
-Proofs are computed from the rows' leaf hashes (reading the log once: ``O(n)``); tiles and a
-sequencer that batches appends are the next step for very large logs.
+The tree is also served as static tiles (C2SP ``tlog-tiles``: :meth:`AuditTree.tile`), so an
+auditor can mirror it and recompute every root. Proofs and tiles are computed from the rows' leaf
+hashes (reading the log once: ``O(n)``); storing full tiles as they fill, and a sequencer that
+batches appends, are the next step for very large logs.
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ from provenance.tlog import (
     open_checkpoint,
     root_hash,
 )
-from watermark.errors import InvalidInput
+from provenance.tlog.tiles import WIDTH, entry_bundle, hash_tile, parse_tile_path, tile_path, tile_width
+from watermark.errors import InvalidInput, TileNotFound
 
 from .audit import AuditEntry, AuditLog, leaf_bytes
 
@@ -244,6 +247,31 @@ class AuditTree:
             new_root=tree.root().hex(),
             consistency_path=[p.hex() for p in tree.consistency(old_size)],
         )
+
+    def tile(self, level: str, rest: str) -> bytes:
+        """A hash tile (``level`` 0–7) or an entry bundle (``level`` ``entries``; each row's
+        canonical bytes) at ``rest`` (``<N>[.p/<W>]``), of the tree at the latest signed checkpoint
+        (signed now when there is none).
+
+        Raises:
+            InvalidInput: a path the specification does not allow.
+            TileNotFound: a tile that tree does not have (yet).
+        """
+        try:
+            ref = parse_tile_path(level, rest)
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from None
+        size = open_checkpoint(self.latest() or self.checkpoint(), self.verifier).size
+        if ref.count > tile_width(ref, size):
+            raise TileNotFound(f"{tile_path(ref)} is not in the tree of {size} leaves (its latest checkpoint)")
+        rows = self._rows(size)
+        if ref.level is None:
+            start = ref.index * WIDTH
+            try:
+                return entry_bundle([leaf_bytes(r) for r in rows[start : start + ref.count]])
+            except ValueError as exc:  # a row over 64 KiB: the bundle format cannot frame it
+                raise TileNotFound(f"{tile_path(ref)} cannot be served: {exc}") from None
+        return hash_tile(self._tree(rows), ref)
 
     def verify(self) -> TreeCheck:
         """Check every kept checkpoint: its signature, and its root against the rows as they are now."""

@@ -52,6 +52,7 @@ _TABLE: dict[type[e.AssayError], ProblemKind] = {
     e.PayloadTooLarge: ProblemKind(413, "payload-too-large", "Payload too large"),
     e.UnknownKey: ProblemKind(404, "unknown-key", "Unknown key"),
     e.ManifestNotFound: ProblemKind(404, "manifest-not-found", "Manifest not found"),
+    e.TileNotFound: ProblemKind(404, "tile-not-found", "Tile not found"),
     e.SignatureInvalid: ProblemKind(422, "signature-invalid", "Signature invalid"),
     e.Unauthorized: ProblemKind(401, "unauthorized", "Unauthorized"),
     e.Forbidden: ProblemKind(403, "forbidden", "Forbidden"),

@@ -148,3 +148,47 @@ def test_the_service_serves_the_checkpoint_the_key_and_proofs(env: Path) -> None
     assert proven.leaf_index == int(row) - 1 and proven.check(verifier).size >= int(row)
     assert svc.client.get("/v1/audit/proof/not-a-row", headers=svc.auth("verify")).status_code == 422
     assert svc.client.get("/v1/audit/checkpoint").status_code == 401
+
+
+def test_a_mirror_rebuilds_every_root_from_the_served_tiles(env: Path) -> None:
+    """C2SP tlog-tiles over HTTP: the entry bundles hash to the level-0 tiles, the level-0 tiles to
+    the level-1 tile (each hash the root of 256 leaves), and all of it to the checkpoint's root,
+    computed here from RFC 9162's definition; tiles the tree does not have are 404, bad paths 422."""
+    from provenance.tlog import NoteVerifier
+    from provenance.tlog.tiles import parse_entry_bundle
+
+    from .conftest import make_service
+
+    svc = make_service(ai_likelihood=False)
+    for i in range(600):  # two full level-0 tiles and a partial third
+        svc.runtime.audit.append(actor="t", action="verify", result="ai", subject=f"file {i}".encode())
+    auth = svc.auth("verify")
+    verifier = NoteVerifier.parse(svc.client.get("/v1/audit/public-key", headers=auth).text)
+    cp = open_checkpoint(svc.client.get("/v1/audit/checkpoint", headers=auth).text, verifier)
+    size = cp.size
+    assert size >= 600
+
+    def get(path: str) -> bytes:
+        r = svc.client.get(f"/v1/audit/{path}", headers=auth)
+        assert r.status_code == 200, (path, r.text)
+        return r.content
+
+    full, width = divmod(size, 256)
+    names = [f"{n:03d}" for n in range(full)] + ([f"{full:03d}.p/{width}"] if width else [])
+    leaves = b"".join(get(f"tile/0/{n}") for n in names)
+    entries = [e for n in names for e in parse_entry_bundle(get(f"tile/entries/{n}"))]
+    assert len(leaves) == 32 * size and len(entries) == size
+    assert [hashlib.sha256(b"\x00" + e).digest() for e in entries] == [
+        leaves[i : i + 32] for i in range(0, len(leaves), 32)
+    ]
+    assert json.loads(entries[0])["seq"] == 1  # the rows' canonical bytes
+    assert mth(entries) == cp.root
+    upper = get(f"tile/1/000.p/{full}")  # each hash: the root of one full level-0 tile
+    assert upper == b"".join(mth(entries[256 * k : 256 * (k + 1)]) for k in range(full))
+    r = svc.client.get("/v1/audit/tile/0/000", headers=auth)
+    assert r.headers["cache-control"].endswith("immutable")
+    for missing in (f"tile/0/{full:03d}", f"tile/1/000.p/{full + 1}", "tile/2/000.p/1", "tile/entries/x001/000"):
+        assert svc.client.get(f"/v1/audit/{missing}", headers=auth).status_code == 404, missing
+    for bad in ("tile/0/1", "tile/01/000", "tile/0/000.p/256", "tile/0/000.p/0", "tile/9/000", "tile/0/001/000"):
+        assert svc.client.get(f"/v1/audit/{bad}", headers=auth).status_code == 422, bad
+    assert svc.client.get("/v1/audit/tile/0/000").status_code == 401

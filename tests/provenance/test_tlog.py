@@ -149,3 +149,15 @@ def test_every_proof_equals_the_rfc_recursive_definition() -> None:
         assert root_hash(d) == _mth(d)
         assert [inclusion_proof(m, d) for m in range(n)] == [_path(m, d) for m in range(n)]
         assert [consistency_proof(m, d) for m in range(1, n + 1)] == [_subproof(m, d, True) for m in range(1, n + 1)]
+
+
+def test_tile_paths_follow_the_c2sp_encoding() -> None:
+    from provenance.tlog.tiles import TileRef, parse_tile_path, tile_path, tile_width
+
+    assert tile_path(TileRef(0, 1234067)) == "tile/0/x001/x234/067"  # the specification's example
+    assert tile_path(TileRef(None, 5, 17)) == "tile/entries/005.p/17"
+    for ref in (TileRef(0, 0), TileRef(3, 1_000_000, 255), TileRef(None, 999), TileRef(1, 1000, 1)):
+        level, rest = tile_path(ref).removeprefix("tile/").split("/", 1)
+        assert parse_tile_path(level, rest) == ref
+    assert tile_width(TileRef(0, 2), 600) == 88 and tile_width(TileRef(1, 0), 600) == 2
+    assert tile_width(TileRef(0, 3), 600) == 0 and tile_width(TileRef(None, 1), 600) == 256

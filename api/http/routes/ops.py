@@ -88,6 +88,28 @@ def audit_public_key(rt: RuntimeDep, _: Annotated[Caller, Depends(require("verif
     return Response(rt.audit_tree.verifier.encode() + "\n", media_type="text/plain; charset=utf-8")
 
 
+_TILE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+    **error_responses(401, 403, 404, 422, 429),
+}
+
+
+@router.get("/v1/audit/tile/{level}/{rest:path}", response_class=Response, responses=_TILE)
+def audit_tile(
+    rt: RuntimeDep,
+    _: Annotated[Caller, Depends(require("verify"))],
+    level: Annotated[str, Path(max_length=7, description="0-7 (tree level 8L), or `entries`.")],
+    rest: Annotated[str, Path(max_length=40, description="The tile index in x-prefixed 3-digit groups[.p/W].")],
+) -> Response:
+    """The audit log as C2SP ``tlog-tiles``, for mirrors and witnesses: ``tile/<L>/<N>[.p/<W>]``
+    (256 hashes of tree level 8L, or the W of a partial tile) and ``tile/entries/<N>[.p/<W>]`` (the
+    rows' canonical bytes, each after a big-endian 16-bit length), of the tree at the latest signed
+    checkpoint. Full tiles never change and are served as immutable."""
+    data = rt.audit_tree.tile(level, rest)
+    cache = "public, max-age=31536000, immutable" if ".p/" not in rest else "no-cache"
+    return Response(data, media_type="application/octet-stream", headers={"cache-control": cache})
+
+
 @router.get("/v1/audit/proof/{ref}", response_model=AuditProof, responses=error_responses(401, 403, 422, 429))
 def audit_proof(
     rt: RuntimeDep, _: Annotated[Caller, Depends(require("verify"))], ref: Annotated[str, Path(max_length=64)]
