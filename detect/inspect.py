@@ -41,7 +41,7 @@ from watermark.audio.files import DETECT_SECONDS, probe_audio
 from watermark.errors import ConfigurationError, InvalidInput
 from watermark.image import ImageWatermarkDetector
 from watermark.image.codec import DEFAULT_MAX_PIXELS, read_header
-from watermark.video import probe_video
+from watermark.video import probe_video, stream_kinds
 
 from .audio import audio_watermark
 from .compliance import REGIME_NAMES, judge
@@ -236,22 +236,8 @@ def sound_only(data: bytes, mime: str) -> bool:
         return True
     if not mime.startswith("video/"):
         return False
-    try:
-        probe_video(data)
-    except InvalidInput as exc:
-        return "no video stream" in str(exc)
-    return False
-
-
-def _has_sound(data: bytes, sound_only: bool) -> bool:
-    """Whether to read the audio mark: every sound, and a video with an audio stream."""
-    if sound_only:
-        return True
-    try:
-        probe_audio(data)
-    except InvalidInput:
-        return False
-    return True
+    video, audio = stream_kinds(data)
+    return audio and not video
 
 
 def inspect_media(
@@ -279,6 +265,7 @@ def inspect_media(
     reading: MarkReading | None = None
     alg = VIDEO_ALG
     sound = sound_only(data, mime)
+    has_sound = sound or (mime.startswith("video/") and stream_kinds(data)[1])
     if mime.startswith("video/") and not sound and video_detector is not None:
         try:
             probe = probe_video(data)
@@ -287,7 +274,7 @@ def inspect_media(
         with decoding(probe.detection_pixels() if probe is not None else 1):
             finding, reading = video_watermark(data, video_detector, max_seconds=video_seconds, probe=probe)
         watermarks.append(finding)
-    if (sound or mime.startswith("video/")) and audio_detector is not None and _has_sound(data, sound):
+    if has_sound and audio_detector is not None:
         try:
             held = probe_audio(data).held_pixels(audio_seconds)
         except InvalidInput:

@@ -9,7 +9,7 @@ before anything is decoded.
 """
 
 from .embed import DEFAULT_VIDEO_PSNR, FramePlan, VideoMarker
-from .files import MAX_PIXEL_FRAMES, MarkedVideo, VideoProbe, detect_video, mark_video, probe_video
+from .files import MAX_PIXEL_FRAMES, MarkedVideo, VideoProbe, detect_video, mark_video, probe_video, stream_kinds
 from .frames import VideoDetection, combined, detect_frames
 from .generate import WatermarkingVideoGenerator, encode_video
 
@@ -28,4 +28,5 @@ __all__ = [
     "encode_video",
     "mark_video",
     "probe_video",
+    "stream_kinds",
 ]

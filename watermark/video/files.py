@@ -24,7 +24,15 @@ from ..image.sync import DETECT_SIDE
 from .embed import FramePlan, VideoMarker
 from .frames import VideoDetection, combined, detect_frames
 
-__all__ = ["MAX_PIXEL_FRAMES", "MarkedVideo", "VideoProbe", "detect_video", "mark_video", "probe_video"]
+__all__ = [
+    "MAX_PIXEL_FRAMES",
+    "MarkedVideo",
+    "VideoProbe",
+    "detect_video",
+    "mark_video",
+    "probe_video",
+    "stream_kinds",
+]
 
 FloatArray = npt.NDArray[np.float64]
 MAX_PIXEL_FRAMES = 1920 * 1080 * 9_000  # five minutes of 1080p at 30 fps
@@ -137,6 +145,15 @@ def _video_stream(src: av.container.InputContainer) -> av.VideoStream:
     if vin.codec_context is None:
         raise InvalidInput("this file's video stream is in a codec Assay cannot decode")
     return vin
+
+
+def stream_kinds(data: bytes) -> tuple[bool, bool]:
+    """Whether a container holds a video stream and an audio stream (False, False: unreadable)."""
+    try:
+        with av.open(io.BytesIO(data), "r") as src:
+            return bool(src.streams.video), bool(src.streams.audio)
+    except (av.error.FFmpegError, ValueError, OSError):
+        return False, False
 
 
 def probe_video(data: bytes) -> VideoProbe:
