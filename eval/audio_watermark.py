@@ -229,15 +229,47 @@ def _inserted(x: F) -> F:
     return np.concatenate([pad, x, pad])
 
 
+def plot_spectrograms(x: F, strength: float, ring: KeyRing, path: Path) -> None:
+    """Spectrograms of a speech signal, the same signal marked at ``strength`` and the mark alone
+    (marked minus original), on one colour scale: where the mark sits and how far under the voice."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from scipy.signal import spectrogram
+
+    marked = AudioWatermarker(ring, strength=strength).mark_samples(x, RATE, record_id=1)
+    mono = resample_poly(x, 160, 441)
+    parts = [("original", mono), (f"marked (strength {strength})", resample_poly(marked.samples, 160, 441))]
+    parts.append((f"the mark alone (SNR {marked.snr_db:.1f} dB)", parts[1][1] - mono))
+    fig, axes = plt.subplots(3, 1, figsize=(9, 6.5), sharex=True, constrained_layout=True)
+    image = None
+    for ax, (title, signal) in zip(axes, parts, strict=True):
+        f, t, power = spectrogram(signal, fs=16_000, nperseg=512, noverlap=384)
+        image = ax.pcolormesh(t, f / 1000, 10 * np.log10(power + 1e-12), vmin=-110, vmax=-30, shading="auto")
+        ax.set_title(title)
+        ax.set_ylabel("kHz")
+    axes[-1].set_xlabel("seconds")
+    assert image is not None
+    fig.colorbar(image, ax=axes, label="power (dB)")
+    fig.savefig(path, dpi=72)
+    plt.close(fig)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--strengths", type=float, nargs="+", default=[0.05, 0.1, 0.2])
     ap.add_argument("--long-strengths", type=float, nargs="*", default=[0.05, 0.07])
+    ap.add_argument("--plot-only", action="store_true", help="Only draw the spectrograms.")
     ap.add_argument("--out", type=Path, default=REPO / "eval" / "results")
     args = ap.parse_args()
     from pesq import pesq
 
     ring = KeyRing([WatermarkKey("bench", "kgw", Secret(bytes(range(32))))])
+    if _speech():
+        plot_spectrograms(_speech()[0], 0.1, ring, args.out / "audio_watermark.png")
+    if args.plot_only:
+        return
     detector = AudioWatermarkDetector(ring)
     signals = [("speech", s) for s in _speech()] + [("music", _music(seed)) for seed in (1, 2)]
     cells: dict[tuple[float, str, str], list[float]] = {}

@@ -211,7 +211,8 @@ class MediaService:
         """A video (frames and soundtrack) or a sound marked inside the decode budget, and the
         marks' soft-binding algorithms (one payload)."""
         if mime not in SUPPORTED_MIME:
-            raise UnsupportedMedia(f"C2PA cannot embed a manifest into {mime}")
+            hint = " (`assay audio mark` marks it without signing)" if mime.startswith("audio/") else ""
+            raise UnsupportedMedia(f"C2PA cannot embed a manifest into {mime}{hint}")
         ring = self._keyring()
         speaker = AudioWatermarker(ring, strength=self.settings.audio_strength)
         if mime.startswith("audio/"):
