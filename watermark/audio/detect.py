@@ -1,7 +1,7 @@
 """Mark sound with a key ring's active key, and find the mark again, blind, with an exact bound.
 
 **Embedding.** The sound's mono mix at 16 kHz is analysed in 64 ms frames; the magnitude of
-every band bin (250 Hz – 3.75 kHz) is multiplied by ``(1 + strength) ** ±1`` as the key's layout
+every band bin (250 Hz – 6 kHz) is multiplied by ``(1 + strength) ** ±1`` as the key's layout
 and the payload's symbol say; the difference, brought back to the sound's own rate, is added to
 every channel. The mark is a fixed fraction of the host in each time–frequency cell (about
 −20 dB at the default strength), so it follows the host's spectrum and loudness — silence stays
@@ -13,12 +13,12 @@ period starts (any excerpt holds one every 5 s), then the 306 soft bits go to th
 decoder. Speed changes (pitch moves) and time-stretches (pitch kept) of up to ±5 % are searched
 as a grid of time and frequency scales when the plain reading finds nothing.
 
-**Status: work in progress.** The service does not use this yet: measured by
-``eval/audio_watermark.py``, the default strength (SNR about 23 dB on speech, wideband PESQ 3.8)
-survives MP3 64 kbit/s on speech but not AAC or Opus; 0.2 (SNR 18 dB, PESQ 3.4) survives every
-codec of the suite on speech, not on music. ``eval/audio_budget.py`` shows why the quality target
-is out of reach for this design: per payload symbol, a codec's noise is as large as the host's own
-interference, so the mark must move to where codecs keep it before it meets both targets.
+**Strength.** The default (0.1: SNR about 23 dB on speech, wideband PESQ 3.8) survives MP3
+64 kbit/s on speech, not AAC or Opus at 64/32 kbit/s; 0.2 (SNR 18 dB, PESQ 3.4) survives every
+codec of ``eval/audio_watermark.py`` on speech, not on music. ``eval/audio_budget.py`` shows why
+SNR 30 dB is out of reach for 12 s clips with this design: per payload symbol, a codec's noise is
+as large as the host's own interference, and what such a clip can carry at that SNR is under the
+96 bits a decode needs; longer sound pools more evidence (50 s of speech at 0.05 survives MP3).
 
 **The bound.** A decode is accepted when its CRC-32, version and key tag match: 48 checked bits.
 Coded bits are scrambled by a keyed sequence, so under "not marked with this key" every decoded
