@@ -6,7 +6,7 @@ from watermark.audio import AudioDetection, AudioWatermarkDetector
 from watermark.audio.files import detect_audio
 from watermark.errors import InvalidInput
 
-from .image import undecodable_finding
+from .image import payload_mark_finding, undecodable_finding
 from .report import TimeRange, WatermarkFinding
 
 __all__ = ["SCHEME", "audio_watermark", "audio_watermark_finding"]
@@ -17,21 +17,12 @@ SCHEME = "assay-audio-stft"
 def audio_watermark_finding(d: AudioDetection, keys_tried: int) -> WatermarkFinding:
     """The key ring's reading of a sound (over ``keys_tried`` keys) as a finding."""
     scales = {"time_scale": d.time_scale, "frequency_scale": d.frequency_scale}
-    return WatermarkFinding(
+    return payload_mark_finding(
+        d,
+        keys_tried,
         kind="audio",
         scheme=SCHEME,
-        key_id=d.key_id,
-        detected=d.found,
-        verdict="watermarked" if d.found else ("too-short" if d.reason == "too-short" else "not-detected"),
-        p_value=d.p_value,
-        p_value_kind="union-bound",
-        decided_at_fpr=d.fpr,
-        evidence_size=d.decodes,
-        evidence_unit="decodes",
-        keys_tried=keys_tried,
         reason="shorter than the mark's period" if d.reason == "too-short" else None,
-        record_id=d.payload.record_hex if d.payload else None,
-        bit_accuracy=d.bit_accuracy,
         pilot_z=d.pilot_z,
         geometry_searched=d.searched,
         geometry={k: v for k, v in scales.items() if v is not None} or None,

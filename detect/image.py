@@ -20,17 +20,26 @@ from provenance.c2pa_io import SUPPORTED_MIME
 from provenance.store import ManifestStore
 from watermark.errors import InvalidInput
 from watermark.image import ImageDetection, ImageWatermarkDetector, detect_public_marks, read_image
+from watermark.image.payload import Payload
 from watermark.image.public_marks import DECISION_P as PUBLIC_MARK_FPR
 from watermark.image.public_marks import PublicMarkDetection
 from watermark.keys import KeyRing
 
 from .manifest import read_manifest
 from .recovery import recover_credentials
-from .report import ManifestFinding, Marker, Report, Signal, WatermarkFinding
+from .report import ManifestFinding, Marker, Report, Signal, WatermarkFinding, WatermarkVerdict
 from .trust_naming import TrustNaming
 from .verdict import assemble, sha256_hex
 
-__all__ = ["image_report", "image_watermark_finding", "metadata_markers", "public_mark_finding", "undecodable_finding"]
+__all__ = [
+    "PayloadReading",
+    "image_report",
+    "image_watermark_finding",
+    "metadata_markers",
+    "payload_mark_finding",
+    "public_mark_finding",
+    "undecodable_finding",
+]
 
 _GENERATORS = re.compile(
     r"stable.?diffusion|comfyui|automatic1111|midjourney|dall.?e|firefly|imagen|flux|novelai|invokeai|fooocus", re.I
@@ -73,14 +82,41 @@ def metadata_markers(data: bytes) -> list[Marker]:
     return found
 
 
-def image_watermark_finding(d: ImageDetection, keys_tried: int) -> WatermarkFinding:
-    """The key ring's detection (over ``keys_tried`` keys) as a finding."""
+class PayloadReading(Protocol):
+    """What every payload mark's detection says (an image's, a video's, a sound's)."""
+
+    @property
+    def found(self) -> bool: ...
+    @property
+    def p_value(self) -> float: ...
+    @property
+    def fpr(self) -> float: ...
+    @property
+    def decodes(self) -> int: ...
+    @property
+    def key_id(self) -> str | None: ...
+    @property
+    def payload(self) -> Payload | None: ...
+    @property
+    def bit_accuracy(self) -> float | None: ...
+    @property
+    def reason(self) -> str | None: ...
+
+
+def payload_mark_finding(
+    d: PayloadReading, keys_tried: int, *, kind: Literal["image", "video", "audio"], scheme: str, **extra: Any
+) -> WatermarkFinding:
+    """A payload mark's detection (over ``keys_tried`` keys) as a finding: the fields every such
+    mark shares, and ``extra`` (the kind's own: geometry, frames read, time spans)."""
+    verdict: WatermarkVerdict = "watermarked" if d.found else "not-detected"
+    if not d.found and d.reason in ("too-small", "too-short"):
+        verdict = "too-small" if d.reason == "too-small" else "too-short"
     return WatermarkFinding(
-        kind="image",
-        scheme="assay-image-ss",
+        kind=kind,
+        scheme=scheme,
         key_id=d.key_id,
         detected=d.found,
-        verdict="watermarked" if d.found else ("too-small" if d.reason == "too-small" else "not-detected"),
+        verdict=verdict,
         p_value=d.p_value,
         p_value_kind="union-bound",
         decided_at_fpr=d.fpr,
@@ -89,6 +125,17 @@ def image_watermark_finding(d: ImageDetection, keys_tried: int) -> WatermarkFind
         keys_tried=keys_tried,
         record_id=d.payload.record_hex if d.payload else None,
         bit_accuracy=d.bit_accuracy,
+        **extra,
+    )
+
+
+def image_watermark_finding(d: ImageDetection, keys_tried: int) -> WatermarkFinding:
+    """The key ring's detection (over ``keys_tried`` keys) as a finding."""
+    return payload_mark_finding(
+        d,
+        keys_tried,
+        kind="image",
+        scheme="assay-image-ss",
         pilot_z=d.pilot_z,
         geometry_searched=d.searched,
         geometry=dict(d.geometry),

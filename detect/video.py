@@ -6,7 +6,7 @@ from watermark.errors import InvalidInput
 from watermark.image import ImageWatermarkDetector
 from watermark.video import VideoDetection, VideoProbe, detect_video
 
-from .image import undecodable_finding
+from .image import payload_mark_finding, undecodable_finding
 from .report import WatermarkFinding
 
 __all__ = ["SCHEME", "video_watermark", "video_watermark_finding"]
@@ -16,22 +16,7 @@ SCHEME = "assay-video-lowband"
 
 def video_watermark_finding(d: VideoDetection, keys_tried: int) -> WatermarkFinding:
     """The key ring's reading of a video (over ``keys_tried`` keys) as a finding."""
-    return WatermarkFinding(
-        kind="video",
-        scheme=SCHEME,
-        key_id=d.key_id,
-        detected=d.found,
-        verdict="watermarked" if d.found else ("too-small" if d.reason == "too-small" else "not-detected"),
-        p_value=d.p_value,
-        p_value_kind="union-bound",
-        decided_at_fpr=d.fpr,
-        evidence_size=d.decodes,
-        evidence_unit="decodes",
-        keys_tried=keys_tried,
-        record_id=d.payload.record_hex if d.payload else None,
-        bit_accuracy=d.bit_accuracy,
-        frames_read=d.frames_read,
-    )
+    return payload_mark_finding(d, keys_tried, kind="video", scheme=SCHEME, frames_read=d.frames_read)
 
 
 def video_watermark(

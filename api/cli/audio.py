@@ -12,22 +12,14 @@ from api.cli.common import (
     echo_json,
     fail,
     keys_option,
+    parse_record_id,
     read_bounded,
     settings_from,
     write_atomic,
 )
-from watermark.errors import AssayError, InvalidInput
+from watermark.errors import AssayError
 
 __all__ = ["audio"]
-
-
-def _record_id(given: str | None) -> int | None:
-    if given is None:
-        return None
-    try:
-        return int(given, 16)
-    except ValueError:
-        raise InvalidInput(f"--record-id must be hexadecimal, got {given!r}") from None
 
 
 @click.group()
@@ -66,7 +58,7 @@ def audio_mark(
             check_output_suffix(Path(output), mime)
         marker = AudioWatermarker(TextService(settings).keyring, strength=strength or DEFAULT_STRENGTH)
         marked = mark_audio(
-            data, marker, key_id=key_id, record_id=_record_id(record_id), max_seconds=settings.max_audio_seconds
+            data, marker, key_id=key_id, record_id=parse_record_id(record_id), max_seconds=settings.max_audio_seconds
         )
     except AssayError as exc:
         fail(exc)

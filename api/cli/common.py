@@ -94,6 +94,20 @@ def read_text_input(source: str, limit_chars: int) -> bytes:
     return read_bounded(source, 4 * limit_chars + 4, f"limit {limit_chars} characters")
 
 
+def parse_record_id(given: str | None) -> int | None:
+    """``--record-id`` as an integer (None: not given).
+
+    Raises:
+        InvalidInput: not hexadecimal.
+    """
+    if given is None:
+        return None
+    try:
+        return int(given, 16)
+    except ValueError:
+        raise InvalidInput(f"--record-id must be hexadecimal, got {given!r}") from None
+
+
 def read_image_file(path: str) -> bytes:
     """An image file's bytes, up to the CLI's image size limit."""
     return read_bounded(path, MAX_IMAGE_BYTES, "the image limit")

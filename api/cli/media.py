@@ -13,6 +13,7 @@ from api.cli.common import (
     fail,
     keys_option,
     open_operations,
+    parse_record_id,
     print_report,
     read_bounded,
     read_image_file,
@@ -22,7 +23,7 @@ from api.cli.common import (
 from api.core.runtime import cli_actor
 from detect.content import Content
 from provenance.manifest import ACTIONS, SOURCE_TYPES
-from watermark.errors import AssayError, InvalidInput
+from watermark.errors import AssayError
 from watermark.image.codec import read_header
 
 __all__ = ["image", "sign", "verify", "watermark"]
@@ -48,12 +49,7 @@ def image_mark(
     from watermark.image import ImageWatermarker, watermark_file
 
     try:
-        rid = None
-        if record_id is not None:
-            try:
-                rid = int(record_id, 16)
-            except ValueError:
-                raise InvalidInput(f"--record-id must be hexadecimal, got {record_id!r}") from None
+        rid = parse_record_id(record_id)
         ring = TextService(settings_from(keys)).keyring
         data = read_image_file(source)
         check_output_suffix(Path(output), read_header(data).output_mime_type)
