@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-TARGETS = ("content", "public_marks", "normalize", "keyring", "c2pa", "json_bodies", "labels", "video")
+TARGETS = ("content", "public_marks", "normalize", "keyring", "c2pa", "json_bodies", "labels", "video", "audio")
 
 
 @pytest.mark.slow

@@ -74,18 +74,33 @@ def _shots() -> Path:
 
 
 def _inserted_voice(svc: Service) -> bytes:
-    """A watermarked, signed voice (about 15 s) put between 9 s of unmarked speech on each side, as
-    an MP3 without credentials: the page must say where the marked voice is."""
+    """A voice (about 15 s) marked at strength 0.2 (the default 0.1 carries it 2 times in 3 here:
+    see Figures), signed and recorded, put between 9 s of unmarked speech on each side, as an MP3
+    without credentials: the page must say where the marked voice is."""
     import numpy as np
 
+    from provenance.soft_binding import AUDIO_ALG, sign_and_store
     from tests.watermark.audio.test_audio_files import speak
-    from watermark.audio import encode_audio, read_audio
+    from watermark.audio import AudioWatermarker, encode_audio, mark_audio, read_audio
 
     voice, rate = speak()
-    signed = svc.runtime.media.watermark_and_sign(encode_audio(voice, rate), title="Harbour report")
-    marked, _ = read_audio(signed.data)
+    media = svc.runtime.media
+    marked = mark_audio(encode_audio(voice, rate), AudioWatermarker(svc.runtime.text.keyring, strength=0.2))
+    payload = marked.payload.to_bytes()
+    sign_and_store(
+        marked.data,
+        "audio/wav",
+        payload,
+        media.credentials(),
+        media.store,
+        title="Harbour report",
+        model="tts",
+        signer=media.signer_name,
+        alg=AUDIO_ALG,
+    )
+    samples, _ = read_audio(marked.data)
     other, _ = speak("Good evening. Rain spreads from the west tonight, heavy after midnight, with gales by morning.")
-    mixed = np.concatenate([other, marked[:, 0], other])
+    mixed = np.concatenate([other, samples[:, 0], other])
     return encode_audio(mixed, rate, codec="libmp3lame", muxer="mp3", bit_rate=128_000)
 
 

@@ -127,7 +127,7 @@ def test_a_spoken_sound_signed_and_recorded_is_recovered_after_stripping(tmp_pat
         )
         signed.append(bound.signed.data)
 
-    tts = WatermarkingAudioGenerator(speak, AudioWatermarker(RING), on_marked=sign)
+    tts = WatermarkingAudioGenerator(speak, AudioWatermarker(RING), on_marked=sign, record_ids=lambda: 0x5EED)
     samples, rate = tts()  # the generator's own (samples, rate), marked
     assert isinstance(samples, np.ndarray) and samples.ndim == 1 and rate == 22_050 and len(tts.payloads) == 1
     stripped = reencode(signed[0], "libmp3lame", "mp3", 128_000)  # credentials gone, re-encoded
