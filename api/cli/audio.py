@@ -111,4 +111,5 @@ def audio_detect(source: str, keys: str | None, key_id: str | None, seconds: flo
     elif found.reason == "too-short":
         click.echo(f"Too short to tell: {found.seconds:.1f} s (a mark needs 5.5 s).")
     else:
-        click.echo(f"No Assay watermark in the first {found.seconds:.1f} s ({found.decodes} decodes).")
+        tried = f"{found.decodes} decodes" if found.decodes else "no alignment of the mark's pilots stood out"
+        click.echo(f"No Assay watermark in the first {found.seconds:.1f} s ({tried}).")

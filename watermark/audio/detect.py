@@ -24,6 +24,9 @@ as large as the host's own interference, and what such a clip can carry at that 
 Coded bits are scrambled by a keyed sequence, so under "not marked with this key" every decoded
 message is uniform and passes with probability exactly ``2**-48``; the reported p-value is the
 number of decodes tried times ``2**-48`` (a union bound over every offset, scale and list entry).
+Only alignments whose pilot correlation reaches ``_PILOT_GATE`` are decoded: the pilots are
+other symbols than the data's, so the gate leaves each decode's chance unchanged and only spares
+the decodes (and their cost) where no mark can be.
 """
 
 from __future__ import annotations
@@ -63,6 +66,10 @@ MIN_SECONDS = 5.5  # one whole period and a little (a shorter sound is "too-shor
 _NULL_PASS = 2.0**-CHECKED_BITS
 _LIST = 4  # Viterbi list entries decoded per candidate alignment
 _OFFSETS = 2  # best pilot offsets decoded per (scale, phase)
+# an alignment is decoded only where its pilot z reaches this: a mark that decodes has pilot z of 10
+# and more (its 162 pilot symbols carry what its data symbols do), while unmarked sound's best
+# alignments reached 3.9 in 3,180 tries (measured: speech and music, plain, MP3, resampled)
+_PILOT_GATE = 4.5
 _ENVELOPE = 9  # hops in the moving average that takes the host's slow envelope out
 _SMOOTH_BINS = 5  # bins in the moving average that takes each frame's spectral shape out
 _MARGIN = 8  # bins read below the band, for frequency scales down to -5 % (16 * 0.05 < 1 bin)
@@ -283,6 +290,8 @@ class AudioWatermarkDetector:
                     z = score / max(noise, 1e-9)
                     for o in np.argsort(-z)[:_OFFSETS]:
                         attempt.best_z = max(attempt.best_z, float(z[o]))
+                        if z[o] < _PILOT_GATE:
+                            break
                         if self._decode(key, layout, tag, corr, idx[:, o], float(z[o]), a, s, attempt):
                             return
 

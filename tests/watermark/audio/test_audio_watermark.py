@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from watermark.audio import AudioWatermarkDetector, AudioWatermarker
-from watermark.audio.detect import MIN_SECONDS
+from watermark.audio.detect import _PILOT_GATE, MIN_SECONDS
 from watermark.errors import InvalidInput
 from watermark.keys import KeyRing, Secret, WatermarkKey
 
@@ -53,9 +53,12 @@ def test_the_payload_comes_back_with_an_exact_bound_and_where_it_is(marked: tupl
 def test_unmarked_sound_and_other_keys_find_nothing(marked: tuple[np.ndarray, np.ndarray, int]) -> None:
     x, y, _ = marked
     d = AudioWatermarkDetector(RING).detect_samples(x, RATE)  # every scale of the search tried
-    assert not d.found and d.p_value == 1.0 and d.decodes > 100 and d.searched
+    assert not d.found and d.p_value == 1.0 and d.searched  # no alignment's pilots reach the gate
+    assert d.pilot_z is not None and 1.5 < d.pilot_z < _PILOT_GATE and d.decodes == 0
     d = AudioWatermarkDetector(OTHER, search=False).detect_samples(y, RATE)
-    assert not d.found and d.p_value == 1.0 and 0 < d.decodes < 100 and not d.searched
+    assert not d.found and d.p_value == 1.0 and d.decodes == 0 and not d.searched
+    marked = AudioWatermarkDetector(RING).detect_samples(y, RATE)
+    assert marked.pilot_z is not None and marked.pilot_z > 2 * _PILOT_GATE and marked.decodes <= 2
     short = AudioWatermarkDetector(RING).detect_samples(y[: int((MIN_SECONDS - 1) * RATE)], RATE)
     assert short.reason == "too-short" and not short.found
 
