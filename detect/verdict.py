@@ -242,7 +242,8 @@ def _details(
             lines.append(f"Assay watermark: not tested ({w.reason})")
             continue
         if w.verdict in ("too-short", "too-small"):
-            what = "the text is too short" if w.verdict == "too-short" else "the image is too small"
+            thing = {"audio": "the sound", "video": "the video"}.get(w.kind, "the text")
+            what = f"{thing} is too short" if w.verdict == "too-short" else "the image is too small"
             lines.append(f"Assay watermark {who}: not tested ({what}; {_count(w.evidence_size, w.evidence_unit)})")
             continue
         bound = "≤" if w.p_value_kind == "union-bound" else "="
@@ -260,6 +261,10 @@ def _details(
         lines.append(line)
         for s in w.spans:
             lines.append(f"  marked passage: characters {s.start}–{s.end} (p = {fmt_p(s.p_value)})")
+        for t in w.time_spans:
+            lines.append(
+                f"  marked stretch: {t.start:.1f}–{t.end:.1f} s (of the first {w.seconds_read or 0:.1f} s read)"
+            )
         if w.normalization:
             lines.append("  invisible or look-alike characters were removed before testing")
     for name, m in (("C2PA manifest", provenance), ("Recovered manifest", recovered.manifest if recovered else None)):

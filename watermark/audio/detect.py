@@ -265,7 +265,7 @@ class AudioWatermarkDetector:
             pilot_z=z,
             time_scale=a,
             frequency_scale=s,
-            spans=_spans(contribution),
+            spans=_spans(contribution, read=min(seconds, _MAX_SECONDS)),
         )
 
     def _try(self, phases: list[FloatArray], scales: list[tuple[float, float]], attempt: _Attempt) -> None:
@@ -327,9 +327,9 @@ class AudioWatermarkDetector:
         return False
 
 
-def _spans(contribution: FloatArray, window: int = 62) -> tuple[TimeSpan, ...]:
+def _spans(contribution: FloatArray, *, read: float, window: int = 62) -> tuple[TimeSpan, ...]:
     """Stretches of at least 2 s whose hops agree with the decoded mark (a moving z above 3 over
-    about 4 s), gaps under 1 s closed."""
+    about 4 s), gaps under 1 s closed, ending at most at ``read`` seconds."""
     if len(contribution) < window:
         return ()
     sd = float(np.std(contribution)) or 1.0
@@ -346,4 +346,5 @@ def _spans(contribution: FloatArray, window: int = 62) -> tuple[TimeSpan, ...]:
                 runs.append([start, t])
             start = None
     seconds = HOP / RATE
-    return tuple(TimeSpan(round(a * seconds, 2), round(b * seconds, 2)) for a, b in runs if b - a >= window // 2)
+    ends = [(a * seconds, min(b * seconds, read)) for a, b in runs if b - a >= window // 2]
+    return tuple(TimeSpan(round(a, 2), round(b, 2)) for a, b in ends)
