@@ -64,6 +64,9 @@ eval: install
 	fi
 	$(PY) eval/compliance.py
 	$(PY) eval/video_watermark.py
+	$(PY) eval/audio_watermark.py
+	$(PY) eval/audio_budget.py
+	$(PY) eval/audit_tree.py
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache
