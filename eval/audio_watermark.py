@@ -8,7 +8,8 @@ false detections and decodes (the exact bound: decodes × 2**-48).
 
 Attacks: none, MP3 64 kbit/s, AAC 64 kbit/s, Opus 32 kbit/s, resampling to 16 kHz, gain −6 dB,
 pink noise at 20 dB SNR, a 10 s excerpt from 1.3 s, speed ±5 % (``asetrate``, pitch moves) and
-time-stretch ±5 % (``atempo``, pitch kept), mixed 6 dB under other music, and inserted between
+time-stretch ±5 % (``atempo``, pitch kept), the same by amounts between the search grid's points
+(speed +2.4 %, stretch −3.1 %), mixed 6 dB under other music, and inserted between
 8 s of other sound on each side (counted only when the reported span is within 1 s of the truth).
 Quality: SNR of the marked signal and wideband PESQ (speech, at 16 kHz). Speed: marking time per
 minute of sound, detection time on marked and unmarked signals.
@@ -202,6 +203,8 @@ ATTACKS: dict[str, Callable[[F], tuple[F, int]]] = {
     "speed -5 %": lambda x: _filter(x, f"asetrate={int(RATE * 0.95)},aresample={RATE}"),
     "stretch +5 %": lambda x: _filter(x, "atempo=1.05"),
     "stretch -5 %": lambda x: _filter(x, "atempo=0.95"),
+    "speed +2.4 %": lambda x: _filter(x, f"asetrate={int(RATE * 1.024)},aresample={RATE}"),  # between grid points
+    "stretch -3.1 %": lambda x: _filter(x, "atempo=0.969"),
     "mixed under -6 dB": lambda x: (_mixed_under(x, 6.0), RATE),
     "inserted (where)": lambda x: (_inserted(x), RATE),
 }

@@ -73,3 +73,14 @@ def test_bad_audio_is_refused_in_words() -> None:
         marker.mark_samples(np.full(7 * RATE, np.nan), RATE)
     mono = marker.mark_samples(_music(7.0)[:, 0], RATE)
     assert mono.samples.ndim == 1
+
+
+def test_a_speed_change_between_the_grids_points_is_found_by_refining_it() -> None:
+    from scipy.signal import resample_poly
+
+    x = np.tile(_music()[:, 0], 4)[: 45 * RATE]  # the grid's own points do not decode it (pilot z 7.8)
+    marked = AudioWatermarker(RING).mark_samples(x, RATE, record_id=0x77).samples
+    faster = resample_poly(marked, 125, 128)  # 2.4 % faster: 0.002 from the grid's 1.022 and 1.026
+    d = AudioWatermarkDetector(RING).detect_samples(faster, RATE)
+    assert d.found and d.payload is not None and d.payload.record_id == 0x77
+    assert d.time_scale is not None and abs(d.time_scale - 1.024) < 0.002 and d.time_scale not in (1.022, 1.026)
