@@ -11,7 +11,8 @@ silent — which is the perceptual weighting: a masking model of one rule.
 spectral shape removed, is correlated with every slot's keyed pattern; the pilot symbols find where a
 period starts (any excerpt holds one every 5 s), then the 306 soft bits go to the list Viterbi
 decoder. Speed changes (pitch moves) and time-stretches (pitch kept) of up to ±5 % are searched
-as a grid of time and frequency scales when the plain reading finds nothing.
+as a grid of time and frequency scales when the plain reading finds nothing, refined around the
+grid points whose pilots stand out.
 
 **Strength.** The default (0.1: SNR about 23 dB on speech, wideband PESQ 3.8) survives MP3
 64 kbit/s on speech, not AAC or Opus at 64/32 kbit/s; 0.2 (SNR 18 dB, PESQ 3.4) survives every
