@@ -39,7 +39,7 @@ from provenance.trust import TrustAnchors, load_trust_anchors
 from provenance.trust_lists import TrustList, load_trust_list
 from watermark.audio import AudioWatermarkDetector, AudioWatermarker
 from watermark.audio.files import DETECT_SECONDS, MarkedAudioFile, detect_audio, mark_audio, probe_audio
-from watermark.errors import ConfigurationError, UnsupportedMedia
+from watermark.errors import ConfigurationError, InvalidInput, UnsupportedMedia
 from watermark.image import ImageWatermarkDetector, ImageWatermarker, MarkedImage, read_image, watermark_file
 from watermark.image.codec import ImageHeader, read_header
 from watermark.keys import KeyRing
@@ -219,7 +219,8 @@ class MediaService:
             seconds = self.settings.max_audio_seconds
             with self._decoding(probe_audio(data).held_pixels(seconds)):
                 return mark_audio(data, speaker, key_id=key_id, max_seconds=seconds), (AUDIO_ALG,)
-        with self._decoding(probe_video(data).marking_pixels()):
+        seconds = self.settings.max_audio_seconds
+        with self._decoding(probe_video(data).marking_pixels() + self._soundtrack_pixels(data, seconds)):
             marked = mark_video(
                 data,
                 VideoMarker(ring),
@@ -227,8 +228,19 @@ class MediaService:
                 max_frames=self.settings.max_video_frames,
                 max_pixel_frames=self.settings.max_video_pixel_frames,
                 audio=speaker,
+                max_audio_seconds=seconds,
             )
         return marked, (VIDEO_ALG, AUDIO_ALG) if marked.soundtrack_snr_db is not None else (VIDEO_ALG,)
+
+    @staticmethod
+    def _soundtrack_pixels(data: bytes, max_seconds: float) -> int:
+        """What marking a video's soundtrack (at most ``max_seconds``) holds, in image pixels of the
+        decode budget (0: none)."""
+        try:
+            probe = probe_audio(data)
+        except InvalidInput:
+            return 0
+        return probe.held_pixels(max_seconds)
 
     def watermark_and_sign(self, data: bytes, *, title: str, key_id: str | None = None) -> SignedResult:
         """Watermark an image, a video or a sound, sign a manifest declaring AI origin soft-bound

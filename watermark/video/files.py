@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..audio.detect import AudioWatermarker
-from ..audio.files import MarkedAudioFile, mark_audio
+from ..audio.files import MAX_MARK_SECONDS, MarkedAudioFile, mark_audio
 from ..errors import InvalidInput, PayloadTooLarge, UnsupportedMedia
 from ..image.detect import ImageWatermarkDetector
 from ..image.payload import Payload, new_record_id
@@ -245,11 +245,13 @@ def mark_video(
     max_frames: int = 20_000,
     max_pixel_frames: int = MAX_PIXEL_FRAMES,
     audio: AudioWatermarker | None = None,
+    max_audio_seconds: float = MAX_MARK_SECONDS,
 ) -> MarkedVideo:
     """``data`` (MP4, MOV, MKV or WebM) with every frame marked, re-encoded with its own codec;
     with ``audio``, its first audio stream carries the same payload in the audio mark (re-encoded
-    in its codec; a soundtrack that cannot be marked, too short or in a codec Assay does not
-    write, is copied as it was and the result says why). Other audio streams are copied.
+    in its codec; a soundtrack that cannot be marked, too short, longer than ``max_audio_seconds``
+    or in a codec Assay does not write, is copied as it was and the result says why). Other audio
+    streams are copied.
 
     The written file is read back: where the frames' mark does not decode from it at the bit-rate
     cap (``RATE_CAP`` times the input's), it is encoded again uncapped at a higher quality
@@ -263,7 +265,9 @@ def mark_video(
         UnknownKey: ``key_id`` is not in the key ring.
     """
     record_id = new_record_id() if record_id is None else record_id
-    sound, note = _soundtrack(data, audio, record_id, key_id, max_frames) if audio is not None else (None, None)
+    sound, note = (None, None)
+    if audio is not None:
+        sound, note = _soundtrack(data, audio, record_id, key_id, max_audio_seconds)
     reader = ImageWatermarkDetector(marker.keyring)
     for retry in (False, True):
         out, mark = _mark_frames(data, marker, record_id, key_id, max_frames, max_pixel_frames, sound, retry=retry)
@@ -347,11 +351,11 @@ def _mark_frames(
 
 
 def _soundtrack(
-    data: bytes, audio: AudioWatermarker, record_id: int, key_id: str | None, max_frames: int
+    data: bytes, audio: AudioWatermarker, record_id: int, key_id: str | None, max_seconds: float
 ) -> tuple[MarkedAudioFile | None, str | None]:
     """The video's first audio stream marked with the frames' payload (an audio-only file in the
-    video's container family), or why it is not: none, too short, or a codec Assay does not write
-    (copied as it was)."""
+    video's container family), or why it is not: none, too short, longer than ``max_seconds``, or a
+    codec Assay does not write (copied as it was)."""
     try:
         with av.open(io.BytesIO(data), "r") as src:
             if not src.streams.audio:
@@ -359,9 +363,8 @@ def _soundtrack(
             family = "matroska" if "matroska" in src.format.name.split(",") else "mp4"
     except (av.error.FFmpegError, ValueError, OSError):
         return None, None  # the frames' own reading says why
-    seconds = max_frames / 10 + 60  # no longer than the frames allowed (at 10 frames a second and more)
     try:
-        sound = mark_audio(data, audio, key_id=key_id, record_id=record_id, max_seconds=seconds, muxer=family)
+        sound = mark_audio(data, audio, key_id=key_id, record_id=record_id, max_seconds=max_seconds, muxer=family)
     except (InvalidInput, UnsupportedMedia, PayloadTooLarge) as exc:
         return None, f"copied unmarked: {exc}"
     return sound, None
