@@ -246,6 +246,10 @@ def _details(
             what = f"{thing} is too short" if w.verdict == "too-short" else "the image is too small"
             lines.append(f"Assay watermark {who}: not tested ({what}; {_count(w.evidence_size, w.evidence_unit)})")
             continue
+        if not w.detected and w.evidence_size == 0 and w.evidence_unit == "decodes":
+            keys = f"{w.keys_tried} {'key' if w.keys_tried == 1 else 'keys'} tried"
+            lines.append(f"Assay watermark {who}: not found (nothing in it lined up with the mark's pilots; {keys})")
+            continue
         bound = "≤" if w.p_value_kind == "union-bound" else "="
         found = "found" if w.detected else "not found"
         line = (
