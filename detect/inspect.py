@@ -264,8 +264,9 @@ def inspect_media(
     watermarks = []
     reading: MarkReading | None = None
     alg = VIDEO_ALG
-    sound = sound_only(data, mime)
-    has_sound = sound or (mime.startswith("video/") and stream_kinds(data)[1])
+    # which streams the file holds, read once: sound alone, or pictures with or without sound
+    pictures, has_sound = stream_kinds(data) if mime.startswith("video/") else (False, mime.startswith("audio/"))
+    sound = has_sound and not pictures
     if mime.startswith("video/") and not sound and video_detector is not None:
         try:
             probe = probe_video(data)

@@ -217,10 +217,10 @@ class MediaService:
         speaker = AudioWatermarker(ring, strength=self.settings.audio_strength)
         if mime.startswith("audio/"):
             seconds = self.settings.max_audio_seconds
-            with self._decoding(probe_audio(data).held_pixels(seconds)):
+            with self._decoding(self._sound_pixels(data, seconds)):
                 return mark_audio(data, speaker, key_id=key_id, max_seconds=seconds), (AUDIO_ALG,)
         seconds = self.settings.max_audio_seconds
-        with self._decoding(probe_video(data).marking_pixels() + self._soundtrack_pixels(data, seconds)):
+        with self._decoding(probe_video(data).marking_pixels() + self._sound_pixels(data, seconds)):
             marked = mark_video(
                 data,
                 VideoMarker(ring),
@@ -233,9 +233,9 @@ class MediaService:
         return marked, (VIDEO_ALG, AUDIO_ALG) if marked.soundtrack_snr_db is not None else (VIDEO_ALG,)
 
     @staticmethod
-    def _soundtrack_pixels(data: bytes, max_seconds: float) -> int:
-        """What marking a video's soundtrack (at most ``max_seconds``) holds, in image pixels of the
-        decode budget (0: none)."""
+    def _sound_pixels(data: bytes, max_seconds: float) -> int:
+        """What marking a sound or a video's soundtrack (at most ``max_seconds``) holds, in image
+        pixels of the decode budget (0: none, or unreadable: marking then says why)."""
         try:
             probe = probe_audio(data)
         except InvalidInput:
