@@ -5,12 +5,16 @@ which key, and the result. Its ``hash`` is SHA-256 over the canonical JSON of th
 the previous row's hash, so editing or deleting any row breaks the chain from there on;
 :meth:`AuditLog.verify` finds the first broken row. Dropping rows from the *end* leaves a
 shorter valid chain: compare :meth:`AuditLog.head` with a head recorded elsewhere (``assay audit
-verify --expect-head``) to catch that.
+verify --expect-head``) to catch that; the signed checkpoints of :mod:`api.core.audit_tree` do.
 
-Appends serialise: on PostgreSQL every append first takes a transaction-scoped advisory lock, so
-writers in every process and on every machine queue instead of racing; elsewhere (SQLite, whose
-writer lock serialises commits) the sequence number, a primary key, settles a race: the loser
-sees a conflict and retries after a short random pause. Either way the chain never forks.
+Appends are **group-committed**: within a process, the appends that arrive while a write is
+running are chained and committed together by the next write, one transaction for all of them
+(the sequencer), and ``append`` returns once its row is committed. Across processes, on
+PostgreSQL every write first takes a transaction-scoped advisory lock, so writers in every process
+and on every machine queue instead of racing, and a writer's queue grows while it waits; elsewhere
+(SQLite, whose writer lock serialises commits; one process) the sequence number, a primary key,
+settles a race: the loser sees a conflict and retries after a short random pause. Either way the
+chain never forks, and a row is acknowledged only once it is committed.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import json
 import random
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -84,14 +88,34 @@ def leaf_bytes(entry: AuditEntry) -> bytes:
     return _body(asdict(entry))
 
 
+def _entry(row: sa.Row[Any]) -> AuditEntry:
+    return AuditEntry(**{k: getattr(row, k) for k in AuditEntry.__dataclass_fields__})
+
+
 def _row_hash(fields: dict[str, Any], prev_hash: str) -> str:
     return hashlib.sha256(prev_hash.encode() + b"\n" + _body(fields)).hexdigest()
 
 
-class AuditLog:
-    """An append-only, hash-chained log in the service's database."""
+@dataclass(eq=False)  # tickets are told apart by identity
+class _Ticket:
+    """An append on its way into the log."""
 
-    def __init__(self, engine: Engine, *, schema: str | None = None) -> None:
+    fields: dict[str, Any]
+    taken: bool = False  # a write took it
+    settled: bool = False  # that write has ended
+    entry: AuditEntry | None = None  # set once the row is in the log
+    error: BaseException | None = None  # why the write failed
+
+
+class AuditLog:
+    """An append-only, hash-chained log in the service's database.
+
+    ``group_commit`` (the default) writes the appends that arrive while a write is running
+    together, in the next transaction; ``group_commit=False`` gives each append its own
+    transaction (the earlier behaviour, kept for comparison: ``eval/scale.py``).
+    """
+
+    def __init__(self, engine: Engine, *, schema: str | None = None, group_commit: bool = True) -> None:
         self.engine = engine
         self.metadata = sa.MetaData(schema=schema)
         self.table = sa.Table(
@@ -108,8 +132,12 @@ class AuditLog:
             sa.Column("prev_hash", sa.String(64), nullable=False),
             sa.Column("hash", sa.String(64), nullable=False),
         )
-        self._lock = threading.Lock()
-        self.retries = 0  # appends that lost a race for a sequence number and went again
+        self.group_commit = group_commit
+        self._turn = threading.Condition()  # guards the queue and whether a write is running
+        self._queue: list[_Ticket] = []
+        self._writing = False
+        self.retries = 0  # writes that lost a race for a sequence number and went again (SQLite)
+        self.writes = 0  # transactions this object committed rows in
 
     def create(self) -> AuditLog:
         """Create the table if needed; returns self."""
@@ -127,38 +155,86 @@ class AuditLog:
         key_id: str | None = None,
         detail: dict[str, Any] | None = None,
     ) -> AuditEntry:
-        """Append one row (the content itself is never stored, only its SHA-256)."""
+        """Append one row (the content itself is never stored, only its SHA-256); returns it
+        once it is committed, with its sequence number and chain hash."""
         digest = hashlib.sha256(subject).hexdigest() if subject is not None else subject_sha256
-        fields: dict[str, Any] = {
-            "at": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
-            "actor": actor[:200],
-            "action": action[:100],
-            "subject_sha256": digest,
-            "key_id": key_id[:200] if key_id else None,
-            "result": result[:400],
-            "detail": json.dumps(detail or {}, sort_keys=True, separators=(",", ":"), default=str),
-        }
+        ticket = _Ticket(
+            {
+                "at": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
+                "actor": actor[:200],
+                "action": action[:100],
+                "subject_sha256": digest,
+                "key_id": key_id[:200] if key_id else None,
+                "result": result[:400],
+                "detail": json.dumps(detail or {}, sort_keys=True, separators=(",", ":"), default=str),
+            }
+        )
+        with self._turn:
+            self._queue.append(ticket)
+            while not ticket.settled and (self._writing or ticket.taken):
+                self._turn.wait()
+            writer = not ticket.settled  # no write is running and none took this row: write
+            self._writing = self._writing or writer
+        if writer:
+            self._write_queue(ticket)
+        if ticket.entry is None:
+            raise RuntimeError("the audit row was not written: the write it was part of failed") from ticket.error
+        return ticket.entry
+
+    def _write_queue(self, own: _Ticket) -> None:
+        """As the process's one writer: write the queue (only ``own`` without group commit),
+        taken once the transaction holds the lock, so what arrived while it waited goes too."""
+        batch: list[_Ticket] = []
+
+        def take() -> list[dict[str, Any]]:
+            if not batch:  # a retried transaction writes the same batch
+                with self._turn:
+                    batch.extend(self._queue if self.group_commit else [own])
+                    self._queue = [t for t in self._queue if t not in batch]
+                    for t in batch:
+                        t.taken = True
+            return [t.fields for t in batch]
+
+        try:
+            for t, e in zip(batch, self._write(take), strict=True):
+                t.entry = e
+        except BaseException as exc:
+            for t in batch:
+                t.error = exc
+            raise
+        finally:
+            with self._turn:
+                if own not in batch:  # failed before it took the queue
+                    self._queue.remove(own)
+                for t in batch:
+                    t.settled = True
+                self._writing = False
+                self._turn.notify_all()
+
+    def _write(self, take: Callable[[], list[dict[str, Any]]]) -> list[AuditEntry]:
+        """Chain the rows ``take`` gives onto the last row in one transaction, under the advisory
+        lock on PostgreSQL; elsewhere a lost race for the next sequence number is retried."""
         last = sa.select(self.table.c.seq, self.table.c.hash).order_by(self.table.c.seq.desc()).limit(1)
         queue = self.engine.dialect.name == "postgresql"
-        with self._lock:
-            for attempt in range(50):
-                try:
-                    with self.engine.begin() as conn:
-                        if queue:  # released at commit or rollback
-                            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _APPEND_LOCK})
-                        row = conn.execute(last).first()
-                        seq, prev = (row.seq + 1, row.hash) if row is not None else (1, GENESIS)
-                        entry = {
-                            **fields,
-                            "seq": seq,
-                            "prev_hash": prev,
-                            "hash": _row_hash({**fields, "seq": seq}, prev),
-                        }
-                        conn.execute(self.table.insert().values(**entry))
-                    return AuditEntry(**entry)
-                except sa.exc.IntegrityError:  # another process took this sequence number: chain onto its row
-                    self.retries += 1
-                    time.sleep(random.uniform(0, 0.002 * min(attempt + 1, 10)))  # de-synchronise the racers
+        for attempt in range(50):
+            try:
+                with self.engine.begin() as conn:
+                    if queue:  # released at commit or rollback
+                        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _APPEND_LOCK})
+                    row = conn.execute(last).first()
+                    seq, prev = (row.seq, row.hash) if row is not None else (0, GENESIS)
+                    rows = []
+                    for fields in take():
+                        seq += 1
+                        digest = _row_hash({**fields, "seq": seq}, prev)
+                        rows.append({**fields, "seq": seq, "prev_hash": prev, "hash": digest})
+                        prev = digest
+                    conn.execute(self.table.insert(), rows)
+                self.writes += 1
+                return [AuditEntry(**r) for r in rows]
+            except sa.exc.IntegrityError:  # another process took this sequence number: chain onto its row
+                self.retries += 1
+                time.sleep(random.uniform(0, 0.002 * min(attempt + 1, 10)))  # de-synchronise the racers
         raise RuntimeError("could not append to the audit log: too many concurrent writers")
 
     def entries(self, *, since: int = 0, batch: int = 1000) -> Iterator[AuditEntry]:
@@ -169,7 +245,7 @@ class AuditLog:
             with self.engine.connect() as conn:
                 rows = conn.execute(q).all()
             for r in rows:
-                yield AuditEntry(**{k: getattr(r, k) for k in AuditEntry.__dataclass_fields__})
+                yield _entry(r)
             if len(rows) < batch:
                 return
             cursor = rows[-1].seq

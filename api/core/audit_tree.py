@@ -15,8 +15,8 @@ verifier key (``assay audit public-key``) is all an auditor needs to check proof
 
 The tree is also served as static tiles (C2SP ``tlog-tiles``: :meth:`AuditTree.tile`), so an
 auditor can mirror it and recompute every root. Proofs and tiles are computed from the rows' leaf
-hashes (reading the log once: ``O(n)``); storing full tiles as they fill, and a sequencer that
-batches appends, are the next step for very large logs.
+hashes (reading the log once: ``O(n)``); storing full tiles as they fill is the next step for very
+large logs. Appends are group-committed by :class:`api.core.audit.AuditLog`.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from api.core.audit import GENESIS, AuditLog
+from api.core.audit import GENESIS, AuditEntry, AuditLog
 from provenance.store import open_engine
 
 PG_URL = os.environ.get("ASSAY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -105,6 +105,51 @@ def test_concurrent_writers_never_fork_the_chain(log: AuditLog) -> None:
         t.join()
     check = log.verify()
     assert check.ok and check.rows == 100
+
+
+def test_group_commit_writes_concurrent_appends_together(log: AuditLog) -> None:
+    """Threads appending at once share transactions; each gets back exactly the row stored under
+    its sequence number, and only once that row is committed."""
+    got: list[AuditEntry] = []
+
+    def write(k: int) -> None:
+        for i in range(20):
+            got.append(log.append(actor=f"t{k}", action="verify", result="ai", subject=f"{k}/{i}".encode()))
+
+    threads = [threading.Thread(target=write, args=(k,)) for k in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stored = {e.seq: e for e in log.entries()}
+    assert sorted(e.seq for e in got) == list(range(1, 241)) and all(stored[e.seq] == e for e in got)
+    assert log.writes < 200 and log.verify().ok  # 240 rows in fewer transactions
+    one = AuditLog(log.engine, schema=log.table.schema, group_commit=False)
+    one.append(actor="x", action="verify", result="ai")
+    assert one.writes == 1 and log.count() == 241
+
+
+def test_a_failed_write_fails_every_append_it_carried(log: AuditLog) -> None:
+    """No append is acknowledged without its row: where the transaction fails, every thread
+    whose row it carried gets the error, and the log takes appends again afterwards."""
+    with log.engine.begin() as conn:
+        conn.execute(sa.text(f"DROP TABLE {log.engine.dialect.identifier_preparer.format_table(log.table)}"))
+    errors: list[BaseException] = []
+
+    def write(k: int) -> None:
+        try:
+            log.append(actor=f"t{k}", action="verify", result="ai")
+        except (sa.exc.SQLAlchemyError, RuntimeError) as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(errors) == 8 and not log._queue
+    log.create()
+    assert log.append(actor="x", action="verify", result="ai").seq == 1 and log.verify().ok
 
 
 def test_export_jsonl_and_csv(log: AuditLog) -> None:
