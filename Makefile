@@ -67,6 +67,7 @@ eval: install
 	$(PY) eval/audio_watermark.py
 	$(PY) eval/audio_budget.py
 	$(PY) eval/audit_tree.py
+	$(PY) eval/content_code.py
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache

@@ -17,6 +17,7 @@ from typing import Any, Literal, Protocol
 from PIL import Image
 
 from provenance.c2pa_io import SUPPORTED_MIME
+from provenance.content_code import raster_code
 from provenance.store import ManifestStore
 from watermark.errors import InvalidInput
 from watermark.image import ImageDetection, ImageWatermarkDetector, detect_public_marks, read_image
@@ -26,7 +27,7 @@ from watermark.image.public_marks import PublicMarkDetection
 from watermark.keys import KeyRing
 
 from .manifest import read_manifest
-from .recovery import recover_credentials
+from .recovery import recover_by_content_code, recover_credentials
 from .report import ManifestFinding, Marker, Report, Signal, WatermarkFinding, WatermarkVerdict
 from .trust_naming import TrustNaming
 from .verdict import assemble, sha256_hex
@@ -234,6 +235,11 @@ def image_report(
         not_checked.append("recovered")
     elif found is not None and (provenance is None or not provenance.present) and mime in SUPPORTED_MIME:
         recovered = recover_credentials(data, mime, found, store, trust_anchors=trust_anchors, trust=trust)
+        if recovered is None and raster is not None:  # the mark is gone: does it look like a signed picture?
+            code = raster_code(raster)
+            recovered = recover_by_content_code(
+                data, mime, code, found.p_value, store, trust_anchors=trust_anchors, trust=trust
+            )
     return assemble(
         content_type=mime,
         content_sha256=sha256_hex(data),

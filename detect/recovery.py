@@ -1,4 +1,5 @@
-"""Recover stripped C2PA credentials through the watermark (images, videos and texts).
+"""Recover stripped C2PA credentials through the watermark (images, videos and texts), or an
+image's content code where its watermark is gone.
 
 Texts: the watermark names the key; the records of that key whose fingerprint is contained in
 the text (:mod:`provenance.text_records`) are ranked, and the best one's stored manifest is
@@ -16,7 +17,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from provenance.c2pa_io import read_detached_store, verify_asset
+from provenance.c2pa_io import Verification, read_detached_store, verify_asset
+from provenance.content_code import ISCC_ALG, MAX_DISTANCE, ContentCode, nearest
 from provenance.fingerprint import fingerprint_key, shingle_hashes
 from provenance.soft_binding import ALG, binding_value
 from provenance.store import ManifestStore
@@ -38,6 +40,7 @@ __all__ = [
     "MarkReading",
     "TextMatchPolicy",
     "match_text_records",
+    "recover_by_content_code",
     "recover_credentials",
     "recover_text_credentials",
 ]
@@ -52,6 +55,19 @@ class MarkReading(Protocol):
     def p_value(self) -> float: ...
     @property
     def payload(self) -> Payload | None: ...
+
+
+def _validated(
+    data: bytes, mime: str, manifest_id: str, store: ManifestStore, trust_anchors: Sequence[str]
+) -> tuple[Verification, bool, str]:
+    """A stored manifest validated against a media file as it is now: the verification, whether
+    the hard binding still matches, and that in words."""
+    verification = verify_asset(
+        data, mime, trust_anchors=trust_anchors, manifest_store=store.manifest_bytes(manifest_id)
+    )
+    hard_ok = not any(code in HARD_BINDING_FAILURES for code in verification.failures)
+    what = "sound" if mime.startswith("audio/") else "frames" if mime.startswith("video/") else "pixels"
+    return verification, hard_ok, "hard binding still matches" if hard_ok else f"{what} changed since signing"
 
 
 def recover_credentials(
@@ -74,13 +90,7 @@ def recover_credentials(
     matches = store.by_binding(alg, binding_value(detection.payload.to_bytes()))
     if not matches:
         return None
-    manifest_id = matches[0].manifest_id
-    verification = verify_asset(
-        data, mime, trust_anchors=trust_anchors, manifest_store=store.manifest_bytes(manifest_id)
-    )
-    hard_ok = not any(code in HARD_BINDING_FAILURES for code in verification.failures)
-    what = "sound" if mime.startswith("audio/") else "frames" if mime.startswith("video/") else "pixels"
-    state = "hard binding still matches" if hard_ok else f"{what} changed since signing"
+    verification, hard_ok, state = _validated(data, mime, matches[0].manifest_id, store, trust_anchors)
     return RecoveredFinding(
         manifest=manifest_finding(verification, content_may_differ=True, trust=trust),
         soft_binding_alg=alg,
@@ -88,6 +98,45 @@ def recover_credentials(
         hard_binding_matches=hard_ok,
         other_matches=len(matches) - 1,
         summary=f"Credentials recovered through the watermark ({state})",
+    )
+
+
+def recover_by_content_code(
+    data: bytes,
+    mime: str,
+    code: ContentCode | None,
+    watermark_p_value: float,
+    store: ManifestStore,
+    *,
+    trust_anchors: Sequence[str] = (),
+    trust: TrustNaming | None = None,
+    max_distance: int = MAX_DISTANCE,
+) -> RecoveredFinding | None:
+    """The stored manifest of the registered picture nearest to this one by content code (ISCC,
+    within ``max_distance`` bits), validated against it: where the watermark is gone, a likeness
+    (weaker evidence, said so in the finding). ``watermark_p_value``: what the mark reading gave.
+
+    Returns ``None`` without a code (a picture too flat) or without a registered code that near.
+    """
+    if code is None:
+        return None
+    matches = nearest(store, code, max_distance)
+    if not matches:
+        return None
+    best = matches[0]
+    verification, hard_ok, state = _validated(data, mime, best.manifest_id, store, trust_anchors)
+    return RecoveredFinding(
+        manifest=manifest_finding(verification, content_may_differ=True, trust=trust),
+        soft_binding_alg=ISCC_ALG,
+        watermark_p_value=watermark_p_value,
+        hard_binding_matches=hard_ok,
+        other_matches=len(matches) - 1,
+        summary=(
+            f"Credentials found through the picture's content code ({best.distance} of 64 bits differ; {state}): "
+            "it looks like a signed picture, weaker evidence than a watermark"
+        ),
+        through="content-code",
+        similarity=round(best.similarity, 4),
     )
 
 

@@ -240,7 +240,7 @@ class ComplianceFinding(_Model):
 
 
 class RecoveredFinding(_Model):
-    """A stored manifest found through the watermark after the content lost its own."""
+    """A stored manifest found through the watermark (or a fingerprint) after the content lost its own."""
 
     manifest: ManifestFinding
     soft_binding_alg: str
@@ -251,16 +251,19 @@ class RecoveredFinding(_Model):
     other_matches: int
     summary: str
     record_id: str | None = Field(default=None, description="Text only: the generation record found.")
-    through: Literal["watermark", "fingerprint"] = Field(
+    through: Literal["watermark", "fingerprint", "content-code"] = Field(
         default="watermark",
-        description="What led to the record: the watermark, decided at the report's false-positive rate; or "
-        "(texts) the fingerprint, confirmed by a watermark too weak to decide alone (p <= 0.01).",
+        description="What led to the record: the watermark, decided at the report's false-positive rate; "
+        "(texts) the fingerprint, confirmed by a watermark too weak to decide alone (p <= 0.01); or (images) "
+        "the perceptual content code (ISCC) registered at signing, within the measured threshold: a likeness, "
+        "weaker evidence than a watermark.",
     )
     similarity: float | None = Field(
         default=None,
         ge=0.0,
         le=1.0,
-        description="Text only: the fraction of the signed text's fingerprint found in this text (containment).",
+        description="Texts: the fraction of the signed text's fingerprint found in this text (containment); "
+        "images found by content code: 1 - differing bits / 64.",
     )
 
 

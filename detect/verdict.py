@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from typing import Literal
 
 from .labels import HARD_BINDING_FAILURES, fmt_p
 from .report import (
@@ -98,10 +99,11 @@ def _evidence(
             out.append(
                 Evidence(kind="c2pa", strength="strong", says_ai=provenance.detected, summary=_signed_claim(provenance))
             )
-    if recovered is not None:
+    if recovered is not None:  # a perceptual likeness is weaker evidence than a keyed mark
+        strength: Literal["strong", "weak"] = "weak" if recovered.through == "content-code" else "strong"
         out.append(
             Evidence(
-                kind="recovered", strength="strong", says_ai=recovered.manifest.detected, summary=recovered.summary
+                kind="recovered", strength=strength, says_ai=recovered.manifest.detected, summary=recovered.summary
             )
         )
     if markers:
@@ -195,6 +197,13 @@ def _headline(
         what = "signed as AI-generated" if m.detected else f"signed as {m.source_type or 'content with no source'}"
         thing = "the text" if content_type == "text/plain" else "the file"
         changed = "unchanged since signing" if recovered.hard_binding_matches else f"{thing} changed since signing"
+        if recovered.through == "content-code":
+            bits = round((1.0 - (recovered.similarity or 0.0)) * 64)
+            return (
+                "inconclusive" if verdict == "no-evidence" and m.detected else verdict,
+                f"Looks like a picture {what} by {_signer(m)}: a likeness by content code "
+                f"({bits} of 64 bits differ), not proof",
+            )
         through = "the watermark" if recovered.through == "watermark" else "the text's fingerprint"
         return verdict, f"Credentials recovered through {through}: {what} by {_signer(m)} — {changed}"
     if mark_words:
@@ -298,7 +307,10 @@ def _details(
             else:
                 lines.append(f"  {'trust' if f.concerns == 'trust' else 'problem'}: {f.explanation} ({code})")
     if recovered is not None:
-        lines.append(f"  found through the watermark (soft binding {recovered.soft_binding_alg})")
+        how = {"watermark": "the watermark", "fingerprint": "the text's fingerprint"}.get(
+            recovered.through, "the picture's content code"
+        )
+        lines.append(f"  found through {how} (soft binding {recovered.soft_binding_alg})")
     if ai is not None:
         if ai.verdict == "inconclusive":
             lines.append(f"AI-likelihood: not decided ({_abstained(ai)}; {ai.tokens} tokens)")

@@ -69,6 +69,7 @@ def asset_manifest(
     action: str = "c2pa.created",
     digital_source_type: str | None = None,
     soft_binding: tuple[str | Sequence[str], bytes] | None = None,
+    fingerprints: Sequence[tuple[str, bytes]] = (),
     implicit_label: str | None = None,
     ingredient_ids: Sequence[str] = (),
 ) -> dict[str, Any]:
@@ -83,6 +84,8 @@ def asset_manifest(
         digital_source_type: an IPTC source type (short name or URI), or None.
         soft_binding: ``(algorithm, watermark payload)`` when the asset carries a watermark (several
             algorithms: one soft-binding assertion each, the same payload: a video's frames and soundtrack).
+        fingerprints: ``(algorithm, value)`` of fingerprints computed from the asset (an ISCC
+            content code): soft-binding assertions too, but nothing was added to the asset for them.
         implicit_label: an AIGC implicit label's JSON, carried as the ``dev.assay.aigc`` assertion.
         ingredient_ids: the ingredients (by their ``label``) the action acts on (``c2pa.opened``).
 
@@ -117,6 +120,14 @@ def asset_manifest(
             }
             for alg in ([algs] if isinstance(algs, str) else algs)
         ]
+    assertions += [
+        {
+            "label": "c2pa.soft-binding",
+            "data": {"alg": alg, "blocks": [{"scope": {}, "value": base64.b64encode(value).decode()}]},
+            "created": True,
+        }
+        for alg, value in fingerprints
+    ]
     if implicit_label is not None:
         try:
             label = json.loads(implicit_label)
@@ -139,6 +150,7 @@ def ai_manifest(
     model: str,
     digital_source_type: str = TRAINED,
     soft_binding: tuple[str | Sequence[str], bytes] | None = None,
+    fingerprints: Sequence[tuple[str, bytes]] = (),
     implicit_label: str | None = None,
 ) -> dict[str, Any]:
     """A manifest for AI-generated content, its assertions attested by the signer (``created``).
@@ -149,12 +161,13 @@ def ai_manifest(
         digital_source_type: ``TRAINED`` for generated content, ``COMPOSITE`` for edits.
         soft_binding: ``(algorithm, watermark payload)`` when the asset carries a watermark (several
             algorithms: one soft-binding assertion each, the same payload: a video's frames and soundtrack).
-        implicit_label: see :func:`asset_manifest`.
+        fingerprints, implicit_label: see :func:`asset_manifest`.
     """
     return asset_manifest(
         title=title,
         software_agent=model,
         digital_source_type=digital_source_type,
         soft_binding=soft_binding,
+        fingerprints=fingerprints,
         implicit_label=implicit_label,
     )

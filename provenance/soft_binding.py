@@ -53,6 +53,7 @@ def sign_and_store(
     tsa_url: str | None = None,
     implicit_label: str | None = None,
     alg: str | Sequence[str] = ALG,
+    fingerprints: Sequence[tuple[str, bytes]] = (),
 ) -> BoundManifest:
     """Sign ``data`` (already watermarked with ``payload``) with a soft-bound AI manifest and store it.
 
@@ -72,12 +73,15 @@ def sign_and_store(
             :func:`provenance.manifest.asset_manifest`; images keep theirs in XMP).
         alg: the soft-binding algorithm of the mark (``ALG`` for images, ``VIDEO_ALG``, ``AUDIO_ALG``),
             or several carrying the same payload (a video's frames and its soundtrack).
+        fingerprints: ``(algorithm, value)`` of content codes computed from ``data`` (``io.iscc.v0``):
+            declared in the manifest and indexed beside the mark.
     """
     manifest = ai_manifest(
         title=title,
         model=model,
         digital_source_type=digital_source_type,
         soft_binding=(alg, payload),
+        fingerprints=fingerprints,
         implicit_label=implicit_label,
     )
     signed = sign_asset(
@@ -91,6 +95,6 @@ def sign_and_store(
         manifest_store=signed.manifest_store,
         signer=name,
         development_signer=credentials.development,
-        soft_bindings=[(a, payload) for a in ([alg] if isinstance(alg, str) else alg)],
+        soft_bindings=[*((a, payload) for a in ([alg] if isinstance(alg, str) else alg)), *fingerprints],
     )
     return BoundManifest(signed, record)

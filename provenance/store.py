@@ -186,6 +186,18 @@ class ManifestStore:
         with self.engine.connect() as conn:
             return [SoftBindingMatch(row.manifest_id) for row in conn.execute(q)]
 
+    def binding_values(self, alg: str) -> list[tuple[str, str]]:
+        """Every ``(manifest_id, value)`` indexed under soft-binding algorithm ``alg``, newest first
+        (for similarity searches over fingerprints)."""
+        q = (
+            sa.select(self.bindings.c.manifest_id, self.bindings.c.value)
+            .join(self.manifests, self.manifests.c.manifest_id == self.bindings.c.manifest_id)
+            .where(self.bindings.c.alg == alg)
+            .order_by(self.manifests.c.created_at.desc())
+        )
+        with self.engine.connect() as conn:
+            return [(row.manifest_id, row.value) for row in conn.execute(q)]
+
     def by_asset_hash(self, sha256: str) -> list[str]:
         """Ids of manifests signed for an asset with this SHA-256 (exact copies)."""
         q = sa.select(self.manifests.c.manifest_id).where(self.manifests.c.asset_sha256 == sha256)

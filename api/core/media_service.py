@@ -23,6 +23,7 @@ from detect.report import Report, WatermarkFinding
 from detect.trust_naming import ListTrust
 from detect.video import video_watermark_finding
 from provenance.c2pa_io import SUPPORTED_MIME, Ingredient, SignedAsset, sign_asset
+from provenance.content_code import ISCC_ALG, ContentCode, nearest, raster_code
 from provenance.credentials import (
     DEV_SIGNER_NAME,
     SIGNING_ALGS,
@@ -253,6 +254,7 @@ class MediaService:
         """
         mime = sniff_media(data)
         marked: MarkedImage | MarkedVideo | MarkedAudioFile
+        fingerprints: list[tuple[str, bytes]] = []  # an image's content code, for recovery without its mark
         if mime is not None and mime.startswith(("video/", "audio/")):
             marked, algs = self._mark_media(data, mime, key_id)
             source_type = None  # IPTC source types live in image XMP
@@ -261,7 +263,9 @@ class MediaService:
                 marked = watermark_file(
                     data, ImageWatermarker(self._keyring()), key_id=key_id, max_pixels=self.settings.max_pixels
                 )
+                code = raster_code(read_image(marked.data, max_pixels=self.settings.max_pixels))
             mime, algs, source_type = marked.mime_type, (ALG,), TRAINED
+            fingerprints = [(ISCC_ALG, code.binding)] if code is not None else []
             if mime not in SUPPORTED_MIME:
                 raise UnsupportedMedia(f"C2PA cannot embed a manifest into {mime}")
         out = marked.data
@@ -280,6 +284,7 @@ class MediaService:
             sign_callback=self._callback,
             tsa_url=self.settings.tsa_url,
             alg=algs,
+            fingerprints=fingerprints,
         )
         return SignedResult(bound.signed.data, mime, bound.record, marked)
 
@@ -409,6 +414,7 @@ class MediaService:
         """
         mime = sniff_media(data)
         reading: MarkReading
+        code: ContentCode | None = None
         if mime is not None and (mime.startswith("audio/") or sound_only(data, mime)):
             audio = self.audio_detector()
             with self._decoding(probe_audio(data).held_pixels(DETECT_SECONDS)):
@@ -425,9 +431,16 @@ class MediaService:
                 raster = read_image(data, max_pixels=self.settings.max_pixels)
                 image = detector.detect_pixels(raster.pixels, peak=raster.peak)
             reading, alg, finding = image, ALG, image_watermark_finding(image, len(detector.keyring))
+            code = raster_code(raster)
         matches: list[SoftBindingMatch] = []
         if reading.found and reading.payload is not None:
             matches = self.store.by_binding(alg, binding_value(reading.payload.to_bytes()))
+        if code is not None:  # registered pictures that look like this one, as similar as measured
+            matches += [
+                SoftBindingMatch(m.manifest_id, similarity_score=round(100 * m.similarity))
+                for m in nearest(self.store, code)
+                if all(m.manifest_id != x.manifest_id for x in matches)
+            ]
         seen = {m.manifest_id for m in matches}
         exact = [m for m in self.store.by_asset_hash(hashlib.sha256(data).hexdigest()) if m not in seen]
         return matches + [SoftBindingMatch(m) for m in exact], finding

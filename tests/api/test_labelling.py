@@ -53,8 +53,8 @@ def test_assay_images_meet_every_regime_and_only_the_time_stamp_waits_for_a_tsa(
     aigc = next(lab for lab in report["labels"] if lab["kind"] == "aigc")
     assert aigc["valid"] and aigc["fields"]["ProduceID"] == out.headers["assay-record-id"]
     assert report["provenance"]["inception"] == "fullyGenAIMedia" and report["provenance"]["created_at"]
-    assert report["provenance"]["soft_bindings"] == ["com.assay.image-ss.1"]
-    assert report["provenance"]["soft_bindings_registered"] == [False]  # not on the C2PA list (yet)
+    assert report["provenance"]["soft_bindings"] == ["com.assay.image-ss.1", "io.iscc.v0"]  # mark, content code
+    assert report["provenance"]["soft_bindings_registered"] == [False, True]  # Assay's mark: not on the C2PA list
     assert any(line.startswith("China GB 45438-2025: meets") for line in report["details"])
 
     # with a trusted time-stamp authority the same output meets the EU Code too

@@ -1,0 +1,108 @@
+"""The ISCC image code: the normalisation the ISCC prescribes, registration at signing, and
+recovery of a stripped picture's credentials where its watermark is gone."""
+
+from __future__ import annotations
+
+import io
+
+import cv2
+import iscc_core
+import numpy as np
+from PIL import Image, ImageChops, ImageOps
+from skimage import data as skdata
+
+from detect.recovery import recover_by_content_code, recover_credentials
+from provenance.c2pa_io import verify_asset
+from provenance.content_code import ISCC_ALG, MAX_DISTANCE, code_from_binding, image_code, nearest, raster_code
+from provenance.credentials import SigningCredentials
+from provenance.soft_binding import sign_and_store
+from provenance.store import ManifestStore
+from tests.provenance.test_store import creds, store  # noqa: F401  (fixtures: SQLite and PostgreSQL)
+from watermark.image import ImageWatermarkDetector, ImageWatermarker, detect_file, read_image, watermark_file
+from watermark.keys import KeyRing, Secret, WatermarkKey
+
+RING = KeyRing([WatermarkKey("img", "kgw", Secret(b"content-code-test-secret-000000"))])
+
+
+def _reference_code(im: Image.Image) -> str:
+    """The ISCC image code by the ISCC's own recipe, step by step in Pillow: orientation, alpha on
+    white, the border of the top-left pixel's colour trimmed, grey, 32 x 32 bicubic."""
+    im = ImageOps.exif_transpose(im) or im
+    rgba = im.convert("RGBA")
+    im = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255)), rgba).convert("RGB")
+    bbox = ImageChops.difference(im, Image.new("RGB", im.size, im.getpixel((0, 0)))).getbbox()
+    if bbox:
+        im = im.crop(bbox)
+    pixels = np.asarray(im.convert("L").resize((32, 32), Image.Resampling.BICUBIC)).ravel().tolist()
+    return str(iscc_core.gen_image_code_v0(pixels, bits=64)["iscc"])
+
+
+def _png(im: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    im.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_the_code_is_the_iscc_image_code_of_the_normalised_picture() -> None:
+    """Framed (a uniform border is trimmed), transparent (composited on white) and plain pictures:
+    the code Assay computes from a decoded file is the ISCC's, within a bit of rounding."""
+    photo = Image.fromarray(skdata.astronaut()).resize((300, 300))
+    framed = ImageOps.expand(photo, border=40, fill=(0, 0, 0))
+    logo = Image.fromarray(skdata.logo())  # RGBA
+    for im in (photo, framed, logo):
+        ours = raster_code(read_image(_png(im)))
+        assert ours is not None and ours.iscc.startswith("ISCC:EEA")
+        theirs = code_from_binding_iscc(_reference_code(im))
+        assert ours.distance(theirs) <= 1, (ours.iscc, _reference_code(im))
+        assert theirs.iscc == _reference_code(im)  # the same ISCC string for the same digest
+    assert raster_code(read_image(_png(framed))) == raster_code(read_image(_png(photo)))  # the frame is trimmed
+    assert image_code(np.full((64, 64), 128, np.uint8)) is None  # too flat to tell apart from others
+
+
+def code_from_binding_iscc(iscc: str):  # type: ignore[no-untyped-def]
+    import base64
+
+    raw = iscc_core.decode_base32(iscc.removeprefix("ISCC:"))
+    code = code_from_binding(base64.b64encode(raw).decode())
+    assert code is not None
+    return code
+
+
+def test_a_picture_whose_mark_was_destroyed_is_found_by_its_content_code(
+    store: ManifestStore,  # noqa: F811
+    creds: SigningCredentials,  # noqa: F811
+) -> None:
+    """Signed with its content code as a second soft binding; stripped and blurred until the mark is
+    gone, it is still found, as a likeness; an unrelated picture is not."""
+    source = _png(Image.fromarray(skdata.chelsea()).resize((600, 400)))
+    marked = watermark_file(source, ImageWatermarker(RING))
+    code = raster_code(read_image(marked.data))
+    assert code is not None
+    bound = sign_and_store(
+        marked.data,
+        marked.mime_type,
+        marked.payload.to_bytes(),
+        creds,
+        store,
+        title="a cat",
+        model="gen-1",
+        fingerprints=[(ISCC_ALG, code.binding)],
+    )
+    signed = verify_asset(bound.signed.data, "image/png", trust_anchors=[creds.root_pem])
+    assert signed.validation_state == "Trusted" and not signed.failures  # io.iscc.v0 is a registered algorithm
+    # stripped, shrunk to 150 px and blurred: the watermark is gone, the picture is recognisable
+    small = cv2.GaussianBlur(np.asarray(Image.open(io.BytesIO(bound.signed.data)).resize((150, 100))), (0, 0), 1.5)
+    buf = io.BytesIO()
+    Image.fromarray(small).save(buf, "JPEG", quality=60)
+    copy = buf.getvalue()
+    detection = detect_file(copy, ImageWatermarkDetector(RING))
+    assert not detection.found and recover_credentials(copy, "image/jpeg", detection, store) is None
+    copy_code = raster_code(read_image(copy))
+    assert copy_code is not None and copy_code.distance(code) <= MAX_DISTANCE
+    found = recover_by_content_code(copy, "image/jpeg", copy_code, detection.p_value, store)
+    assert found is not None and found.manifest.manifest_id == bound.record.manifest_id
+    assert found.through == "content-code" and found.soft_binding_alg == ISCC_ALG and not found.hard_binding_matches
+    assert found.similarity is not None and found.similarity >= 1 - MAX_DISTANCE / 64
+    assert "looks like a signed picture, weaker evidence than a watermark" in found.summary
+    other = raster_code(read_image(_png(Image.fromarray(skdata.coffee()))))
+    assert other is not None and nearest(store, other) == []
