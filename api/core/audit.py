@@ -189,8 +189,12 @@ class AuditLog:
         def take() -> list[dict[str, Any]]:
             if not batch:  # a retried transaction writes the same batch
                 with self._turn:
-                    batch.extend(self._queue if self.group_commit else [own])
-                    self._queue = [t for t in self._queue if t not in batch]
+                    if self.group_commit:
+                        batch.extend(self._queue)
+                        self._queue = []
+                    else:
+                        batch.append(own)
+                        self._queue.remove(own)
                     for t in batch:
                         t.taken = True
             return [t.fields for t in batch]

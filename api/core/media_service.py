@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -309,11 +309,13 @@ class MediaService:
             SignatureInvalid: signing failed.
         """
         mime = sniff_media(data)
+        fingerprints: list[tuple[str, bytes]] = []  # an image's content code, for recovery by likeness
         if mime is None:  # an image: its pixels are decoded first, to refuse truncated or bomb images
             header = self._header(data)
             with self._decoding(header.pixels):
-                read_image(data, max_pixels=self.settings.max_pixels)
+                code = raster_code(read_image(data, max_pixels=self.settings.max_pixels))
             mime = header.mime_type
+            fingerprints = [(ISCC_ALG, code.binding)] if code is not None else []
         if mime not in SUPPORTED_MIME:
             raise UnsupportedMedia(f"C2PA cannot embed a manifest into {mime}")
         manifest = asset_manifest(
@@ -321,6 +323,7 @@ class MediaService:
             software_agent=software_agent or self.settings.generator_name,
             action=action,
             digital_source_type=digital_source_type,
+            fingerprints=fingerprints,
             ingredient_ids=["parent"] if parent is not None else (),
         )
         label = self.signed_label(digital_source_type, data) if parent is None else None
@@ -339,7 +342,7 @@ class MediaService:
             tsa_url=self.settings.tsa_url,
             ingredients=ingredients,
         )
-        return SignedResult(signed.data, mime, self.record_signed(signed, signed.data, mime))
+        return SignedResult(signed.data, mime, self.record_signed(signed, signed.data, mime, fingerprints))
 
     def describe(
         self,
@@ -364,8 +367,11 @@ class MediaService:
             implicit_label=implicit_label.to_json() if implicit_label is not None else None,
         )
 
-    def record_signed(self, signed: SignedAsset, asset: bytes, mime: str) -> ManifestRecord:
-        """Keep a manifest just signed here in the store, under this signer's name."""
+    def record_signed(
+        self, signed: SignedAsset, asset: bytes, mime: str, fingerprints: Sequence[tuple[str, bytes]] = ()
+    ) -> ManifestRecord:
+        """Keep a manifest just signed here in the store, under this signer's name (indexed by the
+        fingerprints it declares)."""
         return self.store.put(
             manifest_id=signed.label,
             asset=asset,
@@ -373,6 +379,7 @@ class MediaService:
             manifest_store=signed.manifest_store,
             signer=self.signer_name,
             development_signer=self.credentials().development,
+            soft_bindings=fingerprints,
         )
 
     def checks(self) -> Checks:

@@ -208,6 +208,7 @@ def test_watermark_sign_verify_recover_over_http(service: Service) -> None:
     assert r.status_code == 200 and "assay-record-id" not in r.headers
     report = c.post("/v1/verify", content=r.content, headers=v | {"content-type": "image/jpeg"}).json()
     assert report["provenance"]["digital_source_type"].endswith("digitalCapture")
+    assert report["provenance"]["soft_bindings"] == ["io.iscc.v0"]  # its content code, registered too
     assert report["verdict"] == "no-evidence" and not report["watermarks"][0]["detected"]
     assert report["label"].startswith("Signed as a camera capture by")
 
