@@ -98,13 +98,18 @@ def normalised_pixels(
     ``pixels``: ``(h, w)`` grey or ``(h, w, 3)`` RGB in ``[0, peak]``, orientation already applied;
     ``alpha``: the alpha plane (``0..peak``), composited on white.
     """
-    grey = np.asarray(pixels, dtype=np.float32) * np.float32(255.0 / peak)
-    if grey.ndim == 3:  # ITU-R 601-2 luma, as Pillow's "L" conversion
-        grey = grey[..., 0] * 0.299 + grey[..., 1] * 0.587 + grey[..., 2] * 0.114
+    px = np.asarray(pixels)
+    scale = np.float32(255.0 / peak)
+    if px.ndim == 3:  # ITU-R 601-2 luma, as Pillow's "L" conversion, in one pass (no RGB copy)
+        grey = px.astype(np.float32, copy=False) @ (np.array([0.299, 0.587, 0.114], np.float32) * scale)
+    else:
+        grey = px.astype(np.float32) * scale
     if alpha is not None:
         a = np.asarray(alpha, dtype=np.float32) / np.float32(peak if alpha.dtype != np.uint8 else 255.0)
         grey = grey * a + 255.0 * (1.0 - a)
-    grey8 = np.clip(np.rint(grey), 0, 255).astype(np.uint8)
+    np.rint(grey, out=grey)
+    grey8 = np.clip(grey, 0, 255, out=grey).astype(np.uint8)
+    del grey
     # a uniform border (the colour of the top-left pixel) is cropped away, as the ISCC prescribes
     differs = grey8 != grey8[0, 0]
     rows, cols = np.flatnonzero(differs.any(axis=1)), np.flatnonzero(differs.any(axis=0))
