@@ -4,10 +4,12 @@ An image signed by Assay is registered under its ISCC Content-Code Image (64 bit
 ``iscc-core`` from the image normalised as the ISCC defines it: orientation applied, transparency
 on white, a uniform border trimmed, grey, 32 x 32 bicubic). The code is a C2PA soft binding of
 its own (``io.iscc.v0``, a fingerprint in the C2PA soft-binding algorithm list): declared in the
-manifest and indexed in the store. Where the watermark was destroyed (a heavy crop, a
-regeneration) but the picture is still recognisably the same, a stored code within
+manifest and indexed in the store by band (:meth:`ManifestStore.near_fingerprints`). Where the
+watermark did not survive (a small blurred thumbnail, heavy WebP or JPEG recompression of a
+shrunk copy) but the picture is still recognisably the same, a stored code within
 ``MAX_DISTANCE`` bits of the image's own leads back to the manifest, as weaker evidence than a
 watermark: a perceptual code says the pictures look alike, not that one was made from the other.
+It does not survive crops or rotations (the watermark does).
 A nearly uniform picture gets no code (its DCT signs are noise: two blank images would match).
 
 ``MAX_DISTANCE`` comes from a measured null (``eval/content_code.py``): the smallest distance
@@ -155,20 +157,5 @@ class CodeMatch:
 
 def nearest(store: ManifestStore, code: ContentCode, max_distance: int = MAX_DISTANCE) -> list[CodeMatch]:
     """Stored manifests whose image code is within ``max_distance`` bits of ``code``, nearest
-    first (then newest). Every registered code is read and compared on each query (``O(n)``: the
-    comparison takes about 0.25 s per million codes here, reading the rows more)."""
-    rows = store.binding_values(ISCC_ALG)
-    if not rows:
-        return []
-    ids, values = [], []
-    for manifest_id, value in rows:
-        stored = code_from_binding(value)
-        if stored is not None:
-            ids.append(manifest_id)
-            values.append(int.from_bytes(stored.digest, "big"))
-    if not ids:
-        return []
-    x = np.bitwise_xor(np.array(values, dtype=np.uint64), np.uint64(code.value))
-    dist = np.unpackbits(x.view(np.uint8).reshape(len(ids), 8), axis=1).sum(axis=1)
-    hits = [(int(dist[i]), i) for i in np.flatnonzero(dist <= max_distance)]
-    return [CodeMatch(ids[i], d) for d, i in sorted(hits)]  # rows come newest first: ties keep that order
+    first (then newest): an index lookup by band (:meth:`ManifestStore.near_fingerprints`)."""
+    return [CodeMatch(m, d) for m, d in store.near_fingerprints(code.binding, max_distance)]

@@ -23,7 +23,20 @@ from sqlalchemy.engine import Engine
 
 from watermark.errors import ConfigurationError, InvalidInput, ManifestNotFound
 
-__all__ = ["MAX_ID", "ManifestRecord", "ManifestStore", "SoftBindingMatch", "open_engine"]
+__all__ = ["FINGERPRINT_ALGS", "MAX_ID", "ManifestRecord", "ManifestStore", "SoftBindingMatch", "open_engine"]
+
+FINGERPRINT_ALGS = frozenset({"io.iscc.v0"})  # soft bindings indexed for near lookups (64-bit ISCC units)
+_BANDS = (10, 9, 9, 9, 9, 9, 9)  # bit widths, high bits first: 7 bands find every code within 6 bits
+
+
+def _bands(value: int) -> list[int]:
+    """The 64-bit ``value`` cut into ``_BANDS``."""
+    out, shift = [], 64
+    for width in _BANDS:
+        shift -= width
+        out.append((value >> shift) & ((1 << width) - 1))
+    return out
+
 
 _MAX_MANIFEST = 16 * 1024 * 1024
 MAX_ID = 255  # manifest ids are C2PA manifest labels (``urn:c2pa:<uuid>``, optionally with a suffix)
@@ -117,6 +130,24 @@ class ManifestStore:
             ),
         )
 
+        # 64-bit fingerprints (ISCC units) by band, for near lookups: split into _BANDS bands, two
+        # codes within len(_BANDS) - 1 bits agree exactly on at least one band (pigeonhole)
+        self.codes = sa.Table(
+            "assay_fingerprint_bands",
+            self.metadata,
+            sa.Column(
+                "manifest_id",
+                sa.String(MAX_ID),
+                sa.ForeignKey(self.manifests.c.manifest_id, ondelete="CASCADE"),
+                primary_key=True,
+            ),
+            sa.Column("header", sa.String(8), primary_key=True),  # the ISCC unit's header, hex: its kind
+            sa.Column("band", sa.SmallInteger, primary_key=True),
+            sa.Column("bits", sa.Integer, nullable=False),
+            sa.Column("code", sa.BigInteger, nullable=False),  # the 64-bit digest, signed
+            sa.Index("assay_fingerprint_bands_lookup", "header", "band", "bits"),
+        )
+
     @classmethod
     def open(cls, url: str, *, schema: str | None = None) -> ManifestStore:
         """Open (and create the tables of) a store at a SQLAlchemy URL."""
@@ -171,6 +202,15 @@ class ManifestStore:
             )
             for alg, value in record.soft_bindings:
                 conn.execute(self.bindings.insert().values(alg=alg, value=value, manifest_id=record.manifest_id))
+            bands = [
+                {"manifest_id": manifest_id, "header": raw[:2].hex(), "band": i, "bits": bits, "code": signed}
+                for alg, raw in soft_bindings
+                if alg in FINGERPRINT_ALGS and len(raw) == 10
+                for signed in [int.from_bytes(raw[2:], "big", signed=True)]
+                for i, bits in enumerate(_bands(int.from_bytes(raw[2:], "big")))
+            ]
+            if bands:
+                conn.execute(self.codes.insert(), bands)
             if also is not None:
                 also(conn)
         return record
@@ -186,17 +226,35 @@ class ManifestStore:
         with self.engine.connect() as conn:
             return [SoftBindingMatch(row.manifest_id) for row in conn.execute(q)]
 
-    def binding_values(self, alg: str) -> list[tuple[str, str]]:
-        """Every ``(manifest_id, value)`` indexed under soft-binding algorithm ``alg``, newest first
-        (for similarity searches over fingerprints)."""
-        q = (
-            sa.select(self.bindings.c.manifest_id, self.bindings.c.value)
-            .join(self.manifests, self.manifests.c.manifest_id == self.bindings.c.manifest_id)
-            .where(self.bindings.c.alg == alg)
-            .order_by(self.manifests.c.created_at.desc())
+    def near_fingerprints(self, unit: bytes, max_distance: int) -> list[tuple[str, int]]:
+        """Manifests with a 64-bit fingerprint of the same kind as ``unit`` (an ISCC unit: a 2-byte
+        header and 8 bytes) within ``max_distance`` bits: ``(manifest_id, distance)``, nearest
+        first, then newest. Only codes sharing a band with ``unit`` are read (an index lookup).
+
+        Raises:
+            ValueError: ``max_distance`` beyond what the bands guarantee to find, or a unit that is
+                not 10 bytes.
+        """
+        if not 0 <= max_distance < len(_BANDS) or len(unit) != 10:
+            raise ValueError(f"fingerprints of 10 bytes, within at most {len(_BANDS) - 1} bits")
+        value = int.from_bytes(unit[2:], "big")
+        c = self.codes.c
+        hits = sa.union_all(  # one index range per band
+            *(
+                sa.select(c.manifest_id, c.code).where(c.header == unit[:2].hex(), c.band == i, c.bits == bits)
+                for i, bits in enumerate(_bands(value))
+            )
+        ).subquery()
+        q = sa.select(hits.c.manifest_id, hits.c.code, self.manifests.c.created_at).join(
+            self.manifests, self.manifests.c.manifest_id == hits.c.manifest_id
         )
         with self.engine.connect() as conn:
-            return [(row.manifest_id, row.value) for row in conn.execute(q)]
+            rows = {r.manifest_id: r for r in conn.execute(q)}.values()
+        near = [(((r.code % (1 << 64)) ^ value).bit_count(), r) for r in rows]
+        near = [(d, r) for d, r in near if d <= max_distance]
+        near.sort(key=lambda x: x[1].created_at, reverse=True)
+        near.sort(key=lambda x: x[0])
+        return [(r.manifest_id, d) for d, r in near]
 
     def by_asset_hash(self, sha256: str) -> list[str]:
         """Ids of manifests signed for an asset with this SHA-256 (exact copies)."""

@@ -8,12 +8,21 @@ import io
 import cv2
 import iscc_core
 import numpy as np
+import pytest
 from PIL import Image, ImageChops, ImageOps
 from skimage import data as skdata
 
 from detect.recovery import recover_by_content_code, recover_credentials
 from provenance.c2pa_io import verify_asset
-from provenance.content_code import ISCC_ALG, MAX_DISTANCE, code_from_binding, image_code, nearest, raster_code
+from provenance.content_code import (
+    ISCC_ALG,
+    MAX_DISTANCE,
+    ContentCode,
+    code_from_binding,
+    image_code,
+    nearest,
+    raster_code,
+)
 from provenance.credentials import SigningCredentials
 from provenance.soft_binding import sign_and_store
 from provenance.store import ManifestStore
@@ -106,3 +115,32 @@ def test_a_picture_whose_mark_was_destroyed_is_found_by_its_content_code(
     assert "looks like a signed picture, weaker evidence than a watermark" in found.summary
     other = raster_code(read_image(_png(Image.fromarray(skdata.coffee()))))
     assert other is not None and nearest(store, other) == []
+
+
+def test_the_band_index_finds_every_code_within_six_bits(store: ManifestStore) -> None:  # noqa: F811
+    """Pigeonhole: 7 bands, so a code within 6 bits shares one band exactly; the lookup reads only
+    those, and its answer equals a full comparison's."""
+    rng = np.random.default_rng(5)
+    stored = [int(rng.integers(0, 2**62)) << 2 | int(rng.integers(0, 4)) for _ in range(40)]
+    for i, value in enumerate(stored):
+        unit = ContentCode(value.to_bytes(8, "big")).binding
+        store.put(
+            manifest_id=f"urn:c2pa:test-{i}",
+            asset=bytes([i]),
+            mime="image/png",
+            manifest_store=b"m",
+            signer="s",
+            development_signer=True,
+            soft_bindings=[(ISCC_ALG, unit)],
+        )
+    for trial in range(60):
+        target = int(rng.integers(0, len(stored)))
+        flips = rng.choice(64, size=int(rng.integers(0, 9)), replace=False)
+        query = stored[target] ^ sum(1 << int(b) for b in flips)
+        found = nearest(store, ContentCode(query.to_bytes(8, "big")))
+        expected = sorted(
+            (bin(v ^ query).count("1"), i) for i, v in enumerate(stored) if bin(v ^ query).count("1") <= 6
+        )
+        assert [(m.distance, m.manifest_id) for m in found] == [(d, f"urn:c2pa:test-{i}") for d, i in expected], trial
+    with pytest.raises(ValueError, match="within at most 6 bits"):
+        store.near_fingerprints(ContentCode(b"\0" * 8).binding, 7)
