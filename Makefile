@@ -12,10 +12,11 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): $(PY) pyproject.toml
-	@# The web page test drives Debian's Chromium through its ChromeDriver; audio tests speak through espeak-ng.
-	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] || [ ! -x /usr/bin/espeak-ng ]; then \
+	@# The web page test drives Debian's Chromium through its ChromeDriver; audio tests speak through espeak-ng;
+	@# a sound's content code is its Chromaprint fingerprint (fpcalc).
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] || [ ! -x /usr/bin/espeak-ng ] || [ ! -x /usr/bin/fpcalc ]; then \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium chromium-driver espeak-ng; \
+		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium chromium-driver espeak-ng libchromaprint-tools; \
 	fi
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -e '.[dev,scale]'

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from provenance.c2pa_io import SUPPORTED_MIME
+from provenance.content_code import sound_code
 from provenance.labels import FoundLabel, parse_aigc, read_labels, read_text_labels
 from provenance.soft_binding import AUDIO_ALG, VIDEO_ALG
 from provenance.store import ManifestStore
@@ -50,7 +51,7 @@ from .image import image_report
 from .label_findings import label_findings
 from .labels import AI_SOURCE_TYPES
 from .manifest import absent_manifest, manifest_finding, read_manifest, unreadable_manifest
-from .recovery import MarkReading, recover_credentials
+from .recovery import MarkReading, recover_by_content_code, recover_credentials
 from .report import AiLikelihoodFinding, Marker, RecoveredFinding, Report, Signal
 from .text_report import text_report
 from .trust_naming import TrustNaming
@@ -275,6 +276,7 @@ def inspect_media(
         with decoding(probe.detection_pixels() if probe is not None else 1):
             finding, reading = video_watermark(data, video_detector, max_seconds=video_seconds, probe=probe)
         watermarks.append(finding)
+    held = 1  # the decode budget a sound's reading holds
     if has_sound and audio_detector is not None:
         try:
             held = probe_audio(data).held_pixels(audio_seconds)
@@ -289,6 +291,12 @@ def inspect_media(
     recovered = None
     if store is not None and reading is not None and c2pa and (provenance is None or not provenance.present):
         recovered = recover_credentials(data, mime, reading, store, trust_anchors=trust_anchors, trust=trust, alg=alg)
+        if recovered is None and sound:  # the mark is gone: does it sound like a signed recording?
+            with decoding(held):
+                code = sound_code(data)
+            recovered = recover_by_content_code(
+                data, mime, code, reading.p_value, store, trust_anchors=trust_anchors, trust=trust
+            )
     skipped: list[Signal] = ["watermark"] if not watermarks else []
     skipped += ["recovered"] if store is None or reading is None else []
     skipped.append("ai_likelihood")

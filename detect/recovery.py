@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from provenance.c2pa_io import Verification, read_detached_store, verify_asset
-from provenance.content_code import ISCC_ALG, MAX_DISTANCE, ContentCode, nearest
+from provenance.content_code import ISCC_ALG, ContentCode, nearest
 from provenance.fingerprint import fingerprint_key, shingle_hashes
 from provenance.soft_binding import ALG, binding_value
 from provenance.store import ManifestStore
@@ -110,13 +110,15 @@ def recover_by_content_code(
     *,
     trust_anchors: Sequence[str] = (),
     trust: TrustNaming | None = None,
-    max_distance: int = MAX_DISTANCE,
+    max_distance: int | None = None,
 ) -> RecoveredFinding | None:
-    """The stored manifest of the registered picture nearest to this one by content code (ISCC,
-    within ``max_distance`` bits), validated against it: where the watermark is gone, a likeness
-    (weaker evidence, said so in the finding). ``watermark_p_value``: what the mark reading gave.
+    """The stored manifest of the registered picture or sound nearest to this one by content code
+    (ISCC, within ``max_distance`` bits; default: the kind's measured threshold), validated against
+    it: where the watermark is gone, a likeness (weaker evidence, said so in the finding).
+    ``watermark_p_value``: what the mark reading gave.
 
-    Returns ``None`` without a code (a picture too flat) or without a registered code that near.
+    Returns ``None`` without a code (a picture too flat, a sound too short) or without a registered
+    code that near.
     """
     if code is None:
         return None
@@ -125,6 +127,7 @@ def recover_by_content_code(
         return None
     best = matches[0]
     verification, hard_ok, state = _validated(data, mime, best.manifest_id, store, trust_anchors)
+    thing, looks = ("sound", "sounds") if code.kind == "audio" else ("picture", "looks")
     return RecoveredFinding(
         manifest=manifest_finding(verification, content_may_differ=True, trust=trust),
         soft_binding_alg=ISCC_ALG,
@@ -132,8 +135,8 @@ def recover_by_content_code(
         hard_binding_matches=hard_ok,
         other_matches=len(matches) - 1,
         summary=(
-            f"Credentials found through the picture's content code ({best.distance} of 64 bits differ; {state}): "
-            "it looks like a signed picture, weaker evidence than a watermark"
+            f"Credentials found through the {thing}'s content code ({best.distance} of 64 bits differ; {state}): "
+            f"it {looks} like a signed {thing}, weaker evidence than a watermark"
         ),
         through="content-code",
         similarity=round(best.similarity, 4),

@@ -199,10 +199,10 @@ def _headline(
         changed = "unchanged since signing" if recovered.hard_binding_matches else f"{thing} changed since signing"
         if recovered.through == "content-code":
             bits = round((1.0 - (recovered.similarity or 0.0)) * 64)
+            like = "Sounds like a recording" if content_type.startswith("audio/") else "Looks like a picture"
             return (
                 "inconclusive" if verdict == "no-evidence" and m.detected else verdict,
-                f"Looks like a picture {what} by {_signer(m)}: a likeness by content code "
-                f"({bits} of 64 bits differ), not proof",
+                f"{like} {what} by {_signer(m)}: a likeness by content code ({bits} of 64 bits differ), not proof",
             )
         through = "the watermark" if recovered.through == "watermark" else "the text's fingerprint"
         return verdict, f"Credentials recovered through {through}: {what} by {_signer(m)} — {changed}"
@@ -307,9 +307,8 @@ def _details(
             else:
                 lines.append(f"  {'trust' if f.concerns == 'trust' else 'problem'}: {f.explanation} ({code})")
     if recovered is not None:
-        how = {"watermark": "the watermark", "fingerprint": "the text's fingerprint"}.get(
-            recovered.through, "the picture's content code"
-        )
+        likeness = "the sound's content code" if content_type.startswith("audio/") else "the picture's content code"
+        how = {"watermark": "the watermark", "fingerprint": "the text's fingerprint"}.get(recovered.through, likeness)
         lines.append(f"  found through {how} (soft binding {recovered.soft_binding_alg})")
     if ai is not None:
         if ai.verdict == "inconclusive":

@@ -1,4 +1,4 @@
-"""Perceptual content codes of images (ISCC, ISO 24138): the fingerprint layer under the watermark.
+"""Perceptual content codes of images and sounds (ISCC, ISO 24138): the fingerprint layer under the watermark.
 
 An image signed by Assay is registered under its ISCC Content-Code Image (64 bits, computed by
 ``iscc-core`` from the image normalised as the ISCC defines it: orientation applied, transparency
@@ -12,15 +12,25 @@ watermark: a perceptual code says the pictures look alike, not that one was made
 It does not survive crops or rotations (the watermark does).
 A nearly uniform picture gets no code (its DCT signs are noise: two blank images would match).
 
-``MAX_DISTANCE`` comes from a measured null (``eval/content_code.py``): the smallest distance
-between codes of unrelated images there, with a margin.
+A sound is registered the same way under its ISCC Content-Code Audio (:func:`audio_code`: the
+Chromaprint fingerprint of its first 60 s, from ``fpcalc``, hashed by ``iscc-core``).
+
+``MAX_DISTANCE`` and ``AUDIO_MAX_DISTANCE`` come from measured nulls (``eval/content_code.py``):
+the smallest distance between codes of unrelated images (sounds) there, less a margin.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import json
+import logging
+import shutil
+import subprocess
+import tempfile
+import wave
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -33,42 +43,57 @@ if TYPE_CHECKING:
     from .store import ManifestStore
 
 __all__ = [
+    "AUDIO_HEADER",
+    "AUDIO_MAX_DISTANCE",
     "ISCC_ALG",
     "MAX_DISTANCE",
     "MIN_CONTRAST",
     "CodeMatch",
     "ContentCode",
+    "audio_code",
     "code_from_binding",
     "image_code",
     "nearest",
     "normalised_pixels",
     "raster_code",
+    "sound_code",
 ]
+
+log = logging.getLogger(__name__)
 
 ISCC_ALG = "io.iscc.v0"
 MAX_DISTANCE = 6  # bits of 64: see eval/content_code.py (null minimum and attack distances)
 MIN_CONTRAST = 8.0  # grey levels (std of the 32 x 32 picture): flatter pictures get no code
 _IMAGE_HEADER = bytes.fromhex("2101")  # ISCC header: Content-Code, Image, v0, 64 bits
+AUDIO_HEADER = bytes.fromhex("2201")  # ISCC header: Content-Code, Audio, v0, 64 bits
+AUDIO_MAX_DISTANCE = 4  # bits of 64 for sound: see eval/content_code.py (null nearest 5)
+MIN_AUDIO_SECONDS = 5.0  # shorter sound gets no code (too few Chromaprint frames to be distinctive)
 _SIDE = 32
 
 
 @dataclass(frozen=True)
 class ContentCode:
-    """A 64-bit ISCC Content-Code Image."""
+    """A 64-bit ISCC Content-Code (Image, or Audio)."""
 
     digest: bytes  # the 8 similarity-preserving bytes
+    header: bytes = _IMAGE_HEADER  # the ISCC unit's header: its kind
+
+    @property
+    def kind(self) -> str:
+        """``"image"`` or ``"audio"``."""
+        return "audio" if self.header == AUDIO_HEADER else "image"
 
     @property
     def iscc(self) -> str:
         """The canonical ISCC string (``ISCC:EEA…``)."""
         import iscc_core
 
-        return "ISCC:" + str(iscc_core.encode_base32(_IMAGE_HEADER + self.digest))
+        return "ISCC:" + str(iscc_core.encode_base32(self.header + self.digest))
 
     @property
     def binding(self) -> bytes:
         """The soft-binding value: the ISCC unit's bytes (header and digest)."""
-        return _IMAGE_HEADER + self.digest
+        return self.header + self.digest
 
     @property
     def value(self) -> int:
@@ -81,12 +106,12 @@ class ContentCode:
 
 
 def code_from_binding(value: str) -> ContentCode | None:
-    """The image code a stored ``io.iscc.v0`` binding (base64) holds; ``None`` for other units."""
+    """The image or audio code a stored ``io.iscc.v0`` binding (base64) holds; ``None`` for other units."""
     try:
         raw = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
         return None
-    return ContentCode(raw[2:]) if len(raw) == 10 and raw[:2] == _IMAGE_HEADER else None
+    return ContentCode(raw[2:], raw[:2]) if len(raw) == 10 and raw[:2] in (_IMAGE_HEADER, AUDIO_HEADER) else None
 
 
 def normalised_pixels(
@@ -155,7 +180,64 @@ class CodeMatch:
         return 1.0 - self.distance / 64.0
 
 
-def nearest(store: ManifestStore, code: ContentCode, max_distance: int = MAX_DISTANCE) -> list[CodeMatch]:
-    """Stored manifests whose image code is within ``max_distance`` bits of ``code``, nearest
-    first (then newest): an index lookup by band (:meth:`ManifestStore.near_fingerprints`)."""
+def nearest(store: ManifestStore, code: ContentCode, max_distance: int | None = None) -> list[CodeMatch]:
+    """Stored manifests whose code of the same kind is within ``max_distance`` bits of ``code``
+    (default: the kind's measured threshold), nearest first (then newest): an index lookup by
+    band (:meth:`ManifestStore.near_fingerprints`)."""
+    if max_distance is None:
+        max_distance = AUDIO_MAX_DISTANCE if code.kind == "audio" else MAX_DISTANCE
     return [CodeMatch(m, d) for m, d in store.near_fingerprints(code.binding, max_distance)]
+
+
+def audio_code(samples: npt.NDArray[np.floating], rate: int) -> ContentCode | None:
+    """The 64-bit ISCC Content-Code Audio of decoded sound (``(n,)`` or ``(n, channels)`` in
+    [-1, 1]): its Chromaprint fingerprint (``fpcalc``, Debian ``libchromaprint-tools``), hashed by
+    ``iscc-core``. ``None`` when the sound is shorter than ``MIN_AUDIO_SECONDS``, silent, or
+    ``fpcalc`` is not installed (the service then registers no audio code, and says so in its log).
+    """
+    import iscc_core
+
+    mono = np.asarray(samples, dtype=np.float32)
+    if mono.ndim == 2:
+        mono = mono.mean(axis=1)
+    if len(mono) < MIN_AUDIO_SECONDS * rate or not np.any(mono):
+        return None
+    fpcalc = shutil.which("fpcalc")
+    if fpcalc is None:
+        log.warning("no audio content code: fpcalc (Chromaprint) is not installed")
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "sound.wav"
+        with wave.open(str(path), "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(rate)
+            w.writeframes((np.clip(mono, -1.0, 1.0) * 32767.0).astype("<i2").tobytes())
+        run = subprocess.run(
+            [fpcalc, "-raw", "-json", "-signed", "-length", "0", str(path)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    try:  # fpcalc may complain about the end of a file and still print the whole fingerprint
+        fingerprint = json.loads(run.stdout)["fingerprint"]
+    except (ValueError, KeyError, TypeError):
+        log.warning("no audio content code: fpcalc failed", extra={"stderr": run.stderr[-200:]})
+        return None
+    if not fingerprint:
+        return None
+    return ContentCode(bytes(iscc_core.soft_hash_audio_v0(fingerprint, bits=64)), AUDIO_HEADER)
+
+
+def sound_code(data: bytes) -> ContentCode | None:
+    """The audio code of a sound file's first ``DETECT_SECONDS`` (what a detection reads too);
+    ``None`` where it cannot be decoded or is too short (see :func:`audio_code`)."""
+    from watermark.audio.files import DETECT_SECONDS, read_audio
+    from watermark.errors import InvalidInput, PayloadTooLarge, UnsupportedMedia
+
+    try:
+        samples, rate = read_audio(data, max_seconds=DETECT_SECONDS)
+    except (InvalidInput, UnsupportedMedia, PayloadTooLarge):  # the mark's reading says why, in words
+        return None
+    return audio_code(samples, rate)

@@ -3,8 +3,10 @@
 SQLAlchemy 2 Core; a SQLite file by default (WAL) and the same code on PostgreSQL
 (``postgresql+psycopg://...``). Lookups follow the C2PA Soft Binding Resolution API:
 :meth:`ManifestStore.by_binding` is ``matches/byBinding?alg=&value=`` and
-:meth:`ManifestStore.manifest_bytes` is ``manifests/{id}`` (``application/c2pa``). Each record is
-written in one transaction: a failed write leaves nothing behind.
+:meth:`ManifestStore.manifest_bytes` is ``manifests/{id}`` (``application/c2pa``);
+:meth:`ManifestStore.near_fingerprints` finds content codes (``io.iscc.v0`` soft bindings) within a
+few bits through an index of their bands. Each record is written in one transaction: a failed
+write leaves nothing behind.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from detect.report import Report, WatermarkFinding
 from detect.trust_naming import ListTrust
 from detect.video import video_watermark_finding
 from provenance.c2pa_io import SUPPORTED_MIME, Ingredient, SignedAsset, sign_asset
-from provenance.content_code import ISCC_ALG, ContentCode, nearest, raster_code
+from provenance.content_code import ISCC_ALG, ContentCode, nearest, raster_code, sound_code
 from provenance.credentials import (
     DEV_SIGNER_NAME,
     SIGNING_ALGS,
@@ -233,6 +233,12 @@ class MediaService:
             )
         return marked, (VIDEO_ALG, AUDIO_ALG) if marked.soundtrack_snr_db is not None else (VIDEO_ALG,)
 
+    def _sound_fingerprints(self, data: bytes) -> list[tuple[str, bytes]]:
+        """A sound's content code as a soft binding to register (none for a short or silent sound)."""
+        with self._decoding(self._sound_pixels(data, DETECT_SECONDS)):
+            code = sound_code(data)
+        return [(ISCC_ALG, code.binding)] if code is not None else []
+
     @staticmethod
     def _sound_pixels(data: bytes, max_seconds: float) -> int:
         """What marking a sound or a video's soundtrack (at most ``max_seconds``) holds, in image
@@ -258,6 +264,8 @@ class MediaService:
         if mime is not None and mime.startswith(("video/", "audio/")):
             marked, algs = self._mark_media(data, mime, key_id)
             source_type = None  # IPTC source types live in image XMP
+            if isinstance(marked, MarkedAudioFile):
+                fingerprints = self._sound_fingerprints(marked.data)
         else:
             with self._decoding(self._header(data).pixels):
                 marked = watermark_file(
@@ -318,6 +326,8 @@ class MediaService:
             fingerprints = [(ISCC_ALG, code.binding)] if code is not None else []
         if mime not in SUPPORTED_MIME:
             raise UnsupportedMedia(f"C2PA cannot embed a manifest into {mime}")
+        if mime.startswith("audio/"):
+            fingerprints = self._sound_fingerprints(data)
         manifest = asset_manifest(
             title=title,
             software_agent=software_agent or self.settings.generator_name,
@@ -426,6 +436,7 @@ class MediaService:
             audio = self.audio_detector()
             with self._decoding(probe_audio(data).held_pixels(DETECT_SECONDS)):
                 reading = detect_audio(data, audio)
+                code = sound_code(data)
             alg, finding = AUDIO_ALG, audio_watermark_finding(reading, len(audio.keyring))
         elif mime is not None and mime.startswith("video/"):
             probe = probe_video(data)
@@ -442,7 +453,7 @@ class MediaService:
         matches: list[SoftBindingMatch] = []
         if reading.found and reading.payload is not None:
             matches = self.store.by_binding(alg, binding_value(reading.payload.to_bytes()))
-        if code is not None:  # registered pictures that look like this one, as similar as measured
+        if code is not None:  # registered pictures or sounds like this one, as similar as measured
             matches += [
                 SoftBindingMatch(m.manifest_id, similarity_score=round(100 * m.similarity))
                 for m in nearest(self.store, code)

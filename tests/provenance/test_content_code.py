@@ -15,13 +15,16 @@ from skimage import data as skdata
 from detect.recovery import recover_by_content_code, recover_credentials
 from provenance.c2pa_io import verify_asset
 from provenance.content_code import (
+    AUDIO_MAX_DISTANCE,
     ISCC_ALG,
     MAX_DISTANCE,
     ContentCode,
+    audio_code,
     code_from_binding,
     image_code,
     nearest,
     raster_code,
+    sound_code,
 )
 from provenance.credentials import SigningCredentials
 from provenance.soft_binding import sign_and_store
@@ -144,3 +147,29 @@ def test_the_band_index_finds_every_code_within_six_bits(store: ManifestStore) -
         assert [(m.distance, m.manifest_id) for m in found] == [(d, f"urn:c2pa:test-{i}") for d, i in expected], trial
     with pytest.raises(ValueError, match="within at most 6 bits"):
         store.near_fingerprints(ContentCode(b"\0" * 8).binding, 7)
+
+
+def test_a_sound_s_code_survives_codecs_and_tells_other_speech_apart() -> None:
+    """The ISCC audio code of the Chromaprint fingerprint: the same speech through Opus and AAC
+    stays within the threshold, other speech does not; too short or silent sound gets no code."""
+    from tests.watermark.audio.test_audio_files import reencode, speak
+    from watermark.audio import encode_audio
+
+    samples, rate = speak()
+    wav = encode_audio(samples, rate)
+    code = sound_code(wav)
+    assert code is not None and code.kind == "audio" and code.iscc.startswith("ISCC:EIA")
+    assert code_from_binding_iscc(code.iscc) == code  # the binding round-trips with its kind
+    for codec, muxer, rate_bps in (("libopus", "ogg", 32_000), ("aac", "ipod", 64_000)):
+        copy = sound_code(reencode(wav, codec, muxer, rate_bps))
+        assert copy is not None and copy.distance(code) <= AUDIO_MAX_DISTANCE, (codec, copy and copy.distance(code))
+    other = sound_code(
+        encode_audio(
+            *speak(
+                "A completely different text: the trains to the north run late this week, the weather turns cold "
+                "on Friday, and the price of bread at the market went up again for the third month in a row."
+            )
+        )
+    )
+    assert other is not None and other.distance(code) > AUDIO_MAX_DISTANCE
+    assert audio_code(samples[: 4 * rate], rate) is None and audio_code(np.zeros(10 * rate), rate) is None

@@ -198,13 +198,15 @@ function showRecovered(r, thing) {
   $("recovered-card").hidden = !r;
   if (!r) return;
   const likeness = r.through === "content-code";
+  const sound = (lastReport && lastReport.content_type || "").startsWith("audio/");
+  const [kind, alike] = sound ? ["sound", "sounds like a recording"] : ["picture", "looks like a picture"];
   $("recovered-intro").textContent = likeness
-    ? `The ${thing}'s own credentials were missing and no watermark was found; the picture looks like one signed here. A likeness is weaker evidence than a watermark: similar-looking pictures can share a content code.`
+    ? `The ${thing}'s own credentials were missing and no watermark was found; it ${alike} signed here. A likeness is weaker evidence than a watermark: similar ${kind}s can share a content code.`
     : `The ${thing}'s own credentials were missing; the watermark led to the original signed record.`;
   const bits = Math.round(64 * (1 - (r.similarity || 0)));
   const how = thing === "text"
     ? `Found through the watermark and the text's fingerprint (${Math.round(100 * r.similarity)}% of the signed text is here)`
-    : likeness ? `Found through the picture's content code (ISCC; ${bits} of 64 bits differ)` : "Found through the watermark";
+    : likeness ? `Found through the ${kind}'s content code (ISCC; ${bits} of 64 bits differ)` : "Found through the watermark";
   const changed = thing === "text" ? "the text was edited since signing (expected for a copy)"
     : "the file was re-encoded or edited since signing (expected after sharing)";
   row(dl, "How", `${how}; ${r.hard_binding_matches ? `the ${thing} is unchanged since signing` : changed}.`);
