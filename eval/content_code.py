@@ -186,7 +186,7 @@ def _voice(text: str, voice: str) -> np.ndarray:
     return np.asarray(0.5 * x / np.abs(x).max())
 
 
-def part_audio(attacks: list[str], strength: float) -> AudioPart:
+def part_audio(attacks: list[str], strength: float, limit: int | None = None) -> AudioPart:
     """Sounds: a null of unrelated recordings (espeak voices reading other sentences, rendered music
     from other seeds) and the audio benchmark's voices and music, marked, registered and attacked."""
     from audio_watermark import ATTACKS as SOUND_ATTACKS
@@ -195,8 +195,8 @@ def part_audio(attacks: list[str], strength: float) -> AudioPart:
     from watermark.audio import AudioWatermarkDetector, AudioWatermarker
     from watermark.keys import KeyRing, Secret, WatermarkKey
 
-    null = [_voice(t, v) for t in SENTENCES for v in ("en-us", "en+f3", "en-gb", "en+m3")]
-    null += [_music(seed) for seed in range(100, 120)]
+    null = [_voice(t, v) for t in SENTENCES[:limit] for v in ("en-us", "en+f3", "en-gb", "en+m3")]
+    null += [_music(seed) for seed in range(100, 120)[:limit]]
     t0 = time.perf_counter()
     codes = [audio_code(x, RATE) for x in tqdm(null, desc="null sounds", leave=False)]
     code_ms = 1000 * (time.perf_counter() - t0) / len(null)
@@ -205,7 +205,7 @@ def part_audio(attacks: list[str], strength: float) -> AudioPart:
     print(f"audio null: {len(null_codes)} sounds, {int(hist.sum()):,} pairs, min distance {null_min}", flush=True)
     ring = KeyRing([WatermarkKey("bench", "kgw", Secret(bytes(range(32))))])
     marker, detector = AudioWatermarker(ring, strength=strength), AudioWatermarkDetector(ring)
-    held = [*_speech(), _music(1), _music(2)]
+    held = [*_speech(), _music(1), _music(2)][:limit]
     marked = [marker.mark_samples(x, RATE, record_id=100 + i).samples for i, x in enumerate(held)]
     registered = np.array([int.from_bytes(audio_code(x, RATE).digest, "big") for x in marked], dtype=np.uint64)  # type: ignore[union-attr]
     part = AudioPart(
@@ -245,6 +245,7 @@ def main() -> None:
                     "pink noise 20 dB,10 s excerpt,stretch -3.1 %,speed +2.4 %,mixed under -6 dB",
                     help="comma-separated audio attacks (eval/audio_watermark.py); empty: no sound part")  # fmt: skip
     ap.add_argument("--strength", type=float, default=0.1, help="audio mark strength (the service default)")
+    ap.add_argument("--sound-limit", type=int, default=None, help="null sentences, music seeds and held signals")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()
 
@@ -296,7 +297,7 @@ def main() -> None:
         )
         print(f"{attack}: {results.attacks[attack]}", flush=True)
     if args.sound_attacks:
-        results.audio = part_audio(args.sound_attacks.split(","), args.strength)
+        results.audio = part_audio(args.sound_attacks.split(","), args.strength, args.sound_limit)
     results.run_at = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     args.out.mkdir(parents=True, exist_ok=True)
     write_json(args.out / "content_code.json", results)
