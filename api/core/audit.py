@@ -29,7 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -92,15 +92,27 @@ def _entry(row: sa.Row[Any]) -> AuditEntry:
     return AuditEntry(**{k: getattr(row, k) for k in AuditEntry.__dataclass_fields__})
 
 
-def _row_hash(fields: dict[str, Any], prev_hash: str) -> str:
+def _row_hash(fields: Mapping[str, object], prev_hash: str) -> str:
     return hashlib.sha256(prev_hash.encode() + b"\n" + _body(fields)).hexdigest()
+
+
+class _Fields(TypedDict):
+    """What an append states (the log adds the sequence number and the chain)."""
+
+    at: str
+    actor: str
+    action: str
+    subject_sha256: str | None
+    key_id: str | None
+    result: str
+    detail: str
 
 
 @dataclass(eq=False)  # tickets are told apart by identity
 class _Ticket:
     """An append on its way into the log."""
 
-    fields: dict[str, Any]
+    fields: _Fields
     taken: bool = False  # a write took it
     settled: bool = False  # that write has ended
     entry: AuditEntry | None = None  # set once the row is in the log
@@ -186,7 +198,7 @@ class AuditLog:
         taken once the transaction holds the lock, so what arrived while it waited goes too."""
         batch: list[_Ticket] = []
 
-        def take() -> list[dict[str, Any]]:
+        def take() -> list[_Fields]:
             if not batch:  # a retried transaction writes the same batch
                 with self._turn:
                     if self.group_commit:
@@ -215,7 +227,7 @@ class AuditLog:
                 self._writing = False
                 self._turn.notify_all()
 
-    def _write(self, take: Callable[[], list[dict[str, Any]]]) -> list[AuditEntry]:
+    def _write(self, take: Callable[[], list[_Fields]]) -> list[AuditEntry]:
         """Chain the rows ``take`` gives onto the last row in one transaction, under the advisory
         lock on PostgreSQL; elsewhere a lost race for the next sequence number is retried."""
         last = sa.select(self.table.c.seq, self.table.c.hash).order_by(self.table.c.seq.desc()).limit(1)
@@ -227,15 +239,15 @@ class AuditLog:
                         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _APPEND_LOCK})
                     row = conn.execute(last).first()
                     seq, prev = (row.seq, row.hash) if row is not None else (0, GENESIS)
-                    rows = []
+                    entries = []
                     for fields in take():
                         seq += 1
                         digest = _row_hash({**fields, "seq": seq}, prev)
-                        rows.append({**fields, "seq": seq, "prev_hash": prev, "hash": digest})
+                        entries.append(AuditEntry(seq=seq, **fields, prev_hash=prev, hash=digest))
                         prev = digest
-                    conn.execute(self.table.insert(), rows)
+                    conn.execute(self.table.insert(), [asdict(e) for e in entries])
                 self.writes += 1
-                return [AuditEntry(**r) for r in rows]
+                return entries
             except sa.exc.IntegrityError:  # another process took this sequence number: chain onto its row
                 self.retries += 1
                 time.sleep(random.uniform(0, 0.002 * min(attempt + 1, 10)))  # de-synchronise the racers
