@@ -41,7 +41,7 @@ from skimage import data as skdata  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 from typed_results import write_json  # noqa: E402
 
-from provenance.content_code import AUDIO_MAX_DISTANCE, MAX_DISTANCE, audio_code, image_code  # noqa: E402
+from provenance.content_code import AUDIO_MAX_DISTANCE, MAX_DISTANCE, ContentCode, audio_code, image_code  # noqa: E402
 
 RESULTS = REPO / "eval" / "results"
 # the skimage.data pictures in the wheel that the held-apart set does not use (cat is chelsea)
@@ -155,6 +155,31 @@ def _codes(images: list[np.ndarray]) -> np.ndarray:
     return np.array([int.from_bytes(c.digest, "big") for c in codes if c is not None], dtype=np.uint64)
 
 
+def _distances(registered: np.ndarray, code: ContentCode | None) -> np.ndarray:
+    """Bits between a query's code and each registered one (65 for a query too flat or short for a code)."""
+    return _distance(registered, code.value) if code is not None else np.full(len(registered), 65)
+
+
+def _tally(readings: list[tuple[bool, np.ndarray]], threshold: int) -> AttackRow:
+    """One attack's row from each registered item's reading: (watermark found, its code's distances
+    to every registered code); the code finds item ``i`` when its own code is within the threshold
+    and nearest, and matches wrongly when another registered code is within it."""
+    wm = by_code = either = wrong = 0
+    own_distances = []
+    for i, (found, dist) in enumerate(readings):
+        own, others = int(dist[i]), np.delete(dist, i)
+        hit = own <= threshold and (not len(others) or own < int(others.min()))
+        wrong += int((others <= threshold).any())
+        wm, by_code, either = wm + found, by_code + hit, either + (found or hit)
+        own_distances.append(own)
+    return AttackRow(len(readings), wm, by_code, either, wrong, float(np.median(own_distances)), max(own_distances))
+
+
+def _at_or_below(hist: np.ndarray) -> dict[str, int]:
+    """Pairs at or below each distance 0..16."""
+    return {str(k): int(hist[: k + 1].sum()) for k in range(17)}
+
+
 def _distance(a: np.ndarray, b: int) -> np.ndarray:
     x = np.bitwise_xor(a, np.uint64(b))
     return np.unpackbits(x.view(np.uint8).reshape(len(a), 8), axis=1).sum(axis=1)
@@ -213,26 +238,19 @@ def part_audio(attacks: list[str], strength: float, limit: int | None = None) ->
         null_sounds=len(null_codes),
         null_pairs=int(hist.sum()),
         null_min=null_min,
-        null_at_or_below={str(k): int(hist[: k + 1].sum()) for k in range(0, 17)},
+        null_at_or_below=_at_or_below(hist),
         registered=len(marked),
         strength=strength,
         code_ms=round(code_ms, 1),
     )
     for attack in tqdm([a for a in attacks if a in SOUND_ATTACKS], desc="sound attacks"):
-        wm = by_code = either = wrong = 0
-        dists = []
+        readings = []
         for i, x in enumerate(marked):
             y, rate = SOUND_ATTACKS[attack](x)
             d = detector.detect_samples(y, rate)
             found = bool(d.found and d.payload is not None and d.payload.record_id == 100 + i)
-            code = audio_code(y, rate)
-            dist = _distance(registered, int.from_bytes(code.digest, "big")) if code else np.full(len(marked), 65)
-            own, others = int(dist[i]), np.delete(dist, i)
-            hit = own <= AUDIO_MAX_DISTANCE and own < int(others.min())
-            wrong += int((others <= AUDIO_MAX_DISTANCE).any())
-            wm, by_code, either = wm + found, by_code + hit, either + (found or hit)
-            dists.append(own)
-        part.attacks[attack] = AttackRow(len(marked), wm, by_code, either, wrong, float(np.median(dists)), max(dists))
+            readings.append((found, _distances(registered, audio_code(y, rate))))
+        part.attacks[attack] = _tally(readings, AUDIO_MAX_DISTANCE)
         print(f"sound {attack}: {part.attacks[attack]}", flush=True)
     return part
 
@@ -253,7 +271,6 @@ def main() -> None:
     t0 = time.perf_counter()
     null_codes = _codes([a for _, a in nulls])
     code_ms = 1000 * (time.perf_counter() - t0) / len(nulls)
-    unique, counts = np.unique(null_codes, return_counts=True)
     null_min, hist = pairwise_min(null_codes)
     print(f"null: {len(null_codes)} images with a code, {int(hist.sum()):,} pairs, min distance {null_min}", flush=True)
 
@@ -272,29 +289,18 @@ def main() -> None:
         null_images=len(null_codes),
         null_pairs=int(hist.sum()),
         null_min=null_min,
-        null_at_or_below={str(k): int(hist[: k + 1].sum()) for k in range(0, 17)},
+        null_at_or_below=_at_or_below(hist),
         null_vs_registered_min=vs_registered,
         registered=len(registered),
         families=fams,
         code_ms=round(code_ms, 2),
     )
     for attack in tqdm(args.attacks.split(","), desc="attacks"):
-        wm = by_code = either = wrong = 0
-        dists = []
-        for i, (_, img) in enumerate(marked):
+        readings = []
+        for _, img in marked:
             attacked = np.asarray(ATTACKS[attack](img))
-            found = method.detect(attacked)[1]
-            code = image_code(attacked)
-            d = _distance(registered, int.from_bytes(code.digest, "big")) if code else np.full(len(registered), 65)
-            own = int(d[i])
-            others = np.delete(d, i)
-            hit = own <= MAX_DISTANCE and own < int(others.min())
-            wrong += int((others <= MAX_DISTANCE).any())
-            wm, by_code, either = wm + found, by_code + hit, either + (found or hit)
-            dists.append(own)
-        results.attacks[attack] = AttackRow(
-            len(marked), wm, by_code, either, wrong, float(np.median(dists)), int(max(dists))
-        )
+            readings.append((method.detect(attacked)[1], _distances(registered, image_code(attacked))))
+        results.attacks[attack] = _tally(readings, MAX_DISTANCE)
         print(f"{attack}: {results.attacks[attack]}", flush=True)
     if args.sound_attacks:
         results.audio = part_audio(args.sound_attacks.split(","), args.strength, args.sound_limit)
@@ -304,7 +310,6 @@ def main() -> None:
     (args.out / "content_code.md").write_text(_md(results))
     _plot(hist, results, args.out / "content_code.png")
     print((args.out / "content_code.md").read_text())
-    del unique, counts
 
 
 def _md(r: ContentCodeResults) -> str:
