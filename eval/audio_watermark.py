@@ -99,18 +99,20 @@ class AudioResults:
     note: str
 
 
+def spoken(text: str, voice: str) -> F:
+    """``text`` read by espeak-ng's ``voice`` at 150 words a minute, mono at ``RATE``, peak 0.5."""
+    raw = subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "--stdout", text], capture_output=True, check=True)
+    with wave.open(io.BytesIO(raw.stdout)) as w:
+        rate = w.getframerate()
+        x = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(np.float64) / 32768
+    x = resample_poly(x, RATE, rate) if rate != RATE else x
+    return np.asarray(0.5 * x / np.abs(x).max())
+
+
 def _speech() -> list[F]:
     if shutil.which("espeak-ng") is None:
         return []
-    out = []
-    for voice in ("en-us", "en+f3", "en-gb"):
-        raw = subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "--stdout", TEXT], capture_output=True, check=True)
-        with wave.open(io.BytesIO(raw.stdout)) as w:
-            rate = w.getframerate()
-            x = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(np.float64) / 32768
-        x = resample_poly(x, RATE, rate) if rate != RATE else x
-        out.append(0.5 * x / np.abs(x).max())
-    return out
+    return [spoken(TEXT, voice) for voice in ("en-us", "en+f3", "en-gb")]
 
 
 def _music(seed: int, seconds: float = 12.0) -> F:

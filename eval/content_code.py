@@ -21,11 +21,8 @@ Writes ``eval/results/content_code.{json,md,png}``.
 from __future__ import annotations
 
 import argparse
-import io
-import subprocess
 import sys
 import time
-import wave
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -199,28 +196,16 @@ SENTENCES = (
 )
 
 
-def _voice(text: str, voice: str) -> np.ndarray:
-    from audio_watermark import RATE
-    from scipy.signal import resample_poly
-
-    raw = subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "--stdout", text], capture_output=True, check=True)
-    with wave.open(io.BytesIO(raw.stdout)) as w:
-        rate = w.getframerate()
-        x = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(np.float64) / 32768
-    x = resample_poly(x, RATE, rate)
-    return np.asarray(0.5 * x / np.abs(x).max())
-
-
 def part_audio(attacks: list[str], strength: float, limit: int | None = None) -> AudioPart:
     """Sounds: a null of unrelated recordings (espeak voices reading other sentences, rendered music
     from other seeds) and the audio benchmark's voices and music, marked, registered and attacked."""
     from audio_watermark import ATTACKS as SOUND_ATTACKS
-    from audio_watermark import RATE, _music, _speech
+    from audio_watermark import RATE, _music, _speech, spoken
 
     from watermark.audio import AudioWatermarkDetector, AudioWatermarker
     from watermark.keys import KeyRing, Secret, WatermarkKey
 
-    null = [_voice(t, v) for t in SENTENCES[:limit] for v in ("en-us", "en+f3", "en-gb", "en+m3")]
+    null = [spoken(t, v) for t in SENTENCES[:limit] for v in ("en-us", "en+f3", "en-gb", "en+m3")]
     null += [_music(seed) for seed in range(100, 120)[:limit]]
     t0 = time.perf_counter()
     codes = [audio_code(x, RATE) for x in tqdm(null, desc="null sounds", leave=False)]
