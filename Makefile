@@ -13,10 +13,11 @@ $(PY):
 
 $(STAMP): $(PY) pyproject.toml
 	@# The web page test drives Debian's Chromium through its ChromeDriver; audio tests speak through espeak-ng;
-	@# a sound's content code is its Chromaprint fingerprint (fpcalc).
-	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] || [ ! -x /usr/bin/espeak-ng ] || [ ! -x /usr/bin/fpcalc ]; then \
+	@# a sound's content code is its Chromaprint fingerprint (fpcalc), a video's is made of MPEG-7 frame
+	@# signatures (FFmpeg's signature filter: the ffmpeg program, whose build includes it).
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] || [ ! -x /usr/bin/espeak-ng ] || [ ! -x /usr/bin/fpcalc ] || [ ! -x /usr/bin/ffmpeg ]; then \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium chromium-driver espeak-ng libchromaprint-tools; \
+		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium chromium-driver espeak-ng libchromaprint-tools ffmpeg; \
 	fi
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -e '.[dev,scale]'

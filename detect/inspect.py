@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from provenance.c2pa_io import SUPPORTED_MIME
-from provenance.content_code import sound_code
+from provenance.content_code import sound_code, video_code
 from provenance.labels import FoundLabel, parse_aigc, read_labels, read_text_labels
 from provenance.soft_binding import AUDIO_ALG, VIDEO_ALG
 from provenance.store import ManifestStore
@@ -268,6 +268,7 @@ def inspect_media(
     # which streams the file holds, read once: sound alone, or pictures with or without sound
     pictures, has_sound = stream_kinds(data) if mime.startswith("video/") else (False, mime.startswith("audio/"))
     sound = has_sound and not pictures
+    probe = None  # a video's frame size and length, read where its frames are checked
     if mime.startswith("video/") and not sound and video_detector is not None:
         try:
             probe = probe_video(data)
@@ -291,9 +292,9 @@ def inspect_media(
     recovered = None
     if store is not None and reading is not None and c2pa and (provenance is None or not provenance.present):
         recovered = recover_credentials(data, mime, reading, store, trust_anchors=trust_anchors, trust=trust, alg=alg)
-        if recovered is None and sound:  # the mark is gone: does it sound like a signed recording?
-            with decoding(held):
-                code = sound_code(data)
+        if recovered is None and (sound or probe is not None):  # the mark is gone: like a signed sound or video?
+            with decoding(held if probe is None else probe.detection_pixels()):
+                code = sound_code(data) if probe is None else video_code(data, mime)
             recovered = recover_by_content_code(
                 data, mime, code, reading.p_value, store, trust_anchors=trust_anchors, trust=trust
             )

@@ -112,12 +112,12 @@ def recover_by_content_code(
     trust: TrustNaming | None = None,
     max_distance: int | None = None,
 ) -> RecoveredFinding | None:
-    """The stored manifest of the registered picture or sound nearest to this one by content code
+    """The stored manifest of the registered picture, sound or video nearest to this one by content code
     (ISCC, within ``max_distance`` bits; default: the kind's measured threshold), validated against
     it: where the watermark is gone, a likeness (weaker evidence, said so in the finding).
     ``watermark_p_value``: what the mark reading gave.
 
-    Returns ``None`` without a code (a picture too flat, a sound too short) or without a registered
+    Returns ``None`` without a code (a picture too flat, a sound too short, a still video) or without a registered
     code that near.
     """
     if code is None:
@@ -127,7 +127,8 @@ def recover_by_content_code(
         return None
     best = matches[0]
     verification, hard_ok, state = _validated(data, mime, best.manifest_id, store, trust_anchors)
-    thing, looks = ("sound", "sounds") if code.kind == "audio" else ("picture", "looks")
+    thing = {"audio": "sound", "video": "video"}.get(code.kind, "picture")
+    looks = "sounds" if code.kind == "audio" else "looks"
     return RecoveredFinding(
         manifest=manifest_finding(verification, content_may_differ=True, trust=trust),
         soft_binding_alg=ISCC_ALG,
@@ -140,6 +141,7 @@ def recover_by_content_code(
         ),
         through="content-code",
         similarity=round(best.similarity, 4),
+        content_code=code.kind,
     )
 
 

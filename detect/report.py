@@ -254,16 +254,19 @@ class RecoveredFinding(_Model):
     through: Literal["watermark", "fingerprint", "content-code"] = Field(
         default="watermark",
         description="What led to the record: the watermark, decided at the report's false-positive rate; "
-        "(texts) the fingerprint, confirmed by a watermark too weak to decide alone (p <= 0.01); or (images) "
-        "the perceptual content code (ISCC) registered at signing, within the measured threshold: a likeness, "
-        "weaker evidence than a watermark.",
+        "(texts) the fingerprint, confirmed by a watermark too weak to decide alone (p <= 0.01); or (images, "
+        "sounds, videos) the perceptual content code (ISCC) registered at signing, within the measured threshold: "
+        "a likeness, weaker evidence than a watermark.",
     )
     similarity: float | None = Field(
         default=None,
         ge=0.0,
         le=1.0,
         description="Texts: the fraction of the signed text's fingerprint found in this text (containment); "
-        "images found by content code: 1 - differing bits / 64.",
+        "found by content code: 1 - differing bits / 64.",
+    )
+    content_code: Literal["image", "audio", "video"] | None = Field(
+        default=None, description="Found by content code: which kind of ISCC Content-Code matched."
     )
 
 

@@ -30,6 +30,8 @@ from .report import (
 __all__ = ["assemble", "sha256_hex"]
 
 _NO_EVIDENCE = "No watermark or AI declaration found (this does not show a human made it)"
+# a likeness by content code, in words, per kind of code
+_LIKENESS = {"image": "Looks like a picture", "audio": "Sounds like a recording", "video": "Looks like a video"}
 
 
 def sha256_hex(data: bytes) -> str:
@@ -199,7 +201,7 @@ def _headline(
         changed = "unchanged since signing" if recovered.hard_binding_matches else f"{thing} changed since signing"
         if recovered.through == "content-code":
             bits = round((1.0 - (recovered.similarity or 0.0)) * 64)
-            like = "Sounds like a recording" if content_type.startswith("audio/") else "Looks like a picture"
+            like = _LIKENESS.get(recovered.content_code or "", "Looks like a picture")
             return (
                 "inconclusive" if verdict == "no-evidence" and m.detected else verdict,
                 f"{like} {what} by {_signer(m)}: a likeness by content code ({bits} of 64 bits differ), not proof",
@@ -307,7 +309,8 @@ def _details(
             else:
                 lines.append(f"  {'trust' if f.concerns == 'trust' else 'problem'}: {f.explanation} ({code})")
     if recovered is not None:
-        likeness = "the sound's content code" if content_type.startswith("audio/") else "the picture's content code"
+        thing = {"audio": "sound", "video": "video"}.get(recovered.content_code or "", "picture")
+        likeness = f"the {thing}'s content code"
         how = {"watermark": "the watermark", "fingerprint": "the text's fingerprint"}.get(recovered.through, likeness)
         lines.append(f"  found through {how} (soft binding {recovered.soft_binding_alg})")
     if ai is not None:

@@ -32,7 +32,7 @@ sys.path.insert(1, str(REPO / "eval"))
 
 import numpy as np  # noqa: E402
 from flat_artwork import FLAT_ARTWORK, flat_artwork  # noqa: E402
-from image_watermark import ATTACKS, Assay, load_images  # noqa: E402
+from image_watermark import ATTACKS, COLOUR, GREY, Assay, load_images  # noqa: E402
 from PIL import Image  # noqa: E402
 from skimage import data as skdata  # noqa: E402
 from tqdm import tqdm  # noqa: E402
@@ -66,16 +66,18 @@ class AttackRow:
 
 
 @dataclass
-class AudioPart:
+class MediaPart:
+    """Sounds or videos: their null, and the registered set under attack."""
+
     threshold: int
-    null_sounds: int
+    null_items: int
     null_pairs: int
     null_min: int
     null_at_or_below: dict[str, int]
     registered: int
-    strength: float
+    strength: float | None = None  # the audio mark's strength (sounds)
     attacks: dict[str, AttackRow] = field(default_factory=dict)
-    code_ms: float = 0.0
+    code_ms: float = 0.0  # per 12 s of sound, per video
 
 
 @dataclass
@@ -92,7 +94,8 @@ class ContentCodeResults:
     )  # pairs, min, pairs within threshold, vs registered min
     attacks: dict[str, AttackRow] = field(default_factory=dict)
     code_ms: float = 0.0
-    audio: AudioPart | None = None
+    audio: MediaPart | None = None
+    video: MediaPart | None = None
     run_at: str = ""
 
 
@@ -196,7 +199,7 @@ SENTENCES = (
 )
 
 
-def part_audio(attacks: list[str], strength: float, limit: int | None = None) -> AudioPart:
+def part_audio(attacks: list[str], strength: float, limit: int | None = None) -> MediaPart:
     """Sounds: a null of unrelated recordings (espeak voices reading other sentences, rendered music
     from other seeds) and the audio benchmark's voices and music, marked, registered and attacked."""
     from audio_watermark import ATTACKS as SOUND_ATTACKS
@@ -218,9 +221,9 @@ def part_audio(attacks: list[str], strength: float, limit: int | None = None) ->
     held = [*_speech(), _music(1), _music(2)][:limit]
     marked = [marker.mark_samples(x, RATE, record_id=100 + i).samples for i, x in enumerate(held)]
     registered = np.array([int.from_bytes(audio_code(x, RATE).digest, "big") for x in marked], dtype=np.uint64)  # type: ignore[union-attr]
-    part = AudioPart(
+    part = MediaPart(
         threshold=AUDIO_MAX_DISTANCE,
-        null_sounds=len(null_codes),
+        null_items=len(null_codes),
         null_pairs=int(hist.sum()),
         null_min=null_min,
         null_at_or_below=_at_or_below(hist),
@@ -240,6 +243,139 @@ def part_audio(attacks: list[str], strength: float, limit: int | None = None) ->
     return part
 
 
+VIDEO_HELD_PICTURES = ("astronaut", "coffee", "chelsea", "rocket")  # panned over for registered videos
+
+
+def _picture(name: str) -> np.ndarray:
+    """A ``skimage.data`` picture as 8-bit RGB (binary and grey pictures spread to three channels)."""
+    arr = np.asarray(getattr(skdata, name)())
+    if arr.dtype == bool:
+        arr = arr.astype(np.uint8) * 255
+    arr = arr[..., :3] if arr.ndim == 3 else np.repeat(arr[..., None], 3, axis=2)
+    return np.ascontiguousarray(arr.astype(np.uint8))
+
+
+def ken_burns(picture: np.ndarray, w: int, h: int, n: int, seed: int) -> list[np.ndarray]:
+    """``n`` frames of a slow camera move over a picture: a pan between two random points while
+    the view narrows from 1.4 to 1.1 frames' worth (the picture scaled to cover 1.5 frames)."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    scale = 1.5 * max(w / picture.shape[1], h / picture.shape[0])
+    big = cv2.resize(picture, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    bh, bw = big.shape[:2]
+    start, end = rng.uniform(0, 1, 2), rng.uniform(0, 1, 2)
+    frames = []
+    for i in range(n):
+        t = i / max(1, n - 1)
+        zoom = 1.4 - 0.3 * t
+        vw, vh = min(bw, int(w * zoom)), min(bh, int(h * zoom))
+        fx, fy = start + (end - start) * t
+        x, y = int(fx * (bw - vw)), int(fy * (bh - vh))
+        frames.append(cv2.resize(big[y : y + vh, x : x + vw], (w, h), interpolation=cv2.INTER_AREA))
+    return frames
+
+
+def slideshow(faces: list[np.ndarray], w: int, h: int, per: int) -> list[np.ndarray]:
+    """Faces shown one after another (``per`` frames each), centred on grey, hard cuts."""
+    import cv2
+
+    frames = []
+    for face in faces:
+        f = np.asarray(face * 255 if face.max() <= 1 else face, dtype=np.float64).astype(np.uint8)
+        f = cv2.resize(np.repeat(f[..., None], 3, axis=2) if f.ndim == 2 else f, (h, h), interpolation=cv2.INTER_CUBIC)
+        frame = np.full((h, w, 3), 128, np.uint8)
+        frame[:, (w - h) // 2 : (w - h) // 2 + h] = f
+        frames += [frame] * per
+    return frames
+
+
+def null_videos(limit: int | None) -> list[tuple[str, list[np.ndarray]]]:
+    """Unrelated videos (640 x 360, 6 s at 30 fps), none made from a registered one: camera moves
+    over the ``skimage.data`` and scikit-learn pictures the registered videos do not use, LFW faces
+    eight to a slideshow, and the video benchmark's panning and cutting scenes rendered from other
+    seeds (their random fields are unrelated; its textured and flat clips are not: they differ
+    between seeds only in noise)."""
+    from sklearn.datasets import load_sample_images
+    from video_watermark import _frames
+
+    w, h, n = 640, 360, 180
+    pictures = [(name, _picture(name)) for name in (*COLOUR, *GREY, *NULL_PICTURES) if name not in VIDEO_HELD_PICTURES]
+    pictures += [(f"sample{i}", img) for i, img in enumerate(load_sample_images().images)]
+    out = [
+        (f"pan over {name}", lambda a=a, i=i: ken_burns(a, w, h, n, 1000 + i)) for i, (name, a) in enumerate(pictures)
+    ][:limit]
+    faces = list(skdata.lfw_subset())
+    out += [(f"faces {k}-{k + 7}", lambda k=k: slideshow(faces[k : k + 8], w, h, n // 8)) for k in range(0, 200, 8)][
+        :limit
+    ]
+    out += [(f"{kind} seed {seed}", lambda kind=kind, seed=seed: _frames(kind, w, h, n, seed))
+            for kind in ("panning", "cuts") for seed in range(10, 20)][: 2 * limit if limit else None]  # fmt: skip
+    return [(name, make()) for name, make in out]
+
+
+def part_video(attacks: list[str], limit: int | None, size: tuple[int, int], seconds: float) -> MediaPart:
+    """Videos: a null of unrelated videos, and the video benchmark's clips with camera moves over
+    four photographs, marked through ``mark_video``, registered by their code and attacked (the
+    attacks of ``eval/video_watermark.py``, each read back by the watermark and by the code)."""
+    from video_watermark import ATTACKS as VIDEO_ATTACKS
+    from video_watermark import CLIPS, FPS, _decode, _encode, _frames
+
+    from provenance.content_code import VIDEO_MAX_DISTANCE, video_code
+    from watermark.image import ImageWatermarkDetector
+    from watermark.keys import KeyRing, Secret, WatermarkKey
+    from watermark.video import VideoMarker, detect_video, mark_video
+
+    null = null_videos(limit)
+    encoded = [_encode(frames) for _, frames in tqdm(null, desc="null videos", leave=False)]
+    t0 = time.perf_counter()
+    codes = [video_code(v, "video/mp4") for v in encoded]
+    code_ms = 1000 * (time.perf_counter() - t0) / len(encoded)
+    null_codes = np.array([c.value for c in codes if c is not None], dtype=np.uint64)
+    null_min, hist = pairwise_min(null_codes)
+    print(f"video null: {len(null_codes)} videos, {int(hist.sum()):,} pairs, min distance {null_min}", flush=True)
+    w, h = size
+    n = int(seconds * FPS)
+    held = [(kind, lambda k=kind, s=seed: _frames(k, w, h, n, s)) for seed, kind in enumerate(CLIPS)]
+    held += [
+        (f"pan over {p}", lambda p=p, i=i: ken_burns(_picture(p), w, h, n, i))
+        for i, p in enumerate(VIDEO_HELD_PICTURES)
+    ]
+    held = held[:limit]
+    ring = KeyRing([WatermarkKey("bench", "kgw", Secret(bytes(range(32))))])
+    marker, detector = VideoMarker(ring), ImageWatermarkDetector(ring)
+    marked = [
+        mark_video(_encode(make()), marker, record_id=100 + i).data
+        for i, (_, make) in enumerate(tqdm(held, desc="marking videos", leave=False))
+    ]
+    registered = np.array([video_code(m, "video/mp4").value for m in marked], dtype=np.uint64)  # type: ignore[union-attr]
+    vs_registered = min(int(_distance(registered, int(c)).min()) for c in null_codes)
+    print(f"video null vs registered: min distance {vs_registered}", flush=True)
+    part = MediaPart(
+        threshold=VIDEO_MAX_DISTANCE,
+        null_items=len(null_codes),
+        null_pairs=int(hist.sum()),
+        null_min=min(null_min, vs_registered),
+        null_at_or_below=_at_or_below(hist),
+        registered=len(marked),
+        code_ms=round(code_ms, 1),
+    )
+    chosen = [a for a in attacks if a in VIDEO_ATTACKS]
+    readings: dict[str, list[tuple[bool, np.ndarray]]] = {a: [] for a in chosen}
+    for i, m in enumerate(tqdm(marked, desc="video attacks")):
+        frames = _decode(m)  # one clip's frames in memory at a time
+        for attack in chosen:
+            copy = VIDEO_ATTACKS[attack](frames)
+            d = detect_video(copy, detector)
+            found = bool(d.found and d.payload is not None and d.payload.record_id == 100 + i)
+            mime = "video/webm" if copy[:4] == b"\x1a\x45\xdf\xa3" else "video/mp4"
+            readings[attack].append((found, _distances(registered, video_code(copy, mime))))
+    for attack in chosen:
+        part.attacks[attack] = _tally(readings[attack], VIDEO_MAX_DISTANCE)
+        print(f"video {attack}: {part.attacks[attack]}", flush=True)
+    return part
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--attacks", default=",".join(ATTACKS), help="comma-separated attack names")
@@ -249,6 +385,12 @@ def main() -> None:
                     help="comma-separated audio attacks (eval/audio_watermark.py); empty: no sound part")  # fmt: skip
     ap.add_argument("--strength", type=float, default=0.1, help="audio mark strength (the service default)")
     ap.add_argument("--sound-limit", type=int, default=None, help="null sentences, music seeds and held signals")
+    ap.add_argument("--video-attacks", default="none,H.264 CRF 28,H.264 CRF 35,VP9 CRF 40,scale to 480p,crop 10 %,"
+                    "30 → 24 fps,2 s excerpt from 4.5 s,every 5th frame dropped,screen recording",
+                    help="comma-separated video attacks (eval/video_watermark.py); empty: no video part")  # fmt: skip
+    ap.add_argument("--video-limit", type=int, default=None, help="null videos per source, and held clips")
+    ap.add_argument("--video-size", default="1280x720", help="registered clips' frame size")
+    ap.add_argument("--video-seconds", type=float, default=10.0, help="registered clips' length")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()
 
@@ -289,6 +431,11 @@ def main() -> None:
         print(f"{attack}: {results.attacks[attack]}", flush=True)
     if args.sound_attacks:
         results.audio = part_audio(args.sound_attacks.split(","), args.strength, args.sound_limit)
+    if args.video_attacks:
+        size = tuple(int(v) for v in args.video_size.split("x"))
+        results.video = part_video(
+            args.video_attacks.split(","), args.video_limit, (size[0], size[1]), args.video_seconds
+        )
     results.run_at = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     args.out.mkdir(parents=True, exist_ok=True)
     write_json(args.out / "content_code.json", results)
@@ -298,15 +445,14 @@ def main() -> None:
 
 
 def _md(r: ContentCodeResults) -> str:
-    near = ", ".join(f"≤{k}: {n}" for k, n in r.null_at_or_below.items() if int(k) in (4, 6, 8, 10, 12, 14, 16))
     lines = [
-        "# Content code (ISCC image code): null and recovery where the watermark is lost",
+        "# Content codes (ISCC image, audio and video codes): nulls, and recovery where the watermark is lost",
         "",
         f"Run {r.run_at}. `.venv/bin/python eval/content_code.py`.",
         "",
         f"**Null**: {r.null_images:,} unrelated images with a code, {r.null_pairs:,} pairs: smallest distance",
-        f"**{r.null_min}** bits of 64 (pairs at or below: {near}); null images against the registered set:",
-        f"smallest {r.null_vs_registered_min}.",
+        f"**{r.null_min}** bits of 64 (pairs at or below: {_near(r.null_at_or_below)}); null images against the",
+        f"registered set: smallest {r.null_vs_registered_min}.",
         f"Threshold (`MAX_DISTANCE`): **{r.threshold}**. A code costs {r.code_ms} ms per image here.",
         "",
         "Near-duplicate families (not in the null: different images a 32 px code cannot tell apart):",
@@ -320,37 +466,60 @@ def _md(r: ContentCodeResults) -> str:
         "(own registration within the threshold and nearest), by either, and wrong code matches; a distance",
         "of 65: the attacked picture was too flat for a code.",
         "",
-        "| attack | watermark | content code | either | wrong | code distance median / max |",
-        "|---|---|---|---|---|---|",
+        *_attack_table(r.attacks),
     ]
-    for name, a in r.attacks.items():
-        lines.append(
-            f"| {name} | {a.watermark}/{a.images} | {a.code}/{a.images} | {a.either}/{a.images} | {a.wrong} | "
-            f"{a.median_distance:.0f} / {a.max_distance} |"
-        )
     if (s := r.audio) is not None:
-        near = ", ".join(f"≤{k}: {n}" for k, n in s.null_at_or_below.items() if int(k) in (4, 6, 8, 10, 12, 14, 16))
         lines += [
             "",
             "## Sounds (ISCC audio code of the Chromaprint fingerprint)",
             "",
-            f"**Null**: {s.null_sounds} unrelated recordings (espeak voices reading 10 other sentences, music",
-            f"rendered from 20 other seeds), {s.null_pairs:,} pairs: smallest distance **{s.null_min}** ({near}).",
+            f"**Null**: {s.null_items} unrelated recordings (espeak voices reading 10 other sentences, music",
+            f"rendered from 20 other seeds), {s.null_pairs:,} pairs: smallest distance **{s.null_min}**",
+            f"({_near(s.null_at_or_below)}).",
             f"Threshold (`AUDIO_MAX_DISTANCE`): **{s.threshold}**. A code costs {s.code_ms} ms per 12 s here.",
             "",
             f"**Held apart**: the audio benchmark's {s.registered} signals (3 voices, 2 music), marked at",
             f"{s.strength}, registered; per attack, found by the watermark (right record), by the content code,",
             "by either:",
             "",
-            "| attack | watermark | content code | either | wrong | code distance median / max |",
-            "|---|---|---|---|---|---|",
+            *_attack_table(s.attacks),
         ]
-        for name, a in s.attacks.items():
-            lines.append(
-                f"| {name} | {a.watermark}/{a.images} | {a.code}/{a.images} | {a.either}/{a.images} | {a.wrong} | "
-                f"{a.median_distance:.0f} / {a.max_distance} |"
-            )
+    if (v := r.video) is not None:
+        lines += [
+            "",
+            "## Videos (ISCC video code of MPEG-7 frame signatures, 5 frames a second)",
+            "",
+            f"**Null**: {v.null_items} unrelated videos (640 x 360, 6 s: camera moves over the `skimage` and",
+            "scikit-learn pictures the registered videos do not use, LFW faces eight to a slideshow, the video",
+            f"benchmark's panning and cutting scenes from 20 other seeds), {v.null_pairs:,} pairs and each against",
+            f"the registered videos: smallest distance **{v.null_min}** ({_near(v.null_at_or_below)}).",
+            f"Threshold (`VIDEO_MAX_DISTANCE`): **{v.threshold}**. A code costs {v.code_ms:.0f} ms per 6 s video here",
+            "(`ffmpeg`).",
+            "",
+            f"**Held apart**: {v.registered} videos (the video benchmark's four clips and camera moves over four",
+            "photographs; 10 s, 720p), marked through `mark_video`, registered; per attack (those of",
+            "`eval/video_watermark.py`), found by the watermark (right record), by the content code, by either:",
+            "",
+            *_attack_table(v.attacks),
+        ]
     return "\n".join(lines) + "\n"
+
+
+def _near(at_or_below: dict[str, int]) -> str:
+    """Null pairs at or below a few distances, in words."""
+    return ", ".join(f"≤{k}: {n}" for k, n in at_or_below.items() if int(k) in (4, 6, 8, 10, 12, 14, 16))
+
+
+def _attack_table(attacks: dict[str, AttackRow]) -> list[str]:
+    return [
+        "| attack | watermark | content code | either | wrong | code distance median / max |",
+        "|---|---|---|---|---|---|",
+        *(
+            f"| {name} | {a.watermark}/{a.images} | {a.code}/{a.images} | {a.either}/{a.images} | {a.wrong} | "
+            f"{a.median_distance:.0f} / {a.max_distance} |"
+            for name, a in attacks.items()
+        ),
+    ]
 
 
 def _plot(hist: np.ndarray, r: ContentCodeResults, path: Path) -> None:

@@ -13,10 +13,15 @@ It does not survive crops or rotations (the watermark does).
 A nearly uniform picture gets no code (its DCT signs are noise: two blank images would match).
 
 A sound is registered the same way under its ISCC Content-Code Audio (:func:`audio_code`: the
-Chromaprint fingerprint of its first 60 s, from ``fpcalc``, hashed by ``iscc-core``).
+Chromaprint fingerprint of its first 60 s, from ``fpcalc``, hashed by ``iscc-core``), and a
+video under its ISCC Content-Code Video (:func:`video_code`: the MPEG-7 frame signatures of its
+first 60 s at 5 frames a second, from FFmpeg's ``signature`` filter, hashed by ``iscc-core``; the
+recipe of ``iscc-core``'s documentation and ``iscc-sdk``, so a video up to 60 s long gets the
+code those tools give it).
 
-``MAX_DISTANCE`` and ``AUDIO_MAX_DISTANCE`` come from measured nulls (``eval/content_code.py``):
-the smallest distance between codes of unrelated images (sounds) there, less a margin.
+``MAX_DISTANCE``, ``AUDIO_MAX_DISTANCE`` and ``VIDEO_MAX_DISTANCE`` come from measured nulls
+(``eval/content_code.py``): the smallest distance between codes of unrelated images (sounds,
+videos) there, less a margin.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import base64
 import binascii
 import json
 import logging
+import re
 import shutil
 import subprocess
 import tempfile
@@ -48,6 +54,8 @@ __all__ = [
     "ISCC_ALG",
     "MAX_DISTANCE",
     "MIN_CONTRAST",
+    "VIDEO_HEADER",
+    "VIDEO_MAX_DISTANCE",
     "CodeMatch",
     "ContentCode",
     "audio_code",
@@ -57,6 +65,7 @@ __all__ = [
     "normalised_pixels",
     "raster_code",
     "sound_code",
+    "video_code",
 ]
 
 log = logging.getLogger(__name__)
@@ -68,20 +77,36 @@ _IMAGE_HEADER = bytes.fromhex("2101")  # ISCC header: Content-Code, Image, v0, 6
 AUDIO_HEADER = bytes.fromhex("2201")  # ISCC header: Content-Code, Audio, v0, 64 bits
 AUDIO_MAX_DISTANCE = 4  # bits of 64 for sound: see eval/content_code.py (null nearest 5)
 MIN_AUDIO_SECONDS = 5.0  # shorter sound gets no code (too few Chromaprint frames to be distinctive)
+VIDEO_HEADER = bytes.fromhex("2301")  # ISCC header: Content-Code, Video, v0, 64 bits
+VIDEO_MAX_DISTANCE = 6  # bits of 64 for video: see eval/content_code.py
+VIDEO_SECONDS = 60.0  # the stretch of a video its code is computed from
+VIDEO_FPS = 5  # frames a second signed by MPEG-7 signatures (iscc-sdk's default)
+MIN_VIDEO_FRAMES = 5  # fewer distinct frame signatures (under a second of video) get no code
+# the FFmpeg demuxer for each video type Assay signs: named, so a file cannot pick a demuxer
+# that reads other files or the network (playlists, concat lists)
+_DEMUXERS = {
+    "video/mp4": "mov",
+    "video/quicktime": "mov",
+    "video/x-m4v": "mov",
+    "video/webm": "matroska",
+    "video/x-matroska": "matroska",
+    "video/avi": "avi",
+}
+_KINDS = {_IMAGE_HEADER: "image", AUDIO_HEADER: "audio", VIDEO_HEADER: "video"}
 _SIDE = 32
 
 
 @dataclass(frozen=True)
 class ContentCode:
-    """A 64-bit ISCC Content-Code (Image, or Audio)."""
+    """A 64-bit ISCC Content-Code (Image, Audio or Video)."""
 
     digest: bytes  # the 8 similarity-preserving bytes
     header: bytes = _IMAGE_HEADER  # the ISCC unit's header: its kind
 
     @property
     def kind(self) -> str:
-        """``"image"`` or ``"audio"``."""
-        return "audio" if self.header == AUDIO_HEADER else "image"
+        """``"image"``, ``"audio"`` or ``"video"``."""
+        return _KINDS[self.header]
 
     @property
     def iscc(self) -> str:
@@ -106,12 +131,12 @@ class ContentCode:
 
 
 def code_from_binding(value: str) -> ContentCode | None:
-    """The image or audio code a stored ``io.iscc.v0`` binding (base64) holds; ``None`` for other units."""
+    """The image, audio or video code a stored ``io.iscc.v0`` binding (base64) holds; ``None`` for other units."""
     try:
         raw = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
         return None
-    return ContentCode(raw[2:], raw[:2]) if len(raw) == 10 and raw[:2] in (_IMAGE_HEADER, AUDIO_HEADER) else None
+    return ContentCode(raw[2:], raw[:2]) if len(raw) == 10 and raw[:2] in _KINDS else None
 
 
 def normalised_pixels(
@@ -185,7 +210,7 @@ def nearest(store: ManifestStore, code: ContentCode, max_distance: int | None = 
     (default: the kind's measured threshold), nearest first (then newest): an index lookup by
     band (:meth:`ManifestStore.near_fingerprints`)."""
     if max_distance is None:
-        max_distance = AUDIO_MAX_DISTANCE if code.kind == "audio" else MAX_DISTANCE
+        max_distance = {"audio": AUDIO_MAX_DISTANCE, "video": VIDEO_MAX_DISTANCE}.get(code.kind, MAX_DISTANCE)
     return [CodeMatch(m, d) for m, d in store.near_fingerprints(code.binding, max_distance)]
 
 
@@ -241,3 +266,48 @@ def sound_code(data: bytes) -> ContentCode | None:
     except (InvalidInput, UnsupportedMedia, PayloadTooLarge):  # the mark's reading says why, in words
         return None
     return audio_code(samples, rate)
+
+
+def video_code(data: bytes, mime: str, max_seconds: float = VIDEO_SECONDS) -> ContentCode | None:
+    """The 64-bit ISCC Content-Code Video of a video file's first ``max_seconds``: the MPEG-7
+    frame signatures of its first video stream at ``VIDEO_FPS`` frames a second (FFmpeg's
+    ``signature`` filter, through the ``ffmpeg`` program: Debian ``ffmpeg``), the distinct ones
+    summed and hashed by ``iscc-core``. The file's type (``mime``) names the demuxer and FFmpeg may
+    open only that file, nothing it refers to.
+
+    ``None`` for a type Assay does not sign, a file FFmpeg cannot read, a video with fewer than
+    ``MIN_VIDEO_FRAMES`` distinct frame signatures (a still, or under a second), or without the
+    ``ffmpeg`` program (the service then registers no video code, and says so in its log).
+    """
+    import iscc_core
+
+    demuxer = _DEMUXERS.get(mime)
+    ffmpeg = shutil.which("ffmpeg")
+    if demuxer is None:
+        return None
+    if ffmpeg is None:
+        log.warning("no video content code: the ffmpeg program is not installed")
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "video").write_bytes(data)
+        # the filter writes into the working folder: a relative name needs no escaping
+        graph = f"fps=fps={VIDEO_FPS},signature=format=xml:filename=signature.xml"
+        run = subprocess.run(
+            [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-protocol_whitelist", "file",
+             "-f", demuxer, "-t", f"{max_seconds:g}", "-i", "video",
+             "-map", "0:v:0", "-an", "-sn", "-dn", "-vf", graph, "-f", "null", "-"],
+            cwd=tmp,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )  # fmt: skip
+        out = Path(tmp) / "signature.xml"
+        xml = out.read_text(errors="replace") if run.returncode == 0 and out.exists() else ""
+    if not xml:
+        log.info("no video content code: ffmpeg could not read the video", extra={"stderr": run.stderr[-200:]})
+        return None
+    frames = {tuple(map(int, m.split())) for m in re.findall(r"<FrameSignature>([^<]*)</FrameSignature>", xml)}
+    if len(frames) < MIN_VIDEO_FRAMES or any(len(f) != 380 for f in frames):
+        return None
+    return ContentCode(bytes(iscc_core.soft_hash_video_v0(sorted(frames), bits=64)), VIDEO_HEADER)

@@ -23,7 +23,7 @@ from detect.report import Report, WatermarkFinding
 from detect.trust_naming import ListTrust
 from detect.video import video_watermark_finding
 from provenance.c2pa_io import SUPPORTED_MIME, Ingredient, SignedAsset, sign_asset
-from provenance.content_code import ISCC_ALG, ContentCode, nearest, raster_code, sound_code
+from provenance.content_code import ISCC_ALG, ContentCode, nearest, raster_code, sound_code, video_code
 from provenance.credentials import (
     DEV_SIGNER_NAME,
     SIGNING_ALGS,
@@ -233,11 +233,24 @@ class MediaService:
             )
         return marked, (VIDEO_ALG, AUDIO_ALG) if marked.soundtrack_snr_db is not None else (VIDEO_ALG,)
 
-    def _sound_fingerprints(self, data: bytes) -> list[tuple[str, bytes]]:
-        """A sound's content code as a soft binding to register (none for a short or silent sound)."""
-        with self._decoding(self._sound_pixels(data, DETECT_SECONDS)):
-            code = sound_code(data)
+    def _media_fingerprints(self, data: bytes, mime: str) -> list[tuple[str, bytes]]:
+        """A sound's or a video's content code as a soft binding to register (none for a short or
+        silent sound, a still or unreadable video, or without the program that makes the code)."""
+        code = self._media_code(data, mime)
         return [(ISCC_ALG, code.binding)] if code is not None else []
+
+    def _media_code(self, data: bytes, mime: str) -> ContentCode | None:
+        """A sound's audio code or a video's video code (a video holding only sound: its audio
+        code), made inside the decode budget's share a detection of it holds."""
+        if mime.startswith("audio/") or sound_only(data, mime):
+            with self._decoding(self._sound_pixels(data, DETECT_SECONDS)):
+                return sound_code(data)
+        try:
+            pixels = probe_video(data).detection_pixels()
+        except InvalidInput:
+            return None  # FFmpeg could not read it either: no code
+        with self._decoding(pixels):
+            return video_code(data, mime)
 
     @staticmethod
     def _sound_pixels(data: bytes, max_seconds: float) -> int:
@@ -260,12 +273,11 @@ class MediaService:
         """
         mime = sniff_media(data)
         marked: MarkedImage | MarkedVideo | MarkedAudioFile
-        fingerprints: list[tuple[str, bytes]] = []  # an image's content code, for recovery without its mark
+        fingerprints: list[tuple[str, bytes]] = []  # the content code, for recovery without the mark
         if mime is not None and mime.startswith(("video/", "audio/")):
             marked, algs = self._mark_media(data, mime, key_id)
             source_type = None  # IPTC source types live in image XMP
-            if isinstance(marked, MarkedAudioFile):
-                fingerprints = self._sound_fingerprints(marked.data)
+            fingerprints = self._media_fingerprints(marked.data, mime)
         else:
             with self._decoding(self._header(data).pixels):
                 marked = watermark_file(
@@ -317,7 +329,7 @@ class MediaService:
             SignatureInvalid: signing failed.
         """
         mime = sniff_media(data)
-        fingerprints: list[tuple[str, bytes]] = []  # an image's content code, for recovery by likeness
+        fingerprints: list[tuple[str, bytes]] = []  # the content code, for recovery by likeness
         if mime is None:  # an image: its pixels are decoded first, to refuse truncated or bomb images
             header = self._header(data)
             with self._decoding(header.pixels):
@@ -326,8 +338,8 @@ class MediaService:
             fingerprints = [(ISCC_ALG, code.binding)] if code is not None else []
         if mime not in SUPPORTED_MIME:
             raise UnsupportedMedia(f"C2PA cannot embed a manifest into {mime}")
-        if mime.startswith("audio/"):
-            fingerprints = self._sound_fingerprints(data)
+        if mime.startswith(("audio/", "video/")):
+            fingerprints = self._media_fingerprints(data, mime)
         manifest = asset_manifest(
             title=title,
             software_agent=software_agent or self.settings.generator_name,
@@ -423,7 +435,8 @@ class MediaService:
         return inspect(Content("media", data, mime=mime), self.checks())
 
     def matches_by_content(self, data: bytes) -> tuple[list[SoftBindingMatch], WatermarkFinding]:
-        """Stored manifests for an image, a video or a sound: by its watermark's soft binding, and by exact hash.
+        """Stored manifests for an image, a video or a sound: by its watermark's soft binding, by its
+        content code (a likeness), and by exact hash.
 
         Raises:
             InvalidInput, UnsupportedMedia, PayloadTooLarge: a file that cannot be read, or over the limits.
@@ -442,6 +455,7 @@ class MediaService:
             probe = probe_video(data)
             with self._decoding(probe.detection_pixels()):
                 reading = detect_video(data, self.detector(), max_seconds=VIDEO_SECONDS, probe=probe)
+                code = video_code(data, mime)
             alg, finding = VIDEO_ALG, video_watermark_finding(reading, len(self.detector().keyring))
         else:
             detector = self.detector()
@@ -453,7 +467,7 @@ class MediaService:
         matches: list[SoftBindingMatch] = []
         if reading.found and reading.payload is not None:
             matches = self.store.by_binding(alg, binding_value(reading.payload.to_bytes()))
-        if code is not None:  # registered pictures or sounds like this one, as similar as measured
+        if code is not None:  # registered pictures, sounds or videos like this one, as similar as measured
             matches += [
                 SoftBindingMatch(m.manifest_id, similarity_score=round(100 * m.similarity))
                 for m in nearest(self.store, code)

@@ -198,8 +198,10 @@ function showRecovered(r, thing) {
   $("recovered-card").hidden = !r;
   if (!r) return;
   const likeness = r.through === "content-code";
-  const sound = (lastReport && lastReport.content_type || "").startsWith("audio/");
-  const [kind, alike] = sound ? ["sound", "sounds like a recording"] : ["picture", "looks like a picture"];
+  const [kind, alike] = {
+    audio: ["sound", "sounds like a recording"],
+    video: ["video", "looks like a video"],
+  }[r.content_code] || ["picture", "looks like a picture"];
   $("recovered-intro").textContent = likeness
     ? `The ${thing}'s own credentials were missing and no watermark was found; it ${alike} signed here. A likeness is weaker evidence than a watermark: similar ${kind}s can share a content code.`
     : `The ${thing}'s own credentials were missing; the watermark led to the original signed record.`;
