@@ -37,7 +37,7 @@ import tempfile
 import wave
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -92,7 +92,8 @@ _DEMUXERS = {
     "video/x-matroska": "matroska",
     "video/avi": "avi",
 }
-_KINDS = {_IMAGE_HEADER: "image", AUDIO_HEADER: "audio", VIDEO_HEADER: "video"}
+CodeKind = Literal["image", "audio", "video"]
+_KINDS: dict[bytes, CodeKind] = {_IMAGE_HEADER: "image", AUDIO_HEADER: "audio", VIDEO_HEADER: "video"}
 _SIDE = 32
 
 
@@ -104,7 +105,7 @@ class ContentCode:
     header: bytes = _IMAGE_HEADER  # the ISCC unit's header: its kind
 
     @property
-    def kind(self) -> str:
+    def kind(self) -> CodeKind:
         """``"image"``, ``"audio"`` or ``"video"``."""
         return _KINDS[self.header]
 
