@@ -215,7 +215,7 @@ def image_report(
     """
     not_checked: list[Signal] = ["ai_likelihood"]
     try:
-        raster = read_image(data, **({"max_pixels": max_pixels} if max_pixels else {}))
+        raster = read_image(data, native=True, **({"max_pixels": max_pixels} if max_pixels else {}))
     except InvalidInput as exc:  # damaged pixel data: the credentials can still be read and checked
         raster, damage = None, str(exc)
     found = None

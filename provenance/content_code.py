@@ -95,6 +95,7 @@ _DEMUXERS = {
 CodeKind = Literal["image", "audio", "video"]
 _KINDS: dict[bytes, CodeKind] = {_IMAGE_HEADER: "image", AUDIO_HEADER: "audio", VIDEO_HEADER: "video"}
 _SIDE = 32
+_BAND = 512  # rows converted at a time
 
 
 @dataclass(frozen=True)
@@ -153,16 +154,17 @@ def normalised_pixels(
     """
     px = np.asarray(pixels)
     scale = np.float32(255.0 / peak)
-    if px.ndim == 3:  # ITU-R 601-2 luma, as Pillow's "L" conversion, in one pass (no RGB copy)
-        grey = px.astype(np.float32, copy=False) @ (np.array([0.299, 0.587, 0.114], np.float32) * scale)
-    else:
-        grey = px.astype(np.float32) * scale
-    if alpha is not None:
-        a = np.asarray(alpha, dtype=np.float32) / np.float32(peak if alpha.dtype != np.uint8 else 255.0)
-        grey = grey * a + 255.0 * (1.0 - a)
-    np.rint(grey, out=grey)
-    grey8 = np.clip(grey, 0, 255, out=grey).astype(np.uint8)
-    del grey
+    weights = np.array([0.299, 0.587, 0.114], np.float32) * scale  # ITU-R 601-2 luma, as Pillow's "L"
+    grey8 = np.empty(px.shape[:2], dtype=np.uint8)
+    for y in range(0, px.shape[0], _BAND):  # a band of rows at a time: no float copy of the image
+        band = px[y : y + _BAND].astype(np.float32, copy=False)
+        grey = band @ weights if band.ndim == 3 else band * scale
+        if alpha is not None:
+            a = np.asarray(alpha[y : y + _BAND], dtype=np.float32) / np.float32(
+                peak if alpha.dtype != np.uint8 else 255.0
+            )
+            grey = grey * a + 255.0 * (1.0 - a)
+        grey8[y : y + _BAND] = np.clip(np.rint(grey), 0, 255)
     # a uniform border (the colour of the top-left pixel) is cropped away, as the ISCC prescribes
     differs = grey8 != grey8[0, 0]
     rows, cols = np.flatnonzero(differs.any(axis=1)), np.flatnonzero(differs.any(axis=0))

@@ -80,7 +80,7 @@ def image_detect(source: str, keys: str | None, key_id: str | None, as_json: boo
     from watermark.image import ImageWatermarkDetector, detect_public_marks, read_image
 
     try:
-        raster = read_image(read_image_file(source))
+        raster = read_image(read_image_file(source), native=True)
         detector = ImageWatermarkDetector(TextService(settings_from(keys)).keyring)
         if key_id:
             detector = detector.restricted_to(key_id)

@@ -283,7 +283,7 @@ class MediaService:
                 marked = watermark_file(
                     data, ImageWatermarker(self._keyring()), key_id=key_id, max_pixels=self.settings.max_pixels
                 )
-                code = raster_code(read_image(marked.data, max_pixels=self.settings.max_pixels))
+                code = raster_code(read_image(marked.data, max_pixels=self.settings.max_pixels, native=True))
             mime, algs, source_type = marked.mime_type, (ALG,), TRAINED
             fingerprints = [(ISCC_ALG, code.binding)] if code is not None else []
             if mime not in SUPPORTED_MIME:
@@ -333,7 +333,7 @@ class MediaService:
         if mime is None:  # an image: its pixels are decoded first, to refuse truncated or bomb images
             header = self._header(data)
             with self._decoding(header.pixels):
-                code = raster_code(read_image(data, max_pixels=self.settings.max_pixels))
+                code = raster_code(read_image(data, max_pixels=self.settings.max_pixels, native=True))
             mime = header.mime_type
             fingerprints = [(ISCC_ALG, code.binding)] if code is not None else []
         if mime not in SUPPORTED_MIME:
@@ -460,7 +460,7 @@ class MediaService:
         else:
             detector = self.detector()
             with self._decoding(self._header(data).pixels):
-                raster = read_image(data, max_pixels=self.settings.max_pixels)
+                raster = read_image(data, max_pixels=self.settings.max_pixels, native=True)
                 image = detector.detect_pixels(raster.pixels, peak=raster.peak)
             reading, alg, finding = image, ALG, image_watermark_finding(image, len(detector.keyring))
             code = raster_code(raster)

@@ -43,6 +43,7 @@ __all__ = [
 ]
 
 DEFAULT_MAX_PIXELS = 50_000_000
+_ROWS = 512  # rows converted at a time where a whole-image float copy is not needed
 MIME_TYPES = {
     "JPEG": "image/jpeg",
     "PNG": "image/png",
@@ -54,6 +55,8 @@ MIME_TYPES = {
 _CONVERT_TO_RGB = {"CMYK", "YCbCr", "LAB", "HSV", "RGBX"}
 
 FloatArray = npt.NDArray[np.float32]
+# pixels as decoded for reading only: 8- or 16-bit integers (or float32 for 16-bit colour)
+PixelArray = npt.NDArray[np.float32] | npt.NDArray[np.uint8] | npt.NDArray[np.uint16]
 
 
 @dataclass
@@ -61,14 +64,15 @@ class Raster:
     """Decoded pixels plus what is needed to write them back the way they came.
 
     Attributes:
-        pixels: ``(h, w)`` grey or ``(h, w, 3)`` RGB float32 in ``[0, peak]``, no alpha.
+        pixels: ``(h, w)`` grey or ``(h, w, 3)`` RGB float32 in ``[0, peak]``, no alpha (read with
+            ``native=True``: the decoder's 8- or 16-bit integers, for checks that only read them).
         alpha: the alpha plane in its native dtype, or ``None``.
         peak: 255.0 or 65535.0.
         format: the input's format (``"JPEG"``, ``"PNG"``, ...).
         mode: the input's mode after orientation (``"RGB"``, ``"I;16"``, ``"RGB;16"`` ...).
     """
 
-    pixels: FloatArray
+    pixels: PixelArray
     alpha: npt.NDArray[Any] | None
     peak: float
     format: str
@@ -87,8 +91,15 @@ class Raster:
 
     def rgb8(self) -> npt.NDArray[np.uint8]:
         """The pixels as ``(h, w, 3)`` 8-bit RGB (grey replicated), e.g. for 8-bit-only decoders."""
-        rgb = self.pixels if self.pixels.ndim == 3 else np.dstack([self.pixels] * 3)
-        return np.asarray(np.rint(rgb * (255.0 / self.peak)), dtype=np.uint8)
+        if self.pixels.dtype == np.uint8 and self.pixels.ndim == 3:
+            return self.pixels  # type: ignore[return-value]  # read natively: already 8-bit RGB
+        h, w = self.pixels.shape[:2]
+        out = np.empty((h, w, 3), dtype=np.uint8)
+        scale = np.float32(255.0 / self.peak)
+        for y in range(0, h, _ROWS):  # a band at a time: no float copy of the whole image
+            band = self.pixels[y : y + _ROWS]
+            out[y : y + _ROWS] = np.rint(band * scale)[..., None] if band.ndim == 2 else np.rint(band * scale)
+        return out
 
 
 # What Pillow raises on malformed files besides OSError (found by eval/fuzz.py: a TIFF whose second
@@ -207,8 +218,9 @@ SUFFIXES = {
 }
 
 
-def read_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Raster:
-    """Decode an image file.
+def read_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, native: bool = False) -> Raster:
+    """Decode an image file (``native``: keep the decoder's integers instead of float32, a quarter
+    of the memory, for checks that only read the pixels).
 
     Raises:
         InvalidInput: empty, corrupt or truncated data.
@@ -244,8 +256,8 @@ def read_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Raster:
             arr = arr[..., 0]
     peak = 65535.0 if arr.dtype in (np.uint16, np.int32) else 255.0
     if arr.dtype == np.int32:
-        arr = np.clip(arr, 0, 65535)
-    return Raster(np.asarray(arr, dtype=np.float32), alpha, peak, fmt, mode, options)
+        arr = np.clip(arr, 0, 65535).astype(np.uint16)
+    return Raster(arr if native else np.asarray(arr, dtype=np.float32), alpha, peak, fmt, mode, options)
 
 
 def write_image(raster: Raster, pixels: FloatArray) -> bytes:

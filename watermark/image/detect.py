@@ -221,9 +221,13 @@ class ImageWatermarkDetector:
                 return
 
     def detect_pixels(
-        self, pixels: FloatArray, *, peak: float, on_decode: Callable[[bytes, int], None] | None = None
+        self,
+        pixels: FloatArray | npt.NDArray[np.integer],
+        *,
+        peak: float,
+        on_decode: Callable[[bytes, int], None] | None = None,
     ) -> ImageDetection:
-        """Look for a mark in ``(h, w)`` grey or ``(h, w, 3)`` RGB float pixels in ``[0, peak]``.
+        """Look for a mark in ``(h, w)`` grey or ``(h, w, 3)`` RGB pixels (float or integer) in ``[0, peak]``.
 
         Args:
             pixels: the image.
@@ -234,7 +238,7 @@ class ImageWatermarkDetector:
         height, width = pixels.shape[:2]
         if min(height, width) < MIN_DETECT_SIDE:
             return ImageDetection(found=False, p_value=1.0, fpr=self.fpr, decodes=0, searched=False, reason="too-small")
-        y = luma(pixels) * np.float32(255.0 / peak)
+        y = luma(pixels, 255.0 / peak)
         frame, _ = detection_frame(y)
         residual = whiten(frame)
         attempt = _Attempt(on_decode=on_decode)

@@ -37,6 +37,7 @@ _LOW_AMPS = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0)  # what it may be, image by i
 _SSIM_FLOOR = 0.981  # mean SSIM (after rounding) the flat copy may not push an image below
 _HEADROOM_BLUR = 12.0  # smoothness of the shift off the clipping bounds, in canonical cells
 _DARK = (4.0, 32.0)  # luma (8-bit levels) below which the flat copy fades out, and where it is whole
+_BAND = 512  # rows converted at a time
 _ERODE = 3.0  # texture counts only where the whole neighbourhood (radius, cells) is textured
 
 FloatArray = npt.NDArray[np.float32]
@@ -48,12 +49,19 @@ def working_scale(height: int, width: int) -> float:
     return max(1.0, min(height, width) / REFERENCE_SIDE)
 
 
-def luma(pixels: FloatArray) -> FloatArray:
-    """BT.601 luminance of ``(h, w)`` grey or ``(h, w, 3)`` RGB pixels, same scale as the input."""
-    if pixels.ndim == 2:
+def luma(pixels: npt.NDArray[np.float32] | npt.NDArray[np.integer], scale: float | None = None) -> FloatArray:
+    """BT.601 luminance of ``(h, w)`` grey or ``(h, w, 3)`` RGB pixels (float or integer), same
+    scale as the input or times ``scale`` (then always a new array). Worked in bands of rows: no
+    float copy of a whole integer or colour image."""
+    if pixels.ndim == 2 and scale is None:
         return pixels.astype(np.float32, copy=False)
     weights = np.array([0.299, 0.587, 0.114], dtype=np.float32)
-    return np.asarray(pixels[..., :3] @ weights, dtype=np.float32)
+    out = np.empty(pixels.shape[:2], dtype=np.float32)
+    for y in range(0, pixels.shape[0], _BAND):
+        band = pixels[y : y + _BAND].astype(np.float32, copy=False)
+        row = band if band.ndim == 2 else band[..., :3] @ weights
+        out[y : y + _BAND] = row if scale is None else row * np.float32(scale)
+    return out
 
 
 def _pattern(tile: npt.NDArray[np.float64], height: int, width: int, scale: float) -> FloatArray:

@@ -53,11 +53,12 @@ def watermark_file(
         UnknownKey: ``key_id`` is not in the marker's key ring.
     """
     raster = read_image(data, max_pixels=max_pixels)
+    pixels = np.asarray(raster.pixels, dtype=np.float32)  # read as float32: the same array
     rid = new_record_id() if record_id is None else record_id
-    marked, payload = marker.mark_pixels(raster.pixels, peak=raster.peak, record_id=rid, key_id=key_id)
+    marked, payload = marker.mark_pixels(pixels, peak=raster.peak, record_id=rid, key_id=key_id)
     out = write_image(raster, marked)
     written = np.rint(marked)
-    mse = float(np.mean((written - raster.pixels) ** 2))
+    mse = float(np.mean((written - pixels) ** 2))
     psnr = float("inf") if mse == 0 else 10.0 * float(np.log10(raster.peak**2 / mse))
     key = marker.keyring.get(key_id) if key_id else marker.keyring.active
     h, w = raster.pixels.shape[:2]
@@ -68,5 +69,5 @@ def detect_file(
     data: bytes, detector: ImageWatermarkDetector, *, max_pixels: int = DEFAULT_MAX_PIXELS
 ) -> ImageDetection:
     """Look for an Assay watermark in an image file (any size; below 128 px it reports ``too-small``)."""
-    raster = read_image(data, max_pixels=max_pixels)
+    raster = read_image(data, max_pixels=max_pixels, native=True)
     return detector.detect_pixels(raster.pixels, peak=raster.peak)

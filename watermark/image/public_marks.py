@@ -47,6 +47,7 @@ PUBLIC_MARKS = (
 )
 DECISION_P = 1e-6
 _HAAR = 0.7071067811865476
+_BAND = 1024  # image rows decoded at a time (a multiple of 8)
 
 
 @dataclass(frozen=True)
@@ -76,17 +77,34 @@ class PublicMarkDetection:
 
 def dwtdct_bits(bgr: npt.NDArray[np.uint8], length: int) -> npt.NDArray[np.bool_]:
     """The ``length`` bits ``imwatermark``'s dwtDct decoder reads from a ``(h, w, 3)`` uint8 BGR image."""
-    rows, cols = bgr.shape[0] // 4 * 4, bgr.shape[1] // 4 * 4
-    u = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV)[:rows, :cols, 1].astype(np.float64)
-    # Haar approximation band, in PyWavelets' own order of operations: the decision below sits on
-    # multiples of 18, so the last bit of rounding decides some votes.
-    c = _HAAR
-    ll = (u[0::2, 0::2] * c + u[1::2, 0::2] * c) * c + (u[0::2, 1::2] * c + u[1::2, 1::2] * c) * c
-    bh, bw = ll.shape[0] // 4, ll.shape[1] // 4
-    blocks = ll[: bh * 4, : bw * 4].reshape(bh, 4, bw, 4).transpose(0, 2, 1, 3).reshape(bh * bw, 16)
-    pos = np.argmax(np.abs(blocks[:, 1:]), axis=1) + 1
-    value = np.abs(blocks[np.arange(len(blocks)), pos])
-    votes = (value % 36.0) > 18.0
+    return _bits(_votes(bgr, cv2.COLOR_BGR2YUV), length)
+
+
+def _votes(image: npt.NDArray[np.uint8], conversion: int) -> npt.NDArray[np.bool_]:
+    """Each 4 x 4 block's vote, in the decoder's order (row-major over blocks), from an image
+    converted to YUV by ``conversion``. Worked in bands of ``_BAND`` rows (whole rows of blocks):
+    the conversion is per pixel and each block sees only its own 8 x 8 pixels, so the votes are
+    those of the whole image at once, for a band's memory instead of the image's float copies."""
+    usable_rows = image.shape[0] // 8 * 8  # 4 x 4 blocks of the half-size approximation band
+    usable_cols = image.shape[1] // 8 * 8
+    out = []
+    for y in range(0, usable_rows, _BAND):
+        band = image[y : min(y + _BAND, usable_rows), :usable_cols]
+        u = cv2.cvtColor(np.ascontiguousarray(band), conversion)[..., 1].astype(np.float64)
+        # Haar approximation band, in PyWavelets' own order of operations: the decision below sits on
+        # multiples of 18, so the last bit of rounding decides some votes.
+        c = _HAAR
+        ll = (u[0::2, 0::2] * c + u[1::2, 0::2] * c) * c + (u[0::2, 1::2] * c + u[1::2, 1::2] * c) * c
+        bh, bw = ll.shape[0] // 4, ll.shape[1] // 4
+        blocks = ll.reshape(bh, 4, bw, 4).transpose(0, 2, 1, 3).reshape(bh * bw, 16)
+        pos = np.argmax(np.abs(blocks[:, 1:]), axis=1) + 1
+        value = np.abs(blocks[np.arange(len(blocks)), pos])
+        out.append((value % 36.0) > 18.0)
+    return np.concatenate(out) if out else np.zeros(0, dtype=bool)
+
+
+def _bits(votes: npt.NDArray[np.bool_], length: int) -> npt.NDArray[np.bool_]:
+    """The majority of the votes for each of ``length`` bits repeated over the blocks."""
     index = np.arange(len(votes)) % length
     ones = np.bincount(index, weights=votes, minlength=length)
     count = np.bincount(index, minlength=length)
@@ -100,11 +118,12 @@ def detect_public_marks(rgb: npt.NDArray[np.uint8]) -> list[PublicMarkDetection]
     """
     if rgb.ndim != 3 or rgb.shape[0] * rgb.shape[1] < 256 * 256:
         return []
-    orders = (np.ascontiguousarray(rgb[..., ::-1]), np.ascontiguousarray(rgb))  # true BGR, diffusers' RGB-as-BGR
+    # the true channel order (RGB converted as RGB), and diffusers' RGB handed over as BGR
+    orders = [_votes(rgb, cv2.COLOR_RGB2YUV), _votes(rgb, cv2.COLOR_BGR2YUV)]
     results = []
     for mark in PUBLIC_MARKS:
         expected = np.array(mark.bits, dtype=bool)
-        matched = max(int(np.sum(dwtdct_bits(img, len(expected)) == expected)) for img in orders)
+        matched = max(int(np.sum(_bits(votes, len(expected)) == expected)) for votes in orders)
         p = min(1.0, 2.0 * float(binom.sf(matched - 1, len(expected), 0.5)))
         results.append(PublicMarkDetection(mark.name, mark.generator, matched, len(expected), p, p <= DECISION_P))
     return results
