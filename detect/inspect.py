@@ -130,7 +130,7 @@ class Checks:
         texts: the text side (None: texts refused).
         store: the manifest store, for recovery through a watermark (None: not tried).
         max_pixels: the largest image decoded.
-        decoding: holds a share of the process's decode budget (in image pixels) while an image's
+        decoding: holds a share of the process's decode budget (in bytes) while an image's
             pixels or a video's frames are in memory.
         trust: names who vouches for a trusted signer (None: reports say only "trusted").
     """
@@ -177,7 +177,7 @@ def inspect(content: Content, checks: Checks, *, key_id: str | None = None) -> R
     if header is None or header.pixels > checks.max_pixels:  # read again for the limit's own error
         header = read_header(content.data, max_pixels=checks.max_pixels)
     found = read_labels(content.data, header.mime_type)
-    with checks.decoding(header.pixels):
+    with checks.decoding(header.check_bytes):
         report = image_report(
             content.data,
             header.mime_type,
@@ -274,13 +274,13 @@ def inspect_media(
             probe = probe_video(data)
         except InvalidInput:
             probe = None  # nothing will be decoded: the finding says why
-        with decoding(probe.detection_pixels() if probe is not None else 1):
+        with decoding(probe.detection_bytes() if probe is not None else 1):
             finding, reading = video_watermark(data, video_detector, max_seconds=video_seconds, probe=probe)
         watermarks.append(finding)
     held = 1  # the decode budget a sound's reading holds
     if has_sound and audio_detector is not None:
         try:
-            held = probe_audio(data).held_pixels(audio_seconds)
+            held = probe_audio(data).held_bytes(audio_seconds)
         except InvalidInput:
             held = 1  # nothing will be decoded: the finding says why
         with decoding(held):
@@ -293,7 +293,7 @@ def inspect_media(
     if store is not None and reading is not None and c2pa and (provenance is None or not provenance.present):
         recovered = recover_credentials(data, mime, reading, store, trust_anchors=trust_anchors, trust=trust, alg=alg)
         if recovered is None and (sound or probe is not None):  # the mark is gone: like a signed sound or video?
-            with decoding(held if probe is None else probe.detection_pixels()):
+            with decoding(held if probe is None else probe.detection_bytes()):
                 code = sound_code(data) if probe is None else video_code(data, mime)
             recovered = recover_by_content_code(
                 data, mime, code, reading.p_value, store, trust_anchors=trust_anchors, trust=trust

@@ -158,7 +158,7 @@ def _target(name: str) -> Callable[[bytes], None]:
 
         def video(data: bytes) -> None:
             with contextlib.suppress(AssayError):
-                probe_video(data).detection_pixels()
+                probe_video(data).detection_bytes()
                 detect_video(data, detector, max_seconds=2.0, dense_seconds=1.0)
                 mark_video(data, marker, max_frames=12, max_pixel_frames=12 * 320 * 256)
 
@@ -172,7 +172,7 @@ def _target(name: str) -> Callable[[bytes], None]:
 
         def audio(data: bytes) -> None:
             with contextlib.suppress(AssayError):
-                probe_audio(data).held_pixels(8.0)
+                probe_audio(data).held_bytes(8.0)
                 detect_audio(data, listener, max_seconds=8.0)
                 mark_audio(data, speaker, max_seconds=8.0)
 

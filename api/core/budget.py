@@ -1,10 +1,10 @@
-"""A bound on the pixels one process decodes at once, so concurrent large images cannot exhaust memory.
+"""A bound on the memory one process spends decoding at once, so concurrent large images cannot exhaust it.
 
-Decoding and checking an image costs memory in proportion to its pixels (about 47 bytes a pixel on
-the verification path, measured: 8-bit planes, float copies, the detection frame). Each image operation
-reserves its pixel count before it decodes; requests beyond the budget wait their turn, and one that
-cannot start within the timeout is refused with :class:`Overloaded` (503 with ``Retry-After``).
-An image larger than the whole budget runs alone.
+Each image, video or sound operation reserves what it holds at its peak, in bytes, before it
+decodes (:attr:`watermark.image.codec.ImageHeader.check_bytes` and ``mark_bytes``, measured per
+pixel, channel and sample size; a video's and a sound's probes likewise); requests beyond the
+budget wait their turn, and one that cannot start within the timeout is refused with
+:class:`Overloaded` (503 with ``Retry-After``). An operation larger than the whole budget runs alone.
 """
 
 from __future__ import annotations
@@ -20,23 +20,23 @@ __all__ = ["DecodeBudget"]
 
 
 class DecodeBudget:
-    """Pixels under decoding at once in this process, at most ``total_pixels``."""
+    """Bytes held by decoding at once in this process, at most ``total_bytes``."""
 
-    def __init__(self, total_pixels: int) -> None:
-        if total_pixels < 1:
-            raise ValueError(f"total_pixels must be >= 1, got {total_pixels}")
-        self.total = total_pixels
+    def __init__(self, total_bytes: int) -> None:
+        if total_bytes < 1:
+            raise ValueError(f"total_bytes must be >= 1, got {total_bytes}")
+        self.total = total_bytes
         self.used = 0
         self._cond = threading.Condition()
 
     @contextmanager
-    def reserve(self, pixels: int, *, timeout: float) -> Iterator[None]:
-        """Hold ``pixels`` of the budget while the block runs.
+    def reserve(self, nbytes: int, *, timeout: float) -> Iterator[None]:
+        """Hold ``nbytes`` of the budget while the block runs.
 
         Raises:
-            Overloaded: the pixels did not become free within ``timeout`` seconds.
+            Overloaded: the bytes did not become free within ``timeout`` seconds.
         """
-        need = max(1, min(pixels, self.total))
+        need = max(1, min(nbytes, self.total))
         with self._cond:
             if not self._cond.wait_for(lambda: self.used + need <= self.total, timeout=timeout):
                 raise Overloaded(

@@ -97,15 +97,15 @@ class MediaService:
         self._trust_list: TrustList | None = None
         self._detector: ImageWatermarkDetector | None = None
         self._audio_detector: AudioWatermarkDetector | None = None
-        self.budget = DecodeBudget(settings.decode_budget_pixels)
+        self.budget = DecodeBudget(settings.decode_budget)
 
-    def _decoding(self, pixels: int) -> AbstractContextManager[None]:
-        """Hold ``pixels`` (image pixels, about 47 bytes each) of the process's decode budget.
+    def _decoding(self, nbytes: int) -> AbstractContextManager[None]:
+        """Hold ``nbytes`` of the process's decode budget.
 
         Raises:
             Overloaded: no room within half the request timeout.
         """
-        return self.budget.reserve(pixels, timeout=self.settings.request_timeout_s / 2)
+        return self.budget.reserve(nbytes, timeout=self.settings.request_timeout_s / 2)
 
     def _header(self, data: bytes) -> ImageHeader:
         """The image's header (no pixel decode).
@@ -218,10 +218,10 @@ class MediaService:
         speaker = AudioWatermarker(ring, strength=self.settings.audio_strength)
         if mime.startswith("audio/"):
             seconds = self.settings.max_audio_seconds
-            with self._decoding(self._sound_pixels(data, seconds)):
+            with self._decoding(self._sound_bytes(data, seconds)):
                 return mark_audio(data, speaker, key_id=key_id, max_seconds=seconds), (AUDIO_ALG,)
         seconds = self.settings.max_audio_seconds
-        with self._decoding(probe_video(data).marking_pixels() + self._sound_pixels(data, seconds)):
+        with self._decoding(probe_video(data).marking_bytes() + self._sound_bytes(data, seconds)):
             marked = mark_video(
                 data,
                 VideoMarker(ring),
@@ -243,24 +243,24 @@ class MediaService:
         """A sound's audio code or a video's video code (a video holding only sound: its audio
         code), made inside the decode budget's share a detection of it holds."""
         if mime.startswith("audio/") or sound_only(data, mime):
-            with self._decoding(self._sound_pixels(data, DETECT_SECONDS)):
+            with self._decoding(self._sound_bytes(data, DETECT_SECONDS)):
                 return sound_code(data)
         try:
-            pixels = probe_video(data).detection_pixels()
+            held = probe_video(data).detection_bytes()
         except InvalidInput:
             return None  # FFmpeg could not read it either: no code
-        with self._decoding(pixels):
+        with self._decoding(held):
             return video_code(data, mime)
 
     @staticmethod
-    def _sound_pixels(data: bytes, max_seconds: float) -> int:
-        """What marking a sound or a video's soundtrack (at most ``max_seconds``) holds, in image
-        pixels of the decode budget (0: none, or unreadable: marking then says why)."""
+    def _sound_bytes(data: bytes, max_seconds: float) -> int:
+        """What marking a sound or a video's soundtrack (at most ``max_seconds``) holds, in bytes
+        of the decode budget (0: none, or unreadable: marking then says why)."""
         try:
             probe = probe_audio(data)
         except InvalidInput:
             return 0
-        return probe.held_pixels(max_seconds)
+        return probe.held_bytes(max_seconds)
 
     def watermark_and_sign(self, data: bytes, *, title: str, key_id: str | None = None) -> SignedResult:
         """Watermark an image, a video or a sound, sign a manifest declaring AI origin soft-bound
@@ -279,7 +279,7 @@ class MediaService:
             source_type = None  # IPTC source types live in image XMP
             fingerprints = self._media_fingerprints(marked.data, mime)
         else:
-            with self._decoding(self._header(data).pixels):
+            with self._decoding(self._header(data).mark_bytes):
                 marked = watermark_file(
                     data, ImageWatermarker(self._keyring()), key_id=key_id, max_pixels=self.settings.max_pixels
                 )
@@ -332,7 +332,7 @@ class MediaService:
         fingerprints: list[tuple[str, bytes]] = []  # the content code, for recovery by likeness
         if mime is None:  # an image: its pixels are decoded first, to refuse truncated or bomb images
             header = self._header(data)
-            with self._decoding(header.pixels):
+            with self._decoding(header.check_bytes):
                 code = raster_code(read_image(data, max_pixels=self.settings.max_pixels, native=True))
             mime = header.mime_type
             fingerprints = [(ISCC_ALG, code.binding)] if code is not None else []
@@ -447,19 +447,19 @@ class MediaService:
         code: ContentCode | None = None
         if mime is not None and (mime.startswith("audio/") or sound_only(data, mime)):
             audio = self.audio_detector()
-            with self._decoding(probe_audio(data).held_pixels(DETECT_SECONDS)):
+            with self._decoding(probe_audio(data).held_bytes(DETECT_SECONDS)):
                 reading = detect_audio(data, audio)
                 code = sound_code(data)
             alg, finding = AUDIO_ALG, audio_watermark_finding(reading, len(audio.keyring))
         elif mime is not None and mime.startswith("video/"):
             probe = probe_video(data)
-            with self._decoding(probe.detection_pixels()):
+            with self._decoding(probe.detection_bytes()):
                 reading = detect_video(data, self.detector(), max_seconds=VIDEO_SECONDS, probe=probe)
                 code = video_code(data, mime)
             alg, finding = VIDEO_ALG, video_watermark_finding(reading, len(self.detector().keyring))
         else:
             detector = self.detector()
-            with self._decoding(self._header(data).pixels):
+            with self._decoding(self._header(data).check_bytes):
                 raster = read_image(data, max_pixels=self.settings.max_pixels, native=True)
                 image = detector.detect_pixels(raster.pixels, peak=raster.peak)
             reading, alg, finding = image, ALG, image_watermark_finding(image, len(detector.keyring))

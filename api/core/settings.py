@@ -146,11 +146,27 @@ class Settings(BaseSettings):
         default=600.0, gt=5.5, le=36_000.0, description="Longest sound (seconds) watermarked here."
     )
     request_timeout_s: float = Field(default=120.0, gt=0, description="Longest a request may take before a 503.")
-    decode_budget_pixels: int = Field(
-        default=64_000_000,
-        ge=65_536,
-        description="Pixels one process decodes at once (about 47 bytes each); more images wait, then 503.",
+    decode_budget_bytes: int = Field(
+        default=1 << 30,
+        ge=16 << 20,
+        description="Memory (bytes) one process may hold decoding images, videos and sounds at once, counted "
+        "per file from its size, channels and depth (checking a 49 MP colour image: about 0.7 GB); more "
+        "files wait, then 503.",
     )
+    decode_budget_pixels: int | None = Field(
+        default=None,
+        ge=65_536,
+        description="Deprecated: the budget in image pixels, as before; counted as 47 bytes each (what a "
+        "pixel cost then) where decode_budget_bytes is not set.",
+    )
+
+    @property
+    def decode_budget(self) -> int:
+        """The decode budget in bytes (``decode_budget_pixels``, if set alone, at 47 bytes a pixel)."""
+        if self.decode_budget_pixels is not None and "decode_budget_bytes" not in self.model_fields_set:
+            return self.decode_budget_pixels * 47
+        return self.decode_budget_bytes
+
     redis_url: SecretStr | None = Field(
         default=None,
         description="Redis URL: rate limits shared by every worker and machine; unset = limits per process.",

@@ -190,3 +190,52 @@ def test_the_first_key_ring_is_made_once_under_concurrent_first_use(env: Path) -
         t.join()
     assert not errors and len(set(rings)) == 1 and len(rings) == len(services)
     assert [p.name for p in env.iterdir() if p.name.startswith((".keys", "keys"))] == ["keys.toml"]
+
+
+def _gradient_png(side: int, mode: str) -> bytes:
+    ramp = Image.linear_gradient("L").resize((side, side))
+    noise = Image.effect_noise((side, side), 12)
+    im = Image.merge("RGB", (ramp, noise, ramp.transpose(Image.Transpose.ROTATE_90))) if mode == "RGB" else noise
+    buf = io.BytesIO()
+    im.save(buf, "PNG", compress_level=1)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB"])
+def test_what_the_budget_reserves_bounds_what_checking_and_marking_hold(mode: str) -> None:
+    """The decode budget counts bytes from the header (size, channels, depth): the traced peak of
+    checking an image (read at native precision) and of marking it stays under what is reserved,
+    and a colour image reserves more than a grey one of the same size."""
+    import tracemalloc
+
+    from detect.content import Content
+    from detect.inspect import Checks, inspect
+    from watermark.image import ImageWatermarkDetector, ImageWatermarker, watermark_file
+    from watermark.image.codec import read_header
+    from watermark.keys import KeyRing, Secret, WatermarkKey
+
+    ring = KeyRing([WatermarkKey("img", "kgw", Secret(b"budget-test-secret-000000000000"))])
+    data = _gradient_png(1536, mode)
+    header = read_header(data)
+    assert (header.channels, header.sample_bytes) == ((3 if mode == "RGB" else 1), 1)
+    checks = Checks(image_detector=ImageWatermarkDetector(ring))
+    inspect(Content("image", _gradient_png(300, mode)), checks)  # warm: caches and lazy imports
+    for work, reserved in (
+        (lambda: inspect(Content("image", data), checks), header.check_bytes),
+        (lambda: watermark_file(data, ImageWatermarker(ring)), header.mark_bytes),
+    ):
+        tracemalloc.start()
+        work()
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert peak <= reserved, (mode, peak / header.pixels, reserved / header.pixels)
+    grey, colour = read_header(_gradient_png(600, "L")), read_header(_gradient_png(600, "RGB"))
+    assert colour.check_bytes > grey.check_bytes and colour.mark_bytes > grey.mark_bytes
+
+
+def test_the_budget_in_pixels_of_earlier_configurations_is_still_honoured() -> None:
+    from api.core.settings import Settings
+
+    assert Settings().decode_budget == 1 << 30
+    assert Settings(decode_budget_pixels=64_000_000).decode_budget == 64_000_000 * 47
+    assert Settings(decode_budget_pixels=64_000_000, decode_budget_bytes=2 << 30).decode_budget == 2 << 30

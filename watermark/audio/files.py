@@ -62,12 +62,12 @@ class AudioProbe:
     container: str
     bit_rate: int | None = None  # the stream's, where the header says
 
-    def held_pixels(self, seconds: float) -> int:
-        """What holding this sound, or its first ``seconds``, costs in image pixels of the decode
-        budget (about 47 bytes each): the decoded samples in float32, the mark and the output in
-        float64, the encoder's copy (about 28 bytes per sample and channel)."""
+    def held_bytes(self, seconds: float) -> int:
+        """What holding this sound, or its first ``seconds``, costs in bytes of the decode budget:
+        the decoded samples in float32, the mark and the output in float64, the encoder's copy
+        (about 28 bytes per sample and channel)."""
         held = min(self.seconds, seconds) if self.seconds else seconds
-        return int(held * self.rate * self.channels * 28 / 47) + 1
+        return int(held * self.rate * self.channels * 28) + 1
 
 
 @dataclass(frozen=True)

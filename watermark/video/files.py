@@ -119,18 +119,16 @@ class VideoProbe:
     height: int
     seconds: float | None
 
-    def detection_pixels(self, samples: int = SAMPLES) -> int:
-        """What reading the mark holds in memory, in image pixels of the decode budget (about 47
-        bytes each): the decoder's reference frames at full size (about half an image pixel per
-        frame pixel) and ``samples + 1`` float frames at the working scale."""
+    def detection_bytes(self, samples: int = SAMPLES) -> int:
+        """What reading the mark holds in memory, in bytes: the decoder's reference frames at full
+        size (about 24 bytes per frame pixel) and ``samples + 1`` float frames at the working scale."""
         ww, wh = _working_size(self.width, self.height)
-        return self.width * self.height // 2 + (samples + 1) * ww * wh // 2
+        return 24 * (self.width * self.height + (samples + 1) * ww * wh)
 
-    def marking_pixels(self) -> int:
-        """What marking holds, in image pixels of the decode budget: the first frame's float copies
-        while the mark is planned (as an image's check costs) and the codecs' frames, about twice
-        the frame's pixels."""
-        return 2 * self.width * self.height
+    def marking_bytes(self) -> int:
+        """What marking holds, in bytes: the first frame's float copies while the mark is planned
+        and the codecs' frames, about 94 bytes per frame pixel."""
+        return 94 * self.width * self.height
 
 
 def _video_stream(src: av.container.InputContainer) -> av.VideoStream:
