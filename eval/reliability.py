@@ -131,7 +131,7 @@ def run(label: str, *, requests: int, budget: int | None, colour: bool = False) 
             "peak_rss_gib": round(max(rss) / 2**30, 2),
             "healthz_ms": {
                 "median": round(1000 * statistics.median(health), 1),
-                "p99": round(1000 * statistics.quantiles(health, n=100)[98], 1),
+                "p99": round(1000 * statistics.quantiles(health, n=100, method="inclusive")[98], 1),
                 "max": round(1000 * max(health), 1),
                 "over_100ms": sum(h > 0.1 for h in health),
                 "samples": len(health),

@@ -9,6 +9,8 @@ budget wait their turn, and one that cannot start within the timeout is refused 
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import math
 import threading
 from collections.abc import Iterator
@@ -16,7 +18,30 @@ from contextlib import contextmanager
 
 from watermark.errors import Overloaded
 
-__all__ = ["DecodeBudget"]
+__all__ = ["DecodeBudget", "limit_heaps", "release_freed_memory"]
+
+_TRIM_BYTES = 64 << 20  # operations that held more give their freed memory back to the system
+_HEAPS = 2  # glibc heaps (arenas) that threads share
+_libc_name = ctypes.util.find_library("c")
+_libc = ctypes.CDLL(_libc_name) if _libc_name else None
+_malloc_trim = getattr(_libc, "malloc_trim", None)
+_mallopt = getattr(_libc, "mallopt", None)
+
+
+def limit_heaps() -> None:
+    """Let threads share ``_HEAPS`` C heaps instead of one each (glibc's ``M_ARENA_MAX``; a no-op
+    elsewhere): each heap keeps a high-water mark of what it held, so forty request threads that
+    each checked a large image would each keep one. Call before the threads start."""
+    if _mallopt is not None:
+        _mallopt(-8, _HEAPS)  # M_ARENA_MAX
+
+
+def release_freed_memory() -> None:
+    """Hand the memory that C allocations freed back to the system (glibc's ``malloc_trim``; a
+    no-op elsewhere). Worked in bands, a large image's copies are allocated from per-thread heaps
+    that keep what is freed: without this, every thread that checked a large image keeps its peak."""
+    if _malloc_trim is not None:
+        _malloc_trim(0)
 
 
 class DecodeBudget:
@@ -47,6 +72,8 @@ class DecodeBudget:
         try:
             yield
         finally:
+            if need >= _TRIM_BYTES:
+                release_freed_memory()
             with self._cond:
                 self.used -= need
                 self._cond.notify_all()

@@ -20,6 +20,7 @@ from api.core.audit import AuditEntry, AuditLog
 from api.core.audit_tree import AuditTree, load_log_signer
 from api.core.auth import ApiKeys, write_secret_file
 from api.core.batching import GenerationBatcher
+from api.core.budget import limit_heaps
 from api.core.feedback import FeedbackStore
 from api.core.media_service import MediaService
 from api.core.metrics import Metrics
@@ -75,6 +76,7 @@ class Runtime:
         """
         if settings.threads is not None:
             limit_threads(settings.threads)
+        limit_heaps()
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         settings.data_dir.chmod(0o700)  # keys, the admin token, the audit log and the database live here
         engine = open_engine(settings.database_url)
