@@ -9,6 +9,7 @@ from typing import Literal
 
 __all__ = [
     "AI_SOURCE_TYPES",
+    "CODE_NOUNS",
     "HARD_BINDING_FAILURES",
     "NOT_AI_SOURCE_TYPES",
     "action_in_words",
@@ -18,6 +19,9 @@ __all__ = [
     "inception_signal",
     "source_type_name",
 ]
+
+# what a content code of each kind is the code of, in words
+CODE_NOUNS = {"image": "picture", "audio": "sound", "video": "video"}
 
 AI_SOURCE_TYPES = frozenset(
     {"trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia", "algorithmicMedia", "compositeSynthetic"}

@@ -27,7 +27,7 @@ from provenance.text_manifest import check_text_binding
 from provenance.text_records import TextMatch, TextRecordIndex
 from watermark.image.payload import Payload
 
-from .labels import HARD_BINDING_FAILURES
+from .labels import CODE_NOUNS, HARD_BINDING_FAILURES
 from .manifest import manifest_finding
 from .report import RecoveredFinding
 from .trust_naming import TrustNaming
@@ -127,8 +127,7 @@ def recover_by_content_code(
         return None
     best = matches[0]
     verification, hard_ok, state = _validated(data, mime, best.manifest_id, store, trust_anchors)
-    thing = {"audio": "sound", "video": "video"}.get(code.kind, "picture")
-    looks = "sounds" if code.kind == "audio" else "looks"
+    thing, looks = CODE_NOUNS[code.kind], "sounds" if code.kind == "audio" else "looks"
     return RecoveredFinding(
         manifest=manifest_finding(verification, content_may_differ=True, trust=trust),
         soft_binding_alg=ISCC_ALG,

@@ -14,7 +14,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import Literal
 
-from .labels import HARD_BINDING_FAILURES, fmt_p
+from .labels import CODE_NOUNS, HARD_BINDING_FAILURES, fmt_p
 from .report import (
     AiLikelihoodFinding,
     Evidence,
@@ -309,8 +309,7 @@ def _details(
             else:
                 lines.append(f"  {'trust' if f.concerns == 'trust' else 'problem'}: {f.explanation} ({code})")
     if recovered is not None:
-        thing = {"audio": "sound", "video": "video"}.get(recovered.content_code or "", "picture")
-        likeness = f"the {thing}'s content code"
+        likeness = f"the {CODE_NOUNS.get(recovered.content_code or '', 'picture')}'s content code"
         how = {"watermark": "the watermark", "fingerprint": "the text's fingerprint"}.get(recovered.through, likeness)
         lines.append(f"  found through {how} (soft binding {recovered.soft_binding_alg})")
     if ai is not None:

@@ -241,13 +241,17 @@ def audio_code(samples: npt.NDArray[np.floating], rate: int) -> ContentCode | No
             w.setsampwidth(2)
             w.setframerate(rate)
             w.writeframes((np.clip(mono, -1.0, 1.0) * 32767.0).astype("<i2").tobytes())
-        run = subprocess.run(
-            [fpcalc, "-raw", "-json", "-signed", "-length", "0", str(path)],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        try:
+            run = subprocess.run(
+                [fpcalc, "-raw", "-json", "-signed", "-length", "0", str(path)],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            log.warning("no audio content code: fpcalc took over 120 s")
+            return None
     try:  # fpcalc may complain about the end of a file and still print the whole fingerprint
         fingerprint = json.loads(run.stdout)["fingerprint"]
     except (ValueError, KeyError, TypeError):
@@ -295,16 +299,20 @@ def video_code(data: bytes, mime: str, max_seconds: float = VIDEO_SECONDS) -> Co
         (Path(tmp) / "video").write_bytes(data)
         # the filter writes into the working folder: a relative name needs no escaping
         graph = f"fps=fps={VIDEO_FPS},signature=format=xml:filename=signature.xml"
-        run = subprocess.run(
-            [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-protocol_whitelist", "file",
-             "-f", demuxer, "-t", f"{max_seconds:g}", "-i", "video",
-             "-map", "0:v:0", "-an", "-sn", "-dn", "-vf", graph, "-f", "null", "-"],
-            cwd=tmp,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )  # fmt: skip
+        try:
+            run = subprocess.run(
+                [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-protocol_whitelist", "file",
+                 "-f", demuxer, "-t", f"{max_seconds:g}", "-i", "video",
+                 "-map", "0:v:0", "-an", "-sn", "-dn", "-vf", graph, "-f", "null", "-"],
+                cwd=tmp,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+            )  # fmt: skip
+        except subprocess.TimeoutExpired:
+            log.warning("no video content code: ffmpeg took over 300 s")
+            return None
         out = Path(tmp) / "signature.xml"
         xml = out.read_text(errors="replace") if run.returncode == 0 and out.exists() else ""
     if not xml:

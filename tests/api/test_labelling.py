@@ -330,11 +330,15 @@ def test_a_video_is_watermarked_labelled_and_signed_through_the_service(env: Pat
     assert recovered["soft_binding_alg"] == "com.assay.video-lowband.1" and not recovered["hard_binding_matches"]
     assert "recovered" not in stripped["not_checked"]
 
-    # signed without a watermark, then stripped and re-encoded: its content code (the ISCC video
-    # code of its MPEG-7 frame signatures, registered at signing) finds it, as a likeness
+    # another video signed without a watermark, then stripped and re-encoded: its content code (the
+    # ISCC video code of its MPEG-7 frame signatures, registered at signing) finds it, as a likeness
+    from skimage import data as skdata
+
+    from tests.provenance.test_content_code import _pan
+
     signed = svc.client.post(
         "/v1/provenance/sign?title=Clip&digital_source_type=trainedAlgorithmicMedia",
-        content=clip(frames=30),
+        content=_pan(skdata.coffee()),
         headers=svc.auth("sign") | {"content-type": "video/mp4"},
     )
     assert signed.status_code == 200, signed.text
