@@ -1,5 +1,6 @@
-"""Content-code (ISCC image code) benchmark: the null that sets ``MAX_DISTANCE``, and what the
-fingerprint recovers where the watermark is lost.
+"""Content-code (ISCC image, audio and video code) benchmark: the nulls that set ``MAX_DISTANCE``,
+``AUDIO_MAX_DISTANCE`` and ``VIDEO_MAX_DISTANCE``, and what each code recovers where the watermark
+is lost.
 
 - **Null**: 64-bit ISCC image codes of unrelated natural images, every pair compared: the
   ``skimage.data`` pictures the held-apart set does not use, their non-overlapping 128 px tiles,
@@ -14,6 +15,9 @@ fingerprint recovers where the watermark is lost.
   FPR 1e-6), the code within the threshold of its own registration (and nearest), and wrong
   matches (another registered image within the threshold); and the two layers together.
   Null images queried against the registered codes count as wrong matches too.
+- **Sounds** (:func:`part_audio`) and **videos** (:func:`part_video`): the same two halves, with
+  unrelated recordings and videos as nulls and the audio and video benchmarks' signals, marked,
+  registered and attacked with those benchmarks' attacks.
 
 Writes ``eval/results/content_code.{json,md,png}``.
 """
@@ -124,19 +128,22 @@ def null_images() -> list[tuple[str, np.ndarray]]:
     return out
 
 
-def families() -> dict[str, list[tuple[str, np.ndarray]]]:
+def families(limit: int | None = None) -> dict[str, list[tuple[str, np.ndarray]]]:
     """Near-duplicate families, reported apart from the null: different images a 32 px code cannot
     tell apart by design (handwritten digits of 8 px; the flat artworks rendered with other seeds:
-    the same layout with other text, numbers or colours)."""
+    the same layout with other text, numbers or colours); ``limit``: the first of each."""
     from sklearn.datasets import load_digits
 
-    digits = [(f"digit{i}", np.kron(d * (255 / 16), np.ones((8, 8)))) for i, d in enumerate(load_digits().images)]
-    variants = [
-        (f"{name}-seed{seed}", render(h, w, np.random.default_rng(seed * 100 + i)))
+    digits = [
+        (f"digit{i}", np.kron(d * (255 / 16), np.ones((8, 8)))) for i, d in enumerate(load_digits().images[:limit])
+    ]
+    specs = [
+        (f"{name}-seed{seed}", render, h, w, seed * 100 + i)
         for i, (name, (render, (h, w))) in enumerate(FLAT_ARTWORK.items())
         for seed in (7, 8, 9)
-    ]
-    return {"digits (8 px, 1,797)": digits, "flat artwork, other seeds (36)": variants}
+    ][:limit]
+    variants = [(name, render(h, w, np.random.default_rng(seed))) for name, render, h, w, seed in specs]
+    return {f"digits (8 px, {len(digits):,})": digits, f"flat artwork, other seeds ({len(variants)})": variants}
 
 
 def pairwise_min(values: np.ndarray) -> tuple[int, np.ndarray]:
@@ -290,8 +297,8 @@ def slideshow(faces: list[np.ndarray], w: int, h: int, per: int) -> list[np.ndar
     return frames
 
 
-def null_videos(limit: int | None) -> list[tuple[str, list[np.ndarray]]]:
-    """Unrelated videos (640 x 360, 6 s at 30 fps), none made from a registered one: camera moves
+def null_videos(limit: int | None, seconds: float = 6.0) -> list[tuple[str, list[np.ndarray]]]:
+    """Unrelated videos (640 x 360, ``seconds`` at 30 fps), none made from a registered one: camera moves
     over the ``skimage.data`` and scikit-learn pictures the registered videos do not use, LFW faces
     eight to a slideshow, and the video benchmark's panning and cutting scenes rendered from other
     seeds (their random fields are unrelated; its textured and flat clips are not: they differ
@@ -299,7 +306,7 @@ def null_videos(limit: int | None) -> list[tuple[str, list[np.ndarray]]]:
     from sklearn.datasets import load_sample_images
     from video_watermark import _frames
 
-    w, h, n = 640, 360, 180
+    w, h, n = 640, 360, int(seconds * 30)
     pictures = [(name, _picture(name)) for name in (*COLOUR, *GREY, *NULL_PICTURES) if name not in VIDEO_HELD_PICTURES]
     pictures += [(f"sample{i}", img) for i, img in enumerate(load_sample_images().images)]
     out = [
@@ -310,7 +317,7 @@ def null_videos(limit: int | None) -> list[tuple[str, list[np.ndarray]]]:
         :limit
     ]
     out += [(f"{kind} seed {seed}", lambda kind=kind, seed=seed: _frames(kind, w, h, n, seed))
-            for kind in ("panning", "cuts") for seed in range(10, 20)][: 2 * limit if limit else None]  # fmt: skip
+            for kind in ("panning", "cuts") for seed in range(10, 20)][:limit]  # fmt: skip
     return [(name, make()) for name, make in out]
 
 
@@ -326,7 +333,7 @@ def part_video(attacks: list[str], limit: int | None, size: tuple[int, int], sec
     from watermark.keys import KeyRing, Secret, WatermarkKey
     from watermark.video import VideoMarker, detect_video, mark_video
 
-    null = null_videos(limit)
+    null = null_videos(limit, min(6.0, seconds))
     encoded = [_encode(frames) for _, frames in tqdm(null, desc="null videos", leave=False)]
     t0 = time.perf_counter()
     codes = [video_code(v, "video/mp4") for v in encoded]
@@ -380,6 +387,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--attacks", default=",".join(ATTACKS), help="comma-separated attack names")
     ap.add_argument("--limit", type=int, default=None, help="held-apart images of each set (default: all)")
+    ap.add_argument("--family-limit", type=int, default=None, help="images of each near-duplicate family")
     ap.add_argument("--sound-attacks", default="none,mp3 64k,aac 64k,opus 32k,resample 16k,gain -6 dB,"
                     "pink noise 20 dB,10 s excerpt,stretch -3.1 %,speed +2.4 %,mixed under -6 dB",
                     help="comma-separated audio attacks (eval/audio_watermark.py); empty: no sound part")  # fmt: skip
@@ -402,7 +410,7 @@ def main() -> None:
     print(f"null: {len(null_codes)} images with a code, {int(hist.sum()):,} pairs, min distance {null_min}", flush=True)
 
     fams = {}
-    for fam, imgs in families().items():
+    for fam, imgs in families(args.family_limit).items():
         fam_min, fam_hist = pairwise_min(_codes([a for _, a in imgs]))
         fams[fam] = {"pairs": int(fam_hist.sum()), "min": fam_min, "within": int(fam_hist[: MAX_DISTANCE + 1].sum())}
     method = Assay()
