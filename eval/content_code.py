@@ -329,6 +329,7 @@ def part_video(attacks: list[str], limit: int | None, size: tuple[int, int], sec
     from video_watermark import CLIPS, FPS, _decode, _encode, _frames
 
     from provenance.content_code import VIDEO_MAX_DISTANCE, video_code
+    from provenance.media_types import sniff_media
     from watermark.image import ImageWatermarkDetector
     from watermark.keys import KeyRing, Secret, WatermarkKey
     from watermark.video import VideoMarker, detect_video, mark_video
@@ -375,8 +376,7 @@ def part_video(attacks: list[str], limit: int | None, size: tuple[int, int], sec
             copy = VIDEO_ATTACKS[attack](frames)
             d = detect_video(copy, detector)
             found = bool(d.found and d.payload is not None and d.payload.record_id == 100 + i)
-            mime = "video/webm" if copy[:4] == b"\x1a\x45\xdf\xa3" else "video/mp4"
-            readings[attack].append((found, _distances(registered, video_code(copy, mime))))
+            readings[attack].append((found, _distances(registered, video_code(copy, sniff_media(copy) or ""))))
     for attack in chosen:
         part.attacks[attack] = _tally(readings[attack], VIDEO_MAX_DISTANCE)
         print(f"video {attack}: {part.attacks[attack]}", flush=True)

@@ -18,6 +18,7 @@ Writes ``eval/results/reliability.{json,md}``. Usage: ``.venv/bin/python eval/re
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import os
@@ -66,7 +67,35 @@ def _serve(**settings: str) -> Iterator[Service]:
         svc.stop()
 
 
-def run(label: str, *, requests: int, budget: int | None, colour: bool = False) -> dict[str, Any]:
+@dataclasses.dataclass
+class Liveness:
+    """``/healthz`` latency sampled through a run, in ms."""
+
+    median: float
+    p99: float
+    max: float
+    over_100ms: int
+    samples: int
+
+
+@dataclasses.dataclass
+class LoadRun:
+    """One server under concurrent verifications of the 49 MP PNG."""
+
+    label: str
+    requests: int
+    decode_budget_bytes: int | None
+    colour: bool
+    png_bytes: int
+    status_codes: dict[str, int]
+    wall_s: float
+    idle_rss_gib: float
+    peak_rss_gib: float
+    healthz_ms: Liveness
+    served_s_median: float
+
+
+def run(label: str, *, requests: int, budget: int | None, colour: bool = False) -> LoadRun:
     """One server, ``requests`` concurrent verifications of the 49 MP PNG (grey, or ``colour``);
     memory and liveness sampled."""
     settings = {"anonymous_verify": "true", "rate_limit_burst": "10000"}
@@ -119,25 +148,25 @@ def run(label: str, *, requests: int, budget: int | None, colour: bool = False) 
         codes: dict[str, int] = {}
         for code, _ in outcomes:
             codes[str(code)] = codes.get(str(code), 0) + 1
-        return {
-            "label": label,
-            "requests": requests,
-            "decode_budget_bytes": budget,
-            "colour": colour,
-            "png_bytes": len(bomb),
-            "status_codes": codes,
-            "wall_s": round(wall, 1),
-            "idle_rss_gib": round(idle_rss / 2**30, 2),
-            "peak_rss_gib": round(max(rss) / 2**30, 2),
-            "healthz_ms": {
-                "median": round(1000 * statistics.median(health), 1),
-                "p99": round(1000 * statistics.quantiles(health, n=100, method="inclusive")[98], 1),
-                "max": round(1000 * max(health), 1),
-                "over_100ms": sum(h > 0.1 for h in health),
-                "samples": len(health),
-            },
-            "served_s_median": round(statistics.median([s for c, s in outcomes if c == 200] or [0.0]), 1),
-        }
+        return LoadRun(
+            label=label,
+            requests=requests,
+            decode_budget_bytes=budget,
+            colour=colour,
+            png_bytes=len(bomb),
+            status_codes=codes,
+            wall_s=round(wall, 1),
+            idle_rss_gib=round(idle_rss / 2**30, 2),
+            peak_rss_gib=round(max(rss) / 2**30, 2),
+            healthz_ms=Liveness(
+                median=round(1000 * statistics.median(health), 1),
+                p99=round(1000 * statistics.quantiles(health, n=100, method="inclusive")[98], 1),
+                max=round(1000 * max(health), 1),
+                over_100ms=sum(h > 0.1 for h in health),
+                samples=len(health),
+            ),
+            served_s_median=round(statistics.median([s for c, s in outcomes if c == 200] or [0.0]), 1),
+        )
 
 
 def _png(size: tuple[int, int], mode: str = "RGB") -> bytes:
@@ -347,7 +376,11 @@ def main() -> None:
         run("default budget (1 GiB), 20 concurrent", requests=20, budget=None),
         run("default budget (1 GiB), 6 concurrent, colour", requests=6, budget=None, colour=True),
     ]
-    out = {"machine": f"{os.cpu_count()} CPUs", "hostile_inputs": attacks, "runs": rows}
+    out = {
+        "machine": f"{os.cpu_count()} CPUs",
+        "hostile_inputs": attacks,
+        "runs": [dataclasses.asdict(r) for r in rows],
+    }
     (RESULTS / "reliability.json").write_text(json.dumps(out, indent=2) + "\n")
     lines = [
         "# Bounded work: concurrent 49 MP PNG verifications",
@@ -361,11 +394,11 @@ def main() -> None:
         "|---|---|---|---|---|---|",
     ]
     for r in rows:
-        h = r["healthz_ms"]
-        answers = ", ".join(f"{n}× {c}" for c, n in sorted(r["status_codes"].items()))
+        h = r.healthz_ms
+        answers = ", ".join(f"{n}× {c}" for c, n in sorted(r.status_codes.items()))
         lines.append(
-            f"| {r['label']} | {answers} | {r['wall_s']} | {r['idle_rss_gib']} | {r['peak_rss_gib']} | "
-            f"{h['median']} / {h['p99']} / {h['max']} ({h['over_100ms']} of {h['samples']}) |"
+            f"| {r.label} | {answers} | {r.wall_s} | {r.idle_rss_gib} | {r.peak_rss_gib} | "
+            f"{h.median} / {h.p99} / {h.max} ({h.over_100ms} of {h.samples}) |"
         )
     lines += [
         "",
