@@ -241,16 +241,8 @@ def audio_code(samples: npt.NDArray[np.floating], rate: int) -> ContentCode | No
             w.setsampwidth(2)
             w.setframerate(rate)
             w.writeframes((np.clip(mono, -1.0, 1.0) * 32767.0).astype("<i2").tobytes())
-        try:
-            run = subprocess.run(
-                [fpcalc, "-raw", "-json", "-signed", "-length", "0", str(path)],
-                capture_output=True,
-                text=True,
-                timeout=120,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            log.warning("no audio content code: fpcalc took over 120 s")
+        run = _run_tool([fpcalc, "-raw", "-json", "-signed", "-length", "0", str(path)], timeout=120)
+        if run is None:
             return None
     try:  # fpcalc may complain about the end of a file and still print the whole fingerprint
         fingerprint = json.loads(run.stdout)["fingerprint"]
@@ -299,19 +291,14 @@ def video_code(data: bytes, mime: str, max_seconds: float = VIDEO_SECONDS) -> Co
         (Path(tmp) / "video").write_bytes(data)
         # the filter writes into the working folder: a relative name needs no escaping
         graph = f"fps=fps={VIDEO_FPS},signature=format=xml:filename=signature.xml"
-        try:
-            run = subprocess.run(
-                [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-protocol_whitelist", "file",
-                 "-f", demuxer, "-t", f"{max_seconds:g}", "-i", "video",
-                 "-map", "0:v:0", "-an", "-sn", "-dn", "-vf", graph, "-f", "null", "-"],
-                cwd=tmp,
-                capture_output=True,
-                text=True,
-                timeout=300,
-                check=False,
-            )  # fmt: skip
-        except subprocess.TimeoutExpired:
-            log.warning("no video content code: ffmpeg took over 300 s")
+        run = _run_tool(
+            [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-protocol_whitelist", "file",
+             "-f", demuxer, "-t", f"{max_seconds:g}", "-i", "video",
+             "-map", "0:v:0", "-an", "-sn", "-dn", "-vf", graph, "-f", "null", "-"],
+            timeout=300,
+            cwd=tmp,
+        )  # fmt: skip
+        if run is None:
             return None
         out = Path(tmp) / "signature.xml"
         xml = out.read_text(errors="replace") if run.returncode == 0 and out.exists() else ""
@@ -322,3 +309,13 @@ def video_code(data: bytes, mime: str, max_seconds: float = VIDEO_SECONDS) -> Co
     if len(frames) < MIN_VIDEO_FRAMES or any(len(f) != 380 for f in frames):
         return None
     return ContentCode(bytes(iscc_core.soft_hash_video_v0(sorted(frames), bits=64)), VIDEO_HEADER)
+
+
+def _run_tool(argv: list[str], *, timeout: float, cwd: str | None = None) -> subprocess.CompletedProcess[str] | None:
+    """Run a fingerprinting program (its exit code is the caller's to judge); ``None`` and a log
+    line when it runs past ``timeout`` seconds."""
+    try:
+        return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        log.warning("no content code: %s ran over %g s", Path(argv[0]).name, timeout)
+        return None
