@@ -232,8 +232,8 @@ class Assay(Method):
         self.record = 0x5EED_CAFE_F00D
 
     def embed(self, img: Img) -> Img:
-        marked, _ = self.marker.mark_pixels(img.astype(np.float32), peak=255.0, record_id=self.record)
-        return np.rint(marked).astype(np.uint8)
+        marked, _ = self.marker.mark_pixels(img, peak=255.0, record_id=self.record)
+        return np.rint(marked).astype(np.uint8)  # the previous revision returns float32
 
     def coded_accuracy(self, img: Img) -> float:
         """Raw coded-bit accuracy at the best pilot alignment over the geometries the detector tries."""
@@ -378,9 +378,19 @@ class GeometricSpeed:
 
 
 @dataclass(frozen=True)
+class FileMemory:
+    """Marking one large colour PNG through ``watermark_file`` (decode, mark, encode)."""
+
+    megapixels: float
+    traced_peak_mib: float  # Python-traced allocations (numpy's arrays included) at the peak
+    bytes_per_pixel: float
+
+
+@dataclass(frozen=True)
 class Speed:
     sizes: dict[str, SizeSpeed]  # "<size>px"
     geometric_1mp: GeometricSpeed
+    mark_file_memory: FileMemory | None = None
 
 
 @dataclass(frozen=True)
@@ -537,7 +547,32 @@ def speed(sizes: list[int], *, baselines: bool = True) -> Speed:
         max_ms_per_mp=max(cases.values()),
     )
     print("geometric", geometric)
-    return Speed(sizes=res, geometric_1mp=geometric)
+    return Speed(sizes=res, geometric_1mp=geometric, mark_file_memory=file_memory())
+
+
+def file_memory(side: int = 4096) -> FileMemory:
+    """The traced peak of marking a ``side`` x ``side`` colour PNG (the astronaut, resized) through
+    ``watermark_file``, after a small warm-up image (caches and lazy imports)."""
+    import tracemalloc
+
+    from watermark.image import watermark_file
+
+    a = Assay()
+
+    def png(img: Img) -> bytes:
+        buf = io.BytesIO()
+        Image.fromarray(img).save(buf, "PNG", compress_level=1)
+        return buf.getvalue()
+
+    watermark_file(png(np.asarray(Image.fromarray(skdata.astronaut()).resize((300, 300)))), a.marker)
+    data = png(np.asarray(Image.fromarray(skdata.astronaut()).resize((side, side), Image.LANCZOS)))
+    tracemalloc.start()
+    watermark_file(data, a.marker)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    out = FileMemory(megapixels=side * side / 1e6, traced_peak_mib=peak / 2**20, bytes_per_pixel=peak / (side * side))
+    print("file memory", out)
+    return out
 
 
 def null_run(images: list[tuple[str, Img]], attacks: list[str], keys: int) -> NullRun:
@@ -649,10 +684,33 @@ def write_report(results: Results, out: Path) -> None:
             ]
             lines.append("")
         _plot(rob, out / f"image_watermark_{set_name}.png", set_name)
+    if results.speed is not None:
+        lines += ["## speed and memory", "", *_speed_table(results.speed, results.speed_before), ""]
     for name, section in (("speed", results.speed), ("speed_before", results.speed_before), ("null", results.null)):
         if section is not None:
             lines += [f"## {name}", "", "```json", json.dumps(asdict(section), indent=2, default=float), "```", ""]
     (out / "image_watermark.md").write_text("\n".join(lines))
+
+
+def _speed_table(now: Speed, before: Speed | None) -> list[str]:
+    """Embedding ms per megapixel (median of 5, the astronaut resized, one process) side by side,
+    and the traced peak of marking a 16.8 MP colour PNG."""
+    lines = ["| size | assay embed ms/MP | assay (before) | dwtDct | assay / dwtDct |", "|---|---|---|---|---|"]
+    for size, s in now.sizes.items():
+        prev = before.sizes.get(size) if before is not None else None
+        ref = s.dwtDct_embed_ms_per_mp
+        before_cell = f"{prev.assay_embed_ms_per_mp:.0f}" if prev else "-"
+        ref_cells = f"{ref:.0f} | {s.assay_embed_ms_per_mp / ref:.2f}" if ref else "- | -"
+        lines.append(f"| {size} | {s.assay_embed_ms_per_mp:.0f} | {before_cell} | {ref_cells} |")
+    for name, speed in (("assay", now), ("assay (before)", before)):
+        m = speed.mark_file_memory if speed is not None else None
+        if m is not None:
+            lines.append("")
+            lines.append(
+                f"{name}: marking a {m.megapixels:.1f} MP colour PNG holds {m.traced_peak_mib:.0f} MiB at its "
+                f"peak ({m.bytes_per_pixel:.1f} bytes a pixel, traced)."
+            )
+    return lines
 
 
 def _plot(rob: dict[str, MethodResult], path: Path, set_name: str) -> None:

@@ -29,6 +29,7 @@ import numpy.typing as npt
 from PIL import Image, ImageOps, JpegImagePlugin, PngImagePlugin, UnidentifiedImageError
 
 from ..errors import InvalidInput, PayloadTooLarge, UnsupportedMedia
+from .quality import PixelArray
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -56,7 +57,6 @@ _CONVERT_TO_RGB = {"CMYK", "YCbCr", "LAB", "HSV", "RGBX"}
 
 FloatArray = npt.NDArray[np.float32]
 # pixels as decoded for reading only: 8- or 16-bit integers (or float32 for 16-bit colour)
-PixelArray = npt.NDArray[np.float32] | npt.NDArray[np.uint8] | npt.NDArray[np.uint16]
 
 
 @dataclass
@@ -171,11 +171,12 @@ def _save_options(im: Image.Image) -> dict[str, Any]:
     return opts
 
 
-def _read_16bit_colour(data: bytes, fmt: str) -> Raster:
+def _read_16bit_colour(data: bytes, fmt: str, native: bool) -> Raster:
     arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if arr is None or arr.dtype != np.uint16:
         raise InvalidInput("the 16-bit image is corrupt or truncated")
-    rgb = arr[..., 2::-1].astype(np.float32)
+    wide: npt.NDArray[np.uint16] = np.asarray(arr[..., 2::-1], dtype=np.uint16)  # a view: no copy
+    rgb: PixelArray = wide if native else wide.astype(np.float32)
     alpha = arr[..., 3].copy() if arr.shape[2] == 4 else None
     return Raster(rgb, alpha, 65535.0, fmt, "RGBA;16" if alpha is not None else "RGB;16")
 
@@ -183,10 +184,11 @@ def _read_16bit_colour(data: bytes, fmt: str) -> Raster:
 # Peak memory over a warm process, measured (traced allocations from 0.25 to 16.8 MP, resident
 # memory at 16.8 and 49 MP): checking an image (read at native precision, the detector's working
 # frames, the public marks' bands) holds about 14 MiB plus 9-12 bytes a pixel, grey or colour;
-# marking (float32 planes, the mark, the SSIM search, the encoder) 60 bytes a pixel for grey, 93
-# for colour. Counted with a margin, per channel and byte of sample:
+# marking (native pixels, float32 masks and the two copies of the mark, the change being judged,
+# the encoder) 30 bytes a pixel for grey, 39 for colour, 47 for 16-bit colour (16.8 MP, 4.2 MP).
+# Counted with a margin, per channel and byte of sample:
 _CHECK_BYTES = (32 << 20, 8, 2)  # fixed bytes; bytes a pixel; and more per channel and byte of sample
-_MARK_BYTES = (8 << 20, 48, 16)
+_MARK_BYTES = (8 << 20, 28, 5)
 
 
 @dataclass(frozen=True)
@@ -253,7 +255,7 @@ SUFFIXES = {
 
 def read_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, native: bool = False) -> Raster:
     """Decode an image file (``native``: keep the decoder's integers instead of float32, a quarter
-    of the memory, for checks that only read the pixels).
+    of the memory; checks and marking both work on them).
 
     Raises:
         InvalidInput: empty, corrupt or truncated data.
@@ -264,7 +266,7 @@ def read_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, native: boo
     fmt = str(im.format)
     try:
         if _is_16bit_colour(im, data):
-            return _read_16bit_colour(data, fmt)
+            return _read_16bit_colour(data, fmt, native)
         options = _save_options(im)
         im.load()
         im = ImageOps.exif_transpose(im) or im
@@ -293,20 +295,21 @@ def read_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, native: boo
     return Raster(arr if native else np.asarray(arr, dtype=np.float32), alpha, peak, fmt, mode, options)
 
 
-def write_image(raster: Raster, pixels: FloatArray) -> bytes:
-    """Encode ``pixels`` (same shape as ``raster.pixels``) in the raster's output format and mode."""
+def write_image(raster: Raster, pixels: PixelArray) -> bytes:
+    """Encode ``pixels`` (same shape as ``raster.pixels``; integers are written as they are, floats
+    rounded and clipped) in the raster's output format and mode."""
     if pixels.shape != raster.pixels.shape:
         raise ValueError(f"pixels have shape {pixels.shape}, the raster {raster.pixels.shape}")
+    dtype = np.uint16 if raster.peak > 255 else np.uint8
+    arr = pixels if pixels.dtype == dtype else np.rint(np.clip(pixels, 0, raster.peak)).astype(dtype)
     if raster.mode in ("RGB;16", "RGBA;16"):
-        out = np.rint(pixels[..., ::-1]).astype(np.uint16)
+        out = arr[..., ::-1]
         if raster.alpha is not None:
             out = np.dstack([out, raster.alpha])
         ok, buf = cv2.imencode(".png" if raster.format == "PNG" else ".tiff", out)
         if not ok:
             raise InvalidInput("could not encode the 16-bit image")
         return bytes(buf.tobytes())
-    dtype = np.uint16 if raster.peak > 255 else np.uint8
-    arr = np.rint(np.clip(pixels, 0, raster.peak)).astype(dtype)
     if raster.alpha is not None:
         arr = np.dstack([arr, raster.alpha])
     im = Image.fromarray(arr)

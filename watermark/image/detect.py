@@ -22,7 +22,7 @@ import numpy.typing as npt
 from ..errors import InvalidInput
 from ..keys import KeyRing, WatermarkKey
 from . import ecc
-from .embed import MIN_SIDE, embed_pixels, luma
+from .embed import MIN_SIDE, PixelArray, embed_pixels, luma
 from .layout import TileLayout, layout_for_key
 from .payload import CHECKED_BITS, Payload, key_tag
 from .sync import (
@@ -76,9 +76,10 @@ class ImageWatermarker:
         self.psnr = psnr
 
     def mark_pixels(
-        self, pixels: FloatArray, *, peak: float, record_id: int, key_id: str | None = None
-    ) -> tuple[FloatArray, Payload]:
-        """Watermark ``(h, w)`` grey or ``(h, w, 3)`` RGB float pixels in ``[0, peak]``.
+        self, pixels: PixelArray, *, peak: float, record_id: int, key_id: str | None = None
+    ) -> tuple[PixelArray, Payload]:
+        """Watermark ``(h, w)`` grey or ``(h, w, 3)`` RGB pixels in ``[0, peak]``: 8- or 16-bit
+        integers (marked in their own dtype) or float32 (see :func:`embed_pixels`).
 
         Raises:
             InvalidInput: the short side is below ``MIN_SIDE`` or the record id is out of range.
@@ -222,7 +223,7 @@ class ImageWatermarkDetector:
 
     def detect_pixels(
         self,
-        pixels: FloatArray | npt.NDArray[np.integer],
+        pixels: PixelArray,
         *,
         peak: float,
         on_decode: Callable[[bytes, int], None] | None = None,

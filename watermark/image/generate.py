@@ -25,6 +25,7 @@ from PIL import Image
 
 from ..errors import InvalidInput
 from .detect import ImageWatermarker
+from .embed import PixelArray
 from .payload import Payload, new_record_id
 
 __all__ = ["MarkingWrapper", "WatermarkingGenerator"]
@@ -83,7 +84,7 @@ class WatermarkingGenerator(MarkingWrapper[ImageWatermarker, OnMarked]):
             return out
         raise InvalidInput(f"cannot watermark a generator output of type {type(out).__name__}")
 
-    def _mark_rgb(self, pixels: npt.NDArray[np.float32], peak: float) -> npt.NDArray[np.float32]:
+    def _mark_rgb(self, pixels: PixelArray, peak: float) -> PixelArray:
         marked, payload = self.marker.mark_pixels(pixels, peak=peak, record_id=self.record_ids(), key_id=self.key_id)
         self.payloads.append(payload)
         if self.on_marked is not None:
@@ -105,10 +106,12 @@ class WatermarkingGenerator(MarkingWrapper[ImageWatermarker, OnMarked]):
         peak = 1.0 if is_float else 255.0
         colour = arr if arr.ndim == 2 else arr[..., : 3 if arr.shape[2] >= 3 else 1]
         squeeze = colour.ndim == 3 and colour.shape[2] == 1
-        pixels = (colour[..., 0] if squeeze else colour).astype(np.float32)
+        pixels = colour[..., 0] if squeeze else colour
+        if is_float:
+            pixels = pixels.astype(np.float32)
         marked = self._mark_rgb(pixels, peak)
         if squeeze:
             marked = marked[..., None]
         if arr.ndim == 3 and arr.shape[2] in (2, 4):  # alpha untouched
-            marked = np.concatenate([marked, arr[..., -1:].astype(np.float32)], axis=2)
+            marked = np.concatenate([marked, arr[..., -1:].astype(marked.dtype)], axis=2)
         return marked.astype(arr.dtype) if is_float else np.rint(marked).astype(np.uint8)

@@ -86,9 +86,9 @@ class VideoMarker:
         coded = ecc.encode(ecc.with_crc(payload.to_bytes()))
         rms = 255.0 * 10.0 ** (-self.psnr / 20.0)
         delta = low_band_pattern(layout_for_key(key), coded, height, width) * np.float32(rms)
-        reference = SsimReference(first.astype(np.float32), peak=255.0)
+        reference = SsimReference(first, peak=255.0)
         for _ in range(6):  # SSIM's loss grows about as the square of the change
-            score = reference.mean_ssim(FramePlan(delta, key.key_id, payload).apply(first).astype(np.float32))
+            score = reference.mean_ssim(FramePlan(delta, key.key_id, payload).apply(first))
             if score >= SSIM_FLOOR:
                 break
             delta = delta * np.float32(np.sqrt((1.0 - SSIM_FLOOR) / max(1.0 - score, 1e-9)) * 0.97)

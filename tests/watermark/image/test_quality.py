@@ -32,3 +32,35 @@ def test_sixteen_bit_scale_and_shape_checks(astronaut: np.ndarray) -> None:
         SsimReference(wide, peak=65535.0).mean_ssim(wide[:100])
     with pytest.raises(ValueError, match="larger"):
         SsimReference(wide[:10, :10], peak=65535.0)
+
+
+def test_the_strided_windows_are_skimage_windows_and_a_banded_sample_counts_only_whole_windows(
+    astronaut: np.ndarray,
+) -> None:
+    """The reference built on bands of rows stacked together scores exactly the mean of the
+    windows that lie inside one band (those straddling two bands are left out)."""
+    rng = np.random.default_rng(3)
+    change = rng.integers(-3, 4, astronaut.shape[:2]).astype(np.float32)
+    band, starts = 21, [30, 200, 370, 440]
+    rows = np.concatenate([np.arange(s, s + band) for s in starts])
+    stacked = SsimReference(astronaut[rows], peak=255.0, band=band).mean_ssim_change(change[rows])
+    per_band = [SsimReference(astronaut[s : s + band], peak=255.0) for s in starts]
+    # each band alone: 5 rows of windows (starting at rows 0, 3, .., 12 of the band), all inside it
+    expected = np.mean([r.mean_ssim_change(change[s : s + band]) for r, s in zip(per_band, starts, strict=True)])
+    assert stacked == pytest.approx(expected, abs=1e-6)
+
+
+def test_integer_pixels_are_marked_in_their_dtype_with_one_change_for_every_channel(
+    astronaut: np.ndarray, marker: ImageWatermarker
+) -> None:
+    """8-bit input comes back as 8-bit, equal to what integer-valued float32 input gives; every
+    channel moved by the same amount (hue kept); the SSIM the embedder measured is the floor or
+    better on the very pixels returned."""
+    marked, _ = marker.mark_pixels(astronaut, peak=255.0, record_id=7)
+    assert marked.dtype == np.uint8
+    as_float, _ = marker.mark_pixels(astronaut.astype(np.float32), peak=255.0, record_id=7)
+    assert as_float.dtype == np.float32 and np.array_equal(as_float, marked)
+    change = marked.astype(np.int16) - astronaut
+    assert np.array_equal(change[..., 0], change[..., 1]) and np.array_equal(change[..., 0], change[..., 2])
+    assert np.any(change != 0)
+    assert SsimReference(astronaut, peak=255.0).mean_ssim(marked) >= 0.981
