@@ -233,7 +233,9 @@ class Assay(Method):
 
     def embed(self, img: Img) -> Img:
         marked, _ = self.marker.mark_pixels(img, peak=255.0, record_id=self.record)
-        return np.rint(marked).astype(np.uint8)  # the previous revision returns float32
+        if marked.dtype == np.uint8:
+            return marked
+        return np.rint(marked).astype(np.uint8)  # revisions before 05899a7 return float32
 
     def coded_accuracy(self, img: Img) -> float:
         """Raw coded-bit accuracy at the best pilot alignment over the geometries the detector tries."""

@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .layout import TILE, TileLayout
-from .quality import PixelArray, SsimReference
+from .quality import Clipped, PixelArray, SsimReference
 
 __all__ = ["MIN_SIDE", "REFERENCE_SIDE", "PixelArray", "embed_pixels", "low_band_pattern", "luma", "working_scale"]
 
@@ -195,8 +195,8 @@ def embed_pixels(pixels: PixelArray, layout: TileLayout, coded: BoolArray, *, ps
     np.minimum(gain, sd, out=gain)
     high *= gain
     del gain, sd
-    grid = _Grid(pixels, peak)
-    candidates = _Candidates(high, low, room, pixels, peak=peak, target_rms=target_rms)
+    grid = _Grid(pixels, peak, room)
+    candidates = _Candidates(high, low, room, grid, peak=peak, target_rms=target_rms)
     del high, low, room
     chosen = candidates.choose()
     del candidates
@@ -216,9 +216,9 @@ class _Candidates:
     """
 
     def __init__(
-        self, high: FloatArray, low: FloatArray, room: _Room, pixels: PixelArray, *, peak: float, target_rms: float
+        self, high: FloatArray, low: FloatArray, room: _Room, grid: _Grid, *, peak: float, target_rms: float
     ) -> None:
-        self.high, self.low, self.room, self.pixels = high, low, room, pixels
+        self.high, self.low, self.room, self.grid, self.pixels = high, low, room, grid, grid.pixels
         self.peak, self.target_rms = peak, target_rms
 
     def change(self, amplitude: float, factor: float = 1.0) -> FloatArray:
@@ -227,15 +227,15 @@ class _Candidates:
         delta: FloatArray = self.high + np.float32(amplitude) * self.low
         delta -= self.room.shift(delta)
         delta *= np.float32(min(factor, self.target_rms / max(math.sqrt(_mean_square(delta)), 1e-12)))
-        return self.room.limit(delta)
+        return delta
 
     def choose(self) -> FloatArray:
         """The chosen change (unrounded)."""
-        reference, grid = SsimReference(self.pixels, peak=self.peak), _Grid(self.pixels, self.peak)
+        reference, grid = SsimReference(self.pixels, peak=self.peak), self.grid
 
         def measured(index: int, factor: float = 1.0) -> tuple[float, FloatArray]:
             delta = self.change(_LOW_AMPS[index], factor)
-            return reference.mean_ssim_change(grid.rounded_change(delta)), delta
+            return reference.mean_ssim_change(*grid.rounded_change(delta)), delta
 
         sampled = self.sampled()
         if sampled is None:  # small images: bisection on the whole image
@@ -289,8 +289,9 @@ class _Candidates:
             return None
         rows = (starts[:, None] + np.arange(_SAMPLE_BAND)).ravel()
         sample = self.pixels[rows]
-        reference, grid = SsimReference(sample, peak=self.peak, band=_SAMPLE_BAND), _Grid(sample, self.peak)
-        high_s, low_s, up, down = high[rows], low[rows], self.room.up[rows], self.room.down[rows]
+        reference = SsimReference(sample, peak=self.peak, band=_SAMPLE_BAND)
+        grid = _Grid(sample, self.peak, self.room, rows)
+        high_s, low_s = high[rows], low[rows]
         shift_s: FloatArray | float = 0.0
         if self.room.weight is not None:
             shift = self.room.shift(high + np.float32(_LOW_AMP) * low)
@@ -304,9 +305,7 @@ class _Candidates:
             delta -= shift_s
             rms = math.sqrt(max(hh + 2 * amplitude * hl + amplitude**2 * ll, 1e-24))
             delta *= np.float32(min(1.0, self.target_rms / rms))
-            np.minimum(delta, up, out=delta)
-            np.maximum(delta, down, out=delta)
-            scores.append(reference.mean_ssim_change(grid.rounded_change(delta)))
+            scores.append(reference.mean_ssim_change(*grid.rounded_change(delta)))
         return scores
 
 
@@ -318,27 +317,42 @@ class _Grid:
     """How a change lands on the output's grid, and the marked pixels themselves.
 
     Integer pixels (and integer-valued floats at ``peak >= 255``) take the rounded change, the
-    same in every channel: ``x + rint(delta)`` is the output, exactly what SSIM measures. Other
-    float pixels are judged after rounding to the 8-bit grid (``peak`` 1) or the integer grid,
-    channel by channel, and returned unrounded.
+    same in every channel, each channel clipped to ``[0, peak]`` on its own (a saturated colour
+    keeps the half of the mark its other channels can take): ``clip(x + rint(delta))`` is the
+    output, exactly what SSIM measures, with the few clipped pixels as corrections. Other float
+    pixels are judged after rounding to the 8-bit grid (``peak`` 1) or the integer grid, channel
+    by channel, and returned unrounded.
     """
 
-    def __init__(self, pixels: PixelArray, peak: float) -> None:
+    def __init__(self, pixels: PixelArray, peak: float, room: _Room, rows: npt.NDArray[np.intp] | None = None) -> None:
         self.pixels, self.peak = pixels, peak
         self.integer = pixels.dtype.kind in "ui" or (peak >= 255 and _integral(pixels))
         self.step = np.float32(1.0 if peak >= 255 else peak / 255.0)
+        self.up = room.up if rows is None else room.up[rows]
+        self.down = room.down if rows is None else room.down[rows]
 
-    def rounded_change(self, delta: FloatArray) -> FloatArray:
-        """What the output's grid makes of ``delta``: ``(h, w)`` if the same for every channel."""
+    def rounded_change(self, delta: FloatArray) -> tuple[FloatArray, Clipped | None]:
+        """What the output's grid makes of ``delta``: the change (``(h, w)`` if the same for every
+        channel) and the pixels where a channel clips."""
         if self.integer:
-            return np.rint(delta)
+            change = np.rint(delta)
+            outside = change > self.up
+            outside |= change < self.down
+            where = np.flatnonzero(outside)
+            if len(where) == 0:
+                return change, None
+            rows, cols = np.divmod(where, change.shape[1])
+            x = self.pixels[rows, cols].astype(np.float32).reshape(len(where), -1)
+            moved = change.ravel()[where][:, None]
+            excess = np.clip(x + moved, 0.0, self.peak) - x - moved
+            return change, Clipped(rows, cols, x, moved[:, 0], excess)
         marked = self.pixels + (delta[..., None] if self.pixels.ndim == 3 else delta)
         marked /= self.step
         np.rint(marked, out=marked)
         marked *= self.step
         np.clip(marked, 0.0, self.peak, out=marked)
         marked -= self.pixels
-        return marked
+        return marked, None
 
     def apply(self, delta: FloatArray) -> PixelArray:
         """The marked pixels: integer input in its dtype, integral floats rounded, others as float32."""
@@ -346,10 +360,10 @@ class _Grid:
             np.rint(delta, out=delta)
         dtype = self.pixels.dtype if self.pixels.dtype.kind in "ui" else np.float32
         if self.pixels.ndim == 2:
-            return np.asarray((self.pixels + delta).astype(dtype))
+            return np.asarray(np.clip(self.pixels + delta, 0.0, self.peak).astype(dtype))
         out = np.empty(self.pixels.shape, dtype=dtype)
         for c in range(self.pixels.shape[2]):
-            out[..., c] = self.pixels[..., c] + delta
+            out[..., c] = np.clip(self.pixels[..., c] + delta, 0.0, self.peak)
         return out
 
 
@@ -400,9 +414,3 @@ class _Room:
         del top
         small = cv2.GaussianBlur(small, (0, 0), self.sigma)
         return np.asarray(2.0 * cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR), dtype=np.float32)
-
-    def limit(self, delta: FloatArray) -> FloatArray:
-        """``delta`` (in place) limited so that no channel leaves ``[0, peak]``."""
-        np.minimum(delta, self.up, out=delta)
-        np.maximum(delta, self.down, out=delta)
-        return delta

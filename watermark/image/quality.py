@@ -9,10 +9,12 @@ Windows are evaluated on every third row and column, summed from strided slices.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["SsimReference"]
+__all__ = ["Clipped", "SsimReference"]
 
 _K1, _K2 = 0.01, 0.03
 _WIN = 7
@@ -42,6 +44,51 @@ def _box(z: npt.NDArray[np.floating]) -> FloatArray:
     out += rows[:, 6 : 3 * m + 4 : 3]
     out *= np.float32(1.0 / (_WIN * _WIN))
     return np.asarray(out, dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class Clipped:
+    """The pixels where a common change pushes a channel out of range: the change there is
+    ``moved + excess`` per channel instead of ``moved``.
+
+    Attributes:
+        rows, cols: ``(k,)`` the pixels.
+        x: ``(k, channels)`` their original values.
+        moved: ``(k,)`` the common change.
+        excess: ``(k, channels)`` what clipping takes off (0 in channels that stay in range).
+    """
+
+    rows: npt.NDArray[np.intp]
+    cols: npt.NDArray[np.intp]
+    x: FloatArray
+    moved: FloatArray
+    excess: FloatArray
+
+
+class _SparseBox:
+    """:func:`_box` of images that are zero except at the clipped pixels: each pixel adds to the
+    (up to 3 x 3) strided windows that hold it; the window of every (pixel, window) pair is
+    found once, then each image is one weighted count."""
+
+    def __init__(self, clipped: Clipped, shape: tuple[int, int]) -> None:
+        n, m = shape
+        first_row = np.maximum(-(-(clipped.rows - (_WIN - 1)) // _STRIDE), 0)
+        first_col = np.maximum(-(-(clipped.cols - (_WIN - 1)) // _STRIDE), 0)
+        last_row, last_col = np.minimum(clipped.rows // _STRIDE, n - 1), np.minimum(clipped.cols // _STRIDE, m - 1)
+        windows, sources = [], []
+        for dr in range(3):
+            r = first_row + dr
+            for dc in range(3):
+                c = first_col + dc
+                ok = np.flatnonzero((r <= last_row) & (c <= last_col))
+                windows.append(r[ok] * m + c[ok])
+                sources.append(ok)
+        self.windows, self.sources, self.shape = np.concatenate(windows), np.concatenate(sources), shape
+
+    def __call__(self, values: FloatArray) -> FloatArray:
+        """The window means of the image holding ``values`` (one per clipped pixel)."""
+        total = np.bincount(self.windows, weights=values[self.sources], minlength=self.shape[0] * self.shape[1])
+        return np.asarray(total.reshape(self.shape) / (_WIN * _WIN), dtype=np.float32)
 
 
 def _plane(pixels: PixelArray, c: int) -> PixelArray:
@@ -85,23 +132,32 @@ class SsimReference:
             raise ValueError(f"the candidate's shape {candidate.shape} differs from the original's {self.shape}")
         return self.mean_ssim_change(np.asarray(candidate, np.float32) - self.original.astype(np.float32))
 
-    def mean_ssim_change(self, change: FloatArray) -> float:
+    def mean_ssim_change(self, change: FloatArray, clipped: Clipped | None = None) -> float:
         """The mean SSIM of ``original + change``: ``change`` has the original's shape, or is
-        ``(h, w)`` and added to every channel (two box filters shared by all channels)."""
+        ``(h, w)`` and added to every channel (two box filters shared by all channels), except at
+        ``clipped`` pixels, where each channel's own change is given."""
         if change.shape not in (self.shape, self.shape[:2]):
             raise ValueError(f"the change's shape {change.shape} differs from the original's {self.shape}")
         common = change.ndim == 2
         if common:
-            ud = _box(change)
-            vd = np.float32(_COV) * (_box(change * change) - ud * ud)
+            ud0 = _box(change)
+            sq0 = _box(change * change)
         total = 0.0
+        sparse = None
         for c, (ux, vx) in enumerate(self.moments):
             if not common:
                 d = np.ascontiguousarray(change[..., c])
-                ud = _box(d)
-                vd = np.float32(_COV) * (_box(d * d) - ud * ud)
-            d = change if common else change[..., c]
-            cxd = np.float32(_COV) * (_box(_plane(self.original, c) * d) - ux * ud)
+                ud, sq, xd = _box(d), _box(d * d), _box(_plane(self.original, c) * d)
+            else:
+                ud, sq, xd = ud0, sq0, _box(_plane(self.original, c) * change)
+                if clipped is not None and np.any(clipped.excess[:, c]):
+                    sparse = sparse or _SparseBox(clipped, ud.shape)
+                    e = clipped.excess[:, c]
+                    ud = ud + sparse(e)
+                    sq = sq + sparse(e * (2 * clipped.moved + e))
+                    xd = xd + sparse(clipped.x[:, c] * e)
+            vd = np.float32(_COV) * (sq - ud * ud)
+            cxd = np.float32(_COV) * (xd - ux * ud)
             uy = ux + ud
             luminance = (2 * ux * uy + self.c1) / (ux * ux + uy * uy + self.c1)
             structure = (2 * (vx + cxd) + self.c2) / (2 * (vx + cxd) + vd + self.c2)

@@ -7,7 +7,7 @@ import pytest
 from skimage.metrics import structural_similarity
 
 from watermark.image import ImageWatermarker
-from watermark.image.quality import SsimReference
+from watermark.image.quality import Clipped, SsimReference
 
 
 @pytest.mark.parametrize("image", ["astronaut", "camera"])
@@ -50,17 +50,36 @@ def test_the_strided_windows_are_skimage_windows_and_a_banded_sample_counts_only
     assert stacked == pytest.approx(expected, abs=1e-6)
 
 
+def test_a_common_change_with_clipped_pixels_scores_what_the_clipped_image_scores(astronaut: np.ndarray) -> None:
+    """The embedder's fast path (one change for every channel, the pixels where a channel clips
+    given as corrections) equals SSIM computed channel by channel on the clipped image."""
+    rng = np.random.default_rng(5)
+    change = rng.integers(-40, 41, astronaut.shape[:2]).astype(np.float32)  # large: many pixels clip
+    clipped_image = np.clip(astronaut.astype(np.float32) + change[..., None], 0, 255)
+    rows, cols = np.nonzero(np.any(clipped_image != astronaut + change[..., None], axis=2))
+    assert len(rows) > 1000
+    x = astronaut[rows, cols].astype(np.float32)
+    moved = change[rows, cols]
+    excess = clipped_image[rows, cols] - x - moved[:, None]
+    reference = SsimReference(astronaut, peak=255.0)
+    fast = reference.mean_ssim_change(change, Clipped(rows, cols, x, moved, excess))
+    assert fast == pytest.approx(reference.mean_ssim(clipped_image), abs=1e-5)
+    assert fast != pytest.approx(reference.mean_ssim_change(change), abs=1e-3)  # the corrections matter
+
+
 def test_integer_pixels_are_marked_in_their_dtype_with_one_change_for_every_channel(
     astronaut: np.ndarray, marker: ImageWatermarker
 ) -> None:
     """8-bit input comes back as 8-bit, equal to what integer-valued float32 input gives; every
-    channel moved by the same amount (hue kept); the SSIM the embedder measured is the floor or
-    better on the very pixels returned."""
+    channel moved by the same amount (hue kept) except where one clips; the SSIM the embedder
+    measured is the floor or better on the very pixels returned."""
     marked, _ = marker.mark_pixels(astronaut, peak=255.0, record_id=7)
     assert marked.dtype == np.uint8
     as_float, _ = marker.mark_pixels(astronaut.astype(np.float32), peak=255.0, record_id=7)
     assert as_float.dtype == np.float32 and np.array_equal(as_float, marked)
     change = marked.astype(np.int16) - astronaut
-    assert np.array_equal(change[..., 0], change[..., 1]) and np.array_equal(change[..., 0], change[..., 2])
+    inside = np.all((marked > 0) & (marked < 255), axis=2)
+    assert np.array_equal(change[..., 0][inside], change[..., 1][inside])
+    assert np.array_equal(change[..., 0][inside], change[..., 2][inside])
     assert np.any(change != 0)
     assert SsimReference(astronaut, peak=255.0).mean_ssim(marked) >= 0.981
