@@ -185,7 +185,7 @@ def _read_16bit_colour(data: bytes, fmt: str, native: bool) -> Raster:
 # memory at 16.8 and 49 MP): checking an image (read at native precision, the detector's working
 # frames, the public marks' bands) holds about 14 MiB plus 9-12 bytes a pixel, grey or colour;
 # marking (native pixels, float32 masks and the two copies of the mark, the change being judged,
-# the encoder) 30 bytes a pixel for grey, 39 for colour, 47 for 16-bit colour (16.8 MP, 4.2 MP).
+# the encoder) 26 bytes a pixel for grey, 39 for colour, 48 for 16-bit colour (16.8 MP, 4.2 MP).
 # Counted with a margin, per channel and byte of sample:
 _CHECK_BYTES = (32 << 20, 8, 2)  # fixed bytes; bytes a pixel; and more per channel and byte of sample
 _MARK_BYTES = (8 << 20, 28, 5)

@@ -333,15 +333,15 @@ class _Grid:
 
     def rounded_change(self, delta: FloatArray) -> tuple[FloatArray, Clipped | None]:
         """What the output's grid makes of ``delta``: the change (``(h, w)`` if the same for every
-        channel) and the pixels where a channel clips."""
-        if self.integer:
-            change = np.rint(delta)
+        channel; for integer pixels ``delta`` itself, rounded) and the pixels where a channel clips."""
+        if self.integer:  # rounded in place: the output is this rounded change
+            change = np.rint(delta, out=delta)
             outside = change > self.up
             outside |= change < self.down
             where = np.flatnonzero(outside)
             if len(where) == 0:
                 return change, None
-            rows, cols = np.divmod(where, change.shape[1])
+            rows, cols = (a.astype(np.int32) for a in np.divmod(where, change.shape[1]))
             x = self.pixels[rows, cols].astype(np.float32).reshape(len(where), -1)
             moved = change.ravel()[where][:, None]
             excess = np.clip(x + moved, 0.0, self.peak) - x - moved

@@ -58,8 +58,8 @@ class Clipped:
         excess: ``(k, channels)`` what clipping takes off (0 in channels that stay in range).
     """
 
-    rows: npt.NDArray[np.intp]
-    cols: npt.NDArray[np.intp]
+    rows: npt.NDArray[np.integer]
+    cols: npt.NDArray[np.integer]
     x: FloatArray
     moved: FloatArray
     excess: FloatArray
@@ -80,8 +80,8 @@ class _SparseBox:
             r = first_row + dr
             for dc in range(3):
                 c = first_col + dc
-                ok = np.flatnonzero((r <= last_row) & (c <= last_col))
-                windows.append(r[ok] * m + c[ok])
+                ok = np.flatnonzero((r <= last_row) & (c <= last_col)).astype(np.int32)
+                windows.append((r[ok] * m + c[ok]).astype(np.int32))  # int32: half the memory on 50 MP
                 sources.append(ok)
         self.windows, self.sources, self.shape = np.concatenate(windows), np.concatenate(sources), shape
 
