@@ -33,10 +33,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# The repository first, this folder last: eval/provenance.py must not stand for the package in the
+# spawned workers (they get this process's path).
+_HERE = str(Path(__file__).resolve().parent)
+sys.path[:] = [str(Path(__file__).resolve().parents[1]), *(p for p in sys.path if p != _HERE), _HERE]
 
-from eval.typed_results import write_json
+from eval.typed_results import write_json  # noqa: E402  (after the path is set)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -74,6 +76,11 @@ class RunProfile:
     row_kib: float
     driver_cpu_s: float
     first_item_s: float  # the slowest worker's first item (model and detectors loading)
+    # The same items weighed by what each cost the single worker (items differ tenfold: an image
+    # against a text scored by two models), so a run whose steady span holds more texts is not
+    # read as slower: one worker's seconds of work done per second, per worker.
+    work_efficiency: float | None = None
+    slowdown: float | None = None  # median over steady items of this run's wall over one worker's
 
 
 @dataclass(frozen=True)
@@ -84,6 +91,8 @@ class ScanProfile:
     runs: dict[str, RunProfile]  # one, pool, independent
     pool_efficiency: float  # pool items/s over 2 x one's
     independent_efficiency: float
+    pool_work_efficiency: float  # the same, items weighed by their cost to one worker
+    independent_work_efficiency: float
 
 
 # --- in the worker ------------------------------------------------------------------------------
@@ -134,7 +143,9 @@ def _check_all(settings: Any, items: list[Any], cpu: int | None) -> list[ItemTim
 # --- the runs -----------------------------------------------------------------------------------
 
 
-def _profile(workers: int, timings: list[ItemTiming], driver_cpu: float) -> RunProfile:
+def _profile(
+    workers: int, timings: list[ItemTiming], driver_cpu: float, cost: dict[str, float] | None = None
+) -> RunProfile:
     by_worker: dict[int, list[ItemTiming]] = {}
     for t in sorted(timings, key=lambda t: t.start):
         by_worker.setdefault(t.pid, []).append(t)
@@ -157,10 +168,12 @@ def _profile(workers: int, timings: list[ItemTiming], driver_cpu: float) -> RunP
         row_kib=statistics.mean(t.row_bytes for t in steady) / 1024,
         driver_cpu_s=driver_cpu,
         first_item_s=max(ts[0].wall_s for ts in by_worker.values()),
+        work_efficiency=None if cost is None else sum(cost[t.item] for t in steady) / (workers * span),
+        slowdown=None if cost is None else statistics.median(t.wall_s / cost[t.item] for t in steady),
     )
 
 
-def run_one(settings: Any, items: list[Any]) -> RunProfile:
+def run_one(settings: Any, items: list[Any]) -> tuple[RunProfile, dict[str, float]]:
     every = os.sched_getaffinity(0)
     os.sched_setaffinity(0, {min(every)})
     try:
@@ -171,10 +184,10 @@ def run_one(settings: Any, items: list[Any]) -> RunProfile:
         from api.core.threads import limit_threads
 
         limit_threads(os.cpu_count() or 1)
-    return _profile(1, timings, 0.0)
+    return _profile(1, timings, 0.0), {t.item: t.wall_s for t in timings}
 
 
-def run_pool(settings: Any, items: list[Any]) -> RunProfile:
+def run_pool(settings: Any, items: list[Any], cost: dict[str, float]) -> RunProfile:
     from api.core.threads import share_of_cores
 
     workers = 2
@@ -187,10 +200,10 @@ def run_pool(settings: Any, items: list[Any]) -> RunProfile:
     ) as pool:
         for _row, timing in pool.map(_check, items, chunksize=chunk):
             timings.append(timing)
-    return _profile(workers, timings, time.process_time() - cpu)
+    return _profile(workers, timings, time.process_time() - cpu, cost)
 
 
-def run_independent(items: list[Any], data: Path) -> RunProfile:
+def run_independent(items: list[Any], data: Path, cost: dict[str, float]) -> RunProfile:
     from api.core.settings import Settings
 
     halves = [items[0::2], items[1::2]]
@@ -202,7 +215,11 @@ def run_independent(items: list[Any], data: Path) -> RunProfile:
             os.environ["ASSAY_DATA_DIR"] = str(data / f"own-{n}")  # read by Settings() in this process
             futures.append(pool.submit(_check_all, Settings(), half, None))
         timings = [t for f in futures for t in f.result()]
-    return _profile(2, timings, time.process_time() - cpu)
+    return _profile(2, timings, time.process_time() - cpu, cost)
+
+
+def _num(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2f}"
 
 
 def _md(p: ScanProfile) -> str:
@@ -213,19 +230,21 @@ def _md(p: ScanProfile) -> str:
         "Steady: items that started once every worker had finished its first (the model loads on first use).",
         "",
         "| run | workers | steady items/s | busy share | wall/item ms | CPU/item ms | CPU/wall | audit ms/item "
-        "| pickle ms/item | row KiB | driver CPU s | first item s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| pickle ms/item | row KiB | driver CPU s | first item s | work efficiency | slowdown |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in p.runs.items():
         lines.append(
             f"| {name} | {r.workers} | {r.items_per_s:.2f} | {r.busy_share:.2f} | {r.wall_per_item_s * 1e3:.0f} "
             f"| {r.cpu_per_item_s * 1e3:.0f} | {r.cpu_per_wall:.2f} | {r.audit_per_item_s * 1e3:.1f} "
-            f"| {r.pickle_per_item_s * 1e3:.2f} | {r.row_kib:.0f} | {r.driver_cpu_s:.1f} | {r.first_item_s:.1f} |"
+            f"| {r.pickle_per_item_s * 1e3:.2f} | {r.row_kib:.0f} | {r.driver_cpu_s:.1f} | {r.first_item_s:.1f} "
+            f"| {_num(r.work_efficiency)} | {_num(r.slowdown)} |"
         )
     lines += [
         "",
         f"Scaling efficiency (items/s over 2 x one): pool {p.pool_efficiency:.2f}, "
-        f"independent {p.independent_efficiency:.2f} (target >= 0.85).",
+        f"independent {p.independent_efficiency:.2f} (target >= 0.85); with items weighed by their cost to one "
+        f"worker: pool {p.pool_work_efficiency:.2f}, independent {p.independent_work_efficiency:.2f}.",
         "",
     ]
     return "\n".join(lines)
@@ -250,11 +269,11 @@ def main() -> None:
         items = list(iter_items(data / "corpus"))
         settings = Settings()
         runs: dict[str, RunProfile] = {}
-        runs["one"] = run_one(settings, items)
+        runs["one"], cost = run_one(settings, items)
         print("one", runs["one"], flush=True)
-        runs["pool"] = run_pool(settings, items)
+        runs["pool"] = run_pool(settings, items, cost)
         print("pool", runs["pool"], flush=True)
-        runs["independent"] = run_independent(items, data)
+        runs["independent"] = run_independent(items, data, cost)
         print("independent", runs["independent"], flush=True)
     one = runs["one"].items_per_s
     profile = ScanProfile(
@@ -264,6 +283,8 @@ def main() -> None:
         runs=runs,
         pool_efficiency=runs["pool"].items_per_s / (2 * one),
         independent_efficiency=runs["independent"].items_per_s / (2 * one),
+        pool_work_efficiency=runs["pool"].work_efficiency or 0.0,
+        independent_work_efficiency=runs["independent"].work_efficiency or 0.0,
     )
     args.out.mkdir(parents=True, exist_ok=True)
     write_json(args.out / "scan_profile.json", profile)
