@@ -59,6 +59,7 @@ eval: install
 	$(PY) eval/store_outage.py
 	$(PY) eval/reliability.py
 	$(PY) eval/scale.py
+	$(PY) eval/scan_profile.py
 	@# The labelling benchmark's reference reader, ExifTool, comes from Debian.
 	@if ! command -v exiftool >/dev/null; then \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

@@ -49,3 +49,27 @@ def test_the_shipped_image_results_read_back() -> None:
     assert set(results.robustness) == {"photo", "flat"} and results.speed is not None and results.null is not None
     assay = results.robustness["flat"]["assay"]
     assert assay.attacks["none"].tpr_at_1e_6 == 1.0 and assay.per_image and results.null.false_detections == 0
+
+
+def test_the_scan_profile_counts_the_steady_span_and_weighs_items_by_their_cost() -> None:
+    """Two workers that each finish a first item, then share four: the steady span starts when the
+    slower first item ends; the weighted efficiency counts what those items cost one worker."""
+    from eval.scan_profile import ItemTiming, ScanProfile, _md, _profile
+
+    def item(name: str, pid: int, start: float, wall: float) -> ItemTiming:
+        return ItemTiming(name, pid, start, wall, wall, 0.001, 0.0001, 6000)
+
+    timings = [
+        item("a", 1, 0.0, 1.0), item("b", 2, 0.0, 2.0),  # first items: worker 2 ready at 2.0
+        item("c", 1, 1.0, 1.0),  # started before both were ready: not steady
+        item("d", 1, 2.0, 2.0), item("e", 2, 2.0, 2.0), item("f", 1, 4.0, 1.0), item("g", 2, 4.0, 1.0),
+    ]  # fmt: skip
+    cost = {"a": 1.0, "b": 1.0, "c": 1.0, "d": 1.0, "e": 1.0, "f": 0.5, "g": 0.5}
+    run = _profile(2, timings, 0.1, cost)
+    assert (run.steady_items, run.steady_s) == (4, 3.0)
+    assert run.items_per_s == 4 / 3.0 and run.busy_share == 6.0 / 6.0
+    assert run.work_efficiency == (1 + 1 + 0.5 + 0.5) / (2 * 3.0)
+    assert run.slowdown == 2.0 and run.first_item_s == 2.0
+    shipped = json.loads((REPO / "eval" / "results" / "scan_profile.json").read_text())
+    profile = from_json(ScanProfile, shipped)
+    assert set(profile.runs) == {"one", "pool", "independent"} and "work efficiency" in _md(profile)
