@@ -12,7 +12,9 @@ saturation are untouched.
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -249,21 +251,29 @@ class _Candidates:
                     hi = mid - 1
             score, chosen = best or (score, delta)
         else:
-            # The sample's choice, measured; then the sample's scores corrected by what the
-            # measurement showed: one more measurement up if a larger amplitude looks able to
-            # keep the floor, or down until one does.
-            index = max((i for i, s in enumerate(sampled) if s >= _SSIM_FLOOR), default=0)
+            # The sample's choice (bisection), measured; then the sample's scores corrected by
+            # what the measurement showed: one more measurement up if larger amplitudes look able
+            # to keep the floor, or down until one does. Sample scores are computed when needed.
+            lo, hi, index = 0, len(_LOW_AMPS) - 1, 0
+            while lo <= hi:
+                mid = (lo + hi) // 2
+                if sampled(mid) >= _SSIM_FLOOR:
+                    index, lo = mid, mid + 1
+                else:
+                    hi = mid - 1
             score, chosen = measured(index)
-            offset = score - sampled[index]
+            offset = score - sampled(index)
             if score >= _SSIM_FLOOR:
-                up = [i for i in range(index + 1, len(_LOW_AMPS)) if sampled[i] + offset >= _SSIM_FLOOR]
-                if up:
-                    higher = measured(up[-1])
+                up = index
+                while up + 1 < len(_LOW_AMPS) and sampled(up + 1) + offset >= _SSIM_FLOOR:
+                    up += 1
+                if up > index:
+                    higher = measured(up)
                     if higher[0] >= _SSIM_FLOOR:
                         score, chosen = higher
             else:
                 for i in reversed(range(index)):
-                    if i == 0 or sampled[i] + offset >= _SSIM_FLOOR:
+                    if i == 0 or sampled(i) + offset >= _SSIM_FLOOR:
                         score, chosen = measured(i)
                         if score >= _SSIM_FLOOR:
                             break
@@ -275,9 +285,10 @@ class _Candidates:
             score, chosen = measured(0, factor)
         return chosen
 
-    def sampled(self) -> list[float] | None:
-        """Every amplitude's SSIM on a sample of the image's rows (bands of ``_SAMPLE_BAND``
-        rows, one in ``_SAMPLE_EVERY``); ``None`` where the image is too small to sample.
+    def sampled(self) -> Callable[[int], float] | None:
+        """An amplitude's SSIM on a sample of the image's rows (bands of ``_SAMPLE_BAND`` rows,
+        one in ``_SAMPLE_EVERY``), by its index on ``_LOW_AMPS`` (each computed once);
+        ``None`` where the image is too small to sample.
 
         The sample takes the shift off white that the middle amplitude gets and the whole image's
         RMS of ``high + a * low``: a prediction, which :meth:`choose` then measures exactly.
@@ -299,14 +310,17 @@ class _Candidates:
             del shift
         hh, ll = _mean_square(high), _mean_square(low)
         hl = float(np.vdot(high.ravel(), low.ravel())) / high.size
-        scores = []
-        for amplitude in _LOW_AMPS:
+
+        @functools.cache
+        def score(index: int) -> float:
+            amplitude = _LOW_AMPS[index]
             delta = high_s + np.float32(amplitude) * low_s
             delta -= shift_s
             rms = math.sqrt(max(hh + 2 * amplitude * hl + amplitude**2 * ll, 1e-24))
             delta *= np.float32(min(1.0, self.target_rms / rms))
-            scores.append(reference.mean_ssim_change(*grid.rounded_change(delta)))
-        return scores
+            return reference.mean_ssim_change(*grid.rounded_change(delta))
+
+        return score
 
 
 def _mean_square(a: FloatArray) -> float:
@@ -358,6 +372,16 @@ class _Grid:
         """The marked pixels: integer input in its dtype, integral floats rounded, others as float32."""
         if self.integer:
             np.rint(delta, out=delta)
+        if self.pixels.dtype in (np.uint8, np.uint16):  # integer sums: half the traffic of float32
+            wide = np.int16 if self.pixels.dtype == np.uint8 else np.int32
+            step: npt.NDArray[np.integer] = delta.astype(wide)
+            top = int(self.peak)
+            if self.pixels.ndim == 2:
+                return np.asarray(np.clip(self.pixels + step, 0, top).astype(self.pixels.dtype))
+            marked = np.empty_like(self.pixels)
+            for c in range(self.pixels.shape[2]):
+                marked[..., c] = np.clip(self.pixels[..., c] + step, 0, top)
+            return marked
         dtype = self.pixels.dtype if self.pixels.dtype.kind in "ui" else np.float32
         if self.pixels.ndim == 2:
             return np.asarray(np.clip(self.pixels + delta, 0.0, self.peak).astype(dtype))
