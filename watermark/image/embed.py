@@ -12,7 +12,6 @@ saturation are untouched.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable
 
@@ -254,26 +253,30 @@ class _Candidates:
             # The sample's choice (bisection), measured; then the sample's scores corrected by
             # what the measurement showed: one more measurement up if larger amplitudes look able
             # to keep the floor, or down until one does. Sample scores are computed when needed.
+            score_of, scores = sampled
             lo, hi, index = 0, len(_LOW_AMPS) - 1, 0
             while lo <= hi:
                 mid = (lo + hi) // 2
-                if sampled(mid) >= _SSIM_FLOOR:
+                if score_of(mid) >= _SSIM_FLOOR:
                     index, lo = mid, mid + 1
                 else:
                     hi = mid - 1
+            for i in range(index, len(_LOW_AMPS)):  # what a climb may ask; then the sample goes
+                score_of(i)
+            del score_of, sampled
             score, chosen = measured(index)
-            offset = score - sampled(index)
+            offset = score - scores[index]
             if score >= _SSIM_FLOOR:
                 up = index
-                while up + 1 < len(_LOW_AMPS) and sampled(up + 1) + offset >= _SSIM_FLOOR:
+                while up + 1 < len(_LOW_AMPS) and scores[up + 1] + offset >= _SSIM_FLOOR:
                     up += 1
                 if up > index:
                     higher = measured(up)
                     if higher[0] >= _SSIM_FLOOR:
                         score, chosen = higher
-            else:
+            else:  # down, skipping what the corrected sample says fails (unsampled: measured)
                 for i in reversed(range(index)):
-                    if i == 0 or sampled(i) + offset >= _SSIM_FLOOR:
+                    if i == 0 or scores.get(i, _SSIM_FLOOR - offset) + offset >= _SSIM_FLOOR:
                         score, chosen = measured(i)
                         if score >= _SSIM_FLOOR:
                             break
@@ -285,10 +288,10 @@ class _Candidates:
             score, chosen = measured(0, factor)
         return chosen
 
-    def sampled(self) -> Callable[[int], float] | None:
+    def sampled(self) -> tuple[Callable[[int], float], dict[int, float]] | None:
         """An amplitude's SSIM on a sample of the image's rows (bands of ``_SAMPLE_BAND`` rows,
-        one in ``_SAMPLE_EVERY``), by its index on ``_LOW_AMPS`` (each computed once);
-        ``None`` where the image is too small to sample.
+        one in ``_SAMPLE_EVERY``), by its index on ``_LOW_AMPS``, and the scores computed so far
+        (each computed once); ``None`` where the image is too small to sample.
 
         The sample takes the shift off white that the middle amplitude gets and the whole image's
         RMS of ``high + a * low``: a prediction, which :meth:`choose` then measures exactly.
@@ -311,16 +314,20 @@ class _Candidates:
         hh, ll = _mean_square(high), _mean_square(low)
         hl = float(np.vdot(high.ravel(), low.ravel())) / high.size
 
-        @functools.cache
+        scores: dict[int, float] = {}
+
         def score(index: int) -> float:
+            if index in scores:
+                return scores[index]
             amplitude = _LOW_AMPS[index]
             delta = high_s + np.float32(amplitude) * low_s
             delta -= shift_s
             rms = math.sqrt(max(hh + 2 * amplitude * hl + amplitude**2 * ll, 1e-24))
             delta *= np.float32(min(1.0, self.target_rms / rms))
-            return reference.mean_ssim_change(*grid.rounded_change(delta))
+            scores[index] = reference.mean_ssim_change(*grid.rounded_change(delta))
+            return scores[index]
 
-        return score
+        return score, scores
 
 
 def _mean_square(a: FloatArray) -> float:
