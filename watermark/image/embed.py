@@ -156,8 +156,8 @@ def embed_pixels(pixels: PixelArray, layout: TileLayout, coded: BoolArray, *, ps
     sign, so the detector reads their sum; its per-ring weights adapt to the mix. The texture's
     gain is set for a flat copy of ``_LOW_AMP``; the flat copy's amplitude is then the largest on
     ``_LOW_AMPS`` whose rounded result keeps the SSIM floor, and the whole change is scaled down
-    to the PSNR's RMS if it exceeds it. Every channel gets the same change, limited per pixel to
-    what no channel clips (hue and saturation stay exact).
+    to the PSNR's RMS if it exceeds it. Every channel gets the same rounded change, each clipped
+    to ``[0, peak]`` on its own.
 
     Args:
         pixels: ``(h, w)`` grey or ``(h, w, 3)`` RGB in ``[0, peak]`` (no alpha): 8- or 16-bit
@@ -209,7 +209,7 @@ class _Candidates:
     floor (SSIM falls as the amplitude grows): flat-heavy artwork has SSIM to spare, photographs
     with edges everywhere less.
 
-    The grid is searched on a sample of rows (:meth:`search`), then the choice is measured on the
+    The grid is searched on a sample of rows (:meth:`sampled`), then the choice is measured on the
     whole image and stepped down until it holds, so the floor is exact on the result. Where even
     the smallest amplitude misses it, the whole change is scaled down (SSIM's loss grows about
     as the square of the change) until it holds. Only the chosen candidate's change is kept: a
@@ -223,15 +223,14 @@ class _Candidates:
         self.peak, self.target_rms = peak, target_rms
 
     def change(self, amplitude: float, factor: float = 1.0) -> FloatArray:
-        """The change for one amplitude: shifted off white, capped at the PSNR's RMS, limited to
-        what no channel clips."""
+        """The change for one amplitude: shifted off white, capped at the PSNR's RMS."""
         delta: FloatArray = self.high + np.float32(amplitude) * self.low
         delta -= self.room.shift(delta)
         delta *= np.float32(min(factor, self.target_rms / max(math.sqrt(_mean_square(delta)), 1e-12)))
         return delta
 
     def choose(self) -> FloatArray:
-        """The chosen change (unrounded)."""
+        """The chosen change (rounded in place for integer pixels)."""
         reference, grid = SsimReference(self.pixels, peak=self.peak), self.grid
 
         def measured(index: int, factor: float = 1.0) -> tuple[float, FloatArray]:
