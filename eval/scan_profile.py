@@ -97,21 +97,17 @@ class ScanProfile:
 
 # --- in the worker ------------------------------------------------------------------------------
 
-_checker: Any = None
 _audit = [0.0]
 
 
 def _init(settings: Any, threads: int, cpu: int | None = None) -> None:
     """The engine's initializer (``api.scan.engines._init_worker``) plus a timer on audit appends."""
-    global _checker
     if cpu is not None:
         os.sched_setaffinity(0, {cpu})
     from api.core.audit import AuditLog
-    from api.core.threads import limit_threads
-    from api.scan.check import Checker
+    from api.scan.engines import _init_worker
 
-    limit_threads(threads)
-    _checker = Checker(settings)
+    _init_worker(settings, threads)
     append = AuditLog.append
 
     def timed(self: AuditLog, **kw: Any) -> Any:
@@ -125,8 +121,10 @@ def _init(settings: Any, threads: int, cpu: int | None = None) -> None:
 
 
 def _check(item: Any) -> tuple[Any, ItemTiming]:
+    from api.scan.engines import _check as check
+
     start, t, cpu, audit = time.time(), time.perf_counter(), time.process_time(), _audit[0]
-    row = _checker(item)
+    row = check(item)
     wall, cpu = time.perf_counter() - t, time.process_time() - cpu
     t = time.perf_counter()
     size = len(pickle.dumps(row))
@@ -189,9 +187,10 @@ def run_one(settings: Any, items: list[Any]) -> tuple[RunProfile, dict[str, floa
 
 def run_pool(settings: Any, items: list[Any], cost: dict[str, float]) -> RunProfile:
     from api.core.threads import share_of_cores
+    from api.scan.engines import _chunk_size
 
     workers = 2
-    chunk = max(1, min(8, len(items) // (32 * workers)))  # as api.scan.engines.local_rows
+    chunk = _chunk_size(len(items), workers)  # as api.scan.engines.local_rows
     cpu = time.process_time()
     timings = []
     spawn = mp.get_context("spawn")

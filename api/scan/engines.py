@@ -41,6 +41,12 @@ def _check(item: ScanItem) -> ScanRow:
     return _checker(item)
 
 
+def _chunk_size(items: int, workers: int) -> int:
+    """Items a pool worker takes at a time: small chunks, since items differ in cost (an image, a
+    long text), so no worker should be left with a long last chunk while the others idle."""
+    return max(1, min(8, items // (32 * workers)))
+
+
 def local_rows(items: list[ScanItem], settings: Settings, *, workers: int = 1) -> Iterator[ScanRow]:
     """Rows from this process (``workers`` = 1) or a pool of ``workers`` processes, in input order."""
     if not items:
@@ -49,9 +55,7 @@ def local_rows(items: list[ScanItem], settings: Settings, *, workers: int = 1) -
         checker = Checker(settings)
         yield from map(checker, items)
         return
-    # small chunks: items differ in cost (an image, a long text), so no worker should be left with a
-    # long last chunk while the others idle
-    chunk = max(1, min(8, len(items) // (32 * workers)))
+    chunk = _chunk_size(len(items), workers)
     init = (settings, share_of_cores(workers))
     # spawn, not fork: a forked child inherits the parent's OpenMP/BLAS thread pools mid-state, and
     # capping them there can hang (seen: threadpoolctl waiting forever in a forked worker)

@@ -56,7 +56,6 @@ MIME_TYPES = {
 _CONVERT_TO_RGB = {"CMYK", "YCbCr", "LAB", "HSV", "RGBX"}
 
 FloatArray = npt.NDArray[np.float32]
-# pixels as decoded for reading only: 8- or 16-bit integers (or float32 for 16-bit colour)
 
 
 @dataclass

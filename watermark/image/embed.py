@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .layout import TILE, TileLayout
-from .quality import Clipped, PixelArray, SsimReference
+from .quality import Clipped, PixelArray, SsimReference, plane
 
 __all__ = ["MIN_SIDE", "REFERENCE_SIDE", "PixelArray", "embed_pixels", "low_band_pattern", "luma", "working_scale"]
 
@@ -43,6 +43,11 @@ _SAMPLE_BAND, _SAMPLE_EVERY = 21, 8  # the amplitude is searched on bands of 21 
 _ERODE = 3.0  # texture counts only where the whole neighbourhood (radius, cells) is textured
 
 FloatArray = npt.NDArray[np.float32]
+# the signed type that holds a change to 8- or 16-bit pixels and their room to either bound
+_SIGNED: dict[np.dtype[np.generic], type[np.signedinteger]] = {
+    np.dtype(np.uint8): np.int16,
+    np.dtype(np.uint16): np.int32,
+}
 BoolArray = npt.NDArray[np.bool_]
 
 
@@ -378,23 +383,14 @@ class _Grid:
         """The marked pixels: integer input in its dtype, integral floats rounded, others as float32."""
         if self.integer:
             np.rint(delta, out=delta)
-        if self.pixels.dtype in (np.uint8, np.uint16):  # integer sums: half the traffic of float32
-            wide = np.int16 if self.pixels.dtype == np.uint8 else np.int32
-            step: npt.NDArray[np.integer] = delta.astype(wide)
-            top = int(self.peak)
-            if self.pixels.ndim == 2:
-                return np.asarray(np.clip(self.pixels + step, 0, top).astype(self.pixels.dtype))
-            marked = np.empty_like(self.pixels)
-            for c in range(self.pixels.shape[2]):
-                marked[..., c] = np.clip(self.pixels[..., c] + step, 0, top)
-            return marked
-        dtype = self.pixels.dtype if self.pixels.dtype.kind in "ui" else np.float32
-        if self.pixels.ndim == 2:
-            return np.asarray(np.clip(self.pixels + delta, 0.0, self.peak).astype(dtype))
-        out = np.empty(self.pixels.shape, dtype=dtype)
-        for c in range(self.pixels.shape[2]):
-            out[..., c] = np.clip(self.pixels[..., c] + delta, 0.0, self.peak)
-        return out
+        wide = _SIGNED.get(self.pixels.dtype)  # 8/16-bit: integer sums, half the traffic of float32
+        change = delta if wide is None else delta.astype(wide)
+        top = self.peak if wide is None else int(self.peak)
+        marked = np.empty(self.pixels.shape, dtype=self.pixels.dtype if self.pixels.dtype.kind in "ui" else np.float32)
+        for c in range(1 if self.pixels.ndim == 2 else self.pixels.shape[2]):
+            out = marked if self.pixels.ndim == 2 else marked[..., c]
+            out[...] = np.clip(plane(self.pixels, c) + change, 0, top)
+        return marked
 
 
 def _integral(pixels: PixelArray) -> bool:
@@ -425,11 +421,11 @@ class _Room:
             low = np.minimum(np.minimum(pixels[..., 0], pixels[..., 1]), pixels[..., 2])
         else:
             high = low = pixels
-        signed = {np.dtype(np.uint8): np.int16, np.dtype(np.uint16): np.int32}.get(pixels.dtype, np.float32)
+        signed = _SIGNED.get(pixels.dtype, np.float32)
         self.up = (np.asarray(peak, signed) - high.astype(signed)).astype(signed)
         self.down = np.negative(low.astype(signed))
-        self.eligible = bool(np.any(self.up <= 4.0 * peak / 255.0))
-        self.weight = np.where(low > peak * 10.0 / 255.0, flat, np.float32(0.0)) if self.eligible else None
+        near_white = bool(np.any(self.up <= 4.0 * peak / 255.0))
+        self.weight = np.where(low > peak * 10.0 / 255.0, flat, np.float32(0.0)) if near_white else None
         self.sigma = _HEADROOM_BLUR * scale / 4.0
 
     def shift(self, delta: FloatArray) -> FloatArray | float:

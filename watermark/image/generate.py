@@ -114,4 +114,4 @@ class WatermarkingGenerator(MarkingWrapper[ImageWatermarker, OnMarked]):
             marked = marked[..., None]
         if arr.ndim == 3 and arr.shape[2] in (2, 4):  # alpha untouched
             marked = np.concatenate([marked, arr[..., -1:].astype(marked.dtype)], axis=2)
-        return marked.astype(arr.dtype) if is_float else np.rint(marked).astype(np.uint8)
+        return marked.astype(arr.dtype)  # uint8 input is marked as uint8

@@ -14,11 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Clipped", "SsimReference"]
+__all__ = ["Clipped", "SsimReference", "plane"]
 
 _K1, _K2 = 0.01, 0.03
 _WIN = 7
-_PAD = (_WIN - 1) // 2
 _COV = _WIN * _WIN / (_WIN * _WIN - 1.0)  # sample covariance, as skimage's default
 _STRIDE = 3  # one window centre in 9 (on a 1 MP image the mean moves by about 1e-4)
 
@@ -91,7 +90,8 @@ class _SparseBox:
         return np.asarray(total.reshape(self.shape) / (_WIN * _WIN), dtype=np.float32)
 
 
-def _plane(pixels: PixelArray, c: int) -> PixelArray:
+def plane(pixels: PixelArray, c: int) -> PixelArray:
+    """Channel ``c`` of ``(h, w, c)`` pixels; grey ``(h, w)`` pixels themselves."""
     return pixels if pixels.ndim == 2 else pixels[..., c]
 
 
@@ -120,7 +120,7 @@ class SsimReference:
         self.moments: list[tuple[FloatArray, FloatArray]] = []
         mid = np.float32(peak / 2.0)
         for c in range(self.channels):
-            x = _plane(original, c).astype(np.float32) - mid
+            x = plane(original, c).astype(np.float32) - mid
             ux = _box(x)
             x *= x
             vx = np.float32(_COV) * (_box(x) - ux * ux)
@@ -147,9 +147,9 @@ class SsimReference:
         for c, (ux, vx) in enumerate(self.moments):
             if not common:
                 d = np.ascontiguousarray(change[..., c])
-                ud, sq, xd = _box(d), _box(d * d), _box(_plane(self.original, c) * d)
+                ud, sq, xd = _box(d), _box(d * d), _box(plane(self.original, c) * d)
             else:
-                ud, sq, xd = ud0, sq0, _box(_plane(self.original, c) * change)
+                ud, sq, xd = ud0, sq0, _box(plane(self.original, c) * change)
                 if clipped is not None and np.any(clipped.excess[:, c]):
                     sparse = sparse or _SparseBox(clipped, ud.shape)
                     e = clipped.excess[:, c]
