@@ -49,6 +49,7 @@ __all__ = [
     "fit_combination",
     "score_texts",
     "span_features",
+    "with_second",
     "worst_group_tpr",
 ]
 
@@ -91,16 +92,30 @@ def score_texts(
     progress: bool = False,
 ) -> list[ScoredText]:
     """Scores of each text under the embedded model (its first ``max_tokens`` tokens) and, with a
-    ``second`` model, under that model for the same characters (the text cut where the embedded
-    model's scored tokens end; ``vocabulary`` restricts its next-token distribution)."""
-    scored = score_tokens(first, texts, max_tokens=max_tokens, progress=progress)
+    ``second`` model, under that model for the same characters (see :func:`with_second`)."""
+    scored = [ScoredText(s) for s in score_tokens(first, texts, max_tokens=max_tokens, progress=progress)]
     if second is None:
-        return [ScoredText(s) for s in scored]
-    cut = [t[: int(s.offsets[-1, 1])] if len(s.offsets) else "" for t, s in zip(texts, scored, strict=True)]
+        return scored
+    return with_second(second, texts, scored, max_tokens=max_tokens, vocabulary=vocabulary, progress=progress)
+
+
+def with_second(
+    second: LanguageModel,
+    texts: Sequence[str],
+    scored: Sequence[ScoredText],
+    *,
+    max_tokens: int,
+    vocabulary: npt.NDArray[np.int64] | None = None,
+    progress: bool = False,
+) -> list[ScoredText]:
+    """``scored`` (the embedded model's scores of ``texts``) with the second model's scores of the
+    same characters added: each text cut where the embedded model's scored tokens end;
+    ``vocabulary`` restricts the second model's next-token distribution."""
+    cut = [t[: int(s.first.offsets[-1, 1])] if s.tokens else "" for t, s in zip(texts, scored, strict=True)]
     # Per character the second model needs fewer tokens than the embedded one; twice as many is
     # a bound that never cuts the span short.
     other = score_tokens(second, cut, max_tokens=2 * max_tokens, vocabulary=vocabulary, ranks=False, progress=progress)
-    return [ScoredText(a, b) for a, b in zip(scored, other, strict=True)]
+    return [ScoredText(s.first, b) for s, b in zip(scored, other, strict=True)]
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,8 @@ FEATURE_NAMES = (
     "fast_detectgpt",
 )
 DEFAULT_MAX_TOKENS = 256
-_CHUNK = 256  # positions per output-projection chunk
+_ROWS = 128  # positions per tile of logits
+_COLUMNS = 8192  # vocabulary rows per tile: 128 x 8192 float32 logits, 4 MiB
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -120,6 +121,11 @@ def _softcap(lm: LanguageModel) -> float | None:
     return float(cap) if cap else None
 
 
+def _capped(z: torch.Tensor, cap: float | None) -> torch.Tensor:
+    """Gemma's final logit soft-capping ``cap * tanh(z / cap)``, in place; ``z`` itself without a cap."""
+    return z if cap is None else z.div_(cap).tanh_().mul_(cap)
+
+
 def _position_stats(
     lm: LanguageModel,
     hidden: torch.Tensor,
@@ -130,34 +136,56 @@ def _position_stats(
     """log p(target), rank, mu and sigma^2 of log p(X) for rows of final hidden states ``(N, d)``.
 
     With a ``vocabulary`` the distribution is the model's restricted to those tokens (a target
-    outside it joins its own row's normaliser, so its probability stays below one); rows are done
-    in chunks so the logits of a 262 k vocabulary never exist for a whole batch at once.
+    outside it joins its own row's normaliser, so its probability stays below one).
+
+    The logits are made and reduced in tiles of ``_ROWS`` positions by ``_COLUMNS`` vocabulary
+    rows, small enough to stay in the CPU's cache through the five passes each one needs (maximum,
+    exponential, three sums): the normaliser, mean and second moment are kept as running sums
+    rescaled when a tile raises a row's maximum (the online softmax), shifted by that maximum
+    so the variance does not cancel. A rank compares each logit with the target's, computed
+    once beforehand by its own dot product and rounded like the product's output; the target's
+    own column is then taken out of the count, so a rounding difference between the two cannot
+    count the target above itself.
     """
     weight, where = _head(lm, vocabulary)
     full = lm.model.get_output_embeddings().weight
     cap = _softcap(lm)
     out: list[tuple[torch.Tensor, ...]] = []
-    for a in range(0, hidden.shape[0], _CHUNK):
-        h, t = hidden[a : a + _CHUNK], targets[a : a + _CHUNK]
-        z = (h.to(weight.dtype) @ weight.T).float()
-        if cap is not None:
-            z = cap * torch.tanh(z / cap)
-        lse = torch.logsumexp(z, dim=-1)
-        if where is None:
-            zt, row_lse = z.gather(-1, t[:, None])[:, 0], lse
-        else:  # the target's logit from the same product when kept, else its own dot product
-            row = where[t]
-            alone = (h * full[t].float()).sum(-1)
-            if cap is not None:
-                alone = cap * torch.tanh(alone / cap)
-            zt = torch.where(row >= 0, z.gather(-1, row.clamp_min(0)[:, None])[:, 0], alone)
-            row_lse = torch.where(row >= 0, lse, torch.logaddexp(lse, alone))
-        ll = zt - row_lse
-        p = torch.exp(z - lse[:, None])
-        ez = (p * z).sum(-1)
-        var = (p * z.square()).sum(-1) - ez.square()
-        rank = (z > zt[:, None]).sum(-1) + 1 if ranks else torch.ones_like(t)
-        out.append((ll, rank, ez - lse, var))
+    for a in range(0, hidden.shape[0], _ROWS):
+        h, t = hidden[a : a + _ROWS], targets[a : a + _ROWS]
+        n = h.shape[0]
+        hw = h.to(weight.dtype)
+        column = t if where is None else where[t]  # the target's row of the head; -1: not kept
+        alone = _capped((h * full[t].float()).sum(-1), cap)  # the target's logit by its own dot product
+        own = alone.to(weight.dtype).float()
+        gathered = torch.full((n,), -math.inf, device=h.device)  # the target's logit as the product gives it
+        above = torch.zeros(n, dtype=torch.long, device=h.device)
+        top = torch.full((n,), -math.inf, device=h.device)
+        s0, s1, s2 = (torch.zeros(n, device=h.device) for _ in range(3))  # sums of e, e*y, e*y^2; y = z - top
+        for c in range(0, weight.shape[0], _COLUMNS):
+            z = _capped((hw @ weight[c : c + _COLUMNS].T).float(), cap)
+            here = ((column >= c) & (column < c + z.shape[1])).nonzero()[:, 0]
+            gathered[here] = z[here, column[here] - c]
+            if ranks:
+                above += (z > own[:, None]).sum(-1)
+            new = torch.maximum(top, z.amax(-1))
+            d = torch.nan_to_num(new - top, posinf=0.0)  # the shift of y; the first tile has nothing to shift
+            r = torch.exp(top - new)
+            s2 = r * (s2 - 2 * d * s1 + d * d * s0)
+            s1 = r * (s1 - d * s0)
+            s0 = r * s0
+            top = new
+            y = z.sub_(top[:, None])
+            e = torch.exp(y)
+            s0 += e.sum(-1)
+            s1 += e.mul_(y).sum(-1)
+            s2 += e.mul_(y).sum(-1)
+        lse = top + torch.log(s0)
+        kept = column >= 0
+        ll = torch.where(kept, gathered - lse, alone - torch.logaddexp(lse, alone))
+        mean_y = s1 / s0
+        rank = above - (gathered > own).long() + 1 if ranks else torch.ones_like(t)
+        out.append((ll, rank, mean_y - torch.log(s0), s2 / s0 - mean_y.square()))
     if not out:
         empty = torch.zeros(0, device=hidden.device)
         return empty, empty.long(), empty, empty

@@ -291,6 +291,11 @@ class AiLikelihoodFinding(_Model):
     normalization: dict[str, int] = Field(default_factory=dict)
     features: dict[str, float] = Field(default_factory=dict)
     spans: tuple[Span, ...] = ()
+    screened_above: float | None = Field(
+        default=None,
+        description="Set where the embedded model alone decided: its p-value was above this, so the second "
+        "model was not run (a two-model detector flags only texts under it; the false-positive rate holds).",
+    )
     meaning: str
 
 

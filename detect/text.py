@@ -5,6 +5,14 @@ combination of per-character statistics under the embedded model and the second 
 (:mod:`detect.cross_model`), or ``log_likelihood``, the mean log-likelihood under the embedded
 model alone; its p-value comes from :class:`HumanReference`, and the report names the statistic. A trained
 classifier, when given, adds a calibrated probability that corroborates but never decides.
+
+A two-model detector may take a :class:`Screen`: the embedded model's own test first, and the
+second model only for texts it does not already find typical of human writing. A text whose
+single-model p-value exceeds ``Screen.above`` gets that p-value and the verdict ``no-evidence``;
+every other text gets the two-model test. The detector flags a text only when the two-model
+p-value is at most ``fpr``, so for human text ``P(flag) <= P(p_two <= fpr) <= fpr``: the screen
+keeps the false-positive guarantee exactly, and can only miss machine text the embedded model
+alone places above ``above`` (``eval/detection.py`` measures how much).
 The detector abstains (verdict ``inconclusive``) when the text is too short, not English, or
 looks like code or a list, because the reference says nothing about such text.
 """
@@ -24,13 +32,14 @@ from watermark.text.model import LanguageModel
 from watermark.text.normalize import NormalizedText, normalize_text
 
 from .calibration import WINDOW, ConformalResult, HumanReference
-from .cross_model import CROSS_FEATURES, ScoredText, score_texts, span_features
+from .cross_model import CROSS_FEATURES, ScoredText, score_texts, span_features, with_second
 from .features import DEFAULT_MAX_TOKENS, TextFeatures, aggregate
 from .report import AiLikelihoodFinding
 
-__all__ = ["DEFAULT_FPR", "MIN_TOKENS", "AiLikelihood", "TextAIDetector", "abstain_reason"]
+__all__ = ["DEFAULT_FPR", "DEFAULT_SCREEN", "MIN_TOKENS", "AiLikelihood", "Screen", "TextAIDetector", "abstain_reason"]
 
 DEFAULT_FPR = 0.01
+DEFAULT_SCREEN = 0.25  # the service's ``ai_screen``: chosen from eval/results/detection.md's screen table
 MIN_TOKENS = 32
 _STOPWORD_TEXT = (
     "the of and to a in is that it for was on as with be by he his at this from i not are or have an they "
@@ -91,6 +100,7 @@ class AiLikelihood:
     normalized: dict[str, int] = field(default_factory=dict)
     features: dict[str, float] = field(default_factory=dict)
     spans: tuple[Span, ...] = ()
+    screened_above: float | None = None
 
     def finding(self) -> AiLikelihoodFinding:
         """The typed finding for the report."""
@@ -110,6 +120,7 @@ class AiLikelihood:
             normalization=self.normalized,
             features=self.features,
             spans=self.spans,
+            screened_above=self.screened_above,
             meaning=_meaning(self),
         )
 
@@ -125,8 +136,14 @@ def _meaning(r: AiLikelihood) -> str:
     if r.verdict == "inconclusive":
         return f"Not decided: {r.abstain_reason}."
     assert r.p_value is not None
+    alone = (
+        ""
+        if r.screened_above is None
+        else " alone (the second model was not needed: the two-model test flags only texts under "
+        f"{r.screened_above:.0%} here)"
+    )
     base = (
-        f"Decided by {STATISTIC_WORDS.get(r.statistic, r.statistic)}: human texts of this length score this "
+        f"Decided by {STATISTIC_WORDS.get(r.statistic, r.statistic)}{alone}: human texts of this length score this "
         f"high {r.p_value:.1%} of the time ({r.reference_size} reference texts); decided at a {r.fpr:.0%} "
         "false-positive rate."
     )
@@ -145,6 +162,21 @@ class Classifier(Protocol):
     def probability(self, text: str, features: TextFeatures) -> float:
         """Calibrated probability that ``text`` (normalised) is machine-written."""
         ...
+
+
+@dataclass(frozen=True)
+class Screen:
+    """The first stage of a two-model detector (see module docstring): the embedded model alone
+    against its own human reference (a ``log_likelihood`` one), and the p-value above which a
+    text is decided there."""
+
+    reference: HumanReference
+    above: float
+
+    def decides(self, scored: ScoredText) -> tuple[float, ConformalResult] | None:
+        """The single-model statistic and p-value where they decide the text, else ``None``."""
+        found = self.reference.p_value_of(scored)
+        return found if found is not None and found[1].p_value > self.above else None
 
 
 class TextAIDetector:
@@ -166,9 +198,12 @@ class TextAIDetector:
         min_tokens: int = MIN_TOKENS,
         max_tokens: int = DEFAULT_MAX_TOKENS,
         classifier: Classifier | None = None,
+        screen: Screen | None = None,
     ) -> None:
         if not 0.0 < fpr < 1.0:
             raise ValueError(f"fpr must be in (0, 1), got {fpr}")
+        if screen is not None and not fpr < screen.above <= 1.0:
+            raise ValueError(f"the screen's threshold must be in ({fpr}, 1], got {screen.above}")
         if min_tokens < 16:
             raise ValueError(f"min_tokens must be >= 16 (the smallest bucket), got {min_tokens}")
         if reference.model != lm.name:
@@ -183,6 +218,13 @@ class TextAIDetector:
             )
         self.lm = lm
         self.second = second if reference.combination is not None else None
+        if (
+            screen is not None
+            and self.second is not None
+            and (screen.reference.combination is not None or screen.reference.model != lm.name)
+        ):
+            raise ConfigurationError(f"the screen needs a single-model reference built with {lm.name!r}")
+        self.screen = screen if self.second is not None else None
         self.reference = reference
         self.fpr = fpr
         self.min_tokens = min_tokens
@@ -200,14 +242,32 @@ class TextAIDetector:
         is worth and should not be used otherwise.
         """
         normalized = [normalize_text(t) if normalize else _identity(t) for t in texts]
-        scored = score_texts(
-            self.lm,
-            [n.text for n in normalized],
-            max_tokens=self.max_tokens,
-            second=self.second,
-            vocabulary=self.reference.second_vocabulary,
-        )
+        plain = [n.text for n in normalized]
+        scored = score_texts(self.lm, plain, max_tokens=self.max_tokens)
+        if self.second is not None:
+            need = [i for i, (n, s) in enumerate(zip(normalized, scored, strict=True)) if self._needs_second(n, s)]
+            both = with_second(
+                self.second,
+                [plain[i] for i in need],
+                [scored[i] for i in need],
+                max_tokens=self.max_tokens,
+                vocabulary=self.reference.second_vocabulary,
+            )
+            for i, s in zip(need, both, strict=True):
+                scored[i] = s
         return [self.verdict_for(n, s) for n, s in zip(normalized, scored, strict=True)]
+
+    def _abstains(self, text: str, tokens: int) -> str | None:
+        if tokens < self.min_tokens:
+            return f"too-short (under {self.min_tokens} tokens)"
+        return abstain_reason(text)
+
+    def _needs_second(self, norm: NormalizedText, scored: ScoredText) -> bool:
+        """Whether the verdict needs the second model: not for a text the detector abstains on
+        or the screen decides."""
+        if self._abstains(norm.text, scored.tokens) is not None:
+            return False
+        return self.screen is None or self.screen.decides(scored) is None
 
     def verdict_for(self, norm: NormalizedText, scored: ScoredText) -> AiLikelihood:
         """The verdict for a normalised text already scored (by :func:`score_texts` with this
@@ -221,13 +281,30 @@ class TextAIDetector:
             "normalized": changes,
             "statistic": self.reference.statistic_name,
         }
-        reason = abstain_reason(text)
-        if feats.tokens < self.min_tokens:
-            reason = f"too-short (under {self.min_tokens} tokens)"
+        reason = self._abstains(text, feats.tokens)
         if reason is not None:
             return AiLikelihood(verdict="inconclusive", abstain_reason=reason, **base)
         prob = self.classifier.probability(text, feats) if self.classifier is not None else None
         features = feats.as_dict()
+        screened = self.screen.decides(scored) if self.screen is not None else None
+        if screened is not None:
+            assert self.screen is not None
+            score, result = screened
+            return AiLikelihood(
+                verdict="no-evidence",
+                p_value=result.p_value,
+                score=score,
+                standardized_score=result.standardized,
+                bucket=result.bucket,
+                reference_size=result.reference_size,
+                classifier_probability=prob,
+                features=features,
+                spans=self._spans(scored, norm, self.screen.reference),
+                screened_above=self.screen.above,
+                **(base | {"statistic": self.screen.reference.statistic_name}),
+            )
+        if self.second is not None and scored.second is None:
+            raise ValueError("this text needs the second model's scores (score it with the detector's score_batch)")
         if scored.second is not None:
             features |= dict(zip(CROSS_FEATURES, map(float, span_features(scored, 0, scored.tokens)), strict=True))
         found = self.reference.p_value_of(scored)
@@ -250,17 +327,16 @@ class TextAIDetector:
             reference_size=result.reference_size,
             classifier_probability=prob,
             features=features,
-            spans=self._spans(scored, norm),
+            spans=self._spans(scored, norm, self.reference),
             **base,
         )
 
-    def _spans(self, scored: ScoredText, norm: NormalizedText) -> tuple[Span, ...]:
-        """p-values of consecutive 64-token passages (the first against human prefixes, the rest
-        against human passages that also have context)."""
+    def _spans(self, scored: ScoredText, norm: NormalizedText, ref: HumanReference) -> tuple[Span, ...]:
+        """p-values of consecutive 64-token passages under ``ref`` (the first against human
+        prefixes, the rest against human passages that also have context)."""
         n = scored.tokens
         if n < 2 * WINDOW:
             return ()
-        ref = self.reference
         spans = []
         for start in range(0, n - WINDOW + 1, WINDOW):
             if start == 0:

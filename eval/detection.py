@@ -21,7 +21,7 @@ import json
 import random
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,6 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
-import torch  # noqa: E402
 from scipy.stats import beta, rankdata  # noqa: E402
 from sklearn.metrics import roc_auc_score, roc_curve  # noqa: E402
 from tqdm import tqdm  # noqa: E402
@@ -38,7 +37,7 @@ from tqdm import tqdm  # noqa: E402
 from detect.cross_model import score_texts  # noqa: E402
 from detect.defaults import load_classifier, load_reference  # noqa: E402
 from detect.features import DEFAULT_MAX_TOKENS  # noqa: E402
-from detect.text import AiLikelihood, TextAIDetector  # noqa: E402
+from detect.text import DEFAULT_SCREEN, AiLikelihood, Screen, TextAIDetector  # noqa: E402
 from detect.training import LabelledText, fast_detect_gpt_sets, in_calibration_half  # noqa: E402
 from watermark.text import generate  # noqa: E402
 from watermark.text.model import SECOND_MODEL, LanguageModel, default_model_cache, load_model  # noqa: E402
@@ -48,7 +47,13 @@ from watermark.text.precision import as_precision, resolve_precision  # noqa: E4
 FAST_DETECT_GPT = REPO / "eval" / "data" / "fast-detect-gpt"  # MIT, see its README
 ZW = "\u200b"
 HOMOGLYPHS = {"a": "а", "e": "е", "o": "о", "p": "р", "c": "с", "x": "х", "i": "і"}
-STATISTICS = ("cross_model", "log_likelihood")
+STATISTICS = ("cross_model", "screened", "log_likelihood")
+TITLES = {
+    "cross_model": "two-model (`cross_model`)",
+    "screened": f"two-model, screened above {DEFAULT_SCREEN:.0%} (default)",
+    "log_likelihood": "embedded model alone (`log_likelihood`)",
+}
+SCREENS = (0.05, 0.1, 0.25, 0.5, 1.0)  # thresholds compared in the screen table
 FPRS = (0.01, 0.05)
 
 
@@ -138,15 +143,20 @@ class Verdicts:
 
 
 class Scorer:
-    """Scores texts once with both models and applies both references (the detectors' own code)."""
+    """Scores texts once with both models, as the service does (both in its default precision,
+    ``ASSAY_AI_PRECISION=auto``), and applies every detector to the same scores (their own code)."""
 
     def __init__(self, lm: LanguageModel, second: LanguageModel, max_tokens: int = DEFAULT_MAX_TOKENS) -> None:
-        cross = load_reference()
-        self.lm, self.second, self.vocabulary = lm, second, cross.second_vocabulary
+        cross, single = load_reference(), load_reference(single=True)
+        self.precision = resolve_precision("auto")
+        self.fp32 = (lm, second)
+        self.lm, self.second = as_precision(lm, self.precision), as_precision(second, self.precision)
+        self.vocabulary = cross.second_vocabulary
         self.max_tokens = max_tokens
         self.detectors = {
-            "cross_model": TextAIDetector(lm, cross, second=second, classifier=load_classifier()),
-            "log_likelihood": TextAIDetector(lm, load_reference(single=True)),
+            "cross_model": TextAIDetector(self.lm, cross, second=self.second, classifier=load_classifier()),
+            "screened": TextAIDetector(self.lm, cross, second=self.second, screen=Screen(single, DEFAULT_SCREEN)),
+            "log_likelihood": TextAIDetector(self.lm, single),
         }
 
     def run(self, texts: Sequence[str], *, desc: str = "scoring") -> list[Verdicts]:
@@ -166,20 +176,28 @@ class Scorer:
                 out.append(Verdicts(hashlib.sha256(t.encode()).hexdigest(), s.tokens, by))
         return out
 
-    def seconds_per_128_tokens(self, texts: Sequence[str]) -> dict[str, float]:
+    def seconds_per_128_tokens(self, human: Sequence[str], machine: Sequence[str]) -> dict[str, float]:
         """Scoring cost of each statistic on the same texts (no classifier): float32 weights, and as
-        the service scores by default (the embedded model's bfloat16 copy where the CPU has native
-        bfloat16, ``ASSAY_AI_PRECISION=auto``; the second model stays float32)."""
+        the service scores by default (both models in bfloat16 where the CPU has native bfloat16,
+        ``ASSAY_AI_PRECISION=auto``); the screened detector as it runs (``score_batch``: the second
+        model only where the screen passes a text on), on the human and the machine texts apart."""
         cost = {}
-        service = as_precision(self.lm, resolve_precision("auto"))
-        for label, first in (("", self.lm), (" (service default)", service)):
-            for name, second in (("log_likelihood", None), ("cross_model", self.second)):
+        texts = [*human, *machine]
+        for label, (first, second) in (("", self.fp32), (" (service default)", (self.lm, self.second))):
+            for name, other in (("log_likelihood", None), ("cross_model", second)):
                 t0 = time.perf_counter()
-                scored = score_texts(
-                    first, list(texts), max_tokens=self.max_tokens, second=second, vocabulary=self.vocabulary
-                )
+                scored = score_texts(first, texts, max_tokens=self.max_tokens, second=other, vocabulary=self.vocabulary)
                 cost[name + label] = (time.perf_counter() - t0) / sum(s.tokens for s in scored) * 128
-        cost["embedded model precision (service default)"] = 16.0 if service.model.dtype == torch.bfloat16 else 32.0
+        for part, rows in (("human texts", human), ("machine texts", machine)):
+            t0 = time.perf_counter()
+            verdicts = self.detectors["screened"].score_batch(rows)
+            cost[f"screened (service default, {part})"] = (
+                (time.perf_counter() - t0) / sum(v.tokens for v in verdicts) * 128
+            )
+            cost[f"screened: second model run on ({part})"] = sum(v.screened_above is None for v in verdicts) / len(
+                verdicts
+            )
+        cost["precision (service default)"] = 16.0 if self.precision == "bf16" else 32.0
         return cost
 
 
@@ -227,7 +245,7 @@ def metrics(h: list[Verdicts], m: list[Verdicts], stat: str) -> Metrics:
     mk = [r.by[stat] for r in m if r.by[stat].verdict != "inconclusive"]
     out = Metrics(len(h), len(m), 1 - (len(hk) + len(mk)) / max(len(h) + len(m), 1))
     y = np.array([0] * len(hk) + [1] * len(mk))
-    if len(set(y)) == 2:
+    if len(set(y)) == 2 and stat != "screened":  # screened scores mix two references: no one ordering
         s = np.array([x.standardized_score for x in hk + mk], dtype=np.float64)
         auc, lo, hi = bootstrap_auc(y, s)
         out.auroc = Auroc(auc, (lo, hi))
@@ -251,6 +269,36 @@ class Results:
     reference: dict[str, dict[str, object]]
     weights: dict[str, float]
     settings: dict[str, object]
+    screens: dict[str, dict[str, float]] = field(default_factory=dict)  # threshold -> figure -> value
+
+
+def flagged_screened(v: Verdicts, above: float, fpr: float) -> bool:
+    """Whether the two-model detector screened at ``above`` flags a text at ``fpr``: from the two
+    statistics' own verdicts (the screen's reference is the single-model one)."""
+    p1, p2 = v.by["log_likelihood"].p_value, v.by["cross_model"].p_value
+    return (p1 is None or p1 <= above) and p2 is not None and p2 <= fpr
+
+
+def screen_table(h: list[Verdicts], m: dict[str, list[Verdicts]]) -> dict[str, dict[str, float]]:
+    """Per screen threshold: pooled TPR at 1 % per machine family, realised FPR at 1 % and 5 %, and
+    the share of human and machine texts the second model runs on."""
+    families = {"ChatGPT": "gpt-3.5", "davinci": "davinci", "embedded model": "smollm2"}
+    machine = [x for rows in m.values() for x in rows]
+    kept_h = [x for x in h if x.by["cross_model"].verdict != "inconclusive"]
+    kept_m = [x for x in machine if x.by["cross_model"].verdict != "inconclusive"]
+    out = {}
+    for above in SCREENS:
+        row = {}
+        for fam, word in families.items():
+            rows = [x for k, v in m.items() if word in k for x in v if x.by["cross_model"].verdict != "inconclusive"]
+            row[f"{fam} TPR at 1 %"] = sum(flagged_screened(x, above, 0.01) for x in rows) / max(len(rows), 1)
+        for f in FPRS:
+            row[f"FPR at {f:.0%}"] = sum(flagged_screened(x, above, f) for x in kept_h) / max(len(kept_h), 1)
+        for part, rows in (("human", kept_h), ("machine", kept_m)):
+            p1 = [x.by["log_likelihood"].p_value for x in rows]
+            row[f"second model runs on ({part})"] = sum(p is None or p <= above for p in p1) / max(len(rows), 1)
+        out[f"{above:g}"] = row
+    return out
 
 
 def _tprs(rows: list[Verdicts], stat: str) -> dict[str, float]:
@@ -282,36 +330,64 @@ def _rate(x: Rate) -> str:
 
 
 def summary(r: Results) -> list[str]:
-    cm, ll = STATISTICS
-    lines = [
-        "| figure | two-model (`cross_model`) | embedded model alone (`log_likelihood`) | target |",
-        "|---|---|---|---|",
-    ]
+    cols = [st for st in STATISTICS if st in r.pooled["chatgpt"]]  # runs before the screen had two columns
+
+    def row(label: str, cell: Callable[[str], str], target: str = "") -> str:
+        return f"| {label} | " + " | ".join(cell(st) for st in cols) + f" | {target} |"
+
+    lines = ["| figure | " + " | ".join(TITLES[st] for st in cols) + " | target |", "|---" * (len(cols) + 2) + "|"]
     chat = r.pooled["chatgpt"]
-    lines.append(f"| pooled ChatGPT TPR at 1 % | {chat[cm].tpr['0.01']:.2f} | {chat[ll].tpr['0.01']:.2f} | >= 0.85 |")
-    lines.append(f"| pooled ChatGPT AUROC | {_auc(chat[cm].auroc)} | {_auc(chat[ll].auroc)} | |")
+    lines.append(row("pooled ChatGPT TPR at 1 %", lambda st: f"{chat[st].tpr['0.01']:.2f}", ">= 0.85"))
+    lines.append(row("pooled ChatGPT AUROC", lambda st: _auc(chat[st].auroc)))
     for name, x in r.per_set.items():
         if "davinci" in name:
-            lines.append(f"| {name} AUROC | {_auc(x[cm].auroc)} | {_auc(x[ll].auroc)} | >= 0.85 |")
+            lines.append(row(f"{name} AUROC", lambda st, x=x: _auc(x[st].auroc), ">= 0.85"))
     t1 = r.per_set.get("smollm2-t1.0")
     if t1:
-        lines.append(f"| embedded model T 1.0 AUROC | {_auc(t1[cm].auroc)} | {_auc(t1[ll].auroc)} | >= 0.90 |")
+        lines.append(row("embedded model T 1.0 AUROC", lambda st: _auc(t1[st].auroc), ">= 0.90"))
     for d, by in r.realised_fpr_per_domain.items():
         for f, target in (("0.01", "<= 1.5 %"), ("0.05", "<= 7 %")):
-            small = " (too few texts to certify)" if by[cm][f].n < 100 else ""
+            small = " (too few texts to certify)" if by["cross_model"][f].n < 100 else ""
             lines.append(
-                f"| realised FPR at {float(f):.0%}, {d}{small} | {_rate(by[cm][f])} | {_rate(by[ll][f])} | {target} |"
+                row(f"realised FPR at {float(f):.0%}, {d}{small}", lambda st, b=by, f=f: _rate(b[st][f]), target)
             )
     s = r.seconds_per_128_tokens
-    lines.append(f"| seconds per 128 tokens, float32 | {s[cm]:.3f} | {s[ll]:.3f} | <= 0.5 (both models) |")
-    d = " (service default)"
-    lines.append(
-        f"| seconds per 128 tokens, service default | {s[cm + d]:.3f} | {s[ll + d]:.3f} | <= 0.5 (both models) |"
+    precision = (
+        "bfloat16"
+        if s.get("precision (service default)", s.get("embedded model precision (service default)")) == 16
+        else "float32"
     )
+    lines.append(
+        row("seconds per 128 tokens, float32", lambda st: f"{s[st]:.3f}" if st in s else "-", "<= 0.25 (both models)")
+    )
+    lines.append(
+        row(
+            f"seconds per 128 tokens, service default ({precision})",
+            lambda st: f"{s[st + ' (service default)']:.3f}" if st + " (service default)" in s else "-",
+            "<= 0.25 (both models)",
+        )
+    )
+    for part in ("human texts", "machine texts"):
+        if f"screened (service default, {part})" in s:
+            lines.append(
+                row(
+                    f"seconds per 128 tokens, service default, {part} of the cost sample",
+                    lambda st, part=part: (
+                        f"{s[f'screened (service default, {part})']:.3f} (second model on "
+                        f"{s[f'screened: second model run on ({part})']:.0%})"
+                        if st == "screened"
+                        else "-"
+                    ),
+                    "<= 0.25 (both models)",
+                )
+            )
     for kind, by in r.attacks.items():
         lines.append(
-            f"| TPR at 1 % after {kind} | {by[cm]['tpr_at_0.01']:.2f} | {by[ll]['tpr_at_0.01']:.2f} | "
-            f"{'>= 90 % of clean' if kind in ('zero-width', 'homoglyphs') else '(reported)'} |"
+            row(
+                f"TPR at 1 % after {kind}",
+                lambda st, by=by: f"{by[st]['tpr_at_0.01']:.2f}" if st in by else "-",
+                ">= 90 % of clean" if kind in ("zero-width", "homoglyphs") else "(reported)",
+            )
         )
     for name, ref in r.reference.items():
         sources = ref["sources"]
@@ -324,20 +400,41 @@ def summary(r: Results) -> list[str]:
             f"| `{name}` reference: human texts per domain (pooled into one reference) | "
             + ", ".join(f"{d} {n}" for d, n in sorted(domains.items()))
             + (f"; too few for a per-domain reference at 1 %: {', '.join(sorted(small))}" if small else "")
-            + " | | >= 99 per domain for a per-domain 1 % |"
+            + " |" * len(cols)
+            + " >= 99 per domain for a per-domain 1 % |"
         )
+    short = {"cross_model": "two-model", "screened": "screened", "log_likelihood": "alone"}
+    names = " / ".join(short[st] for st in cols)
     lines += [
         "",
         "| set | human | machine | abstained | AUROC two-model | AUROC alone | AUROC classifier | "
-        "TPR 1 % two-model / alone | TPR 5 % two-model / alone |",
+        f"TPR 1 % {names} | TPR 5 % {names} |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, x in {**r.per_set, **{f"pooled {k}": v for k, v in r.pooled.items()}}.items():
+        cm = x["cross_model"]
         lines.append(
-            f"| {name} | {x[cm].human} | {x[cm].machine} | {x[cm].abstention_rate:.1%} | {_auc(x[cm].auroc)} | "
-            f"{_auc(x[ll].auroc)} | {_auc(x[cm].auroc_classifier)} | "
-            f"{x[cm].tpr['0.01']:.2f} / {x[ll].tpr['0.01']:.2f} | {x[cm].tpr['0.05']:.2f} / {x[ll].tpr['0.05']:.2f} |"
+            f"| {name} | {cm.human} | {cm.machine} | {cm.abstention_rate:.1%} | {_auc(cm.auroc)} | "
+            f"{_auc(x['log_likelihood'].auroc)} | {_auc(cm.auroc_classifier)} | "
+            + " / ".join(f"{x[st].tpr['0.01']:.2f}" for st in cols)
+            + " | "
+            + " / ".join(f"{x[st].tpr['0.05']:.2f}" for st in cols)
+            + " |"
         )
+    if r.screens:
+        figures = list(next(iter(r.screens.values())))
+        lines += [
+            "",
+            "Screen threshold (the two-model test run only where the embedded model alone gives p <= threshold; "
+            "1 = no screen), computed from the same verdicts:",
+            "",
+            "| threshold | " + " | ".join(figures) + " |",
+            "|---" * (len(figures) + 1) + "|",
+        ]
+        for above, fig in r.screens.items():
+            lines.append(
+                f"| {above} | " + " | ".join(f"{v:.3f}" if "FPR" in k else f"{v:.2f}" for k, v in fig.items()) + " |"
+            )
     return lines
 
 
@@ -368,6 +465,7 @@ def results_from(raw: dict[str, Any]) -> Results:
         raw["reference"],
         raw["weights"],
         raw["settings"],
+        raw.get("screens", {}),
     )
 
 
@@ -386,7 +484,8 @@ def plot(h: list[Verdicts], m: dict[str, list[Verdicts]], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(12, 6), sharey=True)
-    for ax, stat, title in zip(axes, STATISTICS, ("two-model statistic", "embedded model alone"), strict=True):
+    ordered = ("cross_model", "log_likelihood")  # the screened verdicts mix two references: no one ordering
+    for ax, stat, title in zip(axes, ordered, ("two-model statistic", "embedded model alone"), strict=True):
         hk = [r.by[stat].standardized_score for r in h if r.by[stat].standardized_score is not None]
         for name, rows in m.items():
             mk = [r.by[stat].standardized_score for r in rows if r.by[stat].standardized_score is not None]
@@ -481,8 +580,8 @@ def main() -> None:
         attacks[f"paraphrase by the embedded model ({len(para)} texts)"] = {s: _tprs(rows, s) for s in STATISTICS}
         attacks[f"the same {len(para)} texts before paraphrase"] = {s: _tprs(clean[: len(para)], s) for s in STATISTICS}
 
-    sample = ([r.text for v in human_eval.values() for r in v[:8]] + chat[:16])[: args.cost_texts]
-    cost = scorer.seconds_per_128_tokens(sample)
+    human_sample = [r.text for v in human_eval.values() for r in v[:8]][: args.cost_texts // 2]
+    cost = scorer.seconds_per_128_tokens(human_sample, chat[: args.cost_texts - len(human_sample)])
     refs = {name: d.reference for name, d in scorer.detectors.items()}
     comb = refs["cross_model"].combination
     results = Results(
@@ -506,9 +605,16 @@ def main() -> None:
             "limit": args.limit,
             "max_tokens": args.max_tokens,
             "fpr_nominal": list(FPRS),
+            "screen": DEFAULT_SCREEN,
+            "precision": scorer.precision,
             "vocabulary": len(scorer.vocabulary) if scorer.vocabulary is not None else 0,
         },
     )
+    for x in [*all_h, *(v for rows in scored_m.values() for v in rows)]:  # the table's rule is the detector's
+        for f in FPRS:
+            real = x.by["screened"].p_value is not None and x.by["screened"].p_value <= f
+            assert real == flagged_screened(x, DEFAULT_SCREEN, f), x.key
+    results.screens = screen_table(all_h, scored_m)
     write(results, args.out)
     plot(all_h, scored_m, args.out / "detection.png")
     print("\n".join(summary(results)))

@@ -124,6 +124,7 @@ def detect_train(data: str, out: str | None, no_embeddings: bool, single_model: 
     data directory's ``detector/``.
     """
     from api.core.text_service import TextService
+    from detect.defaults import SINGLE_REFERENCE
     from detect.embeddings import SentenceEmbedder
     from detect.training import read_labelled_jsonl, train
 
@@ -142,7 +143,10 @@ def detect_train(data: str, out: str | None, no_embeddings: bool, single_model: 
     reference, model, meta = trained.reference, trained.classifier, trained.meta
     target = Path(out) if out else settings.detector_path
     target.mkdir(parents=True, exist_ok=True)
-    for name, text in (("human_reference.json", reference.to_json()), ("classifier.json", model.to_json(**meta))):
+    files = [("human_reference.json", reference.to_json()), ("classifier.json", model.to_json(**meta))]
+    if reference.combination is not None:  # the two-model detector's screen (first stage)
+        files.append((SINGLE_REFERENCE, trained.single_reference.to_json()))
+    for name, text in files:
         tmp = target / f".{name}.part"
         tmp.write_text(text)
         tmp.replace(target / name)  # never a half-written model

@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     ai_fpr: float = Field(default=0.01, gt=0.0, lt=1.0, description="False-positive rate of the statistical verdict.")
     ai_precision: Literal["auto", "fp32", "bf16"] = Field(
         default="auto",
-        description="Weights for the AI-likelihood statistic: bf16 scores ~1.7x faster where the CPU has "
+        description="Weights of both AI-likelihood models: bf16 scores ~1.7x faster where the CPU has "
         "native bfloat16 (auto picks it there), fp32 elsewhere. Generation always uses fp32.",
     )
     ai_second_model: bool = Field(
@@ -64,6 +64,14 @@ class Settings(BaseSettings):
         description="Score AI-likelihood with the second offline model too (Gemma 3 270M): the two-model "
         "statistic, which catches far more machine text at the same false-positive rate. Off: the embedded "
         "model alone (about half the cost).",
+    )
+    ai_screen: float = Field(
+        default=0.25,
+        gt=0.0,
+        le=1.0,
+        description="The two-model statistic's first stage: a text whose p-value under the embedded model alone is "
+        "above this is decided there (no evidence), without the second model; the false-positive rate holds "
+        "exactly (only two-model p-values flag). 1 runs the second model on every text.",
     )
     detector_dir: Path | None = Field(
         default=None, description="Retrained reference/classifier; unset = data_dir/detector, else the shipped ones."

@@ -128,14 +128,16 @@ class TextService:
             return self._scoring
 
     def second_model(self) -> LanguageModel:
-        """The second offline model (Gemma 3 270M, float32), loaded on first use.
+        """The second offline model (Gemma 3 270M), loaded on first use, in the scoring precision
+        (``ai_precision``; it only scores, so it is converted in place).
 
         Raises:
             ModelUnavailable: its packages are not installed.
         """
         with self._lock:
             if self._second is None:
-                self._second = load_model(SECOND_MODEL, cache_dir=self.settings.model_cache)
+                model = load_model(SECOND_MODEL, cache_dir=self.settings.model_cache)
+                self._second = as_precision(model, resolve_precision(self.settings.ai_precision), keep=False)
             return self._second
 
     def tokenizer(self) -> Any:
@@ -232,12 +234,28 @@ class TextService:
                     second=second,
                     fpr=self.settings.ai_fpr,
                     classifier=load_classifier(classifier if classifier.is_file() else None),
+                    screen=self._screen() if second is not None else None,
                 )
             except ConfigurationError as exc:
                 log.warning("AI-likelihood unavailable: %s", exc)
                 self.ai_unavailable = str(exc)
                 self._ai = False
         return self._ai or None
+
+    def _screen(self) -> Any:
+        """The two-model detector's first stage (``ai_screen``; 1 = none): the single-model
+        reference trained beside the two-model one, else the shipped one where it fits the model."""
+        from detect.defaults import SINGLE_REFERENCE, load_reference
+        from detect.text import Screen
+
+        if self.settings.ai_screen >= 1.0:
+            return None
+        own = self.settings.detector_path / SINGLE_REFERENCE
+        ref = load_reference(own if own.is_file() else None, single=True)
+        if ref.model != self.scoring_model().name:
+            log.warning("AI-likelihood runs without its screen: %s was built with %r", SINGLE_REFERENCE, ref.model)
+            return None
+        return Screen(ref, self.settings.ai_screen)
 
     def detections(self, text: str, *, key_id: str | None = None) -> list[TextDetection]:
         """Watermark detections of one text, under every key or only ``key_id`` (best first).

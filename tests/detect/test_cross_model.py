@@ -82,3 +82,30 @@ def test_shipped_two_model_detector(embedded: LanguageModel, second: LanguageMod
     assert set(CROSS_FEATURES) <= set(r.features) and "two-model statistic" in r.finding().meaning
     with pytest.raises(ConfigurationError, match="second model"):
         TextAIDetector(embedded, detector.reference)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("tile", [(128, 8192), (5, 3000)])
+def test_tiled_statistics_equal_the_whole_softmax(
+    embedded: LanguageModel, tile: tuple[int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Running sums over tiles of logits (rows and vocabulary cut where a tile ends) give the
+    log-likelihood, rank, entropy and variance of the whole softmax, in float64."""
+    monkeypatch.setattr("detect.features._ROWS", tile[0])
+    monkeypatch.setattr("detect.features._COLUMNS", tile[1])
+    texts = [TEXT, TEXT[:90]]
+    scored = score_tokens(embedded, texts)
+    tok = embedded.tokenizer
+    for text, s in zip(texts, scored, strict=True):
+        ids = tok(text, add_special_tokens=False)["input_ids"]
+        with torch.no_grad():
+            z = embedded.model(torch.tensor([[tok.bos_token_id, *ids]])).logits[0, :-1].double()
+        logp = torch.log_softmax(z, -1)
+        p = logp.exp()
+        target = torch.tensor(ids)
+        zt = z.gather(-1, target[:, None])
+        mean = (p * logp).sum(-1)
+        assert np.allclose(s.log_likelihood, logp.gather(-1, target[:, None])[:, 0], atol=1e-4)
+        assert np.allclose(s.entropy, -mean, atol=1e-4)
+        assert np.allclose(s.variance, (p * (logp - mean[:, None]).square()).sum(-1), atol=2e-3)
+        assert np.array_equal(np.exp(s.log_rank).round(), ((z > zt).sum(-1) + 1).numpy())

@@ -25,7 +25,7 @@ def test_detection_benchmark_runs_end_to_end(tmp_path: Path, limit: int, max_tok
     res = json.loads((tmp_path / "detection.json").read_text())
     assert set(res["per_set"]) >= {"xsum_gpt-3.5-turbo", "pubmed_davinci", "smollm2-t1.0"}
     for by in res["per_set"].values():
-        assert set(by) == {"cross_model", "log_likelihood"}
+        assert set(by) == {"cross_model", "screened", "log_likelihood"}
         assert 1 <= by["cross_model"]["machine"] <= 2 * limit
     assert set(res["realised_fpr_per_domain"]) == {"jargon-file", "pubmed", "writing", "xsum", "all human texts"}
     assert res["realised_fpr_per_domain"]["xsum"]["cross_model"]["0.01"]["n"] <= 4 * limit
@@ -33,8 +33,12 @@ def test_detection_benchmark_runs_end_to_end(tmp_path: Path, limit: int, max_tok
     assert any(k.startswith("paraphrase") for k in res["attacks"])
     assert res["seconds_per_128_tokens"]["cross_model"] > res["seconds_per_128_tokens"]["log_likelihood"] > 0
     assert res["weights"] and res["reference"]["cross_model"]["sources"]
+    assert set(res["screens"]) == {"0.05", "0.1", "0.25", "0.5", "1"}
+    for fig in res["screens"].values():  # at most what the unscreened test flags
+        assert fig["ChatGPT TPR at 1 %"] <= res["screens"]["1"]["ChatGPT TPR at 1 %"]
     md = (tmp_path / "detection.md").read_text()
     assert "two-model" in md and "realised FPR at 1%, xsum (too few texts to certify)" in md
+    assert "| threshold |" in md and "screened above 25%" in md
     assert (tmp_path / "detection.png").stat().st_size > 10_000
 
 
