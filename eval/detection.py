@@ -524,6 +524,11 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=REPO / "eval" / "results")
     ap.add_argument("--cache", type=Path, default=default_model_cache())
     ap.add_argument("--render", action="store_true", help="rewrite detection.md from detection.json (no scoring)")
+    ap.add_argument(
+        "--only-cost",
+        action="store_true",
+        help="measure the scoring cost again (on a quiet machine) into the existing detection.json",
+    )
     args = ap.parse_args()
     if args.render:
         write(results_from(json.loads((args.out / "detection.json").read_text())), args.out)
@@ -540,6 +545,15 @@ def main() -> None:
     human_eval = {k: cap([r for r in v if r.label == 0 and not in_calibration_half(r.text)]) for k, v in sets.items()}
     human_eval["jargon-file"] = cap([LabelledText(t, 0, "jargon-file") for t in jargon if not in_calibration_half(t)])
     machine_eval = {k: cap([r for r in v if r.label == 1 and not in_calibration_half(r.text)]) for k, v in sets.items()}
+    chat = [r.text for k, v in machine_eval.items() if "gpt-3.5" in k for r in v]
+    human_sample = [r.text for v in human_eval.values() for r in v[:8]][: args.cost_texts // 2]
+    machine_sample = chat[: args.cost_texts - len(human_sample)]
+    if args.only_cost:
+        previous = results_from(json.loads((args.out / "detection.json").read_text()))
+        previous.seconds_per_128_tokens = scorer.seconds_per_128_tokens(human_sample, machine_sample)
+        write(previous, args.out)
+        print("\n".join(line for line in summary(previous) if "seconds per 128" in line))
+        return
     if args.own_prompts:
         prompts = [p for p in (REPO / "eval" / "data" / "prompts.txt").read_text().splitlines() if p.strip()]
         machine_eval.update(own_generations(lm, prompts[: args.own_prompts], args.tokens))
@@ -566,7 +580,6 @@ def main() -> None:
         per_domain[d] = {s: metrics(h, [], s).realised_fpr for s in STATISTICS}
     per_domain["all human texts"] = {s: metrics(all_h, [], s).realised_fpr for s in STATISTICS}
 
-    chat = [r.text for k, v in machine_eval.items() if "gpt-3.5" in k for r in v]
     rng = random.Random(3)
     attacks: dict[str, dict[str, dict[str, float]]] = {}
     clean = scorer.run(chat[: args.attack_texts])
@@ -580,8 +593,7 @@ def main() -> None:
         attacks[f"paraphrase by the embedded model ({len(para)} texts)"] = {s: _tprs(rows, s) for s in STATISTICS}
         attacks[f"the same {len(para)} texts before paraphrase"] = {s: _tprs(clean[: len(para)], s) for s in STATISTICS}
 
-    human_sample = [r.text for v in human_eval.values() for r in v[:8]][: args.cost_texts // 2]
-    cost = scorer.seconds_per_128_tokens(human_sample, chat[: args.cost_texts - len(human_sample)])
+    cost = scorer.seconds_per_128_tokens(human_sample, machine_sample)
     refs = {name: d.reference for name, d in scorer.detectors.items()}
     comb = refs["cross_model"].combination
     results = Results(

@@ -155,7 +155,14 @@ def render_html(report: ScanReport) -> str:
         ("Image watermark: false-positive rate", _cell(st.image_watermark_fpr)),
         (
             "AI-likelihood",
-            f"on, false-positive rate {st.ai_fpr:.3g}, {st.ai_precision} weights" if st.ai_likelihood else "off",
+            f"on, false-positive rate {st.ai_fpr:.3g}, {st.ai_precision} weights"
+            + (
+                f", second model only under p = {st.ai_screen:g} by the first"
+                if st.ai_screen and st.ai_screen < 1
+                else ""
+            )
+            if st.ai_likelihood
+            else "off",
         ),
         ("Watermark keys tried", ", ".join(st.keys_tried)),
         (

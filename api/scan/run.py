@@ -45,7 +45,12 @@ class ScanSettings(BaseModel):
     image_watermark_fpr: float
     ai_likelihood: bool
     ai_fpr: float
-    ai_precision: str = Field(description="The AI-likelihood model's weights: fp32 or bf16.")
+    ai_precision: str = Field(description="The AI-likelihood models' weights: fp32 or bf16.")
+    ai_screen: float | None = Field(
+        default=None,
+        description="The two-model statistic's screen: texts the embedded model alone puts above this p-value "
+        "are decided without the second model (1: every text gets both; None: recorded before the screen existed).",
+    )
     keys_tried: list[str]
     trust_anchors: int = Field(description="Trust anchor certificates in use (PEM blocks, the C2PA list's included).")
     trust_list: str | None = Field(default=None, description="The C2PA Trust List in force (None: turned off).")
@@ -142,6 +147,7 @@ def scan_settings(settings: Settings, rt: Runtime) -> ScanSettings:
         ai_likelihood=settings.ai_likelihood,
         ai_fpr=settings.ai_fpr,
         ai_precision=resolve_precision(settings.ai_precision),
+        ai_screen=settings.ai_screen,
         keys_tried=[k.key_id for k in rt.text.keyring],
         trust_anchors=len(rt.media.trust_anchors()),
         trust_list=listed.version if (listed := rt.media.trust_list()) is not None else None,

@@ -173,6 +173,8 @@ def test_detect_train_then_use(
     # Two models by default: the reference is the calibration half's reference part only (the
     # rest of its human texts fitted the weights).
     assert reference["statistic"] == "cross_model" and reference["second_model"]["name"] == "Gemma-3-270M"
+    screen = json.loads((env / "detector" / "human_reference_single.json").read_text())  # the first stage's
+    assert screen["statistic"] == "log_likelihood"
     part = [t for t in raw["original"][:12] if in_calibration_half(t) and in_reference_part(t)]
     cal = sum(in_calibration_half(t) for t in raw["original"][:12])
     assert 0 < sum(reference["sources"].values()) == len(part) < cal

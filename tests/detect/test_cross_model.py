@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import torch
 
+import detect.text
 from detect.cross_model import CROSS_FEATURES, score_texts
 from detect.defaults import load_reference, load_text_detector
 from detect.features import score_tokens
-from detect.text import TextAIDetector
+from detect.text import Screen, TextAIDetector
 from detect.training import in_calibration_half
 from watermark.errors import ConfigurationError
 from watermark.text import generate
@@ -61,10 +63,13 @@ def test_both_models_cover_the_same_characters(embedded: LanguageModel, second: 
 
 
 @pytest.mark.slow
-def test_shipped_two_model_detector(embedded: LanguageModel, second: LanguageModel, fast_detect_gpt_dir: Path) -> None:
+def test_shipped_two_model_detector(
+    embedded: LanguageModel, second: LanguageModel, fast_detect_gpt_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Held-out human texts (evaluation half, 3 domains) at a nominal 5 %: no more flagged than a
     binomial(24, 0.05) allows at 99.9 % (5); the embedded model's own greedy text is flagged at 1 %,
-    and the report says which statistic decided."""
+    and the report says which statistic decided. Screened, the second model runs only on the texts
+    the embedded model alone does not place above the threshold, and those get the same verdict."""
     detector = load_text_detector(embedded, second=second, with_classifier=False)
     assert detector.reference.statistic_name == "cross_model" and detector.second is second
     humans: list[str] = []
@@ -72,13 +77,41 @@ def test_shipped_two_model_detector(embedded: LanguageModel, second: LanguageMod
         raw = json.loads((fast_detect_gpt_dir / f"{name}.raw_data.json").read_text())
         humans += [t for t in raw["original"] if not in_calibration_half(t)][:8]
     at5 = TextAIDetector(embedded, detector.reference, second=second, fpr=0.05)
-    decided = [r for r in at5.score_batch(humans) if r.verdict != "inconclusive"]
+    plain = at5.score_batch(humans)
+    decided = [r for r in plain if r.verdict != "inconclusive"]
     assert len(decided) >= 18 and sum(r.verdict == "ai" for r in decided) <= 5
+
+    screen = Screen(load_reference(single=True), 0.25)
+    screened = TextAIDetector(embedded, detector.reference, second=second, fpr=0.05, screen=screen)
+    ran: list[int] = []
+    real = detect.text.with_second
+
+    def counted(model: LanguageModel, texts: list[str], *args: Any, **kw: Any) -> Any:
+        ran.append(len(texts))
+        return real(model, texts, *args, **kw)
+
+    monkeypatch.setattr(detect.text, "with_second", counted)
+    out = screened.score_batch(humans)
+    for a, b in zip(plain, out, strict=True):
+        if b.screened_above is None:
+            assert (b.verdict, b.statistic) == (a.verdict, a.statistic)
+            assert b.score == pytest.approx(a.score, abs=1e-4)
+        else:
+            assert (b.verdict, b.statistic) == ("no-evidence", "log_likelihood") and b.p_value > 0.25
+            assert "alone (the second model was not needed" in b.finding().meaning
+    assert ran == [sum(b.screened_above is None and b.verdict != "inconclusive" for b in out)]
+    assert 0 < ran[0] < len(humans)
+    with pytest.raises(ValueError, match="threshold"):
+        TextAIDetector(embedded, detector.reference, second=second, fpr=0.05, screen=Screen(screen.reference, 0.05))
+    with pytest.raises(ConfigurationError, match="single-model"):
+        TextAIDetector(embedded, detector.reference, second=second, screen=Screen(detector.reference, 0.25))
     gen = generate(
         embedded, ["Explain how a bicycle gear works."], scheme=None, max_new_tokens=90, temperature=0.0, chat=True
     )[0]
     r = detector.score(gen.text)
     assert r.verdict == "ai" and r.statistic == "cross_model"
+    s = screened.score(gen.text)
+    assert (s.verdict, s.statistic, s.screened_above, s.p_value) == ("ai", "cross_model", None, r.p_value)
     assert set(CROSS_FEATURES) <= set(r.features) and "two-model statistic" in r.finding().meaning
     with pytest.raises(ConfigurationError, match="second model"):
         TextAIDetector(embedded, detector.reference)

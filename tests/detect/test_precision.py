@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy as copy_module
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from api.core.runtime import Runtime
 from api.core.settings import Settings
 from api.scan.run import scan_settings
 from detect.defaults import load_text_detector
+from detect.text import DEFAULT_SCREEN
 from watermark.text.model import LanguageModel
 from watermark.text.precision import as_precision, native_bf16, resolve_precision
 
@@ -36,6 +38,22 @@ def test_bf16_scores_like_fp32_and_leaves_the_generation_model_alone(embedded: L
         assert a.verdict == b.verdict and a.tokens == b.tokens
         assert a.features["log_likelihood"] == pytest.approx(b.features["log_likelihood"], abs=0.05)
         assert a.p_value == pytest.approx(b.p_value, abs=0.02)
+
+
+def test_a_scoring_only_model_is_converted_in_place(tiny_lm: LanguageModel) -> None:
+    copy = LanguageModel(model=copy_module.deepcopy(tiny_lm.model), tokenizer=tiny_lm.tokenizer, name=tiny_lm.name)
+    same = as_precision(copy, "bf16", keep=False)
+    assert same.model is copy.model and next(copy.model.parameters()).dtype == torch.bfloat16
+
+
+def test_the_screen_follows_the_setting(tmp_path: Path) -> None:
+    from api.core.text_service import TextService
+
+    assert TextService(Settings(ai_screen=1.0, data_dir=tmp_path))._screen() is None
+    screen = TextService(Settings(data_dir=tmp_path))._screen()
+    assert (
+        screen.above == DEFAULT_SCREEN == Settings().ai_screen and screen.reference.statistic_name == "log_likelihood"
+    )
 
 
 def test_auto_precision_follows_the_cpu_and_scans_record_it(tmp_path: Path) -> None:
