@@ -286,40 +286,31 @@ class TextAIDetector:
             return AiLikelihood(verdict="inconclusive", abstain_reason=reason, **base)
         prob = self.classifier.probability(text, feats) if self.classifier is not None else None
         features = feats.as_dict()
-        screened = self.screen.decides(scored) if self.screen is not None else None
-        if screened is not None:
-            assert self.screen is not None
-            score, result = screened
-            return AiLikelihood(
-                verdict="no-evidence",
-                p_value=result.p_value,
-                score=score,
-                standardized_score=result.standardized,
-                bucket=result.bucket,
-                reference_size=result.reference_size,
-                classifier_probability=prob,
-                features=features,
-                spans=self._spans(scored, norm, self.screen.reference),
-                screened_above=self.screen.above,
-                **(base | {"statistic": self.screen.reference.statistic_name}),
-            )
-        if self.second is not None and scored.second is None:
-            raise ValueError("this text needs the second model's scores (score it with the detector's score_batch)")
-        if scored.second is not None:
-            features |= dict(zip(CROSS_FEATURES, map(float, span_features(scored, 0, scored.tokens)), strict=True))
-        found = self.reference.p_value_of(scored)
-        if found is None:
-            reason = f"no-reference (fewer than {self.reference.min_size} human texts of this length in the reference)"
-            return AiLikelihood(
-                verdict="inconclusive",
-                abstain_reason=reason,
-                classifier_probability=prob,
-                features=features,
-                **base,
-            )
+        screen = self.screen
+        found = screen.decides(scored) if screen is not None else None
+        screened = found is not None  # the screen decided: the embedded model's own test, never a flag
+        ref = self.reference
+        if screen is not None and screened:
+            ref = screen.reference
+        else:
+            if self.second is not None and scored.second is None:
+                raise ValueError("this text needs the second model's scores (score it with the detector's score_batch)")
+            if scored.second is not None:
+                features |= dict(zip(CROSS_FEATURES, map(float, span_features(scored, 0, scored.tokens)), strict=True))
+            found = ref.p_value_of(scored)
+            if found is None:
+                reason = f"no-reference (fewer than {ref.min_size} human texts of this length in the reference)"
+                return AiLikelihood(
+                    verdict="inconclusive",
+                    abstain_reason=reason,
+                    classifier_probability=prob,
+                    features=features,
+                    **base,
+                )
+        assert found is not None
         score, result = found
         return AiLikelihood(
-            verdict="ai" if result.p_value <= self.fpr else "no-evidence",
+            verdict="ai" if not screened and result.p_value <= self.fpr else "no-evidence",
             p_value=result.p_value,
             score=score,
             standardized_score=result.standardized,
@@ -327,8 +318,9 @@ class TextAIDetector:
             reference_size=result.reference_size,
             classifier_probability=prob,
             features=features,
-            spans=self._spans(scored, norm, self.reference),
-            **base,
+            spans=self._spans(scored, norm, ref),
+            screened_above=screen.above if screened and screen is not None else None,
+            **(base | {"statistic": ref.statistic_name}),
         )
 
     def _spans(self, scored: ScoredText, norm: NormalizedText, ref: HumanReference) -> tuple[Span, ...]:
