@@ -139,8 +139,8 @@ def _meaning(r: AiLikelihood) -> str:
     alone = (
         ""
         if r.screened_above is None
-        else " alone (the second model was not needed: the two-model test flags only texts under "
-        f"{r.screened_above:.0%} here)"
+        else " alone (the second model was not needed: the two-model test runs only where this share is at most "
+        f"{r.screened_above:.0%})"
     )
     base = (
         f"Decided by {STATISTIC_WORDS.get(r.statistic, r.statistic)}{alone}: human texts of this length score this "

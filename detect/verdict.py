@@ -317,6 +317,8 @@ def _details(
             lines.append(f"AI-likelihood: not decided ({_abstained(ai)}; {ai.tokens} tokens)")
         else:
             test = _TEST_NAMES.get(ai.statistic, ai.statistic)
+            if ai.screened_above is not None:
+                test += f" alone: above p = {ai.screened_above:g} the two-model test is not run"
             lines.append(
                 f"AI-likelihood: {ai.verdict}, p = {fmt_p(ai.p_value)} against {ai.reference_size} human texts of "
                 f"{ai.length_bucket} tokens (decided at {ai.decided_at_fpr:.0%} by the {test})"

@@ -157,7 +157,7 @@ def render_html(report: ScanReport) -> str:
             "AI-likelihood",
             f"on, false-positive rate {st.ai_fpr:.3g}, {st.ai_precision} weights"
             + (
-                f", second model only under p = {st.ai_screen:g} by the first"
+                f", the second model only where the embedded model alone gives p ≤ {st.ai_screen:g}"
                 if st.ai_screen and st.ai_screen < 1
                 else ""
             )
