@@ -137,6 +137,9 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+            # FastAPI's answer to a JSON body that is not UTF-8: the same problem as any invalid JSON
+            return problem(INVALID_REQUEST, "the request body is not valid JSON (not UTF-8 text)", errors=[])
         kind = {404: NOT_FOUND, 405: METHOD_NOT_ALLOWED, 400: BAD_REQUEST}.get(exc.status_code)
         if kind is None:
             kind = ProblemKind(exc.status_code, f"http-{exc.status_code}", "HTTP error")

@@ -98,6 +98,8 @@ def test_routing_and_parsing_problems_have_stable_types(service: Service) -> Non
     assert body["detail"].startswith("the query parameter 'alg' is invalid"), body["detail"]
     r = c.post("/v1/text/detect", content=b"{", headers=h | {"content-type": "application/json"})
     assert r.status_code == 422 and r.json()["detail"] == "the request body is not valid JSON"
+    r = c.post("/v1/feedback", content=b"\x80\x81j\x9c", headers=h | {"content-type": "application/json"})
+    assert r.status_code == 422 and r.json()["detail"] == "the request body is not valid JSON (not UTF-8 text)"
     r = c.post("/v1/verify", content=b"--x\r\nbroken", headers=h | {"content-type": "multipart/form-data; boundary=x"})
     assert r.status_code == 422 and r.json()["type"] == "https://assay.dev/problems/invalid-input"
     surrogate = b'{"text": "abc \\ud800 def"}'  # JSON may escape an unpaired surrogate
