@@ -222,8 +222,11 @@ def test_a_video_s_code_is_the_iscc_video_code_and_survives_re_encoding(tmp_path
     assert worse is not None and worse.distance(code) <= VIDEO_MAX_DISTANCE, worse and worse.distance(code)
     other = video_code(_pan(skdata.coffee()), "video/mp4")
     assert other is not None and other.distance(code) > VIDEO_MAX_DISTANCE
-    rows = np.tile(np.asarray(skdata.astronaut())[:, :1], (1, 600, 1))  # each row one colour: a pan shows no change
-    assert video_code(_pan(rows), "video/mp4") is None
+    # Each row one colour: a pan shows no change. Lossless, so every frame decodes the same: a lossy
+    # encode of this flat picture puts the signature's region differences on their thresholds, and
+    # the encoder's noise (which varied between runs of the whole suite) made them distinct.
+    rows = np.tile(np.asarray(skdata.astronaut())[:, :1], (1, 600, 1))
+    assert video_code(_pan(rows, crf="0"), "video/mp4") is None
     assert video_code(video, "image/png") is None and video_code(b"\0" * 1000, "video/mp4") is None
     (tmp_path / "secret.mp4").write_bytes(video)  # a playlist naming a local file is not followed (FFmpeg would)
     playlist = f"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\n{tmp_path / 'secret.mp4'}\n#EXT-X-ENDLIST\n"
