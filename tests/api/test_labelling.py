@@ -378,8 +378,12 @@ def test_a_sound_is_watermarked_labelled_signed_and_recovered_through_the_servic
     assert again["recovered"]["soft_binding_alg"] == "com.assay.audio-stft.1"
     found = svc.client.post("/v1/matches/byContent", content=stripped, headers=svc.auth("verify") | OCTETS).json()
     assert [m["manifestId"] for m in found["matches"]] == [report["provenance"]["manifest_id"]]
-    plain = _verify(svc, encode_audio(samples, rate))
-    assert not plain["watermarks"][0]["detected"] and plain["verdict"] == "no-evidence"
+    plain = _verify(svc, encode_audio(samples, rate))  # the same speech, never marked
+    assert not plain["watermarks"][0]["detected"]
+    # no evidence, or, where its content code lies within reach of the marked copy's (the mark, with
+    # its random record id, moves the code by a few bits), a likeness that says so and decides nothing
+    likeness = (plain.get("recovered") or {}).get("through") == "content-code"
+    assert plain["verdict"] == ("inconclusive" if likeness else "no-evidence"), plain["headline"]
     broken = _verify(svc, out.content[:4000])  # cut short: no 500, the reading says why
     assert broken["watermarks"][0]["verdict"] in ("inconclusive", "too-short")
 
