@@ -383,7 +383,7 @@ def test_a_sound_is_watermarked_labelled_signed_and_recovered_through_the_servic
     # no evidence, or, where its content code lies within reach of the marked copy's (the mark, with
     # its random record id, moves the code by a few bits), a likeness that says so and decides nothing
     likeness = (plain.get("recovered") or {}).get("through") == "content-code"
-    assert plain["verdict"] == ("inconclusive" if likeness else "no-evidence"), plain["headline"]
+    assert plain["verdict"] == ("inconclusive" if likeness else "no-evidence"), plain["label"]
     broken = _verify(svc, out.content[:4000])  # cut short: no 500, the reading says why
     assert broken["watermarks"][0]["verdict"] in ("inconclusive", "too-short")
 
