@@ -347,9 +347,9 @@ def summary(r: Results) -> list[str]:
         lines.append(row("embedded model T 1.0 AUROC", lambda st: _auc(t1[st].auroc), ">= 0.90"))
     for d, by in r.realised_fpr_per_domain.items():
         for f, target in (("0.01", "<= 1.5 %"), ("0.05", "<= 7 %")):
-            small = " (too few texts to certify)" if by["cross_model"][f].n < 100 else ""
+            few = " (too few texts to certify)" if by["cross_model"][f].n < 100 else ""
             lines.append(
-                row(f"realised FPR at {float(f):.0%}, {d}{small}", lambda st, b=by, f=f: _rate(b[st][f]), target)
+                row(f"realised FPR at {float(f):.0%}, {d}{few}", lambda st, b=by, f=f: _rate(b[st][f]), target)
             )
     s = r.seconds_per_128_tokens
     precision = (

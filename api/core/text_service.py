@@ -8,7 +8,7 @@ import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from api.core.settings import Settings
 from detect.report import AiLikelihoodFinding
@@ -28,6 +28,9 @@ from watermark.text.detector import TextDetection
 from watermark.text.generate import Prompt
 from watermark.text.model import SECOND_MODEL, load_vocab_size
 from watermark.text.precision import as_precision, resolve_precision
+
+if TYPE_CHECKING:
+    from detect.text import Screen
 
 __all__ = ["TextService", "ensure_keyring_file", "write_new_keyring"]
 
@@ -242,7 +245,7 @@ class TextService:
                 self._ai = False
         return self._ai or None
 
-    def _screen(self) -> Any:
+    def _screen(self) -> Screen | None:
         """The two-model detector's first stage (``ai_screen``; 1 = none): the single-model
         reference trained beside the two-model one, else the shipped one where it fits the model."""
         from detect.defaults import SINGLE_REFERENCE, load_reference
