@@ -53,6 +53,7 @@ eval: install
 	$(PY) eval/text_recovery.py
 	$(PY) eval/detection.py
 	$(PY) eval/ai_cost.py
+	$(PY) eval/group_calibration.py --second
 	$(PY) eval/image_watermark.py
 	$(PY) eval/service_load.py
 	$(PY) eval/fuzz.py --seconds 300

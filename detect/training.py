@@ -39,6 +39,7 @@ __all__ = [
     "LabelledText",
     "Trained",
     "distinct",
+    "domain_of",
     "fast_detect_gpt_sets",
     "featurize",
     "fit_cross_reference",
@@ -70,7 +71,7 @@ def in_reference_part(text: str) -> bool:
     return hashlib.sha256(text.encode()).digest()[1] < 128
 
 
-def _domain(source: str) -> str:
+def domain_of(source: str) -> str:
     """A human text's domain: its source up to the first ``_`` (``xsum_gpt-3.5-turbo`` -> ``xsum``)."""
     return source.split("_")[0]
 
@@ -252,7 +253,7 @@ def fit_cross_reference(
             continue
         rows_x.append(span_features(s, skipped(bucket, CONTEXT), bucket))
         rows_y.append(r.label)
-        groups.append(_domain(r.source) if r.label == 0 else r.source)
+        groups.append(domain_of(r.source) if r.label == 0 else r.source)
     if not any(ref_part) or 0 not in rows_y or 1 not in rows_y:
         raise InvalidInput("too few texts to both fit the two-model statistic and keep a human reference")
     combination = fit_combination(np.asarray(rows_x), np.asarray(rows_y, dtype=np.int64), groups)

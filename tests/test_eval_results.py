@@ -73,3 +73,35 @@ def test_the_scan_profile_counts_the_steady_span_and_weighs_items_by_their_cost(
     shipped = json.loads((REPO / "eval" / "results" / "scan_profile.json").read_text())
     profile = from_json(ScanProfile, shipped)
     assert set(profile.runs) == {"one", "pool", "independent"} and "work efficiency" in _md(profile)
+
+
+def test_group_calibration_answers_from_the_group_and_falls_back_where_it_is_too_small() -> None:
+    """A group with a full bucket answers alone (its p-value ranks the text among that group's
+    humans only); a group under ``MIN_REFERENCE`` texts is answered by the pooled reference and
+    says so; a text with no group is the pooled reference's, not a fallback."""
+    import numpy as np
+
+    from detect.calibration import build_reference
+    from detect.cross_model import ScoredText
+    from detect.features import TokenScores
+    from eval.group_calibration import build
+
+    rng = np.random.default_rng(0)
+
+    def text(mean: float) -> ScoredText:
+        ll = rng.normal(mean, 0.5, 40)
+        zero = np.zeros(40)
+        offsets = np.stack([np.arange(40) * 5, np.arange(40) * 5 + 4], axis=1).astype(np.int64)
+        return ScoredText(TokenScores(ll, zero, -ll, ll, zero + 1, offsets))
+
+    scores = [text(-3.0) for _ in range(150)] + [text(-1.0) for _ in range(50)]
+    groups = ["a"] * 150 + ["b"] * 50
+    grouped, sizes = build(lambda h: build_reference("m", h), scores, groups, [True] * 200)
+    assert sizes == {"a": 150, "b": 50}
+    probe = text(-2.0)  # above every "a" human, below every "b" human
+    in_a = grouped.p_value(probe, "a")
+    in_b = grouped.p_value(probe, "b")
+    pooled = grouped.p_value(probe, None)
+    assert in_a == (1 / 151, False)  # no "a" human scores as high: the smallest p-value of 150
+    assert in_b is not None and in_b[1] and in_b == (pooled[0] if pooled else None, True)
+    assert pooled is not None and not pooled[1] and pooled[0] == 51 / 201  # the 50 "b" humans score higher
