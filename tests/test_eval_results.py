@@ -76,9 +76,10 @@ def test_the_scan_profile_counts_the_steady_span_and_weighs_items_by_their_cost(
 
 
 def test_group_calibration_answers_from_the_group_and_falls_back_where_it_is_too_small() -> None:
-    """A group with a full bucket answers alone (its p-value ranks the text among that group's
-    humans only); a group under ``MIN_REFERENCE`` texts is answered by the pooled reference and
-    says so; a text with no group is the pooled reference's, not a fallback."""
+    """A group with enough texts at the text's length answers alone (the p-value ranks the text
+    among that group's humans only); a group under ``MIN_REFERENCE`` texts, or one full only at a
+    shorter length than the pooled reference would judge the text at, is answered by the pooled
+    reference and says so; a text with no group is the pooled reference's, not a fallback."""
     import numpy as np
 
     from detect.calibration import build_reference
@@ -88,20 +89,18 @@ def test_group_calibration_answers_from_the_group_and_falls_back_where_it_is_too
 
     rng = np.random.default_rng(0)
 
-    def text(mean: float) -> ScoredText:
-        ll = rng.normal(mean, 0.5, 40)
-        zero = np.zeros(40)
-        offsets = np.stack([np.arange(40) * 5, np.arange(40) * 5 + 4], axis=1).astype(np.int64)
-        return ScoredText(TokenScores(ll, zero, -ll, ll, zero + 1, offsets))
+    def text(mean: float, tokens: int = 40) -> ScoredText:
+        ll = rng.normal(mean, 0.5, tokens)
+        offsets = np.stack([np.arange(tokens) * 5, np.arange(tokens) * 5 + 4], axis=1).astype(np.int64)
+        return ScoredText(TokenScores(ll, np.zeros(tokens), -ll, ll, np.ones(tokens), offsets))
 
-    scores = [text(-3.0) for _ in range(150)] + [text(-1.0) for _ in range(50)]
-    groups = ["a"] * 150 + ["b"] * 50
-    grouped, sizes = build(lambda h: build_reference("m", h), scores, groups, [True] * 200)
-    assert sizes == {"a": 150, "b": 50}
-    probe = text(-2.0)  # above every "a" human, below every "b" human
-    in_a = grouped.p_value(probe, "a")
-    in_b = grouped.p_value(probe, "b")
+    scores = [text(-3.0) for _ in range(150)] + [text(-1.0) for _ in range(50)] + [text(0.0, 20) for _ in range(120)]
+    groups = ["a"] * 150 + ["b"] * 50 + ["c"] * 120
+    grouped, sizes = build(lambda h: build_reference("m", h), scores, groups, [True] * len(scores))
+    assert sizes == {"a": 150, "b": 50, "c": 120}
+    probe = text(-2.0)  # 40 tokens: judged at 32 by the pooled reference; above every "a", below every "b"
     pooled = grouped.p_value(probe, None)
-    assert in_a == (1 / 151, False)  # no "a" human scores as high: the smallest p-value of 150
-    assert in_b is not None and in_b[1] and in_b == (pooled[0] if pooled else None, True)
-    assert pooled is not None and not pooled[1] and pooled[0] == 51 / 201  # the 50 "b" humans score higher
+    assert pooled == (51 / 201, False)  # the 200 texts long enough for 32 tokens; the 50 "b" score higher
+    assert grouped.p_value(probe, "a") == (1 / 151, False)  # the smallest p-value 150 texts give
+    assert grouped.p_value(probe, "b") == (51 / 201, True)  # 50 texts: too few
+    assert grouped.p_value(probe, "c") == (51 / 201, True)  # 120 texts, but none of 32 tokens
