@@ -124,8 +124,12 @@ def build(
     scores: Sequence[ScoredText],
     groups: Sequence[str],
     keep: Sequence[bool],
+    pooled: HumanReference | None = None,
 ) -> tuple[Grouped, dict[str, int]]:
-    pooled = make([s for s, k in zip(scores, keep, strict=True) if k])
+    """The references of the ``keep`` texts: ``pooled`` (made from all of them when not given) and
+    one per group, with each group's size."""
+    if pooled is None:
+        pooled = make([s for s, k in zip(scores, keep, strict=True) if k])
     per: dict[str, HumanReference] = {}
     sizes: dict[str, int] = {}
     for g in sorted(set(groups)):
@@ -219,11 +223,10 @@ def main() -> None:
         )
     measured: dict[str, dict[str, Calibration]] = {}
     for name, make, keep in statistics:
-        entry = {
-            "pooled": Calibration(judge(build(make, scores, truth, keep)[0], scores, rows, [None] * len(rows), ev), {})
-        }
+        pooled = make([s for s, k in zip(scores, keep, strict=True) if k])
+        entry = {"pooled": Calibration(judge(Grouped(pooled, {}), scores, rows, [None] * len(rows), ev), {})}
         for how, groups in (("routed", routed), ("oracle", truth)):
-            grouped, sizes = build(make, scores, groups, keep)
+            grouped, sizes = build(make, scores, groups, keep, pooled)
             entry[how] = Calibration(judge(grouped, scores, rows, groups, ev), sizes)
         measured[name] = entry
     results = Results(accuracy, str(precision), measured, time.perf_counter() - t0)
