@@ -3,8 +3,8 @@
 Two statistics exist. ``log_likelihood``: the mean log-likelihood per token under the embedded
 model. ``cross_model``: a fixed linear combination of tokenizer-independent statistics of the same
 characters under the embedded and the second model (:mod:`detect.cross_model`); the reference
-file carries its weights and the second model's scoring vocabulary, so a reference is always
-applied with the statistic it was built with.
+file carries its weights, the second model's scoring vocabulary and how much of the text that
+model reads (its window), so a reference is always applied with the statistic it was built with.
 
 For a text of ``n`` scored tokens (of the embedded model) the bucket is the largest ``b`` in
 ``BUCKETS`` (every 16 tokens up to 256) with ``b <= n`` and enough references; the statistic is
@@ -81,10 +81,13 @@ class HumanReference:
     min_size: int = MIN_REFERENCE
     windows: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     context: int = CONTEXT
-    # cross_model only: the weights, the second model's name and the token ids it is scored over.
+    # cross_model only: the weights, the second model's name, the token ids it is scored over and
+    # how many of the embedded model's tokens it reads (None: all; references written before the
+    # window, which keep their meaning).
     combination: Combination | None = None
     second_model: str | None = None
     second_vocabulary: npt.NDArray[np.int64] | None = None
+    second_window: int | None = None
 
     def bucket_for(self, tokens: int) -> int | None:
         """The bucket a text of ``tokens`` scored tokens is compared in (``None``: too short)."""
@@ -95,7 +98,7 @@ class HumanReference:
         """The statistic on the embedded model's scored tokens ``start:stop`` of a text."""
         if self.combination is None:
             return float(np.mean(text.first.log_likelihood[start:stop]))
-        return self.combination.score(span_features(text, start, stop))
+        return self.combination.score(span_features(text, start, stop, self.second_window))
 
     def statistic(self, text: ScoredText, bucket: int) -> float:
         """The ``bucket``-token statistic of a text (see module docstring)."""
@@ -135,6 +138,7 @@ class HumanReference:
             raw["second_model"] = {
                 "name": self.second_model,
                 "vocabulary": [int(i) for i in vocabulary] if vocabulary is not None else None,
+                "window": self.second_window,
             }
         return json.dumps(raw)
 
@@ -152,12 +156,16 @@ class HumanReference:
             context = int(raw.get("context", 0))
             if context < 0:
                 raise ValueError("context must be >= 0")
-            combination = second = vocabulary = None
+            combination = second = vocabulary = window = None
             if "combination" in raw:
                 combination = Combination.from_dict(raw["combination"])
                 second = str(raw["second_model"]["name"])
                 ids = raw["second_model"].get("vocabulary")
                 vocabulary = np.asarray(ids, dtype=np.int64) if ids is not None else None
+                if raw["second_model"].get("window") is not None:
+                    window = int(raw["second_model"]["window"])
+                    if window < WINDOW:
+                        raise ValueError(f"the second model's window must be >= {WINDOW} tokens")
             return cls(
                 str(raw["model"]),
                 str(raw["statistic"]),
@@ -168,6 +176,7 @@ class HumanReference:
                 combination=combination,
                 second_model=second,
                 second_vocabulary=vocabulary,
+                second_window=window,
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ConfigurationError(f"not a valid human reference file: {exc}") from None
@@ -181,6 +190,7 @@ def build_reference(
     combination: Combination | None = None,
     second_model: str | None = None,
     second_vocabulary: npt.NDArray[np.int64] | None = None,
+    second_window: int | None = None,
 ) -> HumanReference:
     """A reference from scored human texts: every bucket a text is long enough for, and its
     64-token passages after the first 64 tokens. With a ``combination`` the statistic is
@@ -193,6 +203,7 @@ def build_reference(
         combination=combination,
         second_model=second_model,
         second_vocabulary=second_vocabulary,
+        second_window=second_window,
     )
     per: dict[int, list[float]] = {b: [] for b in BUCKETS}
     windows: list[float] = []

@@ -5,7 +5,10 @@ text into different tokens, so their per-token values cannot be compared. What b
 the probability of the *same characters*: for a character span (the scored tokens ``start:stop``
 of the embedded model), each model's log-likelihood, entropy and Fast-DetectGPT discrepancy are
 summed over its own tokens that lie inside the span and divided by the span's length in
-characters. From those:
+characters. References built since the window (``SECOND_WINDOW``) let the second model read only
+the characters of the embedded model's first 128 scored tokens, half its work on a full-length
+text: its terms are then over the part of the span inside that window, or for a span past it over
+the window's last tokens (:func:`second_range`), per character of what it read. From those:
 
 - ``ll_*``: log-likelihood per character (higher: more predictable, more machine-like);
 - ``neg_entropy_*``: minus the expected surprise per character;
@@ -43,11 +46,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CROSS_FEATURES",
+    "SECOND_WINDOW",
     "Combination",
     "ScoredText",
     "family_weights",
     "fit_combination",
     "score_texts",
+    "second_range",
     "span_features",
     "with_second",
     "worst_group_tpr",
@@ -65,6 +70,11 @@ CROSS_FEATURES = (
     "bino_first",
     "bino_second",
 )
+
+# The second model reads the characters of the embedded model's first 128 scored tokens: its
+# body is half the cost of the pair on a 256-token text, and its entropy per character over 128
+# tokens measures a text's style nearly as well as over 256 (eval/results/detection.md).
+SECOND_WINDOW = 128
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -89,6 +99,7 @@ def score_texts(
     max_tokens: int,
     second: LanguageModel | None = None,
     vocabulary: npt.NDArray[np.int64] | None = None,
+    window: int | None = None,
     progress: bool = False,
 ) -> list[ScoredText]:
     """Scores of each text under the embedded model (its first ``max_tokens`` tokens) and, with a
@@ -96,7 +107,9 @@ def score_texts(
     scored = [ScoredText(s) for s in score_tokens(first, texts, max_tokens=max_tokens, progress=progress)]
     if second is None:
         return scored
-    return with_second(second, texts, scored, max_tokens=max_tokens, vocabulary=vocabulary, progress=progress)
+    return with_second(
+        second, texts, scored, max_tokens=max_tokens, vocabulary=vocabulary, window=window, progress=progress
+    )
 
 
 def with_second(
@@ -106,12 +119,17 @@ def with_second(
     *,
     max_tokens: int,
     vocabulary: npt.NDArray[np.int64] | None = None,
+    window: int | None = None,
     progress: bool = False,
 ) -> list[ScoredText]:
     """``scored`` (the embedded model's scores of ``texts``) with the second model's scores of the
-    same characters added: each text cut where the embedded model's scored tokens end;
+    same characters added: each text cut where the embedded model's scored tokens end, or with a
+    ``window`` where its first ``window`` scored tokens end (see :func:`span_features`);
     ``vocabulary`` restricts the second model's next-token distribution."""
-    cut = [t[: int(s.first.offsets[-1, 1])] if s.tokens else "" for t, s in zip(texts, scored, strict=True)]
+    cut = [
+        t[: int(s.first.offsets[_reach(s, window) - 1, 1])] if s.tokens else ""
+        for t, s in zip(texts, scored, strict=True)
+    ]
     # Per character the second model needs fewer tokens than the embedded one; twice as many is
     # a bound that never cuts the span short.
     other = score_tokens(second, cut, max_tokens=2 * max_tokens, vocabulary=vocabulary, ranks=False, progress=progress)
@@ -139,8 +157,27 @@ def _fdg(s: _Sums) -> float:
     return (s.ll - s.mu) / math.sqrt(max(s.var, 1e-12)) / math.sqrt(s.n)
 
 
-def span_features(text: ScoredText, start: int, stop: int) -> FloatArray:
-    """The features (``CROSS_FEATURES`` order) of the embedded model's scored tokens ``start:stop``.
+def _reach(text: ScoredText, window: int | None) -> int:
+    """Embedded-model tokens whose characters the second model reads."""
+    return text.tokens if window is None else min(window, text.tokens)
+
+
+def second_range(start: int, stop: int, window: int | None) -> tuple[int, int]:
+    """The embedded model's tokens whose characters the second model's terms cover, for the span
+    ``start:stop`` when the second model reads only the characters of the first ``window`` tokens:
+    the span clipped to the window, or, for a span that starts past it, the window's last
+    ``stop - start`` tokens (the second model's view of the text's style, measured where it read)."""
+    if window is None or stop <= window:
+        return start, stop
+    if start < window:
+        return start, window
+    return max(0, window - (stop - start)), window
+
+
+def span_features(text: ScoredText, start: int, stop: int, window: int | None = None) -> FloatArray:
+    """The features (``CROSS_FEATURES`` order) of the embedded model's scored tokens ``start:stop``;
+    the second model's terms are over the tokens :func:`second_range` gives (all of the span when
+    ``window`` is ``None``), per character of those tokens.
 
     Raises:
         ValueError: the text has no second-model scores, or the range is empty.
@@ -154,10 +191,13 @@ def span_features(text: ScoredText, start: int, stop: int) -> FloatArray:
     a, b = int(offsets[start, 0]), int(offsets[stop - 1, 1])
     chars = max(b - a, 1)
     first = _sums(text.first, slice(start, stop))
+    s2, e2 = second_range(start, stop, window)
+    a2, b2 = int(offsets[s2, 0]), int(offsets[e2 - 1, 1])
+    chars2 = max(b2 - a2, 1)
     so = text.second.offsets
-    second = _sums(text.second, (so[:, 0] >= a) & (so[:, 1] <= b))
-    ll1, ll2 = first.ll / chars, second.ll / chars
-    h1, h2 = max(first.entropy / chars, 1e-6), max(second.entropy / chars, 1e-6)
+    second = _sums(text.second, (so[:, 0] >= a2) & (so[:, 1] <= b2))
+    ll1, ll2 = first.ll / chars, second.ll / chars2
+    h1, h2 = max(first.entropy / chars, 1e-6), max(second.entropy / chars2, 1e-6)
     return np.array(
         [ll1, ll2, -h1, -h2, _fdg(first), _fdg(second), ll1 / h2, ll2 / h1, ll1 / h1, ll2 / h2], dtype=np.float64
     )

@@ -252,6 +252,7 @@ class TextAIDetector:
                 [scored[i] for i in need],
                 max_tokens=self.max_tokens,
                 vocabulary=self.reference.second_vocabulary,
+                window=self.reference.second_window,
             )
             for i, s in zip(need, both, strict=True):
                 scored[i] = s

@@ -29,7 +29,7 @@ from watermark.text.normalize import normalize_text
 
 from .calibration import BUCKETS, CONTEXT, HumanReference, build_reference, skipped
 from .classifier import CalibratedLogisticDetector
-from .cross_model import ScoredText, fit_combination, score_texts, span_features
+from .cross_model import SECOND_WINDOW, ScoredText, fit_combination, score_texts, span_features
 from .embeddings import SentenceEmbedder
 from .features import DEFAULT_MAX_TOKENS, FEATURE_NAMES, TextFeatures, aggregate
 from .text import abstain_reason
@@ -141,12 +141,19 @@ def featurize(
     *,
     second: LanguageModel | None = None,
     vocabulary: npt.NDArray[np.int64] | None = None,
+    window: int | None = None,
 ) -> tuple[npt.NDArray[np.float64], list[TextFeatures], list[ScoredText]]:
     """Classifier inputs ``(n, 7 [+ 384])`` for normalised texts, their features and scores
-    (under the second model too, when given)."""
+    (under the second model too, when given, over its ``window``)."""
     norm = [normalize_text(t).text for t in texts]
     scores = score_texts(
-        lm, norm, max_tokens=DEFAULT_MAX_TOKENS, second=second, vocabulary=vocabulary, progress=len(norm) > 50
+        lm,
+        norm,
+        max_tokens=DEFAULT_MAX_TOKENS,
+        second=second,
+        vocabulary=vocabulary,
+        window=window,
+        progress=len(norm) > 50,
     )
     feats = [aggregate(s.first) for s in scores]
     X = np.asarray([f.values for f in feats], dtype=np.float64)
@@ -215,13 +222,15 @@ def train(
     if not any(r.label == 0 for r in cal) or not any(r.label == 1 for r in cal):
         raise InvalidInput("the calibration half needs both human (0) and machine (1) texts")
     vocabulary = scoring_vocabulary(second.tokenizer, [r.text for r in cal]) if second is not None else None
-    X, _, scores = featurize(lm, embedder, [r.text for r in cal], second=second, vocabulary=vocabulary)
+    X, _, scores = featurize(
+        lm, embedder, [r.text for r in cal], second=second, vocabulary=vocabulary, window=SECOND_WINDOW
+    )
     y = np.asarray([r.label for r in cal], dtype=np.int64)
     human = [r.label == 0 for r in cal]
     single = build_reference(lm.name, [s for s, k in zip(scores, human, strict=True) if k], _sources(cal, human))
     reference = single
     if second is not None:
-        reference = fit_cross_reference(lm.name, cal, scores, second.name, vocabulary)
+        reference = fit_cross_reference(lm.name, cal, scores, second.name, vocabulary, SECOND_WINDOW)
     model = CalibratedLogisticDetector(C=C).fit(X, y)
     meta: dict[str, object] = {
         "features": list(FEATURE_NAMES) + (["minilm"] * 384 if embedder is not None else []),
@@ -238,9 +247,11 @@ def fit_cross_reference(
     scores: Sequence[ScoredText],
     second: str,
     vocabulary: npt.NDArray[np.int64] | None,
+    window: int | None = None,
 ) -> HumanReference:
-    """The ``cross_model`` reference from scored calibration rows: weights fitted on every row
-    outside the reference part (see module docstring), the reference from the reference part.
+    """The ``cross_model`` reference from scored calibration rows (the second model over its
+    ``window``): weights fitted on every row outside the reference part (see module docstring),
+    the reference from the reference part.
 
     Raises:
         InvalidInput: too few human texts for both parts.
@@ -251,7 +262,7 @@ def fit_cross_reference(
         bucket = max((b for b in BUCKETS if b <= s.tokens), default=None)
         if k or bucket is None or abstain_reason(r.text) is not None:
             continue
-        rows_x.append(span_features(s, skipped(bucket, CONTEXT), bucket))
+        rows_x.append(span_features(s, skipped(bucket, CONTEXT), bucket, window))
         rows_y.append(r.label)
         groups.append(domain_of(r.source) if r.label == 0 else r.source)
     if not any(ref_part) or 0 not in rows_y or 1 not in rows_y:
@@ -264,6 +275,7 @@ def fit_cross_reference(
         combination=combination,
         second_model=second,
         second_vocabulary=vocabulary,
+        second_window=window,
     )
 
 

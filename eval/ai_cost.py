@@ -46,9 +46,13 @@ def child(root: Path, texts: int) -> dict[str, float]:
     if "keep" in as_precision.__code__.co_varnames:  # revisions that score the second model in that precision too
         second = as_precision(second, precision, keep=False)
     cross = load_reference()
-    score_texts(lm, human[:2], max_tokens=256, second=second, vocabulary=cross.second_vocabulary)  # warm
+    # revisions whose second model reads a window of the text read it as their reference says
+    window = {"window": cross.second_window} if hasattr(cross, "second_window") else {}
+    score_texts(lm, human[:2], max_tokens=256, second=second, vocabulary=cross.second_vocabulary, **window)  # warm
     t0 = time.perf_counter()
-    scored = score_texts(lm, human + machine, max_tokens=256, second=second, vocabulary=cross.second_vocabulary)
+    scored = score_texts(
+        lm, human + machine, max_tokens=256, second=second, vocabulary=cross.second_vocabulary, **window
+    )
     out = {"both models, every text": (time.perf_counter() - t0) / sum(s.tokens for s in scored) * 128}
     screen = getattr(detect_text, "Screen", None)
     if screen is not None:

@@ -151,7 +151,7 @@ class Scorer:
         self.precision = resolve_precision("auto")
         self.fp32 = (lm, second)
         self.lm, self.second = as_precision(lm, self.precision), as_precision(second, self.precision)
-        self.vocabulary = cross.second_vocabulary
+        self.vocabulary, self.window = cross.second_vocabulary, cross.second_window
         self.max_tokens = max_tokens
         self.detectors = {
             "cross_model": TextAIDetector(self.lm, cross, second=self.second, classifier=load_classifier()),
@@ -170,6 +170,7 @@ class Scorer:
                 max_tokens=self.max_tokens,
                 second=self.second,
                 vocabulary=self.vocabulary,
+                window=self.window,
             )
             for t, n, s in zip(batch, norm, scored, strict=True):
                 by = {k: d.verdict_for(n, s) for k, d in self.detectors.items()}
@@ -186,7 +187,14 @@ class Scorer:
         for label, (first, second) in (("", self.fp32), (" (service default)", (self.lm, self.second))):
             for name, other in (("log_likelihood", None), ("cross_model", second)):
                 t0 = time.perf_counter()
-                scored = score_texts(first, texts, max_tokens=self.max_tokens, second=other, vocabulary=self.vocabulary)
+                scored = score_texts(
+                    first,
+                    texts,
+                    max_tokens=self.max_tokens,
+                    second=other,
+                    vocabulary=self.vocabulary,
+                    window=self.window,
+                )
                 cost[name + label] = (time.perf_counter() - t0) / sum(s.tokens for s in scored) * 128
         for part, rows in (("human texts", human), ("machine texts", machine)):
             t0 = time.perf_counter()

@@ -186,7 +186,13 @@ def main() -> None:
     if args.second:
         second = as_precision(load_model(SECOND_MODEL, cache_dir=default_model_cache()), precision, keep=False)
     scores = score_texts(
-        lm, texts, max_tokens=DEFAULT_MAX_TOKENS, second=second, vocabulary=cross.second_vocabulary, progress=True
+        lm,
+        texts,
+        max_tokens=DEFAULT_MAX_TOKENS,
+        second=second,
+        vocabulary=cross.second_vocabulary,
+        window=cross.second_window,
+        progress=True,
     )
     embedded = SentenceEmbedder().embed(texts)
     cal = [in_calibration_half(r.text) for r in rows]
@@ -217,6 +223,7 @@ def main() -> None:
                     combination=cross.combination,
                     second_model=cross.second_model,
                     second_vocabulary=cross.second_vocabulary,
+                    second_window=cross.second_window,
                 ),
                 [k and o for k, o in zip(ref_part, ok, strict=True)],
             )

@@ -133,3 +133,34 @@ def test_cross_model_statistic_is_per_character_and_round_trips() -> None:
     with pytest.raises(ConfigurationError):
         bad = ref.to_json().replace('"ll_first"', '"other"')
         HumanReference.from_json(bad)
+
+
+def test_second_model_window_covers_the_span_inside_it_and_round_trips() -> None:
+    """With a window the second model's terms are over the span clipped to the window, and a span
+    past the window is measured on the window's last tokens; per character of what was read."""
+    from detect.cross_model import second_range, span_features
+
+    assert second_range(16, 256, None) == (16, 256) and second_range(16, 100, 128) == (16, 100)
+    assert second_range(16, 256, 128) == (16, 128) and second_range(192, 256, 128) == (64, 128)
+    assert second_range(128, 400, 128) == (0, 128)  # longer than the window: all of it
+    # the second model's entropy rises along the text: which tokens it is read over shows
+    first_ll = [-2.0] * 64
+    t = _pair(first_ll, [-3.0] * 32)
+    t = ScoredText(t.first, dataclasses.replace(t.second, entropy=np.arange(32, dtype=np.float64)))  # type: ignore[arg-type]
+    h2 = CROSS_FEATURES.index("neg_entropy_second")
+    # span 8:48 clipped to 8:32 = characters 32..128 = second-model tokens 4..15
+    assert span_features(t, 8, 48, 32)[h2] == pytest.approx(-sum(range(4, 16)) / 96)
+    assert span_features(t, 8, 48)[h2] == pytest.approx(-sum(range(4, 24)) / 160)
+    # span 48:64 starts past the window: the window's last 16 tokens (16:32, second-model 8..15)
+    assert span_features(t, 48, 64, 32)[h2] == pytest.approx(-sum(range(8, 16)) / 64)
+    # the embedded model's terms stay over the span itself
+    assert span_features(t, 48, 64, 32)[0] == span_features(t, 48, 64)[0]
+    weights = np.zeros(len(CROSS_FEATURES))
+    weights[h2] = 1.0
+    comb = Combination(CROSS_FEATURES, np.zeros(len(CROSS_FEATURES)), np.ones(len(CROSS_FEATURES)), weights)
+    ref = build_reference("m", [t] * 3, combination=comb, second_model="g", second_window=64)
+    again = HumanReference.from_json(ref.to_json())
+    assert again.second_window == 64 and ref.statistic(t, 64) == again.statistic(t, 64)
+    assert HumanReference.from_json(ref.to_json().replace('"window": 64', '"window": null')).second_window is None
+    with pytest.raises(ConfigurationError, match="window"):
+        HumanReference.from_json(ref.to_json().replace('"window": 64', '"window": 8'))

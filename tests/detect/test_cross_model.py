@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import detect.text
-from detect.cross_model import CROSS_FEATURES, score_texts
+from detect.cross_model import CROSS_FEATURES, score_texts, span_features
 from detect.defaults import load_reference, load_text_detector
 from detect.features import score_tokens
 from detect.text import Screen, TextAIDetector
@@ -60,6 +60,15 @@ def test_both_models_cover_the_same_characters(embedded: LanguageModel, second: 
     assert s.second is not None and s.tokens == 64
     end = int(s.first.offsets[-1, 1])
     assert int(s.second.offsets[-1, 1]) <= end and end - int(s.second.offsets[-1, 1]) < 12
+    # With a window the second model reads only the characters of the first 32 tokens, and what it
+    # reads there is what it reads of the whole text (it is causal): the statistic is the same.
+    (w,) = score_texts(embedded, [TEXT * 6], max_tokens=64, second=second, vocabulary=vocabulary, window=32)
+    assert w.second is not None and w.first.log_likelihood.tolist() == s.first.log_likelihood.tolist()
+    end = int(s.first.offsets[31, 1])
+    assert int(w.second.offsets[-1, 1]) <= end and end - int(w.second.offsets[-1, 1]) < 12
+    assert len(w.second.entropy) < 0.6 * len(s.second.entropy)
+    for span in ((4, 64), (40, 64)):
+        assert np.allclose(span_features(w, *span, 32), span_features(s, *span, 32), rtol=0.02)
 
 
 @pytest.mark.slow
