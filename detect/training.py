@@ -248,15 +248,19 @@ def fit_cross_reference(
     second: str,
     vocabulary: npt.NDArray[np.int64] | None,
     window: int | None = None,
+    *,
+    reference_part: Sequence[bool] | None = None,
 ) -> HumanReference:
     """The ``cross_model`` reference from scored calibration rows (the second model over its
     ``window``): weights fitted on every row outside the reference part (see module docstring),
-    the reference from the reference part.
+    the reference from the reference part (``reference_part``: which rows' human texts make it,
+    instead of the hash; for studies of how much a figure depends on that draw).
 
     Raises:
         InvalidInput: too few human texts for both parts.
     """
-    ref_part = [r.label == 0 and in_reference_part(r.text) for r in cal]
+    chosen = reference_part if reference_part is not None else [in_reference_part(r.text) for r in cal]
+    ref_part = [r.label == 0 and k for r, k in zip(cal, chosen, strict=True)]
     rows_x, rows_y, groups = [], [], []
     for s, r, k in zip(scores, cal, ref_part, strict=True):
         bucket = max((b for b in BUCKETS if b <= s.tokens), default=None)

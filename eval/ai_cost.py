@@ -4,9 +4,11 @@ Each revision's ``detect`` and ``watermark`` packages (``git archive``) score th
 child process of their own, the revisions taking turns for ``--rounds`` rounds (this machine's
 speed drifts by tens of percent within minutes: back-to-back runs of one, then the other, are not
 comparable); the median of each is reported. Texts: the evaluation half's human and ChatGPT texts
-of the fast-detect-gpt sets (``--texts`` of each). Measured per revision, as its service would
-score by default (``ASSAY_AI_PRECISION=auto``): both models on every text, and, where the revision
-has the screened detector, that detector on the human and on the machine texts.
+of the fast-detect-gpt sets, ``--texts`` of each, a third from each domain (PubMed answers are
+~60 tokens, Writing and XSum ~225: the cost per token depends on length). Measured per revision,
+as its service would score by default (``ASSAY_AI_PRECISION=auto``): both models on every text
+(all domains, and each domain from the same timings), and, where the revision has the screened
+detector, that detector on the human and on the machine texts.
 
     python eval/ai_cost.py --baseline 95ff34b   # -> eval/results/ai_cost.{json,md}
 """
@@ -37,9 +39,17 @@ def child(root: Path, texts: int) -> dict[str, float]:
     from watermark.text.precision import as_precision, resolve_precision
 
     sets = fast_detect_gpt_sets(SETS)
-    rows = [r for k, v in sets.items() if "gpt-3.5" in k for r in v if not in_calibration_half(r.text)]
-    human = [r.text for r in rows if r.label == 0][:texts]
-    machine = [r.text for r in rows if r.label == 1][:texts]
+    domains: dict[str, tuple[list[str], list[str]]] = {}
+    for name, rows in sets.items():
+        if "gpt-3.5" in name:
+            held = [r for r in rows if not in_calibration_half(r.text)]
+            per = texts // 3
+            domains[name.split("_")[0]] = (
+                [r.text for r in held if r.label == 0][:per],
+                [r.text for r in held if r.label == 1][:per],
+            )
+    human = [t for h, _ in domains.values() for t in h]
+    machine = [t for _, m in domains.values() for t in m]
     precision = resolve_precision("auto")
     lm = as_precision(load_model(cache_dir=default_model_cache()), precision)
     second = load_model(SECOND_MODEL, cache_dir=default_model_cache())
@@ -49,11 +59,14 @@ def child(root: Path, texts: int) -> dict[str, float]:
     # revisions whose second model reads a window of the text read it as their reference says
     window = {"window": cross.second_window} if hasattr(cross, "second_window") else {}
     score_texts(lm, human[:2], max_tokens=256, second=second, vocabulary=cross.second_vocabulary, **window)  # warm
-    t0 = time.perf_counter()
-    scored = score_texts(
-        lm, human + machine, max_tokens=256, second=second, vocabulary=cross.second_vocabulary, **window
-    )
-    out = {"both models, every text": (time.perf_counter() - t0) / sum(s.tokens for s in scored) * 128}
+    out, seconds, tokens = {}, 0.0, 0
+    for domain, (h, m) in domains.items():
+        t0 = time.perf_counter()
+        scored = score_texts(lm, h + m, max_tokens=256, second=second, vocabulary=cross.second_vocabulary, **window)
+        spent, counted = time.perf_counter() - t0, sum(s.tokens for s in scored)
+        out[f"both models, {domain}"] = spent / counted * 128
+        seconds, tokens = seconds + spent, tokens + counted
+    out["both models, every text"] = seconds / tokens * 128
     screen = getattr(detect_text, "Screen", None)
     if screen is not None:
         detector = detect_text.TextAIDetector(
@@ -80,7 +93,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--baseline", default="HEAD~1", help="the earlier revision (git)")
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--texts", type=int, default=36, help="human texts and as many ChatGPT texts")
+    ap.add_argument("--texts", type=int, default=36, help="human texts and as many ChatGPT texts (a third per domain)")
     ap.add_argument("--out", type=Path, default=REPO / "eval" / "results")
     ap.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -110,8 +123,8 @@ def main() -> None:
     lines = [
         "# AI-likelihood cost: seconds per 128 tokens as the service scores by default",
         "",
-        f"{args.texts} human and {args.texts} ChatGPT texts (evaluation half); median of {args.rounds} interleaved "
-        "rounds; target <= 0.25 with both models.",
+        f"{args.texts} human and {args.texts} ChatGPT texts (evaluation half, a third from each of PubMed, Writing "
+        f"and XSum); median of {args.rounds} interleaved rounds; target <= 0.25 with both models.",
         "",
         "| | " + " | ".join(figures) + " |",
         "|---" * (len(figures) + 1) + "|",

@@ -164,3 +164,22 @@ def test_second_model_window_covers_the_span_inside_it_and_round_trips() -> None
     assert HumanReference.from_json(ref.to_json().replace('"window": 64', '"window": null')).second_window is None
     with pytest.raises(ConfigurationError, match="window"):
         HumanReference.from_json(ref.to_json().replace('"window": 64', '"window": 8'))
+
+
+def test_cross_reference_is_made_of_the_reference_part_it_is_given() -> None:
+    """The two-model reference holds the human texts of the reference part (the hash split by
+    default, or the part a study draws) and its weights are fitted on the rest."""
+    from detect.training import LabelledText, fit_cross_reference, in_reference_part
+
+    rows = [
+        LabelledText(f"the note number {i} is about the weather and the sea", i % 3 == 0, "xsum_x") for i in range(90)
+    ]
+    scores = [_pair([-1.0 if r.label else -2.0 - i / 90] * 64, [-3.0] * 32) for i, r in enumerate(rows)]
+    humans = [r.label == 0 for r in rows]
+    hashed = fit_cross_reference("m", rows, scores, "g", None, 32)
+    assert len(hashed.scores[64]) == sum(h and in_reference_part(r.text) for h, r in zip(humans, rows, strict=True))
+    assert hashed.second_window == 32 and hashed.combination is not None
+    part = [i < 45 for i in range(90)]
+    drawn = fit_cross_reference("m", rows, scores, "g", None, 32, reference_part=part)
+    assert len(drawn.scores[64]) == sum(h and k for h, k in zip(humans, part, strict=True)) == 30
+    assert dict(drawn.sources) == {"xsum_x": 30}
