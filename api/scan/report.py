@@ -57,8 +57,12 @@ def _checkpoint_line(report: ScanReport) -> str:
     origin, size, root = report.audit_checkpoint.split("\n")[:3]
     return (
         f"{origin}, tree size {size}, root {root}; key {report.audit_public_key}; "
-        f"proofs for {len(report.audit_proofs)} of {len(report.items)} items' rows (check: assay audit verify-scan)"
+        f"proofs for {len(report.audit_proofs)} of {_items(len(report.items))}' rows (check: assay audit verify-scan)"
     )
+
+
+def _items(n: int) -> str:
+    return f"{n} item" if n == 1 else f"{n} items"
 
 
 def _cell(value: object) -> str:
@@ -100,10 +104,14 @@ def _bar_chart(counts: dict[str, int], title: str) -> str:
 def _histogram(values: list[float], title: str, xlabel: str, bins: int = 12) -> str:
     """A histogram with its counts on the bars, a labelled x axis with ticks, and a y axis."""
     width, height, left, bottom = 580, 180, 44, 46
+    heading = f'<text x="0" y="16" font-weight="600">{html.escape(title)}</text>'
+    if not values:  # a line, not an empty plot's height
+        return (
+            f'<svg role="img" aria-label="{html.escape(title)}" width="{width}" height="56">'
+            f'{heading}<text x="0" y="44">no items with this evidence</text></svg>'
+        )
     parts = [f'<svg role="img" aria-label="{html.escape(title)}" width="{width}" height="{height + bottom + 28}">']
-    parts.append(f'<text x="0" y="16" font-weight="600">{html.escape(title)}</text>')
-    if not values:
-        return "".join(parts) + '<text x="0" y="44">no items with this evidence</text></svg>'
+    parts.append(heading)
     lo, hi = min(values), max(values)
     hi = hi if hi > lo else lo + 1
     counts = [0] * bins
@@ -181,7 +189,7 @@ def render_html(report: ScanReport) -> str:
         "<table class=meta>"
         + "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in settings_rows)
         + "</table>",
-        f"<p>{s.items} items. Carry a watermark: {s.watermarked}. Carry C2PA credentials: {s.signed}, "
+        f"<p>{_items(s.items)}. Carry a watermark: {s.watermarked}. Carry C2PA credentials: {s.signed}, "
         f"of which tampered: {s.tampered}. Credentials recovered through the watermark: {s.recovered}.</p>",
         _bar_chart(s.by_verdict, "Verdicts"),
         *(
@@ -199,19 +207,23 @@ def render_html(report: ScanReport) -> str:
             "AI-likelihood evidence (texts)",
             "strength of evidence: −log10 p (higher = stronger)",
         ),
-        "<table class=items><thead><tr>" + "".join(f"<th>{esc(t)}</th>" for _, t in _COLUMNS) + "</tr></thead><tbody>",
+        # the table scrolls sideways in its own box where it is wider than the window, not the page
+        "<div class=wide><table class=items><thead><tr>"
+        + "".join(f"<th>{esc(t)}</th>" for _, t in _COLUMNS)
+        + "</tr></thead><tbody>",
     ]
     for r in report.items:
         cells = "".join(f"<td class={name}>{esc(_cell(getattr(r, name)))}</td>" for name, _ in _COLUMNS)
         body.append(f'<tr class="{esc(r.verdict)}">{cells}</tr>')
-    body.append("</tbody></table>")
+    body.append("</tbody></table></div>")
     style = (
         "body{font:14px system-ui,sans-serif;margin:2rem;max-width:90rem;color:#1b1b1b}svg{display:block;margin:1rem 0}"
         "table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:4px 6px;text-align:left;"
         "vertical-align:top}table.items{font-size:12px}td.label{min-width:16rem}"
         "table.meta th{background:#f4f4f4;font-weight:600}td.sha256,td.manifest_id{font:11px "
         "ui-monospace,monospace;word-break:break-all;max-width:14rem}tr.ai td.verdict{color:#3b2a8c;font-weight:600}"
-        "tr.error td.verdict{color:#555;font-style:italic}"
+        "tr.error td.verdict{color:#555;font-style:italic}div.wide{overflow-x:auto}"
+        "table.meta td{overflow-wrap:anywhere}"
     )
     head = f'<!doctype html><html lang="en"><meta charset="utf-8"><title>Assay scan</title><style>{style}</style>'
     return head + f"<body>{''.join(body)}</body></html>"
