@@ -11,6 +11,7 @@ from typing import IO
 import click
 
 from api.cli.common import fail, open_runtime, out_suffix, settings_from
+from api.core.wording import counted
 from watermark.errors import AssayError, ConfigurationError
 from watermark.keys import load_keyring, rotated_keyring_toml
 
@@ -187,8 +188,9 @@ def audit_verify(expect_head: str | None, as_json: bool) -> None:
             json.dumps({**check.to_dict(), "checkpoints": tree.checkpoints, "tree_problem": tree.problem}, indent=2)
         )
     elif ok:
-        held = f"{tree.checkpoints} signed checkpoint(s) hold" if tree.checkpoints else "no checkpoint signed yet"
-        click.echo(f"audit log intact: {check.rows} rows, head {check.head}; {held}")
+        n = tree.checkpoints
+        held = f"{counted(n, 'signed checkpoint')} {'holds' if n == 1 else 'hold'}" if n else "no checkpoint signed yet"
+        click.echo(f"audit log intact: {counted(check.rows, 'row')}, head {check.head}; {held}")
     else:
         click.echo(f"audit log BROKEN: {check.problem or tree.problem}", err=True)
     sys.exit(0 if ok else 1)
@@ -257,7 +259,7 @@ def audit_verify_scan(report: IO[str], key: str) -> None:
         click.echo(f"NOT proven: {item}: no audit row proof in the report", err=True)
     if check.checkpoint is not None:
         cp = check.checkpoint
-        click.echo(f"{check.proven} of {len(scan.items)} items proven in {cp.origin} at tree size {cp.size}")
+        click.echo(f"{check.proven} of {counted(len(scan.items), 'item')} proven in {cp.origin} at tree size {cp.size}")
     sys.exit(0 if check.ok else 1)
 
 
@@ -315,7 +317,7 @@ def audit_export(fmt: str | None, out: str | None) -> None:
     with open(tmp, "w", encoding="utf-8", newline="") as fh:
         n = log.export(fmt, fh)
     tmp.replace(target)
-    click.echo(f"wrote {n} rows to {target}", err=True)
+    click.echo(f"wrote {counted(n, 'row')} to {target}", err=True)
 
 
 @click.command()

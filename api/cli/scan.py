@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from api.cli.common import echo_json, fail, out_suffix, settings_from, write_atomic
+from api.core.wording import counted
 from watermark.errors import AssayError
 
 __all__ = ["scan"]
@@ -101,6 +102,7 @@ def scan(
     verdicts = ", ".join(f"{n} {verdict}" for verdict, n in sorted(summary.by_verdict.items()))
     earlier = f" ({report.resumed} from an earlier run in {results})" if report.resumed else ""
     click.echo(
-        f"{summary.items} items{earlier}: {verdicts}; audit head {report.audit_head}; report written to {target}",
+        f"{counted(summary.items, 'item')}{earlier}: {verdicts}; audit head {report.audit_head}; "
+        f"report written to {target}",
         err=True,
     )

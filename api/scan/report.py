@@ -11,6 +11,7 @@ import html
 import io
 import math
 
+from api.core.wording import counted
 from api.scan.run import REGIME_COLUMNS, ScanReport, ScanRow
 from detect.compliance import REGIME_NAMES
 
@@ -55,14 +56,11 @@ def _checkpoint_line(report: ScanReport) -> str:
     if report.audit_checkpoint is None:
         return "none recorded"
     origin, size, root = report.audit_checkpoint.split("\n")[:3]
+    rows = counted(len(report.items), "item's", "items'")
     return (
         f"{origin}, tree size {size}, root {root}; key {report.audit_public_key}; "
-        f"proofs for {len(report.audit_proofs)} of {_items(len(report.items))}' rows (check: assay audit verify-scan)"
+        f"proofs for {len(report.audit_proofs)} of the {rows} rows (check: assay audit verify-scan)"
     )
-
-
-def _items(n: int) -> str:
-    return f"{n} item" if n == 1 else f"{n} items"
 
 
 def _cell(value: object) -> str:
@@ -179,7 +177,7 @@ def render_html(report: ScanReport) -> str:
             f"development signer trusted: {_cell(st.trust_dev_signer)}",
         ),
         ("Language model", st.model),
-        ("Audit log at the end", f"{report.audit_rows} rows, head {report.audit_head}"),
+        ("Audit log at the end", f"{counted(report.audit_rows, 'row')}, head {report.audit_head}"),
         ("Audit checkpoint", _checkpoint_line(report)),
     ]
     if report.resumed:  # their audit rows were written by the earlier run
@@ -189,7 +187,7 @@ def render_html(report: ScanReport) -> str:
         "<table class=meta>"
         + "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in settings_rows)
         + "</table>",
-        f"<p>{_items(s.items)}. Carry a watermark: {s.watermarked}. Carry C2PA credentials: {s.signed}, "
+        f"<p>{counted(s.items, 'item')}. Carry a watermark: {s.watermarked}. Carry C2PA credentials: {s.signed}, "
         f"of which tampered: {s.tampered}. Credentials recovered through the watermark: {s.recovered}.</p>",
         _bar_chart(s.by_verdict, "Verdicts"),
         *(

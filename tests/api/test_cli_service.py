@@ -139,7 +139,7 @@ def test_scan_folder_writes_html_csv_json(tmp_path: Path, env: Path, monkeypatch
     assert "assay 0.1.0" in page and "false-positive rate" in page and "True" not in page
     # AI-likelihood is off: its evidence plot is one line, not an empty plot's height
     assert "<p>4 items." in page and page.count('height="56"') == 1 and "no items with this evidence" in page
-    assert '<div class=wide><table class=items>' in page  # a wide table scrolls in its own box
+    assert "<div class=wide><table class=items>" in page  # a wide table scrolls in its own box
     head = json.loads(run("audit", "verify", "--json")[1])["head"]
     assert head in page  # the audit head when the scan ended: a later truncation is caught with --expect-head
     assert run("scan", str(folder), "--out", str(tmp_path / "report.csv"), "--no-progress")[0] == 0
