@@ -5,10 +5,11 @@ text into different tokens, so their per-token values cannot be compared. What b
 the probability of the *same characters*: for a character span (the scored tokens ``start:stop``
 of the embedded model), each model's log-likelihood, entropy and Fast-DetectGPT discrepancy are
 summed over its own tokens that lie inside the span and divided by the span's length in
-characters. References built since the window (``SECOND_WINDOW``) let the second model read only
-the characters of the embedded model's first 128 scored tokens, half its work on a full-length
-text: its terms are then over the part of the span inside that window, or for a span past it over
-the window's last tokens (:func:`second_range`), per character of what it read. From those:
+characters. A reference may give the second model a *window*: it then reads only the characters of
+the embedded model's first ``window`` scored tokens (less work on long texts), and its terms are
+over the part of the span inside that window, or for a span past it over the window's last tokens
+(:func:`second_range`), per character of what it read. The shipped reference has none: with a
+128-token window the detection figures fell (``eval/results/reference_draws.md``). From those:
 
 - ``ll_*``: log-likelihood per character (higher: more predictable, more machine-like);
 - ``neg_entropy_*``: minus the expected surprise per character;
@@ -46,7 +47,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CROSS_FEATURES",
-    "SECOND_WINDOW",
     "Combination",
     "ScoredText",
     "family_weights",
@@ -70,11 +70,6 @@ CROSS_FEATURES = (
     "bino_first",
     "bino_second",
 )
-
-# The second model reads the characters of the embedded model's first 128 scored tokens: its
-# body is half the cost of the pair on a 256-token text, and its entropy per character over 128
-# tokens measures a text's style nearly as well as over 256 (eval/results/detection.md).
-SECOND_WINDOW = 128
 
 FloatArray = npt.NDArray[np.float64]
 

@@ -29,7 +29,7 @@ from watermark.text.normalize import normalize_text
 
 from .calibration import BUCKETS, CONTEXT, HumanReference, build_reference, skipped
 from .classifier import CalibratedLogisticDetector
-from .cross_model import SECOND_WINDOW, ScoredText, fit_combination, score_texts, span_features
+from .cross_model import ScoredText, fit_combination, score_texts, span_features
 from .embeddings import SentenceEmbedder
 from .features import DEFAULT_MAX_TOKENS, FEATURE_NAMES, TextFeatures, aggregate
 from .text import abstain_reason
@@ -210,10 +210,12 @@ def train(
     *,
     embedder: SentenceEmbedder | None,
     second: LanguageModel | None = None,
+    second_window: int | None = None,
     C: float = 0.5,
 ) -> Trained:
     """Fit the human reference, with a ``second`` model the ``cross_model`` weights (see module
-    docstring), and the classifier (all rows) on the calibration half, each distinct text once.
+    docstring; the second model over its ``second_window``, all of each text when ``None``), and
+    the classifier (all rows) on the calibration half, each distinct text once.
 
     Raises:
         InvalidInput: the calibration half lacks human or machine texts, or labels a text both ways.
@@ -223,14 +225,14 @@ def train(
         raise InvalidInput("the calibration half needs both human (0) and machine (1) texts")
     vocabulary = scoring_vocabulary(second.tokenizer, [r.text for r in cal]) if second is not None else None
     X, _, scores = featurize(
-        lm, embedder, [r.text for r in cal], second=second, vocabulary=vocabulary, window=SECOND_WINDOW
+        lm, embedder, [r.text for r in cal], second=second, vocabulary=vocabulary, window=second_window
     )
     y = np.asarray([r.label for r in cal], dtype=np.int64)
     human = [r.label == 0 for r in cal]
     single = build_reference(lm.name, [s for s, k in zip(scores, human, strict=True) if k], _sources(cal, human))
     reference = single
     if second is not None:
-        reference = fit_cross_reference(lm.name, cal, scores, second.name, vocabulary, SECOND_WINDOW)
+        reference = fit_cross_reference(lm.name, cal, scores, second.name, vocabulary, second_window)
     model = CalibratedLogisticDetector(C=C).fit(X, y)
     meta: dict[str, object] = {
         "features": list(FEATURE_NAMES) + (["minilm"] * 384 if embedder is not None else []),

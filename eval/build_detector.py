@@ -38,11 +38,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", type=Path, default=REPO / "detect" / "data")
     ap.add_argument("--cache", type=Path, default=default_model_cache())
+    ap.add_argument(
+        "--second-window",
+        type=int,
+        help="the second model reads the characters of the embedded model's first N tokens (default: all)",
+    )
     args = ap.parse_args()
     lm = load_model(cache_dir=args.cache)
     second = load_model(SECOND_MODEL, cache_dir=args.cache)
     t = time.perf_counter()
-    trained = train(lm, corpus(), embedder=SentenceEmbedder(), second=second)
+    trained = train(lm, corpus(), embedder=SentenceEmbedder(), second=second, second_window=args.second_window)
     args.out.mkdir(parents=True, exist_ok=True)
     for name, text in (
         ("human_reference.json", trained.reference.to_json()),

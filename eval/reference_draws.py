@@ -7,7 +7,7 @@ reference. At 1 % a bucket of fewer than 199 reference texts flags only texts ab
 machine-like human, so the catch rate at 1 % rests on a handful of texts. This study repeats the
 fit and the reference on ``--draws`` random splits of the same texts (and the shipped split), for
 the second model reading the whole scored text and reading the characters of the first
-``SECOND_WINDOW`` tokens, and judges each on the evaluation half: pooled ChatGPT TPR at 1 % and 5 %,
+``WINDOW`` tokens, and judges each on the evaluation half: pooled ChatGPT TPR at 1 % and 5 %,
 realised false-positive rate at 1 % on every human text, and the pooled AUROC (standardised
 scores). Texts are scored once, as the service scores (``ASSAY_AI_PRECISION=auto``), with the
 second model over the whole text; the windowed statistic takes the second model's tokens inside the
@@ -32,7 +32,7 @@ sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
 
-from detect.cross_model import SECOND_WINDOW, ScoredText, score_texts  # noqa: E402
+from detect.cross_model import ScoredText, score_texts  # noqa: E402
 from detect.defaults import load_reference  # noqa: E402
 from detect.features import DEFAULT_MAX_TOKENS  # noqa: E402
 from detect.text import abstain_reason  # noqa: E402
@@ -50,7 +50,9 @@ from watermark.text.model import SECOND_MODEL, default_model_cache, load_model  
 from watermark.text.normalize import normalize_text  # noqa: E402
 from watermark.text.precision import as_precision, resolve_precision  # noqa: E402
 
-WINDOWS = {"whole text": None, f"{SECOND_WINDOW}-token window": SECOND_WINDOW}
+# The window tried: the characters of the embedded model's first 128 tokens (half of a full text).
+WINDOW = 128
+WINDOWS = {"whole text": None, f"{WINDOW}-token window": WINDOW}
 
 
 @dataclass(frozen=True)
