@@ -54,6 +54,7 @@ eval: install
 	$(PY) eval/detection.py
 	$(PY) eval/ai_cost.py
 	$(PY) eval/group_calibration.py --second
+	$(PY) eval/reference_draws.py
 	$(PY) eval/image_watermark.py
 	$(PY) eval/service_load.py
 	$(PY) eval/fuzz.py --seconds 300

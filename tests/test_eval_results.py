@@ -104,3 +104,17 @@ def test_group_calibration_answers_from_the_group_and_falls_back_where_it_is_too
     assert grouped.p_value(probe, "a") == (1 / 151, False)  # the smallest p-value 150 texts give
     assert grouped.p_value(probe, "b") == (51 / 201, True)  # 50 texts: too few
     assert grouped.p_value(probe, "c") == (51 / 201, True)  # 120 texts, but none of 32 tokens
+
+
+def test_the_reference_draw_study_reads_back_and_renders() -> None:
+    """The shipped split is one of the draws' kind: its figures and the draws' spread are stored
+    for both windows, and the page is what the stored figures render to."""
+    from eval.reference_draws import Results, summary
+
+    results = from_json(Results, json.loads((REPO / "eval" / "results" / "reference_draws.json").read_text()))
+    assert set(results.windows) == {"whole text", "128-token window"}
+    for w in results.windows.values():
+        assert len(w.draws) == results.draws and w.tpr_1.low <= w.tpr_1.mean <= w.tpr_1.high
+        assert w.shipped.humans > 400 and 0 <= w.shipped.flagged_1 <= w.shipped.humans
+    shipped = (REPO / "eval" / "results" / "reference_draws.md").read_text()
+    assert "\n".join(summary(results)) + "\n" == shipped
