@@ -8,8 +8,9 @@ summed over its own tokens that lie inside the span and divided by the span's le
 characters. A reference may give the second model a *window*: it then reads only the characters of
 the embedded model's first ``window`` scored tokens (less work on long texts), and its terms are
 over the part of the span inside that window, or for a span past it over the window's last tokens
-(:func:`second_range`), per character of what it read. The shipped reference has none: with a
-128-token window the detection figures fell (``eval/results/reference_draws.md``). From those:
+(:func:`second_range`), per character of what it read. The shipped reference has none: a
+128-token window cut the pair's cost on long texts by a quarter but lowered the detection figures
+(the window trial in ``docs/figures.md``). From those:
 
 - ``ll_*``: log-likelihood per character (higher: more predictable, more machine-like);
 - ``neg_entropy_*``: minus the expected surprise per character;
