@@ -15,14 +15,20 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from detect.cross_model import ScoredText, score_texts  # noqa: E402
+from detect.defaults import load_reference  # noqa: E402
 from detect.embeddings import SentenceEmbedder  # noqa: E402
-from detect.training import LabelledText, fast_detect_gpt_sets, train  # noqa: E402
+from detect.features import DEFAULT_MAX_TOKENS  # noqa: E402
+from detect.training import LabelledText, distinct, fast_detect_gpt_sets, train  # noqa: E402
 from watermark.text.model import SECOND_MODEL, default_model_cache, load_model  # noqa: E402
+from watermark.text.normalize import normalize_text  # noqa: E402
+from watermark.text.precision import as_precision, resolve_precision  # noqa: E402
 
 FAST_DETECT_GPT = REPO / "eval" / "data" / "fast-detect-gpt"  # MIT, see its README
 
@@ -32,6 +38,40 @@ def corpus() -> list[LabelledText]:
     for line in (REPO / "eval" / "data" / "human_jargon.jsonl").read_text().splitlines():
         rows.append(LabelledText(json.loads(line)["text"], 0, "jargon-file"))
     return rows
+
+
+@dataclass(frozen=True)
+class ScoredCorpus:
+    """Every distinct text of :func:`corpus`, normalised and scored as the service scores."""
+
+    rows: list[LabelledText]
+    texts: list[str]  # normalised, as scored
+    scores: list[ScoredText]
+    precision: str
+    model: str  # the embedded model's name
+
+
+def scored_corpus(*, second: bool, window: int | None = None) -> ScoredCorpus:
+    """The corpus scored in the service's precision (``ASSAY_AI_PRECISION=auto``) by the embedded
+    model and, with ``second``, by the second model over the shipped scoring vocabulary (over the
+    characters of the first ``window`` tokens, all of each text when ``None``), with progress bars."""
+    rows = list(distinct(corpus()).values())
+    texts = [normalize_text(r.text).text for r in rows]
+    precision = resolve_precision("auto")
+    lm = as_precision(load_model(cache_dir=default_model_cache()), precision)
+    other = None
+    if second:
+        other = as_precision(load_model(SECOND_MODEL, cache_dir=default_model_cache()), precision, keep=False)
+    scores = score_texts(
+        lm,
+        texts,
+        max_tokens=DEFAULT_MAX_TOKENS,
+        second=other,
+        vocabulary=load_reference().second_vocabulary,
+        window=window,
+        progress=True,
+    )
+    return ScoredCorpus(rows, texts, scores, str(precision), lm.name)
 
 
 def main() -> None:

@@ -38,24 +38,19 @@ import numpy as np  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
 from detect.calibration import HumanReference, build_reference  # noqa: E402
-from detect.cross_model import ScoredText, score_texts  # noqa: E402
+from detect.cross_model import ScoredText  # noqa: E402
 from detect.defaults import load_reference  # noqa: E402
 from detect.embeddings import SentenceEmbedder  # noqa: E402
-from detect.features import DEFAULT_MAX_TOKENS  # noqa: E402
 from detect.text import abstain_reason  # noqa: E402
 from detect.training import (  # noqa: E402
     LabelledText,
-    distinct,
     domain_of,
     in_calibration_half,
     in_reference_part,
 )
-from eval.build_detector import corpus  # noqa: E402
+from eval.build_detector import scored_corpus  # noqa: E402
 from eval.detection import clopper_pearson  # noqa: E402
 from eval.typed_results import write_json  # noqa: E402
-from watermark.text.model import SECOND_MODEL, default_model_cache, load_model  # noqa: E402
-from watermark.text.normalize import normalize_text  # noqa: E402
-from watermark.text.precision import as_precision, resolve_precision  # noqa: E402
 
 DOMAINS = ("pubmed", "writing", "xsum")
 FPRS = (0.01, 0.05)
@@ -177,23 +172,9 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=REPO / "eval" / "results")
     args = ap.parse_args()
     t0 = time.perf_counter()
-    rows = list(distinct(corpus()).values())
-    texts = [normalize_text(r.text).text for r in rows]
-    precision = resolve_precision("auto")
-    lm = as_precision(load_model(cache_dir=default_model_cache()), precision)
     cross = load_reference()
-    second = None
-    if args.second:
-        second = as_precision(load_model(SECOND_MODEL, cache_dir=default_model_cache()), precision, keep=False)
-    scores = score_texts(
-        lm,
-        texts,
-        max_tokens=DEFAULT_MAX_TOKENS,
-        second=second,
-        vocabulary=cross.second_vocabulary,
-        window=cross.second_window,
-        progress=True,
-    )
+    scored = scored_corpus(second=args.second, window=cross.second_window)
+    rows, texts, scores, precision = scored.rows, scored.texts, scored.scores, scored.precision
     embedded = SentenceEmbedder().embed(texts)
     cal = [in_calibration_half(r.text) for r in rows]
     ok = [abstain_reason(t) is None for t in texts]
@@ -209,16 +190,16 @@ def main() -> None:
     statistics: list[tuple[str, Callable[[Sequence[ScoredText]], HumanReference], list[bool]]] = [
         (
             "log_likelihood",
-            lambda h: build_reference(lm.name, h),
+            lambda h: build_reference(scored.model, h),
             [c and r.label == 0 and o for c, r, o in zip(cal, rows, ok, strict=True)],
         ),
     ]
-    if second is not None:
+    if args.second:
         statistics.append(
             (
                 "cross_model",
                 lambda h: build_reference(
-                    lm.name,
+                    scored.model,
                     h,
                     combination=cross.combination,
                     second_model=cross.second_model,

@@ -32,23 +32,19 @@ sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
 
-from detect.cross_model import ScoredText, score_texts  # noqa: E402
+from detect.cross_model import ScoredText  # noqa: E402
 from detect.defaults import load_reference  # noqa: E402
-from detect.features import DEFAULT_MAX_TOKENS  # noqa: E402
 from detect.text import abstain_reason  # noqa: E402
 from detect.training import (  # noqa: E402
     LabelledText,
-    distinct,
     fit_cross_reference,
     in_calibration_half,
     in_reference_part,
 )
-from eval.build_detector import corpus  # noqa: E402
+from eval.build_detector import scored_corpus  # noqa: E402
 from eval.detection import auc_by_ranks  # noqa: E402
 from eval.typed_results import write_json  # noqa: E402
-from watermark.text.model import SECOND_MODEL, default_model_cache, load_model  # noqa: E402
-from watermark.text.normalize import normalize_text  # noqa: E402
-from watermark.text.precision import as_precision, resolve_precision  # noqa: E402
+from watermark.text.model import SECOND_MODEL  # noqa: E402
 
 # The window tried: the characters of the embedded model's first 128 tokens (half of a full text).
 WINDOW = 128
@@ -153,13 +149,9 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=REPO / "eval" / "results")
     args = ap.parse_args()
     t0 = time.perf_counter()
-    rows = list(distinct(corpus()).values())
-    texts = [normalize_text(r.text).text for r in rows]
-    precision = resolve_precision("auto")
-    lm = as_precision(load_model(cache_dir=default_model_cache()), precision)
-    second = as_precision(load_model(SECOND_MODEL, cache_dir=default_model_cache()), precision, keep=False)
+    scored = scored_corpus(second=True)  # the whole text; the window is taken from it
+    rows, texts, scores, precision = scored.rows, scored.texts, scored.scores, scored.precision
     vocabulary = load_reference().second_vocabulary
-    scores = score_texts(lm, texts, max_tokens=DEFAULT_MAX_TOKENS, second=second, vocabulary=vocabulary, progress=True)
     ok = [abstain_reason(t) is None for t in texts]
     cal = [in_calibration_half(r.text) and o for r, o in zip(rows, ok, strict=True)]
     evaluation = [not in_calibration_half(r.text) and o for r, o in zip(rows, ok, strict=True)]
@@ -172,8 +164,8 @@ def main() -> None:
     shipped_part = [in_reference_part(r.text) for r in rows]
     windows = {}
     for name, window in WINDOWS.items():
-        shipped = judge(rows, scores, cal, evaluation, shipped_part, window, lm.name, vocabulary)
-        draws = [judge(rows, scores, cal, evaluation, part, window, lm.name, vocabulary) for part in parts]
+        shipped = judge(rows, scores, cal, evaluation, shipped_part, window, scored.model, vocabulary)
+        draws = [judge(rows, scores, cal, evaluation, part, window, scored.model, vocabulary) for part in parts]
         windows[name] = Window(
             shipped,
             draws,
