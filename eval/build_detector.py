@@ -18,6 +18,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -49,6 +52,7 @@ class ScoredCorpus:
     scores: list[ScoredText]
     precision: str
     model: str  # the embedded model's name
+    vocabulary: npt.NDArray[np.int64] | None  # the second model's scoring vocabulary (the shipped one)
 
 
 def scored_corpus(*, second: bool, window: int | None = None) -> ScoredCorpus:
@@ -59,6 +63,7 @@ def scored_corpus(*, second: bool, window: int | None = None) -> ScoredCorpus:
     texts = [normalize_text(r.text).text for r in rows]
     precision = resolve_precision("auto")
     lm = as_precision(load_model(cache_dir=default_model_cache()), precision)
+    vocabulary = load_reference().second_vocabulary
     other = None
     if second:
         other = as_precision(load_model(SECOND_MODEL, cache_dir=default_model_cache()), precision, keep=False)
@@ -67,11 +72,11 @@ def scored_corpus(*, second: bool, window: int | None = None) -> ScoredCorpus:
         texts,
         max_tokens=DEFAULT_MAX_TOKENS,
         second=other,
-        vocabulary=load_reference().second_vocabulary,
+        vocabulary=vocabulary,
         window=window,
         progress=True,
     )
-    return ScoredCorpus(rows, texts, scores, str(precision), lm.name)
+    return ScoredCorpus(rows, texts, scores, str(precision), lm.name, vocabulary)
 
 
 def main() -> None:

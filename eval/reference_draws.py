@@ -20,7 +20,6 @@ edge may cut, ``tests/detect/test_cross_model.py``).
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from collections.abc import Sequence
@@ -32,16 +31,13 @@ sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
 
-from detect.cross_model import ScoredText  # noqa: E402
-from detect.defaults import load_reference  # noqa: E402
 from detect.text import abstain_reason  # noqa: E402
 from detect.training import (  # noqa: E402
-    LabelledText,
     fit_cross_reference,
     in_calibration_half,
     in_reference_part,
 )
-from eval.build_detector import scored_corpus  # noqa: E402
+from eval.build_detector import ScoredCorpus, scored_corpus  # noqa: E402
 from eval.detection import auc_by_ranks  # noqa: E402
 from eval.typed_results import write_json  # noqa: E402
 from watermark.text.model import SECOND_MODEL  # noqa: E402
@@ -98,24 +94,18 @@ def spread(values: Sequence[float]) -> Spread:
 
 
 def judge(
-    rows: Sequence[LabelledText],
-    scores: Sequence[ScoredText],
-    cal: Sequence[bool],
-    evaluation: Sequence[bool],
-    part: Sequence[bool],
-    window: int | None,
-    lm_name: str,
-    vocabulary: np.ndarray | None,
+    scored: ScoredCorpus, cal: Sequence[bool], evaluation: Sequence[bool], part: Sequence[bool], window: int | None
 ) -> Draw:
     """Fit and calibrate on the calibration rows with ``part`` as the reference part, judge the
     evaluation rows."""
+    rows, scores = scored.rows, scored.scores
     idx = [i for i, c in enumerate(cal) if c]
     ref = fit_cross_reference(
-        lm_name,
+        scored.model,
         [rows[i] for i in idx],
         [scores[i] for i in idx],
         SECOND_MODEL,
-        vocabulary,
+        scored.vocabulary,
         window,
         reference_part=[part[i] for i in idx],
     )
@@ -150,9 +140,8 @@ def main() -> None:
     args = ap.parse_args()
     t0 = time.perf_counter()
     scored = scored_corpus(second=True)  # the whole text; the window is taken from it
-    rows, texts, scores, precision = scored.rows, scored.texts, scored.scores, scored.precision
-    vocabulary = load_reference().second_vocabulary
-    ok = [abstain_reason(t) is None for t in texts]
+    rows = scored.rows
+    ok = [abstain_reason(t) is None for t in scored.texts]
     cal = [in_calibration_half(r.text) and o for r, o in zip(rows, ok, strict=True)]
     evaluation = [not in_calibration_half(r.text) and o for r, o in zip(rows, ok, strict=True)]
     humans = [i for i, (c, r) in enumerate(zip(cal, rows, strict=True)) if c and r.label == 0]
@@ -164,8 +153,8 @@ def main() -> None:
     shipped_part = [in_reference_part(r.text) for r in rows]
     windows = {}
     for name, window in WINDOWS.items():
-        shipped = judge(rows, scores, cal, evaluation, shipped_part, window, scored.model, vocabulary)
-        draws = [judge(rows, scores, cal, evaluation, part, window, scored.model, vocabulary) for part in parts]
+        shipped = judge(scored, cal, evaluation, shipped_part, window)
+        draws = [judge(scored, cal, evaluation, part, window) for part in parts]
         windows[name] = Window(
             shipped,
             draws,
@@ -179,7 +168,7 @@ def main() -> None:
     diff = [b.tpr_1 - a.tpr_1 for a, b in zip(whole, windowed, strict=True)]
     results = Results(
         args.draws,
-        str(precision),
+        scored.precision,
         windows,
         spread(diff),
         sum(d > 0 for d in diff),
@@ -246,7 +235,7 @@ def plot(r: Results, path: Path) -> None:
     ax.set_ylim(lo, hi)
     ax.set_xlabel(f"ChatGPT TPR at 1 %, second model reads the {names[0]}")
     ax.set_ylabel(f"… reads a {names[1]}")
-    ax.set_title(f"One reference draw per point (sd over draws {statistics.pstdev(x):.2f})")
+    ax.set_title(f"One reference draw per point (sd over draws {whole.tpr_1.sd:.2f})")
     ax.legend(loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
