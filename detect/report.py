@@ -82,7 +82,13 @@ class WatermarkFinding(_Model):
     p_value_kind: Literal["exact", "union-bound", "approximate"]
     decided_at_fpr: float = Field(gt=0.0, lt=1.0)
     evidence_size: int = Field(ge=0, description="What the p-value rests on, counted in `evidence_unit`.")
-    evidence_unit: Literal["tokens", "decodes", "bits"]
+    evidence_unit: Literal["tokens", "decodes", "bits", "alignments"] = Field(
+        description=(
+            "`alignments`: audio whose record id did not decode: the p-value is the mark's pilots' test, "
+            "counting every alignment of the pilots the search could try (found: the key's mark, its "
+            "record id unread)."
+        )
+    )
     keys_tried: int = Field(ge=0)
     reason: str | None = Field(default=None, description="Why the test could not look (`inconclusive`).")
     spans: tuple[Span, ...] = Field(default=(), description="Text only: passages where the mark is concentrated.")

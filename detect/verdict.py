@@ -228,7 +228,7 @@ def _headline(
 
 
 def _count(n: int, unit: str) -> str:
-    return f"{n} {unit.removesuffix('s') if n == 1 else unit}"
+    return f"{n:,} {unit.removesuffix('s') if n == 1 else unit}"
 
 
 def _details(
@@ -263,9 +263,10 @@ def _details(
             continue
         bound = "≤" if w.p_value_kind == "union-bound" else "="
         found = "found" if w.detected else "not found"
+        of = " of the mark's pilots" if w.evidence_unit == "alignments" else ""
         line = (
             f"Assay watermark {who}: {found}, p {bound} {fmt_p(w.p_value)} "
-            f"over {_count(w.evidence_size, w.evidence_unit)}"
+            f"over {_count(w.evidence_size, w.evidence_unit)}{of}"
             f" (decided at a false-positive rate of {w.decided_at_fpr:g}; "
             f"{w.keys_tried} {'key' if w.keys_tried == 1 else 'keys'} tried)"
         )
@@ -273,6 +274,8 @@ def _details(
             line += f", z = {w.z_score:.2f}"
         if w.record_id:
             line += f", record {w.record_id}"
+        elif w.detected and w.evidence_unit == "alignments":
+            line += ", found by the mark's pilots alone (its record id could not be read)"
         lines.append(line)
         for s in w.spans:
             lines.append(f"  marked passage: characters {s.start}–{s.end} (p = {fmt_p(s.p_value)})")

@@ -55,9 +55,10 @@ class Cell:
     strength: float
     kind: str  # speech | music
     attack: str
-    detected: int
+    detected: int  # the record id read back
     total: int
     mean_pilot_z: float
+    found: int = 0  # the key's mark found: its record id read, or its pilots alone
 
 
 @dataclasses.dataclass
@@ -78,6 +79,21 @@ class LongForm:
     snr_db: float
     pesq_wb: float
     decoded: dict[str, bool]
+    found: dict[str, bool] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class WrongKeys:
+    """Every signal, unmarked and marked with the benchmark's key, under every attack, read (plain,
+    no search) by a ring of other keys: each key's reading is a null trial of the pilots' test."""
+
+    keys: int
+    readings: int  # signals × {unmarked, marked} × attacks
+    key_readings: int  # readings × keys
+    alignments: int  # counted by the pilots' test over all of them
+    false_detections: int
+    max_pilot_z: float
+    min_p: float
 
 
 LONG_ATTACKS = ("none", "mp3 64k", "aac 64k", "opus 32k", "10 s excerpt")
@@ -91,6 +107,10 @@ class AudioResults:
     quality: list[Quality]
     null_decodes: int
     null_false_detections: int
+    null_alignments: int
+    null_max_pilot_z: float
+    null_min_p: float
+    wrong_keys: WrongKeys
     detect_seconds_median: float
     detect_seconds_unmarked_median: float
     mark_seconds_per_minute: float
@@ -234,6 +254,24 @@ def _inserted(x: F) -> F:
     return np.concatenate([pad, x, pad])
 
 
+def _wrong_keys(signals: list[tuple[str, F]], ring: KeyRing, keys: int) -> WrongKeys:
+    mine = ring.active
+    others = KeyRing([WatermarkKey(f"other-{i}", "kgw", Secret(bytes([i % 256, 7]) * 16)) for i in range(keys)])
+    detector = AudioWatermarkDetector(others, search=False)
+    marker = AudioWatermarker(ring, strength=0.1)
+    readings = found = alignments = 0
+    max_z, min_p = 0.0, 1.0
+    for _, x in tqdm(signals, desc="wrong keys", unit="signal"):
+        for y0 in (x, marker.mark_samples(x, RATE, key_id=mine.key_id, record_id=9).samples):
+            for attack in ATTACKS.values():
+                d = detector.detect_samples(*attack(y0))
+                readings += 1
+                found += int(d.found)
+                alignments += d.alignments
+                max_z, min_p = max(max_z, d.pilot_z or 0.0), min(min_p, d.p_value)
+    return WrongKeys(keys, readings, readings * keys, alignments, found, max_z, min_p)
+
+
 def plot_spectrograms(x: F, strength: float, ring: KeyRing, path: Path) -> None:
     """Spectrograms of a speech signal, the same signal marked at ``strength`` and the mark alone
     (marked minus original), on one colour scale: where the mark sits and how far under the voice."""
@@ -263,8 +301,9 @@ def plot_spectrograms(x: F, strength: float, ring: KeyRing, path: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--strengths", type=float, nargs="+", default=[0.05, 0.1, 0.2])
-    ap.add_argument("--long-strengths", type=float, nargs="*", default=[0.05, 0.07])
+    ap.add_argument("--strengths", type=float, nargs="+", default=[0.045, 0.1, 0.2])
+    ap.add_argument("--long-strengths", type=float, nargs="*", default=[0.045, 0.07])
+    ap.add_argument("--wrong-keys", type=int, default=64, help="Keys in the wrong-key ring of the null study.")
     ap.add_argument("--plot-only", action="store_true", help="Only draw the spectrograms.")
     ap.add_argument("--out", type=Path, default=REPO / "eval" / "results")
     args = ap.parse_args()
@@ -279,6 +318,7 @@ def main() -> None:
     signals = [("speech", s) for s in _speech()] + [("music", _music(seed)) for seed in (1, 2)]
     cells: dict[tuple[float, str, str], list[float]] = {}
     hits: dict[tuple[float, str, str], int] = {}
+    found: dict[tuple[float, str, str], int] = {}
     quality: list[Quality] = []
     times: list[float] = []
     mark_times: list[float] = []
@@ -302,19 +342,22 @@ def main() -> None:
                 d = detector.detect_samples(y, r)
                 times.append(time.perf_counter() - t0)
                 key = (strength, kind, name)
+                seen = d.found and d.key_id == "bench"
                 ok = d.found and d.payload is not None and d.payload.record_id == rid
-                if ok and name == "inserted (where)":  # and it says where: both ends within 1 s
+                if seen and name == "inserted (where)":  # and it says where: both ends within 1 s
                     truth = (INSERT_AT, INSERT_AT + x.shape[0] / RATE)
                     err = min((max(abs(sp.start - truth[0]), abs(sp.end - truth[1])) for sp in d.spans), default=99.0)
                     span_errors.append(round(err, 2))
-                    ok = err <= 1.0
+                    seen, ok = seen and err <= 1.0, ok and err <= 1.0
+                found[key] = found.get(key, 0) + int(seen)
                 hits[key] = hits.get(key, 0) + int(ok)
                 cells.setdefault(key, []).append(d.pilot_z or 0.0)
         for kind, values in snrs.items():
             quality.append(
                 Quality(strength, kind, float(np.mean(values)), float(np.mean(pesqs)) if kind == "speech" else None)
             )
-    null_decodes = null_hits = 0
+    null_decodes = null_hits = null_alignments = 0
+    null_z, null_p = 0.0, 1.0
     null_times: list[float] = []
     for _, x in tqdm(signals, desc="null", unit="signal"):
         for attack in ATTACKS.values():
@@ -323,7 +366,10 @@ def main() -> None:
             d = detector.detect_samples(y, r)
             null_times.append(time.perf_counter() - t0)
             null_decodes += d.decodes
+            null_alignments += d.alignments
+            null_z, null_p = max(null_z, d.pilot_z or 0.0), min(null_p, d.p_value)
             null_hits += int(d.found)
+    wrong = _wrong_keys(signals, ring, args.wrong_keys)
     long_form: list[LongForm] = []
     speech = [x for kind, x in signals if kind == "speech"]
     if speech:
@@ -332,18 +378,27 @@ def main() -> None:
             rid += 1
             marked = AudioWatermarker(ring, strength=strength).mark_samples(x, RATE, record_id=rid)
             q = pesq(16_000, resample_poly(x, 160, 441), resample_poly(marked.samples, 160, 441), "wb")
-            decoded = {}
+            decoded: dict[str, bool] = {}
+            mark_seen: dict[str, bool] = {}
             for name in LONG_ATTACKS:
                 d = detector.detect_samples(*ATTACKS[name](marked.samples))
                 decoded[name] = bool(d.found and d.payload is not None and d.payload.record_id == rid)
-            long_form.append(LongForm(strength, round(len(x) / RATE, 1), marked.snr_db, float(q), decoded))
+                mark_seen[name] = bool(d.found and d.key_id == "bench")
+            long_form.append(LongForm(strength, round(len(x) / RATE, 1), marked.snr_db, float(q), decoded, mark_seen))
     res = AudioResults(
         signals={"speech": sum(k == "speech" for k, _ in signals), "music": sum(k == "music" for k, _ in signals)},
         strengths=list(args.strengths),
-        cells=[Cell(s, k, a, hits[(s, k, a)], len(v), float(np.mean(v))) for (s, k, a), v in cells.items()],
+        cells=[
+            Cell(s, k, a, hits[(s, k, a)], len(v), float(np.mean(v)), found[(s, k, a)])
+            for (s, k, a), v in cells.items()
+        ],
         quality=quality,
         null_decodes=null_decodes,
         null_false_detections=null_hits,
+        null_alignments=null_alignments,
+        null_max_pilot_z=null_z,
+        null_min_p=null_p,
+        wrong_keys=wrong,
         detect_seconds_median=float(np.median(times)),
         detect_seconds_unmarked_median=float(np.median(null_times)),
         mark_seconds_per_minute=float(np.median(mark_times)),
@@ -356,13 +411,19 @@ def main() -> None:
     print(_md(res))
 
 
+def _cell(c: Cell) -> str:
+    return f"{c.found}/{c.total}" + (f" (id {c.detected})" if c.detected != c.found else "")
+
+
 def _md(res: AudioResults) -> str:
     lines = [
         "# Audio watermark: quality and robustness by strength",
         "",
         "Command: `.venv/bin/python eval/audio_watermark.py`. Signals: "
         f"{res.signals['speech']} espeak-ng speech, {res.signals['music']} rendered music (12–13 s each). "
-        "A cell counts a detection only when the decoded record id is the one embedded. " + res.note,
+        "A cell counts the signals where the key's mark was found (at the detector's false-positive rate, "
+        "10⁻⁶); *(id n)* says how many of those also read back the embedded record id, where fewer did — the "
+        "others were found by the mark's pilots alone. " + res.note,
         "",
         "| strength | signal | SNR dB | PESQ-wb |",
         "|---|---|---:|---:|",
@@ -377,16 +438,24 @@ def _md(res: AudioResults) -> str:
         for kind in ("speech", "music"):
             row = [c for c in res.cells if c.strength == s and c.kind == kind]
             if row:
-                lines.append(f"| {s} | {kind} | " + " | ".join(f"{c.detected}/{c.total}" for c in row) + " |")
+                lines.append(f"| {s} | {kind} | " + " | ".join(_cell(c) for c in row) + " |")
     lines += [
         "",
-        f"Null: {res.null_false_detections} false detections in {res.null_decodes} decodes of unmarked signals "
-        f"under every attack (bound per decode 2⁻⁴⁸). Median detection time {res.detect_seconds_median:.2f} s "
+        f"Null: {res.null_false_detections} false detections in {res.null_decodes} decodes (bound per decode "
+        f"2⁻⁴⁸) and {res.null_alignments:,} pilot alignments counted by the pilots' test, on unmarked signals "
+        f"under every attack (best pilot z {res.null_max_pilot_z:.2f}, smallest p-value {res.null_min_p:.2g}). "
+        f"Median detection time {res.detect_seconds_median:.2f} s "
         f"on marked signals, {res.detect_seconds_unmarked_median:.2f} s on unmarked ones (every scale searched); "
         f"marking takes {res.mark_seconds_per_minute:.2f} s per minute of 44.1 kHz sound (median).",
         "",
+        f"Wrong keys: {res.wrong_keys.readings} readings (every signal unmarked and marked at 0.1, under every "
+        f"attack) by a ring of {res.wrong_keys.keys} other keys, without the scale search: "
+        f"{res.wrong_keys.key_readings:,} key readings, {res.wrong_keys.alignments:,} pilot alignments, "
+        f"{res.wrong_keys.false_detections} false detections (best pilot z {res.wrong_keys.max_pilot_z:.2f}, "
+        f"smallest p-value {res.wrong_keys.min_p:.2g}).",
+        "",
         f"*inserted (where)*: the marked signal between {INSERT_AT:g} s of other sound on each side; it counts "
-        "only when a reported span has both ends within 1 s of the truth. Worst-end errors of the decoded ones (s): "
+        "only when a reported span has both ends within 1 s of the truth. Worst-end errors of the found ones (s): "
         + (", ".join(f"{e:g}" for e in res.inserted_span_errors) or "none")
         + ". *mixed under -6 dB*: the marked signal 6 dB (RMS) under other music.",
     ]
@@ -399,7 +468,9 @@ def _md(res: AudioResults) -> str:
             "|---|---:|---:|---:|" + "---|" * len(LONG_ATTACKS),
         ]
         for lf in res.long_form:
-            marks = " | ".join("yes" if lf.decoded[a] else "no" for a in LONG_ATTACKS)
+            marks = " | ".join(
+                "yes" if lf.decoded[a] else "mark (id unread)" if lf.found.get(a) else "no" for a in LONG_ATTACKS
+            )
             lines.append(f"| {lf.strength} | {lf.seconds:g} | {lf.snr_db:.1f} | {lf.pesq_wb:.2f} | {marks} |")
     return "\n".join(lines) + "\n"
 

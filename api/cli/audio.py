@@ -17,6 +17,7 @@ from api.cli.common import (
     settings_from,
     write_atomic,
 )
+from api.core.wording import counted
 from watermark.errors import AssayError
 
 __all__ = ["audio"]
@@ -98,10 +99,15 @@ def audio_detect(source: str, keys: str | None, key_id: str | None, seconds: flo
     if as_json:
         echo_json({"watermarks": [audio_watermark_finding(found, len(ring)).model_dump(mode="json")]})
         return
-    if found.found and found.payload is not None:
+    if found.found:
         where = ", ".join(f"{s.start:.1f}–{s.end:.1f} s" for s in found.spans) or "throughout"
+        record = (
+            f"record {found.payload.record_hex}"
+            if found.payload is not None
+            else "record id unreadable (the mark's pilots found it; its payload is too weak to decode)"
+        )
         click.echo(
-            f"Assay watermark found: key {found.key_id}, record {found.payload.record_hex}, "
+            f"Assay watermark found: key {found.key_id}, {record}, "
             f"p <= {found.p_value:.2e} (decided at FPR {found.fpr:g}); marked: {where}"
         )
         if found.time_scale not in (None, 1.0) or found.frequency_scale not in (None, 1.0):
@@ -111,5 +117,7 @@ def audio_detect(source: str, keys: str | None, key_id: str | None, seconds: flo
     elif found.reason == "too-short":
         click.echo(f"Too short to tell: {found.seconds:.1f} s (a mark needs 5.5 s).")
     else:
-        tried = f"{found.decodes} decodes" if found.decodes else "no alignment of the mark's pilots stood out"
-        click.echo(f"No Assay watermark in the first {found.seconds:.1f} s ({tried}).")
+        click.echo(
+            f"No Assay watermark in the first {found.seconds:.1f} s (the mark's pilots: p <= {found.p_value:.2g}, "
+            f"decided at FPR {found.fpr:g}; {counted(found.decodes, 'decode')})."
+        )

@@ -14,26 +14,44 @@ decoder. Speed changes (pitch moves) and time-stretches (pitch kept) of up to ±
 as a grid of time and frequency scales when the plain reading finds nothing, refined around the
 grid points whose pilots stand out.
 
-**Strength.** The default (0.1: SNR about 23 dB on speech, wideband PESQ 3.8) survives MP3
-64 kbit/s on speech, not AAC or Opus at 64/32 kbit/s; 0.2 (SNR 18 dB, PESQ 3.4) survives every
-codec of ``eval/audio_watermark.py`` on speech, not on music. ``eval/audio_budget.py`` shows why
-SNR 30 dB is out of reach for 12 s clips with this design: per payload symbol, a codec's noise is
-as large as the host's own interference, and what such a clip can carry at that SNR is under the
-96 bits a decode needs; longer sound pools more evidence (50 s of speech at 0.05 survives MP3).
+**Strength.** The default (0.1: SNR about 23 dB on speech, wideband PESQ 3.8) reads the record
+id back through MP3 64 kbit/s on 12 s of speech, and the pilots find the mark through AAC 64 and
+Opus 32 kbit/s too; 0.2 (SNR 18 dB, PESQ 3.4) survives every codec of ``eval/audio_watermark.py``
+on speech. At 0.045 (SNR 30 dB, PESQ 4.1) 12 s clips are too short, but 50 s of speech is found
+through MP3, AAC and Opus. ``eval/audio_budget.py`` shows why SNR 30 dB is out of reach for a
+record id on 12 s clips with this design: per payload symbol, a codec's noise is as large as the
+host's own interference, and what such a clip can carry at that SNR is under the 96 bits a decode
+needs; longer sound pools more evidence.
 
-**The bound.** A decode is accepted when its CRC-32, version and key tag match: 48 checked bits.
-Coded bits are scrambled by a keyed sequence, so under "not marked with this key" every decoded
-message is uniform and passes with probability exactly ``2**-48``; the reported p-value is the
-number of decodes tried times ``2**-48`` (a union bound over every offset, scale and list entry).
-Only alignments whose pilot correlation reaches ``_PILOT_GATE`` are decoded: the pilots are
-other symbols than the data's, so the gate leaves each decode's chance unchanged and only spares
-the decodes (and their cost) where no mark can be.
+**Two tests, one p-value.** *The payload:* a decode is accepted when its CRC-32, version and key
+tag match: 48 checked bits. Coded bits are scrambled by a keyed sequence, so under "not marked with
+this key" every decoded message is uniform and passes with probability exactly ``2**-48``; the
+payload test's p-value is the number of decodes tried times ``2**-48`` (a union bound over every
+offset, scale and list entry). Only alignments whose pilot correlation reaches ``_PILOT_GATE`` are
+decoded: the pilots are other symbols than the data's, so the gate leaves each decode's chance
+unchanged and only spares the decodes (and their cost) where no mark can be.
+*The pilots alone* (a zero-bit test: is this key's mark here at all, whatever it carries): at an
+alignment, the pilot cells' values ``X`` (each band bin of each slot position, summed over the
+frames that fall on it) are fixed by the sound, and the keyed signs ``ε`` they are multiplied by are
+independent fair coins under "not marked with this key". So ``z = Σ εX / √(Σ X²)`` is a weighted
+Rademacher sum of unit variance, whatever the sound, and ``P(z ≥ t) ≤ c·Q(t)`` with the optimal
+constant ``c = 1 / (4 Q(√2)) ≈ 3.18`` (Bentkus & Dzindzalieta, *Bernoulli* 21, 2015; ``Q`` the
+normal tail). The test runs in two stages, each with half of its rate: the plain reading (offsets ×
+phases at the sound's own speed), then the search (every scale the grid and its refinement can
+reach); a stage's p-value is that bound times every alignment it could try, so it holds however the
+best one was picked, and the test's is twice the smaller stage's (a weighted Bonferroni). The
+pilots carry about a third of the mark's energy: they find a mark that codec noise or a mix leaves
+too weak to decode, without its record id.
+Each test holds half the detector's rate: the finding's p-value is twice the payload test's where
+a record id decoded, else twice the pilots', and the mark counts as found when that reaches the
+rate.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from math import erfc, sqrt
 
 import numpy as np
 import numpy.typing as npt
@@ -85,6 +103,19 @@ _REFINED = 3
 _MAX_SECONDS = 120.0  # a detection reads at most this much, from the start
 
 
+def _normal_tail(z: float) -> float:
+    return 0.5 * erfc(z / sqrt(2.0))
+
+
+# the smallest c with P(Σ aᵢεᵢ ≥ t) ≤ c·Q(t) for every Σ aᵢ² ≤ 1 (Bentkus & Dzindzalieta 2015)
+_RADEMACHER_C = 1.0 / (4.0 * _normal_tail(sqrt(2.0)))
+
+
+def _pilot_tail(z: float) -> float:
+    """The chance, under "not marked with this key", that one alignment's pilot z reaches ``z``."""
+    return min(1.0, _RADEMACHER_C * _normal_tail(z)) if z > 0 else 1.0
+
+
 @dataclass(frozen=True)
 class TimeSpan:
     """Where in the sound the mark is (seconds)."""
@@ -106,8 +137,9 @@ class MarkedAudio:
 
 @dataclass(frozen=True)
 class AudioDetection:
-    """The outcome of looking for Assay audio watermarks with a key ring (``p_value`` 1.0 when
-    nothing decoded)."""
+    """The outcome of looking for Assay audio watermarks with a key ring: ``found`` with a
+    ``payload`` when it decoded, without one when the pilots alone found the key's mark;
+    ``alignments`` is how many the pilots' test counted."""
 
     found: bool
     p_value: float
@@ -123,6 +155,7 @@ class AudioDetection:
     frequency_scale: float | None = None
     spans: tuple[TimeSpan, ...] = ()
     reason: str | None = None
+    alignments: int = 0
 
 
 def _residual(signal: FloatArray) -> FloatArray:
@@ -206,6 +239,18 @@ def _check(samples: FloatArray, rate: int) -> None:
         raise InvalidInput("audio samples must be finite")
 
 
+def _grid() -> list[tuple[float, float]]:
+    """The search's grid: speed changes move both scales, time-stretches the time scale only."""
+    return [(s, s) for s in _SCALES if s != 1.0] + [(a, 1.0) for a in _SCALES if a != 1.0]
+
+
+def _searched_scales() -> int:
+    """Every scale pair the search can try: the grid, and every refinement of the grid's points or
+    of the plain reading (the refinement picks among these by the data; the bound counts all)."""
+    start = {(1.0, 1.0), *_grid()}
+    return len((start | set(_refined(dict.fromkeys(start, np.inf), keep=len(start)))) - {(1.0, 1.0)})
+
+
 @dataclass
 class _Attempt:
     decodes: int = 0
@@ -213,6 +258,15 @@ class _Attempt:
     by_scale: dict[tuple[float, float], float] = field(default_factory=dict)  # the best pilot z at each
     hit: tuple[WatermarkKey, Payload, float, float, float, float, FloatArray] | None = None
     on_decode: Callable[[bytes, int], None] | None = field(default=None)
+    stage: int = 0  # 0: the plain reading, 1: the search
+    pilots: list[tuple[float, WatermarkKey, float, float, FloatArray] | None] = field(
+        default_factory=lambda: [None, None]
+    )  # each stage's best pilot-only z and where
+
+    def pilot_seen(self, z: float, key: WatermarkKey, a: float, s: float, contribution: FloatArray) -> None:
+        best = self.pilots[self.stage]
+        if best is None or z > best[0]:
+            self.pilots[self.stage] = (z, key, a, s, contribution)
 
 
 class AudioWatermarkDetector:
@@ -233,7 +287,10 @@ class AudioWatermarkDetector:
             patterns = layout.sign[:, :, None] * onehot  # (PERIOD, nbins, groups)
             pilot_of = np.where(layout.symbol >= ecc.CODED_BITS, layout.symbol - ecc.CODED_BITS, 0)
             pilot = np.where(layout.symbol >= ecc.CODED_BITS, layout.pilot[pilot_of], 0.0)  # (PERIOD, groups)
-            self._layouts.append((key, layout, patterns, pilot, key_tag(key.key_id)))
+            cells = layout.sign * np.take_along_axis(pilot, layout.group, axis=1)  # (PERIOD, nbins): ±1 or 0
+            self._layouts.append((key, layout, patterns, pilot, cells, key_tag(key.key_id)))
+        plain = 2 * PERIOD_HOPS * len(keyring)  # phases × offsets × keys
+        self.alignments = (plain, plain * _searched_scales() if search else 0)  # the pilot test's two stages
 
     def detect_samples(
         self, samples: FloatArray, rate: int, *, on_decode: Callable[[bytes, int], None] | None = None
@@ -254,28 +311,57 @@ class AudioWatermarkDetector:
         searched = False
         if attempt.hit is None and self.search:
             searched = True
-            grid = [(s, s) for s in _SCALES if s != 1.0] + [(a, 1.0) for a in _SCALES if a != 1.0]
-            self._try(phases, grid, attempt)
+            attempt.stage = 1
+            self._try(phases, _grid(), attempt)
             if attempt.hit is None:
                 self._try(phases, _refined(attempt.by_scale), attempt)
-        if attempt.hit is None:
-            return AudioDetection(False, 1.0, self.fpr, attempt.decodes, searched, seconds, pilot_z=attempt.best_z)
-        key, payload, agreement, z, a, s, contribution = attempt.hit
-        p_value = min(1.0, attempt.decodes * _NULL_PASS)
-        return AudioDetection(
-            found=p_value <= self.fpr,
+        read = min(seconds, _MAX_SECONDS)
+        counted = self.alignments[0] + (self.alignments[1] if searched else 0)
+        stages = [(best, n) for best, n in zip(attempt.pilots, self.alignments, strict=True) if n]
+        p_stage = [1.0 if best is None else min(1.0, n * _pilot_tail(best[0])) for best, n in stages]
+        p_pilots = min(1.0, len(stages) * min(p_stage))
+        best = max((b for b, _ in stages if b is not None), key=lambda b: b[0], default=None)
+        z = None if best is None else best[0]
+        if attempt.hit is not None:
+            key, payload, agreement, _, a, s, contribution = attempt.hit
+            p_value = min(1.0, 2.0 * attempt.decodes * _NULL_PASS)
+            return AudioDetection(
+                found=p_value <= self.fpr,
+                p_value=p_value,
+                fpr=self.fpr,
+                decodes=attempt.decodes,
+                searched=searched,
+                seconds=seconds,
+                key_id=key.key_id,
+                payload=payload,
+                bit_accuracy=agreement,
+                pilot_z=z,
+                time_scale=a,
+                frequency_scale=s,
+                spans=_spans(contribution, read=read),
+                alignments=counted,
+            )
+        p_value = min(1.0, 2.0 * p_pilots)
+        if p_value > self.fpr:
+            return AudioDetection(
+                False, p_value, self.fpr, attempt.decodes, searched, seconds, pilot_z=z, alignments=counted
+            )
+        found = stages[int(np.argmin(p_stage))][0]
+        assert found is not None
+        _, key, a, s, contribution = found
+        return AudioDetection(  # the pilots alone: this key's mark, its record id unread
+            found=True,
             p_value=p_value,
             fpr=self.fpr,
             decodes=attempt.decodes,
             searched=searched,
             seconds=seconds,
             key_id=key.key_id,
-            payload=payload,
-            bit_accuracy=agreement,
-            pilot_z=z,
+            pilot_z=found[0],
             time_scale=a,
             frequency_scale=s,
-            spans=_spans(contribution, read=min(seconds, _MAX_SECONDS)),
+            spans=_spans(contribution, read=read),
+            alignments=counted,
         )
 
     def _try(self, phases: list[FloatArray], scales: list[tuple[float, float]], attempt: _Attempt) -> None:
@@ -290,7 +376,7 @@ class AudioWatermarkDetector:
                 band = res[:, lo] * (1 - frac) + res[:, lo + 1] * frac  # (frames, nbins)
                 frames = len(band)
                 hop = np.floor(np.arange(frames) * a + 0.5).astype(np.int64)  # the hop of the original
-                for key, layout, patterns, pilot, tag in self._layouts:
+                for key, layout, patterns, pilot, cells, tag in self._layouts:
                     corr = np.tensordot(band, patterns, axes=([1], [1]))  # (frames, PERIOD, groups)
                     q = np.einsum("tjb,jb->tj", corr, pilot)
                     offsets = np.arange(PERIOD_HOPS)
@@ -302,6 +388,8 @@ class AudioWatermarkDetector:
                     attempt.by_scale[(a, s)] = max(attempt.by_scale.get((a, s), top), top)
                     for o in np.argsort(-z)[:_OFFSETS]:
                         attempt.best_z = max(attempt.best_z, float(z[o]))
+                        slots = idx[:, o]
+                        attempt.pilot_seen(_pilot_z(band, slots, cells), key, a, s, q[np.arange(frames), slots])
                         if z[o] < _PILOT_GATE:
                             break
                         if self._decode(key, layout, tag, corr, idx[:, o], float(z[o]), a, s, attempt):
@@ -339,10 +427,21 @@ class AudioWatermarkDetector:
         return False
 
 
-def _refined(by_scale: dict[tuple[float, float], float]) -> list[tuple[float, float]]:
-    """Scales between the grid's points around the ``_REFINED`` best whose pilots passed the gate:
+def _pilot_z(band: FloatArray, slots: npt.NDArray[np.int64], cells: FloatArray) -> float:
+    """The pilots' normalised correlation at one alignment: ``Σ εX / √(Σ X²)`` over the pilot cells,
+    ``X`` each band bin of a slot position summed over the frames on it (``slots``: each frame's)."""
+    order = np.argsort(slots, kind="stable")
+    used, starts = np.unique(slots[order], return_index=True)
+    x = np.add.reduceat(band[order], starts, axis=0)  # (slot positions present, nbins)
+    w = cells[used]
+    energy = float(np.sum(x * x * (w != 0)))
+    return float(np.sum(x * w)) / sqrt(energy) if energy > 0 else 0.0
+
+
+def _refined(by_scale: dict[tuple[float, float], float], *, keep: int = _REFINED) -> list[tuple[float, float]]:
+    """Scales between the grid's points around the ``keep`` best whose pilots passed the gate:
     speed changes move both scales, time-stretches the time scale only."""
-    best = sorted(((z, a, s) for (a, s), z in by_scale.items() if z >= _PILOT_GATE), reverse=True)[:_REFINED]
+    best = sorted(((z, a, s) for (a, s), z in by_scale.items() if z >= _PILOT_GATE), reverse=True)[:keep]
     out: list[tuple[float, float]] = []
     for _, a, s in best:
         for d in _FINE:

@@ -138,6 +138,7 @@ function watermarkLine(w) {
   if (w.detected) {
     let line = `Found ${name}. The chance of this in unmarked content is p ${w.p_value_kind === "union-bound" ? "≤" : "="} ${fmtP(w.p_value)}.`;
     if (w.record_id) line += ` Record ${w.record_id}.`;
+    else if (w.evidence_unit === "alignments") line += " Its record id could not be read (the sound was changed too much), so the mark does not say which signed record it belongs to.";
     return [line, "found"];
   }
   if (w.verdict === "too-small") return ["Not checked: the image is too small to carry a watermark.", "muted"];
