@@ -322,42 +322,30 @@ class AudioWatermarkDetector:
         p_pilots = min(1.0, len(stages) * min(p_stage))
         best = max((b for b, _ in stages if b is not None), key=lambda b: b[0], default=None)
         z = None if best is None else best[0]
-        if attempt.hit is not None:
+        payload: Payload | None = None
+        agreement: float | None = None
+        if attempt.hit is not None:  # the payload test decided
             key, payload, agreement, _, a, s, contribution = attempt.hit
             p_value = min(1.0, 2.0 * attempt.decodes * _NULL_PASS)
-            return AudioDetection(
-                found=p_value <= self.fpr,
-                p_value=p_value,
-                fpr=self.fpr,
-                decodes=attempt.decodes,
-                searched=searched,
-                seconds=seconds,
-                key_id=key.key_id,
-                payload=payload,
-                bit_accuracy=agreement,
-                pilot_z=z,
-                time_scale=a,
-                frequency_scale=s,
-                spans=_spans(contribution, read=read),
-                alignments=counted,
-            )
-        p_value = min(1.0, 2.0 * p_pilots)
-        if p_value > self.fpr:
-            return AudioDetection(
-                False, p_value, self.fpr, attempt.decodes, searched, seconds, pilot_z=z, alignments=counted
-            )
-        found = stages[int(np.argmin(p_stage))][0]
-        assert found is not None
-        _, key, a, s, contribution = found
-        return AudioDetection(  # the pilots alone: this key's mark, its record id unread
-            found=True,
+        else:  # the pilots' test decides: its best stage, if it reaches the rate
+            p_value = min(1.0, 2.0 * p_pilots)
+            decided = stages[int(np.argmin(p_stage))][0]
+            if p_value > self.fpr or decided is None:
+                return AudioDetection(
+                    False, p_value, self.fpr, attempt.decodes, searched, seconds, pilot_z=z, alignments=counted
+                )
+            z, key, a, s, contribution = decided
+        return AudioDetection(
+            found=p_value <= self.fpr,
             p_value=p_value,
             fpr=self.fpr,
             decodes=attempt.decodes,
             searched=searched,
             seconds=seconds,
             key_id=key.key_id,
-            pilot_z=found[0],
+            payload=payload,
+            bit_accuracy=agreement,
+            pilot_z=z,
             time_scale=a,
             frequency_scale=s,
             spans=_spans(contribution, read=read),
