@@ -254,7 +254,6 @@ def _searched_scales() -> int:
 @dataclass
 class _Attempt:
     decodes: int = 0
-    best_z: float = 0.0
     by_scale: dict[tuple[float, float], float] = field(default_factory=dict)  # the best pilot z at each
     hit: tuple[WatermarkKey, Payload, float, float, float, float, FloatArray] | None = None
     on_decode: Callable[[bytes, int], None] | None = field(default=None)
@@ -375,7 +374,6 @@ class AudioWatermarkDetector:
                     top = float(z.max())
                     attempt.by_scale[(a, s)] = max(attempt.by_scale.get((a, s), top), top)
                     for o in np.argsort(-z)[:_OFFSETS]:
-                        attempt.best_z = max(attempt.best_z, float(z[o]))
                         slots = idx[:, o]
                         attempt.pilot_seen(_pilot_z(band, slots, cells), key, a, s, q[np.arange(frames), slots])
                         if z[o] < _PILOT_GATE:
