@@ -144,7 +144,9 @@ def test_decode_budget_queues_then_refuses_with_retry_after() -> None:
 
 
 def test_a_full_decode_budget_answers_503_overloaded(service_factory: Callable[..., Service]) -> None:
-    svc = service_factory(request_timeout_s=1.0)
+    # the budget waits half the request's time: 2 s, leaving 2 s for the rest of the request even on a
+    # busy machine (with 1 s in all, a slow start let the request's own time-out answer first)
+    svc = service_factory(request_timeout_s=4.0)
     budget = svc.runtime.media.budget
     image = photo_jpeg((320, 240))
     headers = svc.auth("verify") | {"content-type": "image/jpeg"}
