@@ -454,7 +454,7 @@ def detect_video(
         raise InvalidInput(f"cannot read this video: {str(exc)[:200]}") from None
     if not dense:
         raise InvalidInput("this video has no frames")
-    second = detect_frames(dense, detector, singles=1)  # the key frames were read one by one already
     if first is None:
-        return second
-    return combined(first, second)
+        return detect_frames(dense, detector, singles=1)
+    # the key frames were read one by one already, the first frame among them: only the mean is new
+    return combined(first, detect_frames(dense, detector, singles=0))
