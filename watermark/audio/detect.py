@@ -239,6 +239,9 @@ def _check(samples: FloatArray, rate: int) -> None:
         raise InvalidInput("audio samples must be finite")
 
 
+_PilotBest = tuple[float, WatermarkKey, float, float, FloatArray]  # z, key, time and frequency scale, per frame
+
+
 def _grid() -> list[tuple[float, float]]:
     """The search's grid: speed changes move both scales, time-stretches the time scale only."""
     return [(s, s) for s in _SCALES if s != 1.0] + [(a, 1.0) for a in _SCALES if a != 1.0]
@@ -255,10 +258,10 @@ def _searched_scales() -> int:
 class _Attempt:
     decodes: int = 0
     by_scale: dict[tuple[float, float], float] = field(default_factory=dict)  # the best pilot z at each
-    hit: tuple[WatermarkKey, Payload, float, float, float, float, FloatArray] | None = None
+    hit: tuple[WatermarkKey, Payload, float, float, float, FloatArray] | None = None
     on_decode: Callable[[bytes, int], None] | None = field(default=None)
     stage: int = 0  # 0: the plain reading, 1: the search
-    pilots: list[tuple[float, WatermarkKey, float, float, FloatArray] | None] = field(
+    pilots: list[_PilotBest | None] = field(
         default_factory=lambda: [None, None]
     )  # each stage's best pilot-only z and where
 
@@ -316,19 +319,14 @@ class AudioWatermarkDetector:
                 self._try(phases, _refined(attempt.by_scale), attempt)
         read = min(seconds, _MAX_SECONDS)
         counted = self.alignments[0] + (self.alignments[1] if searched else 0)
-        stages = [(best, n) for best, n in zip(attempt.pilots, self.alignments, strict=True) if n]
-        p_stage = [1.0 if best is None else min(1.0, n * _pilot_tail(best[0])) for best, n in stages]
-        p_pilots = min(1.0, len(stages) * min(p_stage))
-        best = max((b for b, _ in stages if b is not None), key=lambda b: b[0], default=None)
-        z = None if best is None else best[0]
+        p_pilots, decided, z = _pilot_test(attempt.pilots, self.alignments)
         payload: Payload | None = None
         agreement: float | None = None
         if attempt.hit is not None:  # the payload test decided
-            key, payload, agreement, _, a, s, contribution = attempt.hit
+            key, payload, agreement, a, s, contribution = attempt.hit
             p_value = min(1.0, 2.0 * attempt.decodes * _NULL_PASS)
         else:  # the pilots' test decides: its best stage, if it reaches the rate
             p_value = min(1.0, 2.0 * p_pilots)
-            decided = stages[int(np.argmin(p_stage))][0]
             if p_value > self.fpr or decided is None:
                 return AudioDetection(
                     False, p_value, self.fpr, attempt.decodes, searched, seconds, pilot_z=z, alignments=counted
@@ -378,7 +376,7 @@ class AudioWatermarkDetector:
                         attempt.pilot_seen(_pilot_z(band, slots, cells), key, a, s, q[np.arange(frames), slots])
                         if z[o] < _PILOT_GATE:
                             break
-                        if self._decode(key, layout, tag, corr, idx[:, o], float(z[o]), a, s, attempt):
+                        if self._decode(key, layout, tag, corr, slots, a, s, attempt):
                             return
 
     def _decode(
@@ -388,7 +386,6 @@ class AudioWatermarkDetector:
         tag: int,
         corr: FloatArray,
         slots: npt.NDArray[np.int64],
-        z: float,
         a: float,
         s: float,
         attempt: _Attempt,
@@ -408,9 +405,21 @@ class AudioWatermarkDetector:
             agreement = float(np.mean((soft > 0) == coded))
             expected = layout.modulation(coded)[layout.symbol[slots]]  # (frames, groups)
             contribution = (corr[frames, slots] * expected).sum(axis=1)
-            attempt.hit = (key, payload, agreement, z, a, s, contribution)
+            attempt.hit = (key, payload, agreement, a, s, contribution)
             return True
         return False
+
+
+def _pilot_test(
+    best: list[_PilotBest | None], alignments: tuple[int, int]
+) -> tuple[float, _PilotBest | None, float | None]:
+    """The pilots' test over its stages (those that counted alignments): its p-value (each stage
+    with an equal share of the rate), the best reading of the stage that decides, and the highest
+    pilot z seen."""
+    stages = [(b, n) for b, n in zip(best, alignments, strict=True) if n]
+    p_stage = [1.0 if b is None else min(1.0, n * _pilot_tail(b[0])) for b, n in stages]
+    top = max((b[0] for b, _ in stages if b is not None), default=None)
+    return min(1.0, len(stages) * min(p_stage)), stages[int(np.argmin(p_stage))][0], top
 
 
 def _pilot_z(band: FloatArray, slots: npt.NDArray[np.int64], cells: FloatArray) -> float:
