@@ -17,7 +17,8 @@ SCHEME = "assay-audio-stft"
 def audio_watermark_finding(d: AudioDetection, keys_tried: int) -> WatermarkFinding:
     """The key ring's reading of a sound (over ``keys_tried`` keys) as a finding."""
     scales = {"time_scale": d.time_scale, "frequency_scale": d.frequency_scale}
-    finding = payload_mark_finding(
+    pilots = d.payload is None and d.reason is None  # the pilots' test decided: it counted alignments
+    return payload_mark_finding(
         d,
         keys_tried,
         kind="audio",
@@ -28,10 +29,8 @@ def audio_watermark_finding(d: AudioDetection, keys_tried: int) -> WatermarkFind
         geometry={k: v for k, v in scales.items() if v is not None} or None,
         time_spans=tuple(TimeRange(start=s.start, end=s.end) for s in d.spans),
         seconds_read=round(d.seconds, 3),
+        evidence=(d.alignments, "alignments") if pilots else None,
     )
-    if d.payload is None and d.reason is None:  # the pilots' test decided: its evidence is the alignments counted
-        return finding.model_copy(update={"evidence_size": d.alignments, "evidence_unit": "alignments"})
-    return finding
 
 
 def audio_watermark(

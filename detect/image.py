@@ -105,10 +105,17 @@ class PayloadReading(Protocol):
 
 
 def payload_mark_finding(
-    d: PayloadReading, keys_tried: int, *, kind: Literal["image", "video", "audio"], scheme: str, **extra: Any
+    d: PayloadReading,
+    keys_tried: int,
+    *,
+    kind: Literal["image", "video", "audio"],
+    scheme: str,
+    evidence: tuple[int, Literal["decodes", "alignments"]] | None = None,
+    **extra: Any,
 ) -> WatermarkFinding:
     """A payload mark's detection (over ``keys_tried`` keys) as a finding: the fields every such
-    mark shares, and ``extra`` (the kind's own: geometry, frames read, time spans)."""
+    mark shares, and ``extra`` (the kind's own: geometry, frames read, time spans). ``evidence``:
+    what the p-value rests on, where it is not the decodes (a sound judged by its pilots)."""
     verdict: WatermarkVerdict = "watermarked" if d.found else "not-detected"
     if not d.found and d.reason in ("too-small", "too-short"):
         verdict = "too-small" if d.reason == "too-small" else "too-short"
@@ -121,8 +128,8 @@ def payload_mark_finding(
         p_value=d.p_value,
         p_value_kind="union-bound",
         decided_at_fpr=d.fpr,
-        evidence_size=d.decodes,
-        evidence_unit="decodes",
+        evidence_size=evidence[0] if evidence else d.decodes,
+        evidence_unit=evidence[1] if evidence else "decodes",
         keys_tried=keys_tried,
         record_id=d.payload.record_hex if d.payload else None,
         bit_accuracy=d.bit_accuracy,
