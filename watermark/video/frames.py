@@ -14,14 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
 from ..image.detect import ImageWatermarkDetector
+from ..image.embed import PixelArray
 from ..image.payload import CHECKED_BITS, Payload
 
 __all__ = ["SINGLE_FRAMES", "VideoDetection", "combined", "detect_frames"]
 
-FloatArray = npt.NDArray[np.float64]
 SINGLE_FRAMES = 3  # single frames read when the mean does not decode
 _NULL_PASS = 2.0**-CHECKED_BITS
 
@@ -42,10 +41,10 @@ class VideoDetection:
 
 
 def detect_frames(
-    frames: Sequence[FloatArray], detector: ImageWatermarkDetector, *, singles: int = SINGLE_FRAMES
+    frames: Sequence[PixelArray], detector: ImageWatermarkDetector, *, singles: int = SINGLE_FRAMES
 ) -> VideoDetection:
-    """Look for the mark in ``(h, w, 3)`` RGB frames in ``[0, 255]`` sampled from one video: their
-    mean, then up to ``singles`` single frames.
+    """Look for the mark in ``(h, w, 3)`` RGB frames in ``[0, 255]`` (8-bit or float) sampled from
+    one video: their mean, then up to ``singles`` single frames.
 
     Raises:
         ValueError: no frames, or frames of different sizes.
@@ -54,8 +53,11 @@ def detect_frames(
         raise ValueError("no frames to read")
     if len({f.shape for f in frames}) != 1:
         raise ValueError("frames of one video have one size")
-    mean = np.mean(np.stack(frames), axis=0)
-    readings = [mean]
+    mean = np.zeros(frames[0].shape, dtype=np.float32)
+    for f in frames:  # summed in place (8-bit frames sum exactly), not stacked: a dozen float copies cost 0.3 s
+        np.add(mean, f, out=mean)
+    mean /= len(frames)
+    readings: list[PixelArray] = [mean]
     step = max(1, len(frames) // max(1, singles))
     readings += [frames[i] for i in range(0, len(frames), step)][:singles] if len(frames) > 1 else []
     decodes = 0
