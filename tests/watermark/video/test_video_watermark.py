@@ -89,6 +89,15 @@ def test_the_mark_is_still_and_absent_where_it_was_not_put(marked: tuple[bytes, 
         assert not d.found and d.p_value == 1.0 and d.frames_read >= 10  # key frames, then a dense sample
 
 
+def test_a_dense_reading_decodes_only_the_seconds_its_byte_budget_holds(marked: tuple[bytes, bytes, int]) -> None:
+    original, _, _ = marked  # 2 s at 10 fps, one key frame
+    detector = ImageWatermarkDetector(RING)
+    full = detect_video(original, detector)  # the dense reading: every other frame of the 2 s
+    tight = detect_video(original, detector, dense_bytes=len(original) // 8)  # the frames of the first 0.25 s
+    assert not full.found and not tight.found
+    assert (full.frames_read, tight.frames_read) == (1 + 10, 1 + 3)
+
+
 def test_the_budget_refuses_before_decoding_what_the_header_declares() -> None:
     data = clip(frames=20)
     with pytest.raises(PayloadTooLarge, match="declares 20 frames of 320x256"):
