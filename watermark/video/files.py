@@ -442,7 +442,7 @@ def detect_video(
     hundredths of a second); when they are fewer than ``samples`` and carry no mark, up to
     ``samples`` frames spread over the first ``dense_seconds`` are decoded as well, or over the
     seconds the first ``dense_bytes`` of the file hold at its mean bit rate where those are fewer
-    (decoding costs what the bits do: a grainy 38 Mbit/s clip decodes at ~6 s of video a second
+    (decoding costs what the bits do: a grainy 38 Mbit/s clip decodes at ~5 s of video a second
     here). Both readings' decodes count in the p-value. ``probe``: the header, when the caller
     read it already.
 
