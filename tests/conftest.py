@@ -16,6 +16,7 @@ import torch
 
 from watermark.keys import KeyRing, Secret, WatermarkKey
 from watermark.text.model import SECOND_MODEL, LanguageModel, default_model_cache, load_model, load_tokenizer
+from watermark.text.precision import as_precision, resolve_precision
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -66,9 +67,17 @@ def embedded(cache_dir: Path) -> LanguageModel:
 
 
 @pytest.fixture(scope="session")
+def scorer(embedded: LanguageModel) -> LanguageModel:
+    """The embedded model in the precision the service scores with (``ai_precision`` ``auto``:
+    bfloat16 where the CPU computes it natively; generation keeps :func:`embedded`)."""
+    return as_precision(embedded, resolve_precision("auto"))
+
+
+@pytest.fixture(scope="session")
 def second(cache_dir: Path) -> LanguageModel:
-    """The real second offline model, Gemma 3 270M (assembled and converted once)."""
-    return load_model(SECOND_MODEL, cache_dir=cache_dir)
+    """The real second offline model, Gemma 3 270M (assembled and converted once), in the precision
+    the service scores with (it only scores)."""
+    return as_precision(load_model(SECOND_MODEL, cache_dir=cache_dir), resolve_precision("auto"), keep=False)
 
 
 @pytest.fixture(scope="session")

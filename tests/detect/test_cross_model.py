@@ -3,6 +3,7 @@ renormalised distribution, and the shipped two-model detector decides and says s
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,8 @@ TEXT = (
 
 @pytest.mark.slow
 def test_restricted_vocabulary_is_a_renormalised_distribution(second: LanguageModel) -> None:
+    # In float32 (the fixture scores in bfloat16, whose logits are too coarse for the exact comparison).
+    second = LanguageModel(model=copy.deepcopy(second.model).float(), tokenizer=second.tokenizer, name=second.name)
     tok = second.tokenizer
     ids = tok(TEXT, add_special_tokens=False)["input_ids"]
     # Every other token of the text is left out of the vocabulary: those targets join their own normaliser.
@@ -54,15 +57,15 @@ def test_restricted_vocabulary_is_a_renormalised_distribution(second: LanguageMo
 
 
 @pytest.mark.slow
-def test_both_models_cover_the_same_characters(embedded: LanguageModel, second: LanguageModel) -> None:
+def test_both_models_cover_the_same_characters(scorer: LanguageModel, second: LanguageModel) -> None:
     vocabulary = load_reference().second_vocabulary
-    (s,) = score_texts(embedded, [TEXT * 6], max_tokens=64, second=second, vocabulary=vocabulary)
+    (s,) = score_texts(scorer, [TEXT * 6], max_tokens=64, second=second, vocabulary=vocabulary)
     assert s.second is not None and s.tokens == 64
     end = int(s.first.offsets[-1, 1])
     assert int(s.second.offsets[-1, 1]) <= end and end - int(s.second.offsets[-1, 1]) < 12
     # With a window the second model reads only the characters of the first 32 tokens, and what it
     # reads there is what it reads of the whole text (it is causal): the statistic is the same.
-    (w,) = score_texts(embedded, [TEXT * 6], max_tokens=64, second=second, vocabulary=vocabulary, window=32)
+    (w,) = score_texts(scorer, [TEXT * 6], max_tokens=64, second=second, vocabulary=vocabulary, window=32)
     assert w.second is not None and w.first.log_likelihood.tolist() == s.first.log_likelihood.tolist()
     end = int(s.first.offsets[31, 1])
     assert int(w.second.offsets[-1, 1]) <= end and end - int(w.second.offsets[-1, 1]) < 12
@@ -73,25 +76,29 @@ def test_both_models_cover_the_same_characters(embedded: LanguageModel, second: 
 
 @pytest.mark.slow
 def test_shipped_two_model_detector(
-    embedded: LanguageModel, second: LanguageModel, fast_detect_gpt_dir: Path, monkeypatch: pytest.MonkeyPatch
+    embedded: LanguageModel,
+    scorer: LanguageModel,
+    second: LanguageModel,
+    fast_detect_gpt_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Held-out human texts (evaluation half, 3 domains) at a nominal 5 %: no more flagged than a
     binomial(24, 0.05) allows at 99.9 % (5); the embedded model's own greedy text is flagged at 1 %,
     and the report says which statistic decided. Screened, the second model runs only on the texts
     the embedded model alone does not place above the threshold, and those get the same verdict."""
-    detector = load_text_detector(embedded, second=second, with_classifier=False)
+    detector = load_text_detector(scorer, second=second, with_classifier=False)
     assert detector.reference.statistic_name == "cross_model" and detector.second is second
     humans: list[str] = []
     for name in ("xsum_gpt-3.5-turbo", "writing_gpt-3.5-turbo", "pubmed_gpt-3.5-turbo"):
         raw = json.loads((fast_detect_gpt_dir / f"{name}.raw_data.json").read_text())
         humans += [t for t in raw["original"] if not in_calibration_half(t)][:8]
-    at5 = TextAIDetector(embedded, detector.reference, second=second, fpr=0.05)
+    at5 = TextAIDetector(scorer, detector.reference, second=second, fpr=0.05)
     plain = at5.score_batch(humans)
     decided = [r for r in plain if r.verdict != "inconclusive"]
     assert len(decided) >= 18 and sum(r.verdict == "ai" for r in decided) <= 5
 
     screen = Screen(load_reference(single=True), 0.25)
-    screened = TextAIDetector(embedded, detector.reference, second=second, fpr=0.05, screen=screen)
+    screened = TextAIDetector(scorer, detector.reference, second=second, fpr=0.05, screen=screen)
     ran: list[int] = []
     real = detect.text.with_second
 
@@ -104,16 +111,17 @@ def test_shipped_two_model_detector(
     for a, b in zip(plain, out, strict=True):
         if b.screened_above is None:
             assert (b.verdict, b.statistic) == (a.verdict, a.statistic)
-            assert b.score == pytest.approx(a.score, abs=1e-4)
+            # in bfloat16 a text's score moves by a few 1e-4 with the texts batched beside it
+            assert b.score == pytest.approx(a.score, abs=2e-3)
         else:
             assert (b.verdict, b.statistic) == ("no-evidence", "log_likelihood") and b.p_value > 0.25
             assert "alone (the second model was not needed" in b.finding().meaning
     assert ran == [sum(b.screened_above is None and b.verdict != "inconclusive" for b in out)]
     assert 0 < ran[0] < len(humans)
     with pytest.raises(ValueError, match="threshold"):
-        TextAIDetector(embedded, detector.reference, second=second, fpr=0.05, screen=Screen(screen.reference, 0.05))
+        TextAIDetector(scorer, detector.reference, second=second, fpr=0.05, screen=Screen(screen.reference, 0.05))
     with pytest.raises(ConfigurationError, match="single-model"):
-        TextAIDetector(embedded, detector.reference, second=second, screen=Screen(detector.reference, 0.25))
+        TextAIDetector(scorer, detector.reference, second=second, screen=Screen(detector.reference, 0.25))
     gen = generate(
         embedded, ["Explain how a bicycle gear works."], scheme=None, max_new_tokens=90, temperature=0.0, chat=True
     )[0]
@@ -123,7 +131,7 @@ def test_shipped_two_model_detector(
     assert (s.verdict, s.statistic, s.screened_above, s.p_value) == ("ai", "cross_model", None, r.p_value)
     assert set(CROSS_FEATURES) <= set(r.features) and "two-model statistic" in r.finding().meaning
     with pytest.raises(ConfigurationError, match="second model"):
-        TextAIDetector(embedded, detector.reference)
+        TextAIDetector(scorer, detector.reference)
 
 
 @pytest.mark.slow

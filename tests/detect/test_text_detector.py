@@ -32,11 +32,12 @@ def test_abstain_reasons() -> None:
 
 
 @pytest.fixture(scope="module")
-def small_detector(embedded: LanguageModel) -> TextAIDetector:
-    """A detector whose reference is 40 human paragraphs (enough to test behaviour, not to publish)."""
+def small_detector(scorer: LanguageModel) -> TextAIDetector:
+    """A detector whose reference is 40 human paragraphs (enough to test behaviour, not to publish),
+    scoring as the service does."""
     human = [t for t in JARGON if in_calibration_half(t)][:40]
-    ref = build_reference(embedded.name, [ScoredText(s) for s in score_tokens(embedded, human)])
-    return TextAIDetector(embedded, dataclasses.replace(ref, min_size=20), fpr=0.05)
+    ref = build_reference(scorer.name, [ScoredText(s) for s in score_tokens(scorer, human)])
+    return TextAIDetector(scorer, dataclasses.replace(ref, min_size=20), fpr=0.05)
 
 
 @pytest.mark.slow
@@ -101,14 +102,14 @@ def test_spans_cover_long_texts(small_detector: TextAIDetector) -> None:
 
 
 @pytest.mark.slow
-def test_shipped_calibration_holds_on_held_out_humans(embedded: LanguageModel, fast_detect_gpt_dir: Path) -> None:
+def test_shipped_calibration_holds_on_held_out_humans(scorer: LanguageModel, fast_detect_gpt_dir: Path) -> None:
     """Human texts the reference never saw (evaluation half, 3 domains): at a nominal 5 % FPR no
     more are flagged than a binomial(24, 0.05) allows at 99.9 % (5)."""
     humans: list[str] = []
     for name in ("xsum_gpt-3.5-turbo", "writing_gpt-3.5-turbo", "pubmed_gpt-3.5-turbo"):
         raw = json.loads((fast_detect_gpt_dir / f"{name}.raw_data.json").read_text())
         humans += [t for t in raw["original"] if not in_calibration_half(t)][:8]
-    detector = load_text_detector(embedded, fpr=0.05, with_classifier=False)
+    detector = load_text_detector(scorer, fpr=0.05, with_classifier=False)
     results = detector.score_batch(humans)
     decided = [r for r in results if r.verdict != "inconclusive"]
     assert len(decided) >= 18
