@@ -44,7 +44,7 @@ def detect_frames(
     frames: Sequence[PixelArray], detector: ImageWatermarkDetector, *, singles: int = SINGLE_FRAMES
 ) -> VideoDetection:
     """Look for the mark in ``(h, w, 3)`` RGB frames in ``[0, 255]`` (8-bit or float) sampled from
-    one video: their mean, then up to ``singles`` single frames.
+    one video: their mean, then up to ``singles`` single frames (at most all but one).
 
     Raises:
         ValueError: no frames, or frames of different sizes.
@@ -58,8 +58,9 @@ def detect_frames(
         np.add(mean, f, out=mean)
     mean /= len(frames)
     readings: list[PixelArray] = [mean]
+    singles = min(singles, len(frames) - 1)  # with the mean, n - 1 frames determine the n-th
     step = max(1, len(frames) // max(1, singles))
-    readings += [frames[i] for i in range(0, len(frames), step)][:singles] if len(frames) > 1 else []
+    readings += [frames[i] for i in range(0, len(frames), step)][:singles]
     decodes = 0
     for pixels in readings:
         d = detector.detect_pixels(pixels, peak=255.0)
