@@ -13,7 +13,7 @@ import pytest
 from watermark.errors import InvalidInput, PayloadTooLarge
 from watermark.image import ImageWatermarkDetector
 from watermark.keys import KeyRing, Secret, WatermarkKey
-from watermark.video import VideoMarker, detect_video, mark_video, probe_video
+from watermark.video import VideoMarker, detect_frames, detect_video, mark_video, probe_video
 
 RING = KeyRing([WatermarkKey("v", "kgw", Secret(b"v" * 32))])
 OTHER = KeyRing([WatermarkKey("w", "kgw", Secret(b"w" * 32))])
@@ -96,6 +96,15 @@ def test_a_dense_reading_decodes_only_the_seconds_its_byte_budget_holds(marked: 
     tight = detect_video(original, detector, dense_bytes=len(original) // 8)  # the frames of the first 0.25 s
     assert not full.found and not tight.found
     assert (full.frames_read, tight.frames_read) == (1 + 10, 1 + 3)
+
+
+def test_of_n_frames_the_mean_and_at_most_n_minus_1_are_read_singly() -> None:
+    with av.open(io.BytesIO(clip())) as c:
+        frame = next(f.to_ndarray(format="rgb24") for f in c.decode(video=0))
+    detector = ImageWatermarkDetector(RING)  # the same unmarked frame n times: every reading decodes alike
+    once = detect_frames([frame], detector).decodes
+    assert once > 0
+    assert [detect_frames([frame] * n, detector).decodes for n in (2, 3, 5)] == [2 * once, 3 * once, 4 * once]
 
 
 def test_the_budget_refuses_before_decoding_what_the_header_declares() -> None:
