@@ -277,8 +277,8 @@ def main() -> None:
     n = int(args.seconds * FPS)
     clips: list[ClipRow] = []
     hits: dict[str, int] = {}
-    nulls: dict[str, tuple[int, int]] = {}
-    wrong: dict[str, tuple[int, int, int, int]] = {}
+    nulls: dict[str, list[int]] = {}  # attack -> false detections, decodes (the marking key)
+    wrong: dict[str, list[int]] = {}  # attack -> the same for the unmarked, then the marked clips (other keys)
     for seed, kind in enumerate(tqdm(CLIPS, desc="clips", unit="clip")):
         frames = _frames(kind, args.width, args.height, n, seed)
         source = _encode(frames)
@@ -317,16 +317,9 @@ def main() -> None:
             d = detect_video(attacked, detector)
             hits[name] = hits.get(name, 0) + int(d.found and d.payload is not None and d.payload.record_id == seed + 1)
             u = detect_video(unmarked, detector)
-            false, decodes = nulls.get(name, (0, 0))
-            nulls[name] = (false + int(u.found), decodes + u.decodes)
+            _tally(nulls, name, int(u.found), u.decodes)
             w, wm = detect_video(unmarked, others), detect_video(attacked, others)
-            counts = wrong.get(name, (0, 0, 0, 0))
-            wrong[name] = (
-                counts[0] + int(w.found),
-                counts[1] + w.decodes,
-                counts[2] + int(wm.found),
-                counts[3] + wm.decodes,
-            )
+            _tally(wrong, name, int(w.found), w.decodes, int(wm.found), wm.decodes)
     res = VideoResults(
         size=f"{args.width}x{args.height}",
         seconds=args.seconds,
@@ -336,6 +329,12 @@ def main() -> None:
     write_json(args.out / "video_watermark.json", res)
     (args.out / "video_watermark.md").write_text(_md(res))
     print(_md(res))
+
+
+def _tally(into: dict[str, list[int]], name: str, *counts: int) -> None:
+    row = into.setdefault(name, [0] * len(counts))
+    for i, c in enumerate(counts):
+        row[i] += c
 
 
 def _md(res: VideoResults) -> str:
