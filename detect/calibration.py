@@ -5,6 +5,9 @@ model. ``cross_model``: a fixed linear combination of tokenizer-independent stat
 characters under the embedded and the second model (:mod:`detect.cross_model`); the reference
 file carries its weights, the second model's scoring vocabulary and how much of the text that
 model reads (its window), so a reference is always applied with the statistic it was built with.
+Its ``spelling`` names the spelling restoration its texts were scored after
+(:mod:`detect.spelling`; ``None`` in references written before it, which keep their meaning): a
+text is restored exactly when its reference was.
 
 For a text of ``n`` scored tokens (of the embedded model) the bucket is the largest ``b`` in
 ``BUCKETS`` (every 16 tokens up to 256) with ``b <= n`` and enough references; the statistic is
@@ -88,6 +91,7 @@ class HumanReference:
     second_model: str | None = None
     second_vocabulary: npt.NDArray[np.int64] | None = None
     second_window: int | None = None
+    spelling: str | None = None  # the restoration the texts were scored after (detect.spelling.SPELLING)
 
     def bucket_for(self, tokens: int) -> int | None:
         """The bucket a text of ``tokens`` scored tokens is compared in (``None``: too short)."""
@@ -132,6 +136,8 @@ class HumanReference:
             "buckets": {str(b): [round(float(x), 6) for x in v] for b, v in self.scores.items()},
             "windows": [round(float(x), 6) for x in self.windows],
         }
+        if self.spelling is not None:
+            raw["spelling"] = self.spelling
         if self.combination is not None:
             raw["combination"] = self.combination.to_dict()
             vocabulary = self.second_vocabulary
@@ -177,6 +183,7 @@ class HumanReference:
                 second_model=second,
                 second_vocabulary=vocabulary,
                 second_window=window,
+                spelling=str(raw["spelling"]) if raw.get("spelling") is not None else None,
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ConfigurationError(f"not a valid human reference file: {exc}") from None
@@ -191,10 +198,12 @@ def build_reference(
     second_model: str | None = None,
     second_vocabulary: npt.NDArray[np.int64] | None = None,
     second_window: int | None = None,
+    spelling: str | None = None,
 ) -> HumanReference:
     """A reference from scored human texts: every bucket a text is long enough for, and its
     64-token passages after the first 64 tokens. With a ``combination`` the statistic is
-    ``cross_model`` (the texts need the second model's scores), else ``log_likelihood``."""
+    ``cross_model`` (the texts need the second model's scores), else ``log_likelihood``;
+    ``spelling`` names the restoration the texts were scored after."""
     empty = HumanReference(
         model,
         "log_likelihood" if combination is None else "cross_model",
@@ -204,6 +213,7 @@ def build_reference(
         second_model=second_model,
         second_vocabulary=second_vocabulary,
         second_window=second_window,
+        spelling=spelling,
     )
     per: dict[int, list[float]] = {b: [] for b in BUCKETS}
     windows: list[float] = []

@@ -35,6 +35,7 @@ from .calibration import WINDOW, ConformalResult, HumanReference
 from .cross_model import CROSS_FEATURES, ScoredText, score_texts, span_features, with_second
 from .features import DEFAULT_MAX_TOKENS, TextFeatures, aggregate
 from .report import AiLikelihoodFinding
+from .spelling import SPELLING, SpellingRestorer
 
 __all__ = ["DEFAULT_FPR", "DEFAULT_SCREEN", "MIN_TOKENS", "AiLikelihood", "Screen", "TextAIDetector", "abstain_reason"]
 
@@ -225,6 +226,17 @@ class TextAIDetector:
         ):
             raise ConfigurationError(f"the screen needs a single-model reference built with {lm.name!r}")
         self.screen = screen if self.second is not None else None
+        if self.screen is not None and self.screen.reference.spelling != reference.spelling:
+            raise ConfigurationError(
+                "the screen's reference and the human reference must restore spelling alike "
+                f"({self.screen.reference.spelling!r} vs {reference.spelling!r}): rebuild them together"
+            )
+        if reference.spelling not in (None, SPELLING):
+            raise ConfigurationError(
+                f"the human reference restores spelling by {reference.spelling!r}, which this version "
+                f"does not know (it has {SPELLING!r}): rebuild it with `assay detect train`"
+            )
+        self.restorer = SpellingRestorer.for_tokenizer(lm.tokenizer) if reference.spelling else None
         self.reference = reference
         self.fpr = fpr
         self.min_tokens = min_tokens
@@ -241,7 +253,7 @@ class TextAIDetector:
         ``normalize=False`` skips Unicode normalisation; it exists to measure what normalisation
         is worth and should not be used otherwise.
         """
-        normalized = [normalize_text(t) if normalize else _identity(t) for t in texts]
+        normalized = self.prepare(texts) if normalize else [_identity(t) for t in texts]
         plain = [n.text for n in normalized]
         scored = score_texts(self.lm, plain, max_tokens=self.max_tokens)
         if self.second is not None:
@@ -257,6 +269,12 @@ class TextAIDetector:
             for i, s in zip(need, both, strict=True):
                 scored[i] = s
         return [self.verdict_for(n, s) for n, s in zip(normalized, scored, strict=True)]
+
+    def prepare(self, texts: Sequence[str]) -> list[NormalizedText]:
+        """The texts as this detector scores them: Unicode-normalised and, where its reference
+        was built so, with their spelling restored (:mod:`detect.spelling`)."""
+        normalized = [normalize_text(t) for t in texts]
+        return self.restorer.restore_all(normalized) if self.restorer is not None else normalized
 
     def _abstains(self, text: str, tokens: int) -> str | None:
         if tokens < self.min_tokens:

@@ -32,6 +32,7 @@ from .classifier import CalibratedLogisticDetector
 from .cross_model import ScoredText, fit_combination, score_texts, span_features
 from .embeddings import SentenceEmbedder
 from .features import DEFAULT_MAX_TOKENS, FEATURE_NAMES, TextFeatures, aggregate
+from .spelling import SPELLING, SpellingRestorer
 from .text import abstain_reason
 
 __all__ = [
@@ -142,10 +143,13 @@ def featurize(
     second: LanguageModel | None = None,
     vocabulary: npt.NDArray[np.int64] | None = None,
     window: int | None = None,
+    restorer: SpellingRestorer | None = None,
 ) -> tuple[npt.NDArray[np.float64], list[TextFeatures], list[ScoredText]]:
-    """Classifier inputs ``(n, 7 [+ 384])`` for normalised texts, their features and scores
-    (under the second model too, when given, over its ``window``)."""
-    norm = [normalize_text(t).text for t in texts]
+    """Classifier inputs ``(n, 7 [+ 384])`` for normalised texts (spelling restored by
+    ``restorer``, when given), their features and scores (under the second model too, when
+    given, over its ``window``)."""
+    normalized = [normalize_text(t) for t in texts]
+    norm = [n.text for n in (restorer.restore_all(normalized) if restorer is not None else normalized)]
     scores = score_texts(
         lm,
         norm,
@@ -212,10 +216,13 @@ def train(
     second: LanguageModel | None = None,
     second_window: int | None = None,
     C: float = 0.5,
+    spelling: bool = True,
 ) -> Trained:
     """Fit the human reference, with a ``second`` model the ``cross_model`` weights (see module
     docstring; the second model over its ``second_window``, all of each text when ``None``), and
-    the classifier (all rows) on the calibration half, each distinct text once.
+    the classifier (all rows) on the calibration half, each distinct text once; with
+    ``spelling``, every text is scored with its spelling restored (:mod:`detect.spelling`) and
+    the references say so.
 
     Raises:
         InvalidInput: the calibration half lacks human or machine texts, or labels a text both ways.
@@ -224,15 +231,24 @@ def train(
     if not any(r.label == 0 for r in cal) or not any(r.label == 1 for r in cal):
         raise InvalidInput("the calibration half needs both human (0) and machine (1) texts")
     vocabulary = scoring_vocabulary(second.tokenizer, [r.text for r in cal]) if second is not None else None
+    restorer = SpellingRestorer.for_tokenizer(lm.tokenizer) if spelling else None
     X, _, scores = featurize(
-        lm, embedder, [r.text for r in cal], second=second, vocabulary=vocabulary, window=second_window
+        lm,
+        embedder,
+        [r.text for r in cal],
+        second=second,
+        vocabulary=vocabulary,
+        window=second_window,
+        restorer=restorer,
     )
     y = np.asarray([r.label for r in cal], dtype=np.int64)
     human = [r.label == 0 for r in cal]
-    single = build_reference(lm.name, [s for s, k in zip(scores, human, strict=True) if k], _sources(cal, human))
+    restored = SPELLING if spelling else None
+    humans = [s for s, k in zip(scores, human, strict=True) if k]
+    single = build_reference(lm.name, humans, _sources(cal, human), spelling=restored)
     reference = single
     if second is not None:
-        reference = fit_cross_reference(lm.name, cal, scores, second.name, vocabulary, second_window)
+        reference = fit_cross_reference(lm.name, cal, scores, second.name, vocabulary, second_window, spelling=restored)
     model = CalibratedLogisticDetector(C=C).fit(X, y)
     meta: dict[str, object] = {
         "features": list(FEATURE_NAMES) + (["minilm"] * 384 if embedder is not None else []),
@@ -252,6 +268,7 @@ def fit_cross_reference(
     window: int | None = None,
     *,
     reference_part: Sequence[bool] | None = None,
+    spelling: str | None = None,
 ) -> HumanReference:
     """The ``cross_model`` reference from scored calibration rows (the second model over its
     ``window``): weights fitted on every row outside the reference part (see module docstring),
@@ -282,6 +299,7 @@ def fit_cross_reference(
         second_model=second,
         second_vocabulary=vocabulary,
         second_window=window,
+        spelling=spelling,
     )
 
 

@@ -15,6 +15,7 @@ import argparse
 import json
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,11 +25,20 @@ import numpy.typing as npt
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from detect.cross_model import ScoredText, score_texts  # noqa: E402
+from detect.calibration import build_reference  # noqa: E402
+from detect.cross_model import ScoredText, score_texts, with_second  # noqa: E402
 from detect.defaults import load_reference  # noqa: E402
 from detect.embeddings import SentenceEmbedder  # noqa: E402
 from detect.features import DEFAULT_MAX_TOKENS  # noqa: E402
-from detect.training import LabelledText, distinct, fast_detect_gpt_sets, train  # noqa: E402
+from detect.spelling import SPELLING, SpellingRestorer  # noqa: E402
+from detect.training import (  # noqa: E402
+    LabelledText,
+    distinct,
+    fast_detect_gpt_sets,
+    in_calibration_half,
+    in_reference_part,
+    train,
+)
 from watermark.text.model import SECOND_MODEL, default_model_cache, load_model  # noqa: E402
 from watermark.text.normalize import normalize_text  # noqa: E402
 from watermark.text.precision import as_precision, resolve_precision  # noqa: E402
@@ -79,6 +89,60 @@ def scored_corpus(*, second: bool, window: int | None = None) -> ScoredCorpus:
     return ScoredCorpus(rows, texts, scores, str(precision), lm.name, vocabulary)
 
 
+def rebuild_references(out: Path, cache: Path) -> None:
+    """Rescore the calibration half's human texts with spelling restoration and rewrite both
+    references, keeping the shipped two-model weights, scoring vocabulary, window and classifier
+    (what a full build would refit): the statistic changes only by the restoration, and each
+    reference again holds it exactly. Scored in float32, as :func:`train` scores."""
+    shipped, single = load_reference(), load_reference(single=True)
+    if shipped.combination is None:
+        raise SystemExit("the shipped reference is not a two-model one")
+    cal = list(distinct(r for r in corpus() if in_calibration_half(r.text)).values())
+    human = [r for r in cal if r.label == 0]
+    part = [in_reference_part(r.text) for r in human]
+    lm = load_model(cache_dir=cache)
+    second = load_model(SECOND_MODEL, cache_dir=cache)
+    restorer = SpellingRestorer.for_tokenizer(lm.tokenizer)
+    restored = restorer.restore_all([normalize_text(r.text) for r in human])
+    texts = [n.text for n in restored]
+    print(f"{sum(n.spelling_restored > 0 for n in restored)} of {len(human)} human texts have words restored")
+    first = score_texts(lm, texts, max_tokens=DEFAULT_MAX_TOKENS, progress=True)
+    both = with_second(
+        second,
+        [t for t, k in zip(texts, part, strict=True) if k],
+        [s for s, k in zip(first, part, strict=True) if k],
+        max_tokens=DEFAULT_MAX_TOKENS,
+        vocabulary=shipped.second_vocabulary,
+        window=shipped.second_window,
+        progress=True,
+    )
+
+    def sources(keep: list[bool]) -> dict[str, int]:
+        return dict(Counter(r.source for r, k in zip(human, keep, strict=True) if k))
+
+    new_single = build_reference(lm.name, first, sources([True] * len(human)), spelling=SPELLING)
+    new_cross = build_reference(
+        lm.name,
+        both,
+        sources(part),
+        combination=shipped.combination,
+        second_model=shipped.second_model,
+        second_vocabulary=shipped.second_vocabulary,
+        second_window=shipped.second_window,
+        spelling=SPELLING,
+    )
+    for label, old, new in (("two-model", shipped, new_cross), ("single-model", single, new_single)):
+        if dict(old.sources) != dict(new.sources):
+            raise SystemExit(f"{label}: the rebuilt reference's texts differ from the shipped one's")
+        same = sum(np.isin(np.round(new.scores[b], 6), old.scores[b]).sum() for b in new.scores)
+        total = sum(len(v) for v in new.scores.values())
+        print(f"{label}: {same} of {total} bucket scores unchanged by the restoration")
+    for name, ref in (("human_reference.json", new_cross), ("human_reference_single.json", new_single)):
+        tmp = out / f".{name}.part"
+        tmp.write_text(ref.to_json())
+        tmp.replace(out / name)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", type=Path, default=REPO / "detect" / "data")
@@ -88,7 +152,17 @@ def main() -> None:
         type=int,
         help="the second model reads the characters of the embedded model's first N tokens (default: all)",
     )
+    ap.add_argument(
+        "--references-only",
+        action="store_true",
+        help="rescore the human texts with spelling restoration; keep the weights and the classifier",
+    )
     args = ap.parse_args()
+    if args.references_only:
+        t = time.perf_counter()
+        rebuild_references(args.out, args.cache)
+        print(f"rebuilt in {time.perf_counter() - t:.0f} s")
+        return
     lm = load_model(cache_dir=args.cache)
     second = load_model(SECOND_MODEL, cache_dir=args.cache)
     t = time.perf_counter()

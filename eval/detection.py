@@ -41,7 +41,6 @@ from detect.text import DEFAULT_SCREEN, AiLikelihood, Screen, TextAIDetector  # 
 from detect.training import LabelledText, fast_detect_gpt_sets, in_calibration_half  # noqa: E402
 from watermark.text import generate  # noqa: E402
 from watermark.text.model import SECOND_MODEL, LanguageModel, default_model_cache, load_model  # noqa: E402
-from watermark.text.normalize import normalize_text  # noqa: E402
 from watermark.text.precision import as_precision, resolve_precision  # noqa: E402
 
 FAST_DETECT_GPT = REPO / "eval" / "data" / "fast-detect-gpt"  # MIT, see its README
@@ -163,7 +162,7 @@ class Scorer:
         out = []
         for b in tqdm(range(0, len(texts), 32), desc=desc, unit="batch of 32", disable=len(texts) <= 32):
             batch = list(texts[b : b + 32])
-            norm = [normalize_text(t) for t in batch]
+            norm = self.detectors["cross_model"].prepare(batch)  # every reference restores spelling alike
             scored = score_texts(
                 self.lm,
                 [n.text for n in norm],

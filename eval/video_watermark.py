@@ -258,6 +258,9 @@ def _amplified(change: np.ndarray) -> np.ndarray:
     return np.clip(128 + 10 * change, 0, 255).astype(np.uint8)
 
 
+MIN_SECONDS = 6.5  # the latest excerpt ends here
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--width", type=int, default=1280)
@@ -266,6 +269,9 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=REPO / "eval" / "results")
     ap.add_argument("--plot-only", action="store_true", help="Only draw the frame crops.")
     args = ap.parse_args()
+    if args.seconds < MIN_SECONDS:
+        ap.error(f"--seconds must be at least {MIN_SECONDS:g}: the attacks cut 2 s excerpts up to 6.5 s in")
+    args.out.mkdir(parents=True, exist_ok=True)
     ring = KeyRing([WatermarkKey("bench", "kgw", Secret(bytes(range(32))))])
     marker, detector = VideoMarker(ring), ImageWatermarkDetector(ring)
     others = ImageWatermarkDetector(

@@ -82,11 +82,14 @@ class NormalizedText:
     invisible_removed: int
     compatibility_mapped: int
     homoglyphs_folded: int
+    spelling_restored: int = 0  # words (AI-likelihood scoring only: :mod:`detect.spelling`)
 
     @property
     def changed(self) -> bool:
         """Whether normalisation changed anything."""
-        return bool(self.invisible_removed or self.compatibility_mapped or self.homoglyphs_folded)
+        return bool(
+            self.invisible_removed or self.compatibility_mapped or self.homoglyphs_folded or self.spelling_restored
+        )
 
     def original_offsets(self, offsets: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         """Map ``(..., 2)`` ``[start, end)`` ranges in the normalised text to the original."""
@@ -97,11 +100,14 @@ class NormalizedText:
 
     def changes(self) -> dict[str, int]:
         """Counts per kind of change, for reports."""
-        return {
+        out = {
             "invisible_removed": self.invisible_removed,
             "compatibility_mapped": self.compatibility_mapped,
             "homoglyphs_folded": self.homoglyphs_folded,
         }
+        if self.spelling_restored:  # words; only AI-likelihood scoring restores spelling
+            out["spelling_restored"] = self.spelling_restored
+        return out
 
 
 def normalize_text(text: str) -> NormalizedText:
