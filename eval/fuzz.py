@@ -1,15 +1,16 @@
 """Coverage-guided fuzzing (atheris / libFuzzer) of everything that parses untrusted input.
 
 Targets: ``content`` (classifying uploaded bytes, then decoding the image), ``public_marks`` (the
-dwtDct decoder on decoded pixels), ``normalize`` (the text normaliser, including the span mapping),
-``keyring`` (the key-ring TOML parser), ``c2pa`` (reading and validating a manifest from a JPEG or
-PNG), ``json_bodies`` (the request bodies of ``/v1/text/*`` and ``/v1/verify``) ``labels``
-(reading every label carrier — XMP, ID3, FLAC, RIFF, MP4/MKV through FFmpeg, OOXML, front matter —
-and rewriting an image's XMP), ``video`` (a video's header, reading its mark from sampled
-frames, and marking it within a small frame budget) and ``audio`` (a sound's header, reading its
-mark from its first seconds, and marking it within a small budget of seconds). Only
-documented errors may escape a target: :class:`AssayError` subclasses (and, for the request models,
-pydantic's ``ValidationError``, which the API turns into a 422 problem); anything else is a crash.
+dwtDct decoder on decoded pixels), ``normalize`` (the text normaliser and the spelling
+restoration, including the span mapping), ``keyring`` (the key-ring TOML parser), ``c2pa``
+(reading and validating a manifest from a JPEG or PNG), ``json_bodies`` (the request bodies of
+``/v1/text/*`` and ``/v1/verify``) ``labels`` (reading every label carrier — XMP, ID3, FLAC,
+RIFF, MP4/MKV through FFmpeg, OOXML, front matter — and rewriting an image's XMP), ``video`` (a
+video's header, reading its mark from sampled frames, and marking it within a small frame budget)
+and ``audio`` (a sound's header, reading its mark from its first seconds, and marking it within a
+small budget of seconds). Only documented errors may escape a target: :class:`AssayError`
+subclasses (and, for the request models, pydantic's ``ValidationError``, which the API turns into
+a 422 problem); anything else is a crash.
 
 Each target runs in its own process for a time budget, from the seed corpus in
 ``eval/fuzz_corpus/<target>/`` (grown in place by libFuzzer), and reports executions, coverage
@@ -80,15 +81,20 @@ def _target(name: str) -> Callable[[bytes], None]:
 
         return public_marks
     if name == "normalize":
+        import numpy as np
+
+        from detect.spelling import SpellingRestorer
         from watermark.text.normalize import normalize_text
+
+        restorer = SpellingRestorer(frozenset())  # the AI-likelihood's spelling restoration after it
 
         def normalize(data: bytes) -> None:
             text = data.decode("utf-8", "surrogateescape")  # invalid bytes become lone surrogates
-            norm = normalize_text(text)
-            import numpy as np
-
-            offsets = norm.original_offsets(np.array([0, len(norm.text)]))
-            assert 0 <= int(offsets[0]) <= int(offsets[1]) <= len(text)
+            for norm in (normalize_text(text), restorer.restore(normalize_text(text))):
+                assert len(norm.source) == len(norm.text) + 1 and int(norm.source[-1]) == len(text)
+                assert bool(np.all(np.diff(norm.source) >= 0))  # the map never runs backwards
+                offsets = norm.original_offsets(np.array([0, len(norm.text)]))
+                assert 0 <= int(offsets[0]) <= int(offsets[1]) <= len(text)
 
         return normalize
     if name == "keyring":
@@ -266,7 +272,11 @@ def seed_corpus(root: Path = CORPUS) -> None:
         put("content", f"seed.{fmt.lower()}", buf.getvalue())
     put("content", "seed.txt", "A few words, with an accent: café.".encode())
     put("public_marks", "seed.bin", bytes(rng.integers(0, 255, 4096, dtype=np.uint8)))
-    put("normalize", "seed.txt", "He\u200bllo w\u0430rld \u00ad tags\U000e0041 and ﬁ ligature".encode())
+    put(
+        "normalize",
+        "seed.txt",
+        "He\u200bllo w\u0430rld \u00ad tags\U000e0041 and ﬁ ligature, a goverment polciy".encode(),
+    )
     put("keyring", "seed.toml", b'active = "a"\n[[keys]]\nid = "a"\nscheme = "kgw"\nsecret = "s"\ngamma = 0.25\n')
     put("json_bodies", "detect.json", b'{"text": "hello"}')
     put("json_bodies", "generate.json", b'{"messages": [{"role": "user", "content": "hi"}], "max_new_tokens": 5}')
