@@ -148,6 +148,10 @@ def _meaning(r: AiLikelihood) -> str:
         f"high {r.p_value:.1%} of the time ({r.reference_size} reference texts); decided at a {r.fpr:.0%} "
         "false-positive rate."
     )
+    restored = r.normalized.get("spelling_restored", 0)
+    if restored:
+        words = "1 misspelt word was" if restored == 1 else f"{restored} misspelt words were"
+        base += f" {words} read as the dictionary word one letter away, as the reference texts were."
     if r.verdict == "ai":
         return "Statistically unlike human writing. " + base
     return "No statistical evidence of machine generation (this does not show a human wrote it). " + base

@@ -77,7 +77,7 @@ def test_letter_edits_are_mostly_undone() -> None:
 
 
 def _reference(lm: LanguageModel, restorer: SpellingRestorer | None) -> HumanReference:
-    human = [t for t in JARGON if in_calibration_half(t)][:30]
+    human = [t[:500] for t in JARGON if in_calibration_half(t)][:24]
     if restorer is not None:
         human = [n.text for n in restorer.restore_all([normalize_text(t) for t in human])]
     ref = build_reference(
@@ -86,11 +86,19 @@ def _reference(lm: LanguageModel, restorer: SpellingRestorer | None) -> HumanRef
     return dataclasses.replace(ref, min_size=20)
 
 
-def test_a_reference_built_with_restoration_makes_the_detector_restore(tiny_lm: LanguageModel) -> None:
+@pytest.fixture(scope="module")
+def references(tiny_lm: LanguageModel) -> tuple[HumanReference, HumanReference]:
+    """24 human paragraphs scored by the tiny model: with restoration, and without."""
+    return _reference(tiny_lm, SpellingRestorer.for_tokenizer(tiny_lm.tokenizer)), _reference(tiny_lm, None)
+
+
+def test_a_reference_built_with_restoration_makes_the_detector_restore(
+    tiny_lm: LanguageModel, references: tuple[HumanReference, HumanReference]
+) -> None:
     restorer = SpellingRestorer.for_tokenizer(tiny_lm.tokenizer)
-    ref = _reference(tiny_lm, restorer)
+    ref, unrestored = references
     assert HumanReference.from_json(ref.to_json()).spelling == SPELLING
-    assert "spelling" not in json.loads(_reference(tiny_lm, None).to_json())  # old files keep their meaning
+    assert "spelling" not in json.loads(unrestored.to_json())  # old files keep their meaning
     text = next(t for t in JARGON if not in_calibration_half(t))
     words = text.split()
     i = next(k for k, w in enumerate(words) if w.isalpha() and w.islower() and len(w) >= 6)
@@ -98,16 +106,19 @@ def test_a_reference_built_with_restoration_makes_the_detector_restore(tiny_lm: 
     restoring = TextAIDetector(tiny_lm, ref, fpr=0.05).score(edited)
     before = restorer.restore(normalize_text(text)).spelling_restored  # jargon has words of its own
     assert restoring.normalized == {"spelling_restored": before + 1}
+    words = "1 misspelt word was" if before == 0 else f"{before + 1} misspelt words were"
+    assert f"{words} read as the dictionary word one letter away" in restoring.finding().meaning
     # the statistic of the restored text, exactly as the reference's texts were scored
     expected = ref.p_value_of(ScoredText(score_tokens(tiny_lm, [restorer.restore(normalize_text(edited)).text])[0]))
     assert expected is not None and restoring.score == pytest.approx(expected[0], abs=1e-9)
-    plain = TextAIDetector(tiny_lm, _reference(tiny_lm, None), fpr=0.05).score(edited)
+    plain = TextAIDetector(tiny_lm, unrestored, fpr=0.05).score(edited)
     assert plain.normalized == {}
 
 
-def test_references_that_restore_differently_are_refused(tiny_lm: LanguageModel) -> None:
-    restoring = _reference(tiny_lm, SpellingRestorer(frozenset()))
-    plain = dataclasses.replace(restoring, spelling=None)
+def test_references_that_restore_differently_are_refused(
+    tiny_lm: LanguageModel, references: tuple[HumanReference, HumanReference]
+) -> None:
+    restoring, plain = references
     cross = dataclasses.replace(restoring, second_model=tiny_lm.name, combination=object())  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match="restore spelling alike"):
         TextAIDetector(tiny_lm, cross, second=tiny_lm, screen=Screen(plain, 0.25))
