@@ -326,6 +326,10 @@ def _details(
                 f"AI-likelihood: {ai.verdict}, p = {fmt_p(ai.p_value)} against {ai.reference_size} human texts of "
                 f"{ai.length_bucket} tokens (decided at {ai.decided_at_fpr:.0%} by the {test})"
             )
+        restored = ai.normalization.get("spelling_restored", 0)
+        if restored:
+            words = "1 misspelt word" if restored == 1 else f"{restored} misspelt words"
+            lines.append(f"  {words} read as the dictionary word one letter away before scoring")
         if ai.classifier_probability is not None:
             lines.append(f"  classifier (corroborates only): {ai.classifier_probability:.0%} machine-written")
     for mk in markers:

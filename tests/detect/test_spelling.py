@@ -17,6 +17,7 @@ from detect.features import score_tokens
 from detect.spelling import SPELLING, SpellingRestorer
 from detect.text import Screen, TextAIDetector
 from detect.training import in_calibration_half
+from detect.verdict import assemble
 from watermark.errors import ConfigurationError
 from watermark.text.model import LanguageModel
 from watermark.text.normalize import normalize_text
@@ -108,6 +109,9 @@ def test_a_reference_built_with_restoration_makes_the_detector_restore(
     assert restoring.normalized == {"spelling_restored": before + 1}
     words = "1 misspelt word was" if before == 0 else f"{before + 1} misspelt words were"
     assert f"{words} read as the dictionary word one letter away" in restoring.finding().meaning
+    report = assemble(content_type="text/plain", content_sha256="0" * 64, ai_likelihood=restoring.finding())
+    counted = "1 misspelt word" if before == 0 else f"{before + 1} misspelt words"
+    assert f"  {counted} read as the dictionary word one letter away before scoring" in report.details
     # the statistic of the restored text, exactly as the reference's texts were scored
     expected = ref.p_value_of(ScoredText(score_tokens(tiny_lm, [restorer.restore(normalize_text(edited)).text])[0]))
     assert expected is not None and restoring.score == pytest.approx(expected[0], abs=1e-9)
