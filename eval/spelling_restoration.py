@@ -154,6 +154,11 @@ def main() -> None:
     print(_md(res))
 
 
+def _head(title: str, columns: Sequence[str]) -> list[str]:
+    """A titled Markdown table's first two rows (an empty first column for the row labels)."""
+    return ["", title, "", "| | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
+
+
 def _md(r: Results) -> str:
     kinds = list(r.after.tpr)
     lines = [
@@ -171,23 +176,13 @@ def _md(r: Results) -> str:
         kept = c.tpr[kinds[-1]] / c.tpr["clean"] if c.tpr["clean"] else 0.0
         lines.append(f"| {label} | " + " | ".join(f"{c.tpr[k]:.2f}" for k in kinds) + f" | {kept:.0%} |")
     domains = list(r.after.fpr)
-    lines += [
-        "",
-        "Realised false-positive rate at 1 % (flagged / human texts, 95 % Clopper–Pearson interval):",
-        "",
-        "| | " + " | ".join(domains) + " |",
-        "|---|" + "---|" * len(domains),
-    ]
+    lines += _head(
+        "Realised false-positive rate at 1 % (flagged / human texts, 95 % Clopper–Pearson interval):", domains
+    )
     for label, c in (("before", r.before), ("after", r.after)):
         cells = [f"{k}/{n} ({lo:.1%}–{hi:.1%})" for k, n, lo, hi in (c.fpr[d] for d in domains)]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    lines += [
-        "",
-        "ChatGPT TPR at 1 % per domain:",
-        "",
-        "| | " + " | ".join(kinds) + " |",
-        "|---|" + "---|" * len(kinds),
-    ]
+    lines += _head("ChatGPT TPR at 1 % per domain:", kinds)
     for label, c in (("before", r.before), ("after", r.after)):
         for d in sorted(c.tpr_per_domain[kinds[0]]):
             lines.append(f"| {label}, {d} | " + " | ".join(f"{c.tpr_per_domain[k][d]:.2f}" for k in kinds) + " |")
