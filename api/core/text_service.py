@@ -237,7 +237,7 @@ class TextService:
                     second=second,
                     fpr=self.settings.ai_fpr,
                     classifier=load_classifier(classifier if classifier.is_file() else None),
-                    screen=self._screen() if second is not None else None,
+                    screen=self._screen(ref.spelling) if second is not None else None,
                 )
             except ConfigurationError as exc:
                 log.warning("AI-likelihood unavailable: %s", exc)
@@ -245,9 +245,11 @@ class TextService:
                 self._ai = False
         return self._ai or None
 
-    def _screen(self) -> Screen | None:
+    def _screen(self, spelling: str | None) -> Screen | None:
         """The two-model detector's first stage (``ai_screen``; 1 = none): the single-model
-        reference trained beside the two-model one, else the shipped one where it fits the model."""
+        reference trained beside the two-model one, else the shipped one where it fits the model
+        and restores spelling as the two-model reference does (``spelling``: a two-model reference
+        trained before restoration keeps working, without the screen)."""
         from detect.defaults import SINGLE_REFERENCE, load_reference
         from detect.text import Screen
 
@@ -257,6 +259,15 @@ class TextService:
         ref = load_reference(own if own.is_file() else None, single=True)
         if ref.model != self.scoring_model().name:
             log.warning("AI-likelihood runs without its screen: %s was built with %r", SINGLE_REFERENCE, ref.model)
+            return None
+        if ref.spelling != spelling:
+            log.warning(
+                "AI-likelihood runs without its screen: %s restores spelling as %r, the two-model reference as %r "
+                "(retrain with `assay detect train` to have both)",
+                SINGLE_REFERENCE,
+                ref.spelling,
+                spelling,
+            )
             return None
         return Screen(ref, self.settings.ai_screen)
 

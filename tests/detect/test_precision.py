@@ -12,6 +12,7 @@ from api.core.runtime import Runtime
 from api.core.settings import Settings
 from api.scan.run import scan_settings
 from detect.defaults import load_text_detector
+from detect.spelling import SPELLING
 from detect.text import DEFAULT_SCREEN
 from watermark.text.model import LanguageModel
 from watermark.text.precision import as_precision, native_bf16, resolve_precision
@@ -49,11 +50,13 @@ def test_a_scoring_only_model_is_converted_in_place(tiny_lm: LanguageModel) -> N
 def test_the_screen_follows_the_setting(tmp_path: Path) -> None:
     from api.core.text_service import TextService
 
-    assert TextService(Settings(ai_screen=1.0, data_dir=tmp_path))._screen() is None
-    screen = TextService(Settings(data_dir=tmp_path))._screen()
+    assert TextService(Settings(ai_screen=1.0, data_dir=tmp_path))._screen(SPELLING) is None
+    screen = TextService(Settings(data_dir=tmp_path))._screen(SPELLING)
     assert (
         screen.above == DEFAULT_SCREEN == Settings().ai_screen and screen.reference.statistic_name == "log_likelihood"
     )
+    # a two-model reference trained before spelling restoration runs without the (restoring) shipped screen
+    assert TextService(Settings(data_dir=tmp_path))._screen(None) is None
 
 
 def test_auto_precision_follows_the_cpu_and_scans_record_it(tmp_path: Path) -> None:
