@@ -22,16 +22,16 @@ from __future__ import annotations
 import dataclasses
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from importlib.resources import files
 from typing import Any
 
 import numpy as np
 
-from watermark.text.normalize import NormalizedText
+from watermark.text.normalize import NormalizedText, normalize_text
 
-__all__ = ["SPELLING", "SpellingRestorer", "restore_spelling", "whole_words"]
+__all__ = ["SPELLING", "SpellingRestorer", "prepare", "restore_spelling", "whole_words"]
 
 SPELLING = "symspell-en-82765-d1"  # the restoration's name in a reference (dictionary, edit distance)
 _WORD = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)*")
@@ -49,6 +49,12 @@ def _dictionary() -> Any:
     if not sym.load_dictionary(str(path), term_index=0, count_index=1, encoding="utf-8"):
         raise RuntimeError(f"cannot read the spelling dictionary {path}")
     return sym
+
+
+def _top() -> Any:
+    from symspellpy import Verbosity  # loaded with the dictionary, not at import
+
+    return Verbosity.TOP
 
 
 def whole_words(tokenizer: Any) -> frozenset[str]:
@@ -77,13 +83,11 @@ class SpellingRestorer:
         """The word ``word`` is restored to, ``None`` where it stays."""
         if len(word) < _MIN_LETTERS or not word.islower() or not word.isalpha() or word in self.known:
             return None
-        from symspellpy import Verbosity
-
         sym = _dictionary()
         if word in sym.words:
             return None
         with _LOCK:  # SymSpell's lookup is not documented as thread-safe
-            found = sym.lookup(word, Verbosity.TOP, max_edit_distance=1)
+            found = sym.lookup(word, _top(), max_edit_distance=1)
         return str(found[0].term) if found and found[0].term != word else None
 
     def restore(self, norm: NormalizedText) -> NormalizedText:
@@ -95,7 +99,14 @@ class SpellingRestorer:
         return [self.restore(t) for t in texts]
 
 
-def restore_spelling(norm: NormalizedText, correction: Any) -> NormalizedText:
+def prepare(texts: Sequence[str], restorer: SpellingRestorer | None) -> list[NormalizedText]:
+    """The texts as the AI-likelihood scores them: Unicode-normalised and, with a ``restorer``,
+    their spelling restored."""
+    normalized = [normalize_text(t) for t in texts]
+    return restorer.restore_all(normalized) if restorer is not None else normalized
+
+
+def restore_spelling(norm: NormalizedText, correction: Callable[[str], str | None]) -> NormalizedText:
     """``norm`` with each word ``correction(word)`` gives a replacement for replaced, and the
     character map to the original kept (see the module docstring)."""
     text = norm.text

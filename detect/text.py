@@ -29,13 +29,13 @@ import numpy as np
 from watermark.errors import ConfigurationError
 from watermark.span import Span
 from watermark.text.model import LanguageModel
-from watermark.text.normalize import NormalizedText, normalize_text
+from watermark.text.normalize import NormalizedText
 
 from .calibration import WINDOW, ConformalResult, HumanReference
 from .cross_model import CROSS_FEATURES, ScoredText, score_texts, span_features, with_second
 from .features import DEFAULT_MAX_TOKENS, TextFeatures, aggregate
 from .report import AiLikelihoodFinding
-from .spelling import SPELLING, SpellingRestorer
+from .spelling import SPELLING, SpellingRestorer, prepare
 
 __all__ = ["DEFAULT_FPR", "DEFAULT_SCREEN", "MIN_TOKENS", "AiLikelihood", "Screen", "TextAIDetector", "abstain_reason"]
 
@@ -277,8 +277,7 @@ class TextAIDetector:
     def prepare(self, texts: Sequence[str]) -> list[NormalizedText]:
         """The texts as this detector scores them: Unicode-normalised and, where its reference
         was built so, with their spelling restored (:mod:`detect.spelling`)."""
-        normalized = [normalize_text(t) for t in texts]
-        return self.restorer.restore_all(normalized) if self.restorer is not None else normalized
+        return prepare(texts, self.restorer)
 
     def _abstains(self, text: str, tokens: int) -> str | None:
         if tokens < self.min_tokens:

@@ -32,7 +32,7 @@ from .classifier import CalibratedLogisticDetector
 from .cross_model import ScoredText, fit_combination, score_texts, span_features
 from .embeddings import SentenceEmbedder
 from .features import DEFAULT_MAX_TOKENS, FEATURE_NAMES, TextFeatures, aggregate
-from .spelling import SPELLING, SpellingRestorer
+from .spelling import SPELLING, SpellingRestorer, prepare
 from .text import abstain_reason
 
 __all__ = [
@@ -148,8 +148,7 @@ def featurize(
     """Classifier inputs ``(n, 7 [+ 384])`` for normalised texts (spelling restored by
     ``restorer``, when given), their features and scores (under the second model too, when
     given, over its ``window``)."""
-    normalized = [normalize_text(t) for t in texts]
-    norm = [n.text for n in (restorer.restore_all(normalized) if restorer is not None else normalized)]
+    norm = [n.text for n in prepare(texts, restorer)]
     scores = score_texts(
         lm,
         norm,

@@ -30,7 +30,7 @@ from detect.cross_model import ScoredText, score_texts, with_second  # noqa: E40
 from detect.defaults import load_reference  # noqa: E402
 from detect.embeddings import SentenceEmbedder  # noqa: E402
 from detect.features import DEFAULT_MAX_TOKENS  # noqa: E402
-from detect.spelling import SPELLING, SpellingRestorer  # noqa: E402
+from detect.spelling import SPELLING, SpellingRestorer, prepare  # noqa: E402
 from detect.training import (  # noqa: E402
     LabelledText,
     distinct,
@@ -103,7 +103,7 @@ def rebuild_references(out: Path, cache: Path) -> None:
     lm = load_model(cache_dir=cache)
     second = load_model(SECOND_MODEL, cache_dir=cache)
     restorer = SpellingRestorer.for_tokenizer(lm.tokenizer)
-    restored = restorer.restore_all([normalize_text(r.text) for r in human])
+    restored = prepare([r.text for r in human], restorer)
     texts = [n.text for n in restored]
     print(f"{sum(n.spelling_restored > 0 for n in restored)} of {len(human)} human texts have words restored")
     first = score_texts(lm, texts, max_tokens=DEFAULT_MAX_TOKENS, progress=True)

@@ -140,14 +140,14 @@ def main() -> None:
     for label, (cross, single) in (("before", before_refs), ("after", after_refs)):
         det = TextAIDetector(lm, cross, second=second, screen=Screen(single, DEFAULT_SCREEN))
         cols[label] = column(det, humans, machine, label)
-    restorer = TextAIDetector(lm, after_refs[1]).prepare([t for t, _ in humans])
+    prepared = TextAIDetector(lm, after_refs[1]).prepare([t for t, _ in humans])
     res = Results(
         args.baseline,
         len(humans),
         len(chat),
         cols["before"],
         cols["after"],
-        sum(n.spelling_restored > 0 for n in restorer),
+        sum(n.spelling_restored > 0 for n in prepared),
     )
     write_json(args.out / "spelling_restoration.json", res)
     (args.out / "spelling_restoration.md").write_text(_md(res))
