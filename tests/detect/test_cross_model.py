@@ -70,8 +70,11 @@ def test_both_models_cover_the_same_characters(scorer: LanguageModel, second: La
     end = int(s.first.offsets[31, 1])
     assert int(w.second.offsets[-1, 1]) <= end and end - int(w.second.offsets[-1, 1]) < 12
     assert len(w.second.entropy) < 0.6 * len(s.second.entropy)
+    # Up to the scoring precision: in bfloat16 the kernels round a 32-token and a 64-token pass of
+    # the same prefix differently (up to ~1 % here on an AMX machine), and the Fast-DetectGPT
+    # features, differences of sums near zero, move by up to ~0.015 in absolute terms.
     for span in ((4, 64), (40, 64)):
-        assert np.allclose(span_features(w, *span, 32), span_features(s, *span, 32), rtol=0.02)
+        assert np.allclose(span_features(w, *span, 32), span_features(s, *span, 32), rtol=0.02, atol=0.02)
 
 
 @pytest.mark.slow
