@@ -93,6 +93,16 @@ def spread(values: Sequence[float]) -> Spread:
     return Spread(float(a.mean()), float(a.std(ddof=1)), float(np.quantile(a, 0.05)), float(np.quantile(a, 0.95)))
 
 
+def random_halves(humans: Sequence[int], rows: int, draws: int, seed: int) -> list[list[bool]]:
+    """``draws`` random reference parts: half of the row indices ``humans`` each, as a mask over ``rows``."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for _ in range(draws):
+        chosen = set(rng.permutation(humans)[: len(humans) // 2].tolist())
+        parts.append([i in chosen for i in range(rows)])
+    return parts
+
+
 def judge(
     scored: ScoredCorpus, cal: Sequence[bool], evaluation: Sequence[bool], part: Sequence[bool], window: int | None
 ) -> Draw:
@@ -145,11 +155,7 @@ def main() -> None:
     cal = [in_calibration_half(r.text) and o for r, o in zip(rows, ok, strict=True)]
     evaluation = [not in_calibration_half(r.text) and o for r, o in zip(rows, ok, strict=True)]
     humans = [i for i, (c, r) in enumerate(zip(cal, rows, strict=True)) if c and r.label == 0]
-    rng = np.random.default_rng(args.seed)
-    parts = []
-    for _ in range(args.draws):
-        chosen = set(rng.permutation(humans)[: len(humans) // 2].tolist())
-        parts.append([i in chosen for i in range(len(rows))])
+    parts = random_halves(humans, len(rows), args.draws, args.seed)
     shipped_part = [in_reference_part(r.text) for r in rows]
     windows = {}
     for name, window in WINDOWS.items():

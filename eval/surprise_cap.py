@@ -40,7 +40,7 @@ from detect.spelling import SpellingRestorer, prepare  # noqa: E402
 from detect.text import abstain_reason  # noqa: E402
 from detect.training import LabelledText, distinct, fit_cross_reference, in_calibration_half, in_reference_part  # noqa: E402
 from eval.build_detector import corpus  # noqa: E402
-from eval.reference_draws import Spread, spread  # noqa: E402
+from eval.reference_draws import Spread, random_halves, spread  # noqa: E402
 from eval.spelling_restoration import EDITS, edited  # noqa: E402
 from eval.typed_results import write_json  # noqa: E402
 from watermark.text.model import SECOND_MODEL, default_model_cache, load_model  # noqa: E402
@@ -151,11 +151,7 @@ def main() -> None:
     machine = {k: scored(v) for k, v in attacked.items()}
     shipped_part = [r.label == 0 and in_reference_part(r.text) for r in cal]
     human_rows = [i for i, r in enumerate(cal) if r.label == 0]
-    rng = np.random.default_rng(args.seed)
-    parts = []
-    for _ in range(args.draws):
-        chosen = set(rng.permutation(human_rows)[: len(human_rows) // 2].tolist())
-        parts.append([i in chosen for i in range(len(cal))])
+    parts = random_halves(human_rows, len(cal), args.draws, args.seed)
     caps = []
     for cap in CAPS:
         shipped = judge(cal, cal_scores, shipped_part, cap, humans, machine, vocabulary)

@@ -118,3 +118,26 @@ def test_the_reference_draw_study_reads_back_and_renders() -> None:
         assert w.shipped.humans > 400 and 0 <= w.shipped.flagged_1 <= w.shipped.humans
     shipped = (REPO / "eval" / "results" / "reference_draws.md").read_text()
     assert "\n".join(summary(results)) + "\n" == shipped
+
+
+def test_the_surprise_cap_study_reads_back_and_renders() -> None:
+    """Every cap is judged on the same draws; no cap is dropped from the page."""
+    from eval.surprise_cap import CAPS, KINDS, Results, markdown
+
+    results = from_json(Results, json.loads((REPO / "eval" / "results" / "surprise_cap.json").read_text()))
+    assert [c.cap for c in results.caps] == list(CAPS)
+    for c in results.caps:
+        assert len(c.draws) == results.draws and set(c.tpr) == set(KINDS)
+        assert c.fpr.low <= c.fpr.mean <= c.fpr.high and c.shipped.humans == results.humans
+    assert markdown(results) == (REPO / "eval" / "results" / "surprise_cap.md").read_text()
+
+
+def test_the_larger_scorer_study_reads_back_and_renders() -> None:
+    """The pair and the shipped default are judged on the same texts of every set."""
+    from eval.larger_scorer import STATISTICS, Results, markdown
+
+    results = from_json(Results, json.loads((REPO / "eval" / "results" / "larger_scorer.json").read_text()))
+    for cells in results.sets.values():
+        assert list(cells) == list(STATISTICS) and len({c.texts for c in cells.values()}) == 1
+    assert all(k <= n for cells in results.fpr.values() for k, n, _, _ in cells.values())
+    assert markdown(results) == (REPO / "eval" / "results" / "larger_scorer.md").read_text()
