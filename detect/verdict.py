@@ -383,7 +383,9 @@ def assemble(
     details = _details(watermarks, provenance, recovered, ai_likelihood, markers, content_type)
     skipped = {
         "provenance": "C2PA credentials (none can be read from this content)",
-        "ai_likelihood": "AI-likelihood (turned off)" if content_type == "text/plain" else "AI-likelihood (texts only)",
+        "ai_likelihood": "AI-likelihood (turned off, or no human reference for the configured model)"
+        if content_type == "text/plain"
+        else "AI-likelihood (texts only)",
         "recovered": "recovery of stripped credentials ("
         + ("it needs a watermark" if "watermark" in not_checked else "no manifest store")
         + ")",

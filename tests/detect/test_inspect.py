@@ -63,3 +63,12 @@ def test_audio_is_checked_for_credentials_only() -> None:
     report = inspect(content, Checks())
     assert report.provenance is not None and not report.provenance.present
     assert not report.watermarks and set(report.not_checked) >= {"watermark", "ai_likelihood"}
+
+
+def test_skipped_checks_are_named_in_plain_words() -> None:
+    from detect.verdict import assemble
+
+    text = assemble(content_type="text/plain", content_sha256="0" * 64, not_checked=("ai_likelihood",))
+    assert "Not checked: AI-likelihood (turned off, or no human reference for the configured model)" in text.details
+    audio = assemble(content_type="audio/wav", content_sha256="0" * 64, not_checked=("ai_likelihood",))
+    assert "Not checked: AI-likelihood (texts only)" in audio.details
