@@ -280,7 +280,8 @@ def markdown(r: Results) -> str:
         f"Command: `.venv/bin/python eval/larger_scorer.py`. Evaluation half of the fast-detect-gpt sets and the "
         f"Jargon File; each text's first {r.max_tokens} tokens, {r.precision}. The pair's p-values are conformal "
         f"against {r.reference_humans} human texts of the calibration half (pooled, no length buckets); the shipped "
-        "default (both offline models, screened, per-length references) scores the same texts in the same run.",
+        "default (both offline models, screened, per-length references) scores the same texts in the same run. "
+        "A set's machine texts are ranked against every human text of its domain (AUROC).",
         "",
         "| set | texts | " + " | ".join(f"{n}: AUROC / TPR at 1 %" for n in names) + " |",
         "|---|---|" + "---|" * len(names),
