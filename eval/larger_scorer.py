@@ -44,7 +44,7 @@ from tqdm import tqdm  # noqa: E402
 
 from detect.defaults import load_reference  # noqa: E402
 from detect.text import DEFAULT_SCREEN, Screen, TextAIDetector, abstain_reason  # noqa: E402
-from detect.training import LabelledText, distinct, in_calibration_half  # noqa: E402
+from detect.training import LabelledText, distinct, domain_of, in_calibration_half  # noqa: E402
 from eval.build_detector import corpus  # noqa: E402
 from eval.detection import auc_by_ranks, clopper_pearson  # noqa: E402
 from eval.typed_results import write_json  # noqa: E402
@@ -247,8 +247,8 @@ def _sets(
                 groups.setdefault(g, []).append(i)
     out: dict[str, dict[str, Cell]] = {}
     for g, machine in sorted(groups.items()):
-        domains = {held[i].source.split("_")[0] for i in machine}
-        humans = [i for i, r in enumerate(held) if r.label == 0 and r.source.split("_")[0] in domains]
+        domains = {domain_of(held[i].source) for i in machine}
+        humans = [i for i, r in enumerate(held) if r.label == 0 and domain_of(r.source) in domains]
         y = np.r_[np.zeros(len(humans)), np.ones(len(machine))]
         out[g] = {}
         for name in p_values:
@@ -265,8 +265,8 @@ def _fpr(
     out: dict[str, dict[str, tuple[int, int, float, float]]] = {}
     for name, p in p_values.items():
         out[name] = {}
-        for d in [*sorted({held[i].source.split("_")[0] for i in humans}), "all"]:
-            mine = [i for i in humans if d in ("all", held[i].source.split("_")[0])]
+        for d in [*sorted({domain_of(held[i].source) for i in humans}), "all"]:
+            mine = [i for i in humans if d in ("all", domain_of(held[i].source))]
             k = int(np.sum(p[mine] <= FPR))
             out[name][d] = (k, len(mine), *clopper_pearson(k, len(mine)))
     return out

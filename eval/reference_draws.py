@@ -187,9 +187,10 @@ def main() -> None:
     print("\n".join(summary(results)))
 
 
-def _spread(s: Spread, pct: bool = False) -> str:
-    f = (lambda v: f"{v:.1%}") if pct else (lambda v: f"{v:.3f}")
-    return f"{f(s.mean)} ± {f(s.sd)} ({f(s.low)}–{f(s.high)})"
+def format_spread(s: Spread, pct: bool = False, digits: int = 3) -> str:
+    """``mean ± sd (5th–95th percentile)``, as percentages with one decimal or with ``digits``."""
+    form = ".1%" if pct else f".{digits}f"
+    return f"{s.mean:{form}} ± {s.sd:{form}} ({s.low:{form}}–{s.high:{form}})"
 
 
 def summary(r: Results) -> list[str]:
@@ -210,12 +211,13 @@ def summary(r: Results) -> list[str]:
         weights = ", ".join(f"{k} {v:+.3g}" for k, v in s.weights.items())
         lines.append(
             f"| {name} | {s.tpr_1:.3f} / {s.tpr_5:.3f} | {s.flagged_1}/{s.humans} | {s.auroc:.4f} | {weights} | "
-            f"{_spread(w.tpr_1)} | {_spread(w.tpr_5)} | {_spread(w.fpr_1, True)} | {_spread(w.auroc)} |"
+            f"{format_spread(w.tpr_1)} | {format_spread(w.tpr_5)} | {format_spread(w.fpr_1, True)} | "
+            f"{format_spread(w.auroc)} |"
         )
     lines += [
         "",
         f"Paired over the draws (the window minus the whole text, same split): ChatGPT TPR at 1 % "
-        f"{_spread(r.paired_tpr_1)}; the window caught more in {r.windowed_better} of {r.draws} draws.",
+        f"{format_spread(r.paired_tpr_1)}; the window caught more in {r.windowed_better} of {r.draws} draws.",
         "",
         f"Run time: {r.seconds:.0f} s.",
     ]

@@ -40,7 +40,7 @@ from detect.spelling import SpellingRestorer, prepare  # noqa: E402
 from detect.text import abstain_reason  # noqa: E402
 from detect.training import LabelledText, distinct, fit_cross_reference, in_calibration_half, in_reference_part  # noqa: E402
 from eval.build_detector import corpus  # noqa: E402
-from eval.reference_draws import Spread, random_halves, spread  # noqa: E402
+from eval.reference_draws import Spread, format_spread, random_halves, spread  # noqa: E402
 from eval.spelling_restoration import EDITS, edited  # noqa: E402
 from eval.typed_results import write_json  # noqa: E402
 from watermark.text.model import SECOND_MODEL, default_model_cache, load_model  # noqa: E402
@@ -92,19 +92,16 @@ def judge(
     cal: Sequence[LabelledText],
     cal_scores: Sequence[ScoredText],
     part: Sequence[bool],
-    cap: float | None,
     humans: Sequence[ScoredText],
     machine: dict[str, list[ScoredText]],
     vocabulary: np.ndarray | None,
 ) -> Draw:
-    """Fit and calibrate with the cap on the calibration rows (``part``: the reference part),
-    judge the evaluation texts."""
-    ref = fit_cross_reference(
-        "embedded", cal, [capped(s, cap) for s in cal_scores], SECOND_MODEL, vocabulary, reference_part=part
-    )
+    """Fit and calibrate on the calibration rows (``part``: the reference part), judge the
+    evaluation texts; every score already capped alike (:func:`capped`)."""
+    ref = fit_cross_reference("embedded", cal, cal_scores, SECOND_MODEL, vocabulary, reference_part=part)
 
     def flags(texts: Sequence[ScoredText]) -> np.ndarray:
-        found = [ref.p_value_of(capped(s, cap)) for s in texts]
+        found = [ref.p_value_of(s) for s in texts]
         return np.asarray([f is not None and f[1].p_value <= 0.01 for f in found])
 
     assert ref.combination is not None
@@ -154,8 +151,11 @@ def main() -> None:
     parts = random_halves(human_rows, len(cal), args.draws, args.seed)
     caps = []
     for cap in CAPS:
-        shipped = judge(cal, cal_scores, shipped_part, cap, humans, machine, vocabulary)
-        draws = [judge(cal, cal_scores, p, cap, humans, machine, vocabulary) for p in parts]
+        fit = [capped(s, cap) for s in cal_scores]
+        held = [capped(s, cap) for s in humans]
+        attacks = {k: [capped(s, cap) for s in v] for k, v in machine.items()}
+        shipped = judge(cal, fit, shipped_part, held, attacks, vocabulary)
+        draws = [judge(cal, fit, p, held, attacks, vocabulary) for p in parts]
         caps.append(
             Cap(
                 cap,
@@ -172,11 +172,6 @@ def main() -> None:
     write_json(args.out / "surprise_cap.json", res)
     (args.out / "surprise_cap.md").write_text(markdown(res))
     print(markdown(res))
-
-
-def _cell(s: Spread, pct: bool = False) -> str:
-    form = ".1%" if pct else ".2f"
-    return f"{s.mean:{form}} ± {s.sd:{form}} ({s.low:{form}}–{s.high:{form}})"
 
 
 def markdown(r: Results) -> str:
@@ -199,8 +194,8 @@ def markdown(r: Results) -> str:
         s = c.shipped
         lines.append(
             f"| {'none' if c.cap is None else f'{c.cap:g}'} | "
-            + " | ".join(_cell(c.tpr[k]) for k in KINDS)
-            + f" | {_cell(c.kept)} | {_cell(c.fpr, pct=True)} | "
+            + " | ".join(format_spread(c.tpr[k], digits=2) for k in KINDS)
+            + f" | {format_spread(c.kept, digits=2)} | {format_spread(c.fpr, pct=True)} | "
             + " / ".join(f"{s.tpr[k]:.2f}" for k in KINDS)
             + f"; {s.flagged}/{s.humans}; {s.weights[0]:g}, {s.weights[1]:g} |"
         )
