@@ -220,8 +220,9 @@ def main() -> None:
     )
     args.out.mkdir(parents=True, exist_ok=True)
     write_json(args.out / "larger_scorer.json", res)
-    (args.out / "larger_scorer.md").write_text(markdown(res))
-    print(markdown(res))
+    page = markdown(res)
+    (args.out / "larger_scorer.md").write_text(page)
+    print(page)
 
 
 def _limited(rows: list[LabelledText], limit: int) -> list[LabelledText]:

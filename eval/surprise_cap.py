@@ -170,8 +170,9 @@ def main() -> None:
     res = Results(args.draws, str(precision), len(chat), len(human_texts), caps, time.perf_counter() - t0)
     args.out.mkdir(parents=True, exist_ok=True)
     write_json(args.out / "surprise_cap.json", res)
-    (args.out / "surprise_cap.md").write_text(markdown(res))
-    print(markdown(res))
+    page = markdown(res)
+    (args.out / "surprise_cap.md").write_text(page)
+    print(page)
 
 
 def markdown(r: Results) -> str:
