@@ -34,7 +34,11 @@ def audio() -> None:
 @keys_option
 @click.option("--key", "key_id", help="Mark with this key id instead of the active key.")
 @click.option("--record-id", help="48-bit record id in hex (default: random).")
-@click.option("--strength", type=click.FloatRange(0.01, 0.5), help="Magnitude change per cell (default 0.1).")
+@click.option(
+    "--strength",
+    type=click.FloatRange(0.005, 0.1),
+    help="The mark's level under the sound's band RMS, an amplitude ratio (default 0.02: 34 dB under it).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def audio_mark(
     source: str,

@@ -86,7 +86,7 @@ def _inserted_voice(svc: Service) -> bytes:
 
     voice, rate = speak()
     media = svc.runtime.media
-    marked = mark_audio(encode_audio(voice, rate), AudioWatermarker(svc.runtime.text.keyring, strength=0.2))
+    marked = mark_audio(encode_audio(voice, rate), AudioWatermarker(svc.runtime.text.keyring, strength=0.04))
     payload = marked.payload.to_bytes()
     sign_and_store(
         marked.data,

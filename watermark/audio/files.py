@@ -41,7 +41,7 @@ MAX_MARK_SECONDS = 600.0  # ten minutes: longer sound is refused for marking
 DETECT_SECONDS = 60.0  # the stretch of a file a detection decodes and reads
 MAX_CHANNELS = 16
 ESCALATION = (1.0, 1.5, 2.0)  # strength factors tried until the mark reads back from the written file
-MAX_STRENGTH = 0.3
+MAX_STRENGTH = 0.1
 MIN_LOSSY_RATE = 128_000  # bits/s: a lossy file is re-encoded at its own rate, and at least this
 MAX_LOSSY_RATE = 320_000
 

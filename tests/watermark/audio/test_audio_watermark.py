@@ -37,8 +37,8 @@ def _music(seconds: float = 12.0, seed: int = 0) -> np.ndarray:
 @pytest.fixture(scope="module")
 def marked() -> tuple[np.ndarray, np.ndarray, int]:
     x = _music()
-    out = AudioWatermarker(RING, strength=0.2).mark_samples(x, RATE, record_id=0xABCDEF123456)
-    assert out.samples.shape == x.shape and out.key_id == "a" and 15 < out.snr_db < 30
+    out = AudioWatermarker(RING).mark_samples(x, RATE, record_id=0xABCDEF123456)  # the default strength
+    assert out.samples.shape == x.shape and out.key_id == "a" and 30 < out.snr_db < 60
     return x, out.samples, out.payload.record_id
 
 
@@ -81,7 +81,7 @@ def test_the_pilot_statistic_is_a_unit_rademacher_sum_under_any_other_key() -> N
 
 def test_a_mark_too_weak_to_decode_is_found_by_its_pilots_without_its_record_id() -> None:
     x = _music(seed=4)
-    y = AudioWatermarker(RING, strength=0.06).mark_samples(x, RATE, record_id=0x5151).samples
+    y = AudioWatermarker(RING, strength=0.001).mark_samples(x, RATE, record_id=0x5151).samples
     d = AudioWatermarkDetector(RING).detect_samples(y, RATE)
     assert d.found and d.key_id == "a" and d.payload is None and d.p_value <= 1e-6
     assert d.pilot_z is not None and d.pilot_z > 6.2 and d.spans and all(0 <= s.start < s.end <= 12 for s in d.spans)
@@ -107,8 +107,8 @@ def test_bad_audio_is_refused_in_words() -> None:
 def test_a_speed_change_between_the_grids_points_is_found_by_refining_it() -> None:
     from scipy.signal import resample_poly
 
-    x = np.tile(_music()[:, 0], 4)[: 45 * RATE]  # the grid's own points do not decode it (pilot z 7.8)
-    marked = AudioWatermarker(RING).mark_samples(x, RATE, record_id=0x77).samples
+    x = _music()[:, 0]  # 12 s so faintly marked that the grid's own points do not decode it
+    marked = AudioWatermarker(RING, strength=0.003).mark_samples(x, RATE, record_id=0x77).samples
     faster = resample_poly(marked, 125, 128)  # 2.4 % faster: 0.002 from the grid's 1.022 and 1.026
     d = AudioWatermarkDetector(RING).detect_samples(faster, RATE)
     assert d.found and d.payload is not None and d.payload.record_id == 0x77
