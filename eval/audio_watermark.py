@@ -1,7 +1,7 @@
 """Audio watermark benchmark: quality and robustness of ``watermark.audio`` by strength.
 
-Signals: speech from espeak-ng (Debian, three voices; skipped with a note when it is missing) and
-music rendered in code (plucked harmonic notes over noise, two seeds), 12–13 s each. Every signal
+Signals: speech from espeak-ng (Debian, eight voices; skipped with a note when it is missing) and
+music rendered in code (plucked harmonic notes over noise, three seeds), 12–13 s each. Every signal
 is marked at each strength with its own record id, attacked through real codecs and FFmpeg
 filters (PyAV), and read back by the detector, which finds the mark by its record id or by its
 pilots alone (both tests' bounds: ``watermark.audio.detect``); unmarked signals, attacked the same
@@ -13,7 +13,7 @@ pink noise at 20 dB SNR, a 10 s excerpt from 1.3 s, speed ±5 % (``asetrate``, p
 time-stretch ±5 % (``atempo``, pitch kept), the same by amounts between the search grid's points
 (speed +2.4 %, stretch −3.1 %), mixed 6 dB under other music, and inserted between
 8 s of other sound on each side (counted only when the reported span is within 1 s of the truth).
-Quality: SNR of the marked signal and wideband PESQ (speech, at 16 kHz). Speed: marking time per
+Quality: SNR of the marked signal and wideband PESQ (speech, at 16 kHz), mean and worst signal. Speed: marking time per
 minute of sound, detection time on marked and unmarked signals.
 
     .venv/bin/python eval/audio_watermark.py   # eval/results/audio_watermark.{json,md,png}, audio_robustness.png
@@ -40,7 +40,7 @@ from scipy.signal import resample_poly
 from tqdm import tqdm
 
 from eval.typed_results import write_json
-from watermark.audio import AudioWatermarkDetector, AudioWatermarker
+from watermark.audio import DEFAULT_STRENGTH, AudioWatermarkDetector, AudioWatermarker
 from watermark.keys import KeyRing, Secret, WatermarkKey
 
 REPO = Path(__file__).resolve().parents[1]
@@ -49,6 +49,7 @@ TEXT = (
     "The harbour master said the ferry would be late again today, because the wind had turned in the night "
     "and the tide was lower than anyone expected. Passengers waited on the quay with coffee and newspapers."
 )
+VOICES = ("en-us", "en+f3", "en-gb", "en+m3", "en-gb-scotland", "en+f2", "en-029", "en+f4")
 F = np.ndarray
 
 
@@ -67,8 +68,10 @@ class Cell:
 class Quality:
     strength: float
     kind: str
-    snr_db: float
+    snr_db: float  # the mean over the signals
     pesq_wb: float | None
+    snr_db_min: float = float("nan")  # the worst signal's
+    pesq_wb_min: float | None = None
 
 
 @dataclasses.dataclass
@@ -134,7 +137,7 @@ def spoken(text: str, voice: str) -> F:
 def _speech() -> list[F]:
     if shutil.which("espeak-ng") is None:
         return []
-    return [spoken(TEXT, voice) for voice in ("en-us", "en+f3", "en-gb")]
+    return [spoken(TEXT, voice) for voice in VOICES]
 
 
 def _music(seed: int, seconds: float = 12.0) -> F:
@@ -260,7 +263,7 @@ def _wrong_keys(signals: list[tuple[str, F]], ring: KeyRing, keys: int) -> Wrong
     mine = ring.active
     others = KeyRing([WatermarkKey(f"other-{i}", "kgw", Secret(bytes([i % 256, 7]) * 16)) for i in range(keys)])
     detector = AudioWatermarkDetector(others, search=False)
-    marker = AudioWatermarker(ring, strength=0.1)
+    marker = AudioWatermarker(ring)  # the default strength
     readings = found = alignments = 0
     max_z, min_p = 0.0, 1.0
     for _, x in tqdm(signals, desc="wrong keys", unit="signal"):
@@ -337,8 +340,8 @@ def plot_spectrograms(x: F, strength: float, ring: KeyRing, path: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--strengths", type=float, nargs="+", default=[0.045, 0.1, 0.2])
-    ap.add_argument("--long-strengths", type=float, nargs="*", default=[0.045, 0.07])
+    ap.add_argument("--strengths", type=float, nargs="+", default=[0.01, DEFAULT_STRENGTH, 0.04])
+    ap.add_argument("--long-strengths", type=float, nargs="*", default=[0.005, 0.01])
     ap.add_argument("--wrong-keys", type=int, default=64, help="Keys in the wrong-key ring of the null study.")
     ap.add_argument("--plot-only", action="store_true", help="Only draw the spectrograms.")
     ap.add_argument("--out", type=Path, default=REPO / "eval" / "results")
@@ -347,11 +350,11 @@ def main() -> None:
 
     ring = KeyRing([WatermarkKey("bench", "kgw", Secret(bytes(range(32))))])
     if _speech():
-        plot_spectrograms(_speech()[0], 0.1, ring, args.out / "audio_watermark.png")
+        plot_spectrograms(_speech()[0], DEFAULT_STRENGTH, ring, args.out / "audio_watermark.png")
     if args.plot_only:
         return
     detector = AudioWatermarkDetector(ring)
-    signals = [("speech", s) for s in _speech()] + [("music", _music(seed)) for seed in (1, 2)]
+    signals = [("speech", s) for s in _speech()] + [("music", _music(seed)) for seed in (1, 2, 3)]
     cells: dict[tuple[float, str, str], list[float]] = {}
     hits: dict[tuple[float, str, str], int] = {}
     found: dict[tuple[float, str, str], int] = {}
@@ -389,8 +392,16 @@ def main() -> None:
                 hits[key] = hits.get(key, 0) + int(ok)
                 cells.setdefault(key, []).append(d.pilot_z or 0.0)
         for kind, values in snrs.items():
+            speech = kind == "speech"
             quality.append(
-                Quality(strength, kind, float(np.mean(values)), float(np.mean(pesqs)) if kind == "speech" else None)
+                Quality(
+                    strength,
+                    kind,
+                    float(np.mean(values)),
+                    float(np.mean(pesqs)) if speech else None,
+                    float(np.min(values)),
+                    float(np.min(pesqs)) if speech else None,
+                )
             )
     null_decodes = null_hits = null_alignments = 0
     null_z, null_p = 0.0, 1.0
@@ -462,13 +473,12 @@ def _md(res: AudioResults) -> str:
         "10⁻⁶); *(id n)* says how many of those also read back the embedded record id, where fewer did — the "
         "others were found by the mark's pilots alone. " + res.note,
         "",
-        "| strength | signal | SNR dB | PESQ-wb |",
+        "| strength | signal | SNR dB (mean / worst) | PESQ-wb (mean / worst) |",
         "|---|---|---:|---:|",
     ]
     for q in res.quality:
-        lines.append(
-            f"| {q.strength} | {q.kind} | {q.snr_db:.1f} | {'' if q.pesq_wb is None else f'{q.pesq_wb:.2f}'} |"
-        )
+        pesq = "" if q.pesq_wb is None else f"{q.pesq_wb:.2f} / {q.pesq_wb_min:.2f}"
+        lines.append(f"| {q.strength} | {q.kind} | {q.snr_db:.1f} / {q.snr_db_min:.1f} | {pesq} |")
     attacks = list(dict.fromkeys(c.attack for c in res.cells))
     lines += ["", "| strength | signal | " + " | ".join(attacks) + " |", "|---|---|" + "---|" * len(attacks)]
     for s in res.strengths:
@@ -485,7 +495,8 @@ def _md(res: AudioResults) -> str:
         f"on marked signals, {res.detect_seconds_unmarked_median:.2f} s on unmarked ones (every scale searched); "
         f"marking takes {res.mark_seconds_per_minute:.2f} s per minute of 44.1 kHz sound (median).",
         "",
-        f"Wrong keys: {res.wrong_keys.readings} readings (every signal unmarked and marked at 0.1, under every "
+        f"Wrong keys: {res.wrong_keys.readings} readings (every signal unmarked and marked at the default "
+        f"{DEFAULT_STRENGTH}, under every "
         f"attack) by a ring of {res.wrong_keys.keys} other keys, without the scale search: "
         f"{res.wrong_keys.key_readings:,} key readings, {res.wrong_keys.alignments:,} pilot alignments, "
         f"{res.wrong_keys.false_detections} false detections (best pilot z {res.wrong_keys.max_pilot_z:.2f}, "
