@@ -176,10 +176,18 @@ def _encode(samples: F, fmt: str, codec: str, bitrate: int, out_rate: int | None
     return _decode(buf)
 
 
+def _planar(frame: av.AudioFrame) -> F:
+    """``(channels, n)`` samples of a decoded or filtered frame, planar or interleaved (atempo's
+    output is interleaved: read as planar, a stereo frame would come back twice as long)."""
+    part = frame.to_ndarray()
+    channels = len(frame.layout.channels)
+    return part if frame.format.is_planar else part.reshape(-1, channels).T
+
+
 def _decode(buf: io.BytesIO) -> tuple[F, int]:
     with av.open(buf) as c:
         rate = c.streams.audio[0].rate
-        chunks = [fr.to_ndarray() for fr in c.decode(audio=0)]
+        chunks = [_planar(fr) for fr in c.decode(audio=0)]
     return np.concatenate(chunks, axis=1).T.astype(np.float64), int(rate)
 
 
@@ -201,7 +209,7 @@ def _filter(samples: F, spec: str) -> tuple[F, int]:
     out = []
     while True:
         try:
-            out.append(graph.pull().to_ndarray())  # type: ignore[union-attr]
+            out.append(_planar(graph.pull()))  # type: ignore[arg-type]
         except (av.error.BlockingIOError, av.error.EOFError):
             break
     return np.concatenate(out, axis=1).T.astype(np.float64), RATE
