@@ -141,3 +141,22 @@ def test_the_larger_scorer_study_reads_back_and_renders() -> None:
         assert list(cells) == list(STATISTICS) and len({c.texts for c in cells.values()}) == 1
     assert all(k <= n for cells in results.fpr.values() for k, n, _, _ in cells.values())
     assert markdown(results) == (REPO / "eval" / "results" / "larger_scorer.md").read_text()
+
+
+def test_the_audio_studies_read_back_and_render() -> None:
+    """The watermark page is what its JSON renders to, and the budget measures the shipped rule
+    beside the previous one on the same sounds."""
+    from eval.audio_budget import Budget
+    from eval.audio_budget import _md as budget_md
+    from eval.audio_watermark import AudioResults, _md
+
+    results = from_json(AudioResults, json.loads((REPO / "eval" / "results" / "audio_watermark.json").read_text()))
+    assert {c.strength for c in results.cells} == set(results.strengths) and results.null_false_detections == 0
+    assert all(c.detected <= c.found <= c.total for c in results.cells)
+    assert _md(results) == (REPO / "eval" / "results" / "audio_watermark.md").read_text()
+    budget = from_json(Budget, json.loads((REPO / "eval" / "results" / "audio_budget.json").read_text()))
+    assert {r.rule for r in budget.rows} == {"floor", "uniform"}
+    assert {r.signal for r in budget.rows if r.rule == "floor"} == {
+        r.signal for r in budget.rows if r.rule == "uniform"
+    }
+    assert budget_md(budget.rows) == (REPO / "eval" / "results" / "audio_budget.md").read_text()
