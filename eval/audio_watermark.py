@@ -13,8 +13,8 @@ pink noise at 20 dB SNR, a 10 s excerpt from 1.3 s, speed ±5 % (``asetrate``, p
 time-stretch ±5 % (``atempo``, pitch kept), the same by amounts between the search grid's points
 (speed +2.4 %, stretch −3.1 %), mixed 6 dB under other music, and inserted between
 8 s of other sound on each side (counted only when the reported span is within 1 s of the truth).
-Quality: SNR of the marked signal and wideband PESQ (speech, at 16 kHz), mean and worst signal. Speed: marking time per
-minute of sound, detection time on marked and unmarked signals.
+Quality: SNR of the marked signal and wideband PESQ (speech, at 16 kHz), mean and worst signal.
+Speed: marking time per minute of sound, detection time on marked and unmarked signals.
 
     .venv/bin/python eval/audio_watermark.py   # eval/results/audio_watermark.{json,md,png}, audio_robustness.png
 """
