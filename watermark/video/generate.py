@@ -32,6 +32,7 @@ from ..errors import InvalidInput
 from ..image.generate import MarkingWrapper
 from ..image.payload import Payload
 from .embed import FramePlan, VideoMarker
+from .files import H264_OPTIONS
 
 __all__ = ["WatermarkingVideoGenerator", "encode_video"]
 
@@ -54,7 +55,8 @@ def encode_video(frames: Iterable[U8], *, fps: float = 24.0, crf: int = 18) -> b
                 height, width = frame.shape[:2]
                 if width % 2 or height % 2:
                     raise InvalidInput(f"H.264 needs an even frame size, got {width}x{height}")
-                stream = dst.add_stream("libx264", rate=round(fps), options={"crf": str(crf), "preset": "veryfast"})
+                options = {**H264_OPTIONS, "crf": str(crf)}  # marking's own H.264 settings, at this quality
+                stream = dst.add_stream("libx264", rate=round(fps), options=options)
                 assert isinstance(stream, av.VideoStream)
                 stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
             if frame.shape[:2] != (stream.height, stream.width):
