@@ -49,7 +49,7 @@ DENSE_BYTES = 8_000_000  # ... or as many seconds as this many bytes of the file
 # input codec -> (encoder, options): the same codec out, at a quality that keeps the mark's PSNR.
 # H.264 without x264's 4x4 intra analysis: a still mark over moving content makes motion-compensated
 # prediction poor everywhere, and x264 then tries 4x4 intra modes on most blocks; measured on a 720p
-# camera pan, that analysis was a third of the marked encode's time (capped at the same bit rate,
+# camera pan, that analysis was a sixth of the marked encode's time (capped at the same bit rate,
 # the marked encode took 2.1x the plain one; without it 1.75x), while fidelity to the source moved
 # by 0.2 dB or less on every clip of eval/video_watermark.py
 H264_OPTIONS: Mapping[str, str] = MappingProxyType(
