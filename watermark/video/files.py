@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 import av
+import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -214,7 +215,7 @@ class _FrameMarker:
     def __init__(self, marker: VideoMarker, record_id: int, key_id: str | None) -> None:
         self.marker, self.record_id, self.key_id = marker, record_id, key_id
         self.plan: FramePlan | None = None
-        self.step: npt.NDArray[np.int16] | None = None
+        self.steps: tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]] | None = None
         self.psnr_min = float("inf")
         self.frames = 0
 
@@ -225,14 +226,14 @@ class _FrameMarker:
             self.plan = self.marker.plan(first, record_id=self.record_id, key_id=self.key_id)
         sample = self.frames <= 50  # the change is the same every frame: a sample measures it
         if frame.format.name == "yuv420p":
-            if self.step is None:
-                self.step = self.plan.luma_step(full_range=frame.color_range == 2)
+            if self.steps is None:
+                self.steps = self.plan.luma_steps(full_range=frame.color_range == 2)
             planes = np.asarray(frame.to_ndarray(), dtype=np.uint8)  # (h * 3 / 2, w): Y, then U and V
-            height = self.step.shape[0]
+            height = self.steps[0].shape[0]
             luma = planes[:height]
-            marked = FramePlan.apply_luma(luma, self.step)
+            marked = FramePlan.apply_luma(luma, self.steps)
             if sample:  # in RGB units: a luma step of 219/255 is one RGB level
-                mse = float(np.mean((marked.astype(np.float64) - luma) ** 2)) * (255.0 / 219.0) ** 2
+                mse = cv2.norm(marked, luma, cv2.NORM_L2SQR) / luma.size * (255.0 / 219.0) ** 2
                 self.psnr_min = min(self.psnr_min, float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse))
             planes[:height] = marked
             new = av.VideoFrame.from_ndarray(planes, format="yuv420p")

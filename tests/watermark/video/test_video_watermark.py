@@ -132,3 +132,17 @@ def test_videos_it_cannot_mark_are_refused_in_words() -> None:
         mark_video(clip(width=192, height=128, frames=2), VideoMarker(RING))
     with pytest.raises(InvalidInput):
         mark_video(b"\x00\x00\x00\x18ftypmp42 not really a video", VideoMarker(RING))
+
+
+def test_the_luma_change_is_the_signed_step_clipped_to_8_bits() -> None:
+    from watermark.image.payload import Payload
+    from watermark.video.embed import FramePlan
+
+    rng = np.random.default_rng(4)
+    plan = FramePlan(rng.normal(0, 3, (72, 128)).astype(np.float32), "v", Payload.for_key("v", 1))
+    plane = rng.integers(0, 256, (72, 128), dtype=np.uint8)
+    plane[0, :8] = (0, 1, 2, 253, 254, 255, 0, 255)  # the ends, where saturation decides
+    for full_range in (True, False):
+        step = plan.luma_step(full_range)
+        expected = np.clip(plane.astype(np.int16) + step, 0, 255).astype(np.uint8)
+        assert np.array_equal(FramePlan.apply_luma(plane, plan.luma_steps(full_range)), expected)
