@@ -357,12 +357,13 @@ def main() -> None:
     from pesq import pesq
 
     ring = KeyRing([WatermarkKey("bench", "kgw", Secret(bytes(range(32))))])
-    if _speech():
-        plot_spectrograms(_speech()[0], DEFAULT_STRENGTH, ring, args.out / "audio_watermark.png")
+    voices = _speech()
+    if voices:
+        plot_spectrograms(voices[0], DEFAULT_STRENGTH, ring, args.out / "audio_watermark.png")
     if args.plot_only:
         return
     detector = AudioWatermarkDetector(ring)
-    signals = [("speech", s) for s in _speech()] + [("music", _music(seed)) for seed in (1, 2, 3)]
+    signals = [("speech", s) for s in voices] + [("music", _music(seed)) for seed in (1, 2, 3)]
     cells: dict[tuple[float, str, str], list[float]] = {}
     hits: dict[tuple[float, str, str], int] = {}
     found: dict[tuple[float, str, str], int] = {}
