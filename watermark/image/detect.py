@@ -13,7 +13,7 @@ false-positive rate.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -116,6 +116,9 @@ class ImageDetection:
     pilot_z: float | None = None
     geometry: dict[str, float] = field(default_factory=dict)
     reason: str | None = None
+    # The geometries decoded at (the untouched one, then the polished candidates), for reading
+    # other frames of the same video at them (``detect_pixels(at=...)``); not part of the report.
+    tried: tuple[Geometry, ...] = field(default=(), repr=False, compare=False)
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form."""
@@ -141,6 +144,7 @@ class _Attempt:
     decodes: int = 0
     hit: tuple[WatermarkKey, Payload, Alignment, float, Geometry] | None = None
     best_z: float = 0.0
+    tried: list[Geometry] = field(default_factory=list)
 
 
 class ImageWatermarkDetector:
@@ -185,6 +189,8 @@ class ImageWatermarkDetector:
         self, key: WatermarkKey, layout: TileLayout, tag: int, aligned: Alignment, geometry: Geometry, attempt: _Attempt
     ) -> bool:
         attempt.best_z = max(attempt.best_z, aligned.pilot_z)
+        if geometry not in attempt.tried:
+            attempt.tried.append(geometry)
         if aligned.pilot_z < MIN_PILOT_Z:
             return False
         soft = layout.soft_bits(aligned.spectrum)
@@ -227,6 +233,7 @@ class ImageWatermarkDetector:
         *,
         peak: float,
         on_decode: Callable[[bytes, int], None] | None = None,
+        at: Sequence[Geometry] | None = None,
     ) -> ImageDetection:
         """Look for a mark in ``(h, w)`` grey or ``(h, w, 3)`` RGB pixels (float or integer) in ``[0, peak]``.
 
@@ -235,6 +242,9 @@ class ImageWatermarkDetector:
             peak: the largest representable value (255 for 8-bit, 65535 for 16-bit).
             on_decode: called with the 12 raw bytes of every decoded message and its rank in the
                 decoder's list, for audits of the null distribution (``eval/image_watermark.py``).
+            at: read only at these geometries (no search, no polish): a picture of the same size
+                and distortion as one whose reading's ``tried`` gave them (another frame of one
+                video; geometries are relative to the detection frame). Empty: the usual search.
         """
         height, width = pixels.shape[:2]
         if min(height, width) < MIN_DETECT_SIDE:
@@ -245,11 +255,14 @@ class ImageWatermarkDetector:
         attempt = _Attempt(on_decode=on_decode)
         untouched = untouched_geometry(height, width)
         searched = False
-        folded = fold(residual, untouched)
-        for key, layout, tag in self._layouts:
-            if self._decode(key, layout, tag, align(folded, layout), untouched, attempt):
+        for geometry in at or (untouched,):
+            folded = fold(residual, geometry)
+            if any(
+                self._decode(k, layout, tag, align(folded, layout), geometry, attempt)
+                for k, layout, tag in self._layouts
+            ):
                 break
-        if attempt.hit is None:
+        if attempt.hit is None and not at:
             searched = True
             self._search(residual, attempt)
         p_value = min(1.0, attempt.decodes * _NULL_PASS) if attempt.hit else 1.0
@@ -261,6 +274,7 @@ class ImageWatermarkDetector:
                 decodes=attempt.decodes,
                 searched=searched,
                 pilot_z=attempt.best_z,
+                tried=tuple(attempt.tried),
             )
         key, payload, aligned, agreement, geometry = attempt.hit
         return ImageDetection(
@@ -274,4 +288,5 @@ class ImageWatermarkDetector:
             bit_accuracy=agreement,
             pilot_z=aligned.pilot_z,
             geometry={**(described := geometry.describe()), "angle": described["angle"] + 90.0 * aligned.quarter_turns},
+            tried=tuple(attempt.tried),
         )

@@ -2,7 +2,9 @@
 
 Every frame carries the same tile, so the mean of frames sampled across a clip carries it at full
 strength while moving content averages away: the mean is read first. When it does not decode,
-a few single frames are read too (a cut between scenes can wash the mean out). Each reading is an
+a few single frames are read too (a cut between scenes can wash the mean out), at the geometries
+the mean's search settled on: every frame of a video shares one geometry, and the mean, where
+content averages away and the tile does not, shows it best. Each reading is an
 image detection whose decodes are counted; the p-value of a hit is the decodes of *every* reading
 tried, times ``2**-48`` (:mod:`watermark.image.ecc`), a union bound over everything looked at.
 """
@@ -18,6 +20,7 @@ import numpy as np
 from ..image.detect import ImageWatermarkDetector
 from ..image.embed import PixelArray
 from ..image.payload import CHECKED_BITS, Payload
+from ..image.sync import Geometry
 
 __all__ = ["SINGLE_FRAMES", "VideoDetection", "combined", "detect_frames"]
 
@@ -62,8 +65,10 @@ def detect_frames(
     step = max(1, len(frames) // max(1, singles))
     readings += [frames[i] for i in range(0, len(frames), step)][:singles]
     decodes = 0
+    at: tuple[Geometry, ...] = ()
     for pixels in readings:
-        d = detector.detect_pixels(pixels, peak=255.0)
+        d = detector.detect_pixels(pixels, peak=255.0, at=at)
+        at = at or d.tried  # the mean's; a search again only where it tried none
         decodes += d.decodes
         if d.reason == "too-small":
             return VideoDetection(False, 1.0, detector.fpr, 0, len(frames), reason="too-small")

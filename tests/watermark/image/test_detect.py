@@ -110,6 +110,22 @@ def test_rotation_old_keys_still_detected_and_restriction(
         _mark(marker, astronaut, key_id="nope")
 
 
+def test_a_geometry_found_once_reads_another_picture_without_a_search(
+    marker: ImageWatermarker, detector: ImageWatermarkDetector, astronaut: np.ndarray, camera: np.ndarray
+) -> None:
+    first = detector.detect_pixels(_rotate(_mark(marker, astronaut), 5).astype(np.float32), peak=255.0)
+    assert first.found and first.searched and len(first.tried) >= 2  # the untouched geometry, then the search's
+    # another picture of its size under the same distortion (every frame of one video): read at those only
+    again = detector.detect_pixels(_rotate(_mark(marker, camera), 5).astype(np.float32), peak=255.0, at=first.tried)
+    assert again.found and not again.searched and again.payload is not None and again.payload.record_id == RECORD
+    assert again.decodes <= first.decodes and again.geometry["angle"] == pytest.approx(first.geometry["angle"])
+    assert not detector.detect_pixels(_rotate(camera, 5).astype(np.float32), peak=255.0, at=first.tried).found
+    unturned = detector.detect_pixels(
+        _rotate(_mark(marker, camera), 5).astype(np.float32), peak=255.0, at=first.tried[:1]
+    )
+    assert not unturned.found and not unturned.searched  # the untouched geometry alone: no search behind it
+
+
 def test_p_value_is_the_union_bound_over_decodes(
     marker: ImageWatermarker, detector: ImageWatermarkDetector, astronaut: np.ndarray
 ) -> None:
