@@ -54,7 +54,7 @@ from watermark.video.files import H264_OPTIONS
 
 REPO = Path(__file__).resolve().parents[1]
 FPS = 30
-OTHER_KEYS = 4  # keys that marked nothing here: every attacked clip, marked or not, is read with them too
+OTHER_KEYS = 12  # keys that marked nothing here: every attacked clip, marked or not, is read with them too
 CLIPS = ("textured", "flat", "panning", "cuts")
 U8 = np.ndarray
 
