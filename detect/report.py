@@ -42,7 +42,7 @@ __all__ = [
     "write_report_schema",
 ]
 
-SCHEMA_VERSION: Literal["1.1"] = "1.1"
+SCHEMA_VERSION: Literal["1.2"] = "1.2"
 
 Verdict = Literal["ai", "no-evidence", "inconclusive"]
 WatermarkVerdict = Literal["watermarked", "not-detected", "too-short", "too-small", "inconclusive"]
@@ -291,7 +291,18 @@ class AiLikelihoodFinding(_Model):
     standardized_score: float | None = None
     tokens: int
     length_bucket: int | None = None
-    reference_size: int | None = None
+    reference_size: int | None = Field(
+        default=None, description="Human texts of this length the p-value was computed against."
+    )
+    reference_group: Literal["pooled"] | None = Field(
+        default=None,
+        description="Which human reference the text was calibrated against: 'pooled', one reference over every "
+        "source in reference_sources (no per-domain reference ships: no domain's human texts could certify a "
+        "1 % rate on their own; see docs/figures.md).",
+    )
+    reference_sources: dict[str, int] = Field(
+        default_factory=dict, description="The pooled reference's human texts per source (all lengths)."
+    )
     abstain_reason: str | None = None
     classifier_probability: float | None = Field(default=None, description="Corroborates; never decides.")
     normalization: dict[str, int] = Field(default_factory=dict)
@@ -324,7 +335,7 @@ class Evidence(_Model):
 class Report(_Model):
     """Everything Assay found about one piece of content (text or image)."""
 
-    schema_version: Literal["1.1"] = SCHEMA_VERSION
+    schema_version: Literal["1.2"] = SCHEMA_VERSION
     content_type: str
     content_sha256: str = Field(description="SHA-256 of the bytes checked (UTF-8 for text): the audit log's subject.")
     label: str = Field(description="The headline for people: what was found and who vouches for it.")

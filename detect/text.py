@@ -96,6 +96,7 @@ class AiLikelihood:
     standardized_score: float | None = None
     bucket: int | None = None
     reference_size: int | None = None
+    reference_sources: dict[str, int] = field(default_factory=dict)
     abstain_reason: str | None = None
     classifier_probability: float | None = None
     normalized: dict[str, int] = field(default_factory=dict)
@@ -116,6 +117,8 @@ class AiLikelihood:
             tokens=self.tokens,
             length_bucket=self.bucket,
             reference_size=self.reference_size,
+            reference_group="pooled" if self.reference_sources else None,
+            reference_sources=self.reference_sources,
             abstain_reason=self.abstain_reason,
             classifier_probability=self.classifier_probability,
             normalization=self.normalized,
@@ -145,8 +148,8 @@ def _meaning(r: AiLikelihood) -> str:
     )
     base = (
         f"Decided by {STATISTIC_WORDS.get(r.statistic, r.statistic)}{alone}: human texts of this length score this "
-        f"high {r.p_value:.1%} of the time ({r.reference_size} reference texts); decided at a {r.fpr:.0%} "
-        "false-positive rate."
+        f"high {r.p_value:.1%} of the time ({r.reference_size} reference texts{_pooled(r)}); decided at a "
+        f"{r.fpr:.0%} false-positive rate."
     )
     restored = r.normalized.get("spelling_restored", 0)
     if restored:
@@ -155,6 +158,12 @@ def _meaning(r: AiLikelihood) -> str:
     if r.verdict == "ai":
         return "Statistically unlike human writing. " + base
     return "No statistical evidence of machine generation (this does not show a human wrote it). " + base
+
+
+def _pooled(r: AiLikelihood) -> str:
+    if len(r.reference_sources) < 2:
+        return ""
+    return f", one reference pooled over {len(r.reference_sources)} sources of human text"
 
 
 def _identity(text: str) -> NormalizedText:
@@ -338,6 +347,7 @@ class TextAIDetector:
             standardized_score=result.standardized,
             bucket=result.bucket,
             reference_size=result.reference_size,
+            reference_sources=dict(ref.sources),
             classifier_probability=prob,
             features=features,
             spans=self._spans(scored, norm, ref),

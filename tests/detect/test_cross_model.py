@@ -133,6 +133,10 @@ def test_shipped_two_model_detector(
     s = screened.score(gen.text)
     assert (s.verdict, s.statistic, s.screened_above, s.p_value) == ("ai", "cross_model", None, r.p_value)
     assert set(CROSS_FEATURES) <= set(r.features) and "two-model statistic" in r.finding().meaning
+    finding, sources = r.finding(), detector.reference.sources  # which reference it was calibrated against
+    assert finding.reference_group == "pooled" and finding.reference_sources == dict(sources)
+    assert {"pubmed_gpt-3.5-turbo", "jargon-file"} <= set(sources) and sum(sources.values()) >= finding.reference_size  # type: ignore[operator]
+    assert f"pooled over {len(sources)} sources of human text" in finding.meaning
     with pytest.raises(ConfigurationError, match="second model"):
         TextAIDetector(scorer, detector.reference)
 

@@ -88,6 +88,7 @@ def test_verdicts_abstention_and_normalisation(small_detector: TextAIDetector, e
     assert folded.verdict == "ai" and folded.score == pytest.approx(machine.score, abs=1e-6)
     d = machine.finding()
     assert d.verdict == "ai" and d.detected and d.decided_at_fpr == 0.05 and d.meaning
+    assert d.reference_group is None and not d.reference_sources  # built without naming its sources
 
 
 @pytest.mark.slow
