@@ -228,15 +228,17 @@ class _FrameMarker:
         if frame.format.name == "yuv420p":
             if self.steps is None:
                 self.steps = self.plan.luma_steps(full_range=frame.color_range == 2)
-            planes = np.asarray(frame.to_ndarray(), dtype=np.uint8)  # (h * 3 / 2, w): Y, then U and V
-            height = self.steps[0].shape[0]
-            luma = planes[:height]
+            # written plane by plane into a new frame (the decoder's frames are its references):
+            # no packing of the planes into one array and back, two frame copies fewer
+            new = av.VideoFrame(frame.width, frame.height, "yuv420p")
+            (luma, *chroma), (out_luma, *out_chroma) = _planes(frame), _planes(new)
             marked = FramePlan.apply_luma(luma, self.steps)
             if sample:  # in RGB units: a luma step of 219/255 is one RGB level
                 mse = cv2.norm(marked, luma, cv2.NORM_L2SQR) / luma.size * (255.0 / 219.0) ** 2
                 self.psnr_min = min(self.psnr_min, float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse))
-            planes[:height] = marked
-            new = av.VideoFrame.from_ndarray(planes, format="yuv420p")
+            np.copyto(out_luma, marked)
+            for src, dst in zip(chroma, out_chroma, strict=True):
+                np.copyto(dst, src)
             new.color_range = frame.color_range
         else:
             rgb = np.asarray(frame.to_ndarray(format="rgb24"), dtype=np.uint8)
@@ -246,6 +248,11 @@ class _FrameMarker:
             new = av.VideoFrame.from_ndarray(pixels, format="rgb24")
         new.pts, new.time_base = frame.pts, frame.time_base
         return new
+
+
+def _planes(frame: av.VideoFrame) -> list[U8Array]:
+    """``(height, width)`` views of a frame's planes (its line padding left out)."""
+    return [np.frombuffer(p, np.uint8).reshape(p.height, p.line_size)[:, : p.width] for p in frame.planes]
 
 
 def mark_video(
