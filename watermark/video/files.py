@@ -252,7 +252,7 @@ class _FrameMarker:
 
 def _planes(frame: av.VideoFrame) -> list[U8Array]:
     """``(height, width)`` views of a frame's planes (its line padding left out)."""
-    return [np.frombuffer(p, np.uint8).reshape(p.height, p.line_size)[:, : p.width] for p in frame.planes]
+    return [np.frombuffer(memoryview(p), np.uint8).reshape(p.height, p.line_size)[:, : p.width] for p in frame.planes]
 
 
 def mark_video(
