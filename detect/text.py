@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
@@ -104,6 +104,11 @@ class AiLikelihood:
     spans: tuple[Span, ...] = ()
     screened_above: float | None = None
 
+    @property
+    def reference_group(self) -> Literal["pooled"] | None:
+        """``pooled``: the reference holds human texts of several named sources in one."""
+        return "pooled" if len(self.reference_sources) > 1 else None
+
     def finding(self) -> AiLikelihoodFinding:
         """The typed finding for the report."""
         return AiLikelihoodFinding(
@@ -117,7 +122,7 @@ class AiLikelihood:
             tokens=self.tokens,
             length_bucket=self.bucket,
             reference_size=self.reference_size,
-            reference_group="pooled" if self.reference_sources else None,
+            reference_group=self.reference_group,
             reference_sources=self.reference_sources,
             abstain_reason=self.abstain_reason,
             classifier_probability=self.classifier_probability,
@@ -161,7 +166,7 @@ def _meaning(r: AiLikelihood) -> str:
 
 
 def _pooled(r: AiLikelihood) -> str:
-    if len(r.reference_sources) < 2:
+    if r.reference_group is None:
         return ""
     return f", one reference pooled over {len(r.reference_sources)} sources of human text"
 

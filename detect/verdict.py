@@ -326,7 +326,7 @@ def _details(
                 f"AI-likelihood: {ai.verdict}, p = {fmt_p(ai.p_value)} against {ai.reference_size} human texts of "
                 f"{ai.length_bucket} tokens (decided at {ai.decided_at_fpr:.0%} by the {test})"
             )
-        if ai.reference_group == "pooled" and len(ai.reference_sources) > 1:
+        if ai.reference_group == "pooled":
             lines.append(
                 f"  calibrated against one reference pooled over {len(ai.reference_sources)} sources of human text "
                 f"({sum(ai.reference_sources.values())} texts of all lengths; too few per domain for its own)"
