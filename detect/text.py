@@ -35,7 +35,7 @@ from .calibration import WINDOW, ConformalResult, HumanReference
 from .cross_model import CROSS_FEATURES, ScoredText, score_texts, span_features, with_second
 from .features import DEFAULT_MAX_TOKENS, TextFeatures, aggregate
 from .report import AiLikelihoodFinding
-from .spelling import SPELLING, SpellingRestorer, prepare
+from .spelling import RESTORATIONS, SpellingRestorer, prepare
 
 __all__ = ["DEFAULT_FPR", "DEFAULT_SCREEN", "MIN_TOKENS", "AiLikelihood", "Screen", "TextAIDetector", "abstain_reason"]
 
@@ -159,7 +159,7 @@ def _meaning(r: AiLikelihood) -> str:
     restored = r.normalized.get("spelling_restored", 0)
     if restored:
         words = "1 misspelt word was" if restored == 1 else f"{restored} misspelt words were"
-        base += f" {words} read as the dictionary word one letter away, as the reference texts were."
+        base += f" {words} read as the nearest dictionary word, as the reference texts were."
     if r.verdict == "ai":
         return "Statistically unlike human writing. " + base
     return "No statistical evidence of machine generation (this does not show a human wrote it). " + base
@@ -249,12 +249,14 @@ class TextAIDetector:
                 "the screen's reference and the human reference must restore spelling alike "
                 f"({self.screen.reference.spelling!r} vs {reference.spelling!r}): rebuild them together"
             )
-        if reference.spelling not in (None, SPELLING):
+        if reference.spelling is not None and reference.spelling not in RESTORATIONS:
             raise ConfigurationError(
                 f"the human reference restores spelling by {reference.spelling!r}, which this version "
-                f"does not know (it has {SPELLING!r}): rebuild it with `assay detect train`"
+                f"does not know (it knows {', '.join(map(repr, RESTORATIONS))}): rebuild it with `assay detect train`"
             )
-        self.restorer = SpellingRestorer.for_tokenizer(lm.tokenizer) if reference.spelling else None
+        self.restorer = (
+            SpellingRestorer.for_tokenizer(lm.tokenizer, reference.spelling) if reference.spelling is not None else None
+        )
         self.reference = reference
         self.fpr = fpr
         self.min_tokens = min_tokens

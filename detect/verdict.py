@@ -334,7 +334,7 @@ def _details(
         restored = ai.normalization.get("spelling_restored", 0)
         if restored:
             words = "1 misspelt word" if restored == 1 else f"{restored} misspelt words"
-            lines.append(f"  {words} read as the dictionary word one letter away before scoring")
+            lines.append(f"  {words} read as the nearest dictionary word before scoring")
         if ai.classifier_probability is not None:
             lines.append(f"  classifier (corroborates only): {ai.classifier_probability:.0%} machine-written")
     for mk in markers:

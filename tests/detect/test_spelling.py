@@ -14,7 +14,7 @@ import pytest
 from detect.calibration import HumanReference, build_reference
 from detect.cross_model import ScoredText
 from detect.features import score_tokens
-from detect.spelling import SPELLING, SpellingRestorer
+from detect.spelling import RESTORATIONS, SPELLING, SpellingRestorer
 from detect.text import Screen, TextAIDetector
 from detect.training import in_calibration_half
 from detect.verdict import assemble
@@ -25,6 +25,12 @@ from watermark.text.normalize import normalize_text
 REPO = Path(__file__).resolve().parents[2]
 JARGON = [json.loads(line)["text"] for line in (REPO / "eval" / "data" / "human_jargon.jsonl").read_text().splitlines()]
 PLAIN = SpellingRestorer(frozenset())  # the dictionary alone
+FIRST = SpellingRestorer(frozenset(), RESTORATIONS["symspell-en-82765-d1"])  # the first restoration
+
+
+def _edited(text: str, rng: random.Random) -> str:
+    """3 % of letters replaced at random (the benchmark's attack)."""
+    return "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") if c.isalpha() and rng.random() < 0.03 else c for c in text)
 
 
 def test_misspelt_words_are_restored_and_mapped_back_to_the_original() -> None:
@@ -60,21 +66,33 @@ def test_the_scoring_model_s_whole_words_are_known(tokenizer: Any) -> None:
     assert restorer.correction("favorite") is None and restorer.correction("goverment") == "government"
 
 
+def test_capitals_two_letter_words_and_words_two_edits_away_are_restored_now() -> None:
+    text = "Thw report, filed at 9 pm, said oy the 5 mg dose vs placebo: geszarch on Londn's NASA data."
+    out = PLAIN.restore(normalize_text(text))
+    assert out.text == "The report, filed at 9 pm, said of the 5 mg dose vs placebo: research on Londn's NASA data."
+    assert out.spelling_restored == 3
+    assert PLAIN.correction("Obama") is None and PLAIN.correction("Teh") == "The"  # a known name stays
+    assert PLAIN.correction("Hospitl") == "Hospital" and PLAIN.correction("HOSPITL") is None
+    # the first restoration, which references built with it keep: lower-case words one edit away
+    assert [FIRST.correction(w) for w in ("Thw", "oy", "geszarch", "goverment")] == [None, None, None, "government"]
+    assert FIRST.restore(normalize_text(text)).spelling_restored == 0
+
+
 def test_letter_edits_are_mostly_undone() -> None:
     """3 % of letters replaced at random (the benchmark's attack) on human paragraphs: most
-    damaged words come back exactly."""
+    damaged words come back exactly, more of them by the current restoration than by the first."""
     rng = random.Random(3)
-    damaged = fixed = 0
+    damaged = 0
+    fixed = {"current": 0, "first": 0}
     for text in JARGON[:40]:
-        edited = "".join(
-            rng.choice("abcdefghijklmnopqrstuvwxyz") if c.isalpha() and rng.random() < 0.03 else c for c in text
-        )
-        restored = PLAIN.restore(normalize_text(edited)).text
-        for a, b, c in zip(text.split(), edited.split(), restored.split(), strict=False):
-            if a != b and a.isalpha() and a.islower() and len(a) >= 3:
+        edited = _edited(text, rng)
+        now, first = (r.restore(normalize_text(edited)).text.split() for r in (PLAIN, FIRST))
+        for a, b, c, d in zip(text.split(), edited.split(), now, first, strict=False):
+            if a != b and a.isalpha():
                 damaged += 1
-                fixed += a == c
-    assert damaged > 100 and fixed / damaged > 0.6
+                fixed["current"] += a == c
+                fixed["first"] += a == d
+    assert damaged > 100 and fixed["current"] / damaged > 0.72 and fixed["first"] / damaged < 0.66
 
 
 def _reference(lm: LanguageModel, restorer: SpellingRestorer | None) -> HumanReference:
@@ -108,10 +126,10 @@ def test_a_reference_built_with_restoration_makes_the_detector_restore(
     before = restorer.restore(normalize_text(text)).spelling_restored  # jargon has words of its own
     assert restoring.normalized == {"spelling_restored": before + 1}
     words = "1 misspelt word was" if before == 0 else f"{before + 1} misspelt words were"
-    assert f"{words} read as the dictionary word one letter away" in restoring.finding().meaning
+    assert f"{words} read as the nearest dictionary word" in restoring.finding().meaning
     report = assemble(content_type="text/plain", content_sha256="0" * 64, ai_likelihood=restoring.finding())
     counted = "1 misspelt word" if before == 0 else f"{before + 1} misspelt words"
-    assert f"  {counted} read as the dictionary word one letter away before scoring" in report.details
+    assert f"  {counted} read as the nearest dictionary word before scoring" in report.details
     # the statistic of the restored text, exactly as the reference's texts were scored
     expected = ref.p_value_of(ScoredText(score_tokens(tiny_lm, [restorer.restore(normalize_text(edited)).text])[0]))
     assert expected is not None and restoring.score == pytest.approx(expected[0], abs=1e-9)
@@ -128,3 +146,15 @@ def test_references_that_restore_differently_are_refused(
         TextAIDetector(tiny_lm, cross, second=tiny_lm, screen=Screen(plain, 0.25))
     with pytest.raises(ConfigurationError, match="does not know"):
         TextAIDetector(tiny_lm, dataclasses.replace(restoring, spelling="another-dictionary"))
+
+
+def test_a_reference_built_with_the_first_restoration_keeps_it(tiny_lm: LanguageModel) -> None:
+    """A reference names its restoration, and texts compared with it go through that one."""
+    ref = _reference(tiny_lm, SpellingRestorer.for_tokenizer(tiny_lm.tokenizer, "symspell-en-82765-d1"))
+    ref = dataclasses.replace(ref, spelling="symspell-en-82765-d1")
+    det = TextAIDetector(tiny_lm, ref)
+    assert det.restorer is not None and det.restorer.restoration.name == "symspell-en-82765-d1"
+    assert det.prepare(["Thw goverment said oy."])[0].text == "Thw government said oy."
+    assert TextAIDetector(tiny_lm, dataclasses.replace(ref, spelling=SPELLING)).prepare(["Thw said oy."])[0].text == (
+        "The said of."
+    )
