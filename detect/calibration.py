@@ -7,7 +7,9 @@ file carries its weights, the second model's scoring vocabulary and how much of 
 model reads (its window), so a reference is always applied with the statistic it was built with.
 Its ``spelling`` names the spelling restoration its texts were scored after
 (:mod:`detect.spelling`; ``None`` in references written before it, which keep their meaning): a
-text is restored exactly when its reference was.
+text is restored exactly when its reference was. Its ``surprise_cap`` (``None`` in references
+written before it) floors the embedded model's per-token log-likelihood before the statistic
+sums it (:data:`detect.cross_model.SURPRISE_CAP`).
 
 For a text of ``n`` scored tokens (of the embedded model) the bucket is the largest ``b`` in
 ``BUCKETS`` (every 16 tokens up to 256) with ``b <= n`` and enough references; the statistic is
@@ -92,6 +94,7 @@ class HumanReference:
     second_vocabulary: npt.NDArray[np.int64] | None = None
     second_window: int | None = None
     spelling: str | None = None  # the restoration the texts were scored after (detect.spelling.SPELLING)
+    surprise_cap: float | None = None  # floor of the embedded model's per-token log-likelihood, nats
 
     def bucket_for(self, tokens: int) -> int | None:
         """The bucket a text of ``tokens`` scored tokens is compared in (``None``: too short)."""
@@ -101,8 +104,9 @@ class HumanReference:
     def value(self, text: ScoredText, start: int, stop: int) -> float:
         """The statistic on the embedded model's scored tokens ``start:stop`` of a text."""
         if self.combination is None:
-            return float(np.mean(text.first.log_likelihood[start:stop]))
-        return self.combination.score(span_features(text, start, stop, self.second_window))
+            ll = text.first.log_likelihood[start:stop]
+            return float(np.mean(ll if self.surprise_cap is None else np.maximum(ll, -self.surprise_cap)))
+        return self.combination.score(span_features(text, start, stop, self.second_window, self.surprise_cap))
 
     def statistic(self, text: ScoredText, bucket: int) -> float:
         """The ``bucket``-token statistic of a text (see module docstring)."""
@@ -138,6 +142,8 @@ class HumanReference:
         }
         if self.spelling is not None:
             raw["spelling"] = self.spelling
+        if self.surprise_cap is not None:
+            raw["surprise_cap"] = self.surprise_cap
         if self.combination is not None:
             raw["combination"] = self.combination.to_dict()
             vocabulary = self.second_vocabulary
@@ -162,6 +168,9 @@ class HumanReference:
             context = int(raw.get("context", 0))
             if context < 0:
                 raise ValueError("context must be >= 0")
+            cap = float(raw["surprise_cap"]) if raw.get("surprise_cap") is not None else None
+            if cap is not None and not cap > 0:
+                raise ValueError("surprise_cap must be > 0")
             combination = second = vocabulary = window = None
             if "combination" in raw:
                 combination = Combination.from_dict(raw["combination"])
@@ -184,6 +193,7 @@ class HumanReference:
                 second_vocabulary=vocabulary,
                 second_window=window,
                 spelling=str(raw["spelling"]) if raw.get("spelling") is not None else None,
+                surprise_cap=cap,
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ConfigurationError(f"not a valid human reference file: {exc}") from None
@@ -199,11 +209,13 @@ def build_reference(
     second_vocabulary: npt.NDArray[np.int64] | None = None,
     second_window: int | None = None,
     spelling: str | None = None,
+    surprise_cap: float | None = None,
 ) -> HumanReference:
     """A reference from scored human texts: every bucket a text is long enough for, and its
     64-token passages after the first 64 tokens. With a ``combination`` the statistic is
     ``cross_model`` (the texts need the second model's scores), else ``log_likelihood``;
-    ``spelling`` names the restoration the texts were scored after."""
+    ``spelling`` names the restoration the texts were scored after; ``surprise_cap`` floors the
+    embedded model's per-token log-likelihood in the statistic."""
     empty = HumanReference(
         model,
         "log_likelihood" if combination is None else "cross_model",
@@ -214,6 +226,7 @@ def build_reference(
         second_vocabulary=second_vocabulary,
         second_window=second_window,
         spelling=spelling,
+        surprise_cap=surprise_cap,
     )
     per: dict[int, list[float]] = {b: [] for b in BUCKETS}
     windows: list[float] = []

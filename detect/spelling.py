@@ -10,9 +10,10 @@ How an unknown word is restored is a named :class:`Restoration`:
 - ``symspell-en-82765-d1`` (the first): a lower-case word of three letters or more becomes the
   most frequent dictionary word one edit away (a letter replaced, added, removed or two swapped);
   capitalised words, two-letter words and words with an apostrophe stay.
-- ``symspell-en-82765-d2c`` (the current): as the first, and also a *capitalised* word whose
-  lower-case form is unknown (an edit at the start of a sentence; names the model or the
-  dictionary knows stay), restored in lower case and capitalised again; a *two-letter* word that
+- ``symspell-en-82765-d2c`` (the current): as the first, and also a *capitalised* word that opens
+  a sentence and whose lower-case form is unknown (an edit to a sentence's first word; a capital
+  inside a sentence marks a name, which stays), restored in lower case and capitalised again; a
+  *two-letter* word that
   is neither one of the dictionary's 36 nor a common abbreviation or unit (:data:`TWO_LETTER`),
   read as the most frequent dictionary two-letter word one letter away (``oy`` -> ``of``); and a
   word of six letters or more with nothing one edit away, read as the most frequent word *two*
@@ -69,7 +70,7 @@ class Restoration:
     """Which unknown words are restored, and how far a replacement may be (see the module docstring)."""
 
     name: str
-    capitalised: bool  # Capitalised words, restored in lower case and capitalised again
+    capitalised: bool  # capitalised words that open a sentence, restored in lower case and capitalised again
     two_letter: bool  # two-letter words outside the dictionary and TWO_LETTER
     far_from: int | None  # words of this many letters or more may be two edits from their replacement
 
@@ -137,14 +138,15 @@ class SpellingRestorer:
         _dictionary()
         return cls(whole_words(tokenizer), restoration)
 
-    def correction(self, word: str) -> str | None:
-        """The word ``word`` is restored to, ``None`` where it stays."""
+    def correction(self, word: str, starts_sentence: bool = False) -> str | None:
+        """The word ``word`` is restored to, ``None`` where it stays (``starts_sentence``: it opens
+        a sentence, where a capitalised word is not a name by its capital alone)."""
         r = self.restoration
         if not word.isalpha():
             return None
         if word.islower():
             lower = word
-        elif r.capitalised and word[0].isupper() and word[1:].islower() and len(word) >= 3:
+        elif r.capitalised and starts_sentence and word[0].isupper() and word[1:].islower() and len(word) >= 3:
             lower = word.lower()
         else:
             return None
@@ -178,18 +180,25 @@ def prepare(texts: Sequence[str], restorer: SpellingRestorer | None) -> list[Nor
     return restorer.restore_all(normalized) if restorer is not None else normalized
 
 
-def restore_spelling(norm: NormalizedText, correction: Callable[[str], str | None]) -> NormalizedText:
-    """``norm`` with each word ``correction(word)`` gives a replacement for replaced, and the
-    character map to the original kept (see the module docstring)."""
+def _starts_sentence(text: str, at: int) -> bool:
+    """Whether the word at ``at`` opens the text, a line or a sentence (after ``.``, ``!`` or
+    ``?``, spaces and quotes); a bounded look-back keeps long texts linear."""
+    before = text[max(0, at - 16) : at].rstrip(" \t\"'“‘([")
+    return at <= 16 if not before else before[-1] in ".!?\n"
+
+
+def restore_spelling(norm: NormalizedText, correction: Callable[[str, bool], str | None]) -> NormalizedText:
+    """``norm`` with each word ``correction(word, starts_sentence)`` gives a replacement for
+    replaced, and the character map to the original kept (see the module docstring)."""
     text = norm.text
     pieces: list[str] = []
     source: list[np.ndarray] = []
     at = restored = 0
     for m in _WORD.finditer(text):
-        new = correction(m.group())
+        a, b = m.span()
+        new = correction(m.group(), _starts_sentence(text, a))
         if new is None:
             continue
-        a, b = m.span()
         pieces += [text[at:a], new]
         source += [norm.source[at:a], norm.source[a + np.minimum(np.arange(len(new)), b - a - 1)]]
         at = b

@@ -29,7 +29,7 @@ from watermark.text.normalize import normalize_text
 
 from .calibration import BUCKETS, CONTEXT, HumanReference, build_reference, skipped
 from .classifier import CalibratedLogisticDetector
-from .cross_model import ScoredText, fit_combination, score_texts, span_features
+from .cross_model import SURPRISE_CAP, ScoredText, fit_combination, score_texts, span_features
 from .embeddings import SentenceEmbedder
 from .features import DEFAULT_MAX_TOKENS, FEATURE_NAMES, TextFeatures, aggregate
 from .spelling import SPELLING, SpellingRestorer, prepare
@@ -247,7 +247,16 @@ def train(
     single = build_reference(lm.name, humans, _sources(cal, human), spelling=restored)
     reference = single
     if second is not None:
-        reference = fit_cross_reference(lm.name, cal, scores, second.name, vocabulary, second_window, spelling=restored)
+        reference = fit_cross_reference(
+            lm.name,
+            cal,
+            scores,
+            second.name,
+            vocabulary,
+            second_window,
+            spelling=restored,
+            surprise_cap=SURPRISE_CAP,
+        )
     model = CalibratedLogisticDetector(C=C).fit(X, y)
     meta: dict[str, object] = {
         "features": list(FEATURE_NAMES) + (["minilm"] * 384 if embedder is not None else []),
@@ -268,11 +277,13 @@ def fit_cross_reference(
     *,
     reference_part: Sequence[bool] | None = None,
     spelling: str | None = None,
+    surprise_cap: float | None = None,
 ) -> HumanReference:
     """The ``cross_model`` reference from scored calibration rows (the second model over its
     ``window``): weights fitted on every row outside the reference part (see module docstring),
     the reference from the reference part (``reference_part``: which rows' human texts make it,
-    instead of the hash; for studies of how much a figure depends on that draw).
+    instead of the hash; for studies of how much a figure depends on that draw); ``surprise_cap``
+    floors the embedded model's per-token log-likelihood in the features and the reference.
 
     Raises:
         InvalidInput: too few human texts for both parts.
@@ -284,7 +295,7 @@ def fit_cross_reference(
         bucket = max((b for b in BUCKETS if b <= s.tokens), default=None)
         if k or bucket is None or abstain_reason(r.text) is not None:
             continue
-        rows_x.append(span_features(s, skipped(bucket, CONTEXT), bucket, window))
+        rows_x.append(span_features(s, skipped(bucket, CONTEXT), bucket, window, surprise_cap))
         rows_y.append(r.label)
         groups.append(domain_of(r.source) if r.label == 0 else r.source)
     if not any(ref_part) or 0 not in rows_y or 1 not in rows_y:
@@ -299,6 +310,7 @@ def fit_cross_reference(
         second_vocabulary=vocabulary,
         second_window=window,
         spelling=spelling,
+        surprise_cap=surprise_cap,
     )
 
 

@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from detect.calibration import build_reference  # noqa: E402
-from detect.cross_model import ScoredText, score_texts, with_second  # noqa: E402
+from detect.cross_model import SURPRISE_CAP, ScoredText, score_texts, with_second  # noqa: E402
 from detect.defaults import load_reference  # noqa: E402
 from detect.embeddings import SentenceEmbedder  # noqa: E402
 from detect.features import DEFAULT_MAX_TOKENS  # noqa: E402
@@ -90,9 +90,11 @@ def scored_corpus(*, second: bool, window: int | None = None) -> ScoredCorpus:
 
 
 def rebuild_references(out: Path, cache: Path) -> None:
-    """Rescore the calibration half's human texts with spelling restoration and rewrite both
-    references, keeping the shipped two-model weights, scoring vocabulary, window and classifier
-    (what a full build would refit): the statistic changes only by the restoration, and each
+    """Rescore the calibration half's human texts with the current spelling restoration and
+    rewrite both references, keeping the shipped two-model weights, scoring vocabulary, window and
+    classifier (what a full build would refit), the two-model one with the surprise cap
+    (:data:`detect.cross_model.SURPRISE_CAP`; with it the study's fit on this split keeps the
+    shipped weights, ``eval/surprise_cap.py``): the statistic changes only by those, and each
     reference again holds it exactly. Scored in float32, as :func:`train` scores."""
     shipped, single = load_reference(), load_reference(single=True)
     if shipped.combination is None:
@@ -130,6 +132,7 @@ def rebuild_references(out: Path, cache: Path) -> None:
         second_vocabulary=shipped.second_vocabulary,
         second_window=shipped.second_window,
         spelling=SPELLING,
+        surprise_cap=SURPRISE_CAP,
     )
     for label, old, new in (("two-model", shipped, new_cross), ("single-model", single, new_single)):
         if dict(old.sources) != dict(new.sources):
@@ -155,7 +158,7 @@ def main() -> None:
     ap.add_argument(
         "--references-only",
         action="store_true",
-        help="rescore the human texts with spelling restoration; keep the weights and the classifier",
+        help="rescore the human texts with the current restoration and surprise cap; keep weights and classifier",
     )
     args = ap.parse_args()
     if args.references_only:

@@ -1,4 +1,4 @@
-"""Capping each token's surprise against letter edits: measured over reference draws, not shipped.
+"""Capping each token's surprise against letter edits, over reference draws: where the shipped cap comes from.
 
 A misspelt word that spelling restoration cannot mend (:mod:`detect.spelling`) turns into tokens
 the embedded model finds very unlikely, and a few of those outweigh a text's evidence. This study
@@ -20,7 +20,6 @@ Every text is restored and scored once, as the service scores (both models,
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import random
 import sys
 import time
@@ -80,14 +79,6 @@ class Results:
     seconds: float
 
 
-def capped(text: ScoredText, cap: float | None) -> ScoredText:
-    """The text with the embedded model's per-token log-likelihood floored at ``-cap``."""
-    if cap is None:
-        return text
-    first = dataclasses.replace(text.first, log_likelihood=np.maximum(text.first.log_likelihood, -cap))
-    return ScoredText(first, text.second)
-
-
 def judge(
     cal: Sequence[LabelledText],
     cal_scores: Sequence[ScoredText],
@@ -95,10 +86,13 @@ def judge(
     humans: Sequence[ScoredText],
     machine: dict[str, list[ScoredText]],
     vocabulary: np.ndarray | None,
+    cap: float | None,
 ) -> Draw:
-    """Fit and calibrate on the calibration rows (``part``: the reference part), judge the
-    evaluation texts; every score already capped alike (:func:`capped`)."""
-    ref = fit_cross_reference("embedded", cal, cal_scores, SECOND_MODEL, vocabulary, reference_part=part)
+    """Fit and calibrate on the calibration rows (``part``: the reference part) with the surprise
+    ``cap`` (the reference then applies it to every text it judges), judge the evaluation texts."""
+    ref = fit_cross_reference(
+        "embedded", cal, cal_scores, SECOND_MODEL, vocabulary, reference_part=part, surprise_cap=cap
+    )
 
     def flags(texts: Sequence[ScoredText]) -> np.ndarray:
         found = [ref.p_value_of(s) for s in texts]
@@ -151,11 +145,8 @@ def main() -> None:
     parts = random_halves(human_rows, len(cal), args.draws, args.seed)
     caps = []
     for cap in CAPS:
-        fit = [capped(s, cap) for s in cal_scores]
-        held = [capped(s, cap) for s in humans]
-        attacks = {k: [capped(s, cap) for s in v] for k, v in machine.items()}
-        shipped = judge(cal, fit, shipped_part, held, attacks, vocabulary)
-        draws = [judge(cal, fit, p, held, attacks, vocabulary) for p in parts]
+        shipped = judge(cal, cal_scores, shipped_part, humans, machine, vocabulary, cap)
+        draws = [judge(cal, cal_scores, p, humans, machine, vocabulary, cap) for p in parts]
         caps.append(
             Cap(
                 cap,

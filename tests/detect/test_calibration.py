@@ -107,6 +107,34 @@ def _pair(first_ll: list[float], second_ll: list[float]) -> ScoredText:
     return ScoredText(first, second)
 
 
+def test_a_surprise_cap_floors_each_token_of_the_embedded_model_and_round_trips() -> None:
+    """A token letter edits left broken costs the statistic at most the cap; the reference file
+    keeps the cap, so texts are scored with the floor their reference was built with."""
+    from detect.cross_model import span_features
+
+    broken = [-2.0] * 31 + [-20.0]  # one very surprising token among 32
+    t = _pair(broken, [-3.0] * 16)
+    ll_first = CROSS_FEATURES.index("ll_first")
+    assert span_features(t, 0, 32)[ll_first] == pytest.approx((-2.0 * 31 - 20.0) / 128)
+    assert span_features(t, 0, 32, surprise_cap=8.0)[ll_first] == pytest.approx((-2.0 * 31 - 8.0) / 128)
+    assert span_features(t, 0, 32, surprise_cap=8.0)[1] == span_features(t, 0, 32)[1]  # the second model's terms stay
+    weights = np.zeros(len(CROSS_FEATURES))
+    weights[ll_first] = 1.0
+    comb = Combination(CROSS_FEATURES, np.zeros(len(CROSS_FEATURES)), np.ones(len(CROSS_FEATURES)), weights)
+    humans = [_pair([-2.0 - i / 100] * 64, [-3.0] * 32) for i in range(120)]
+    capped = build_reference("m", humans, combination=comb, second_model="g", surprise_cap=8.0)
+    again = HumanReference.from_json(capped.to_json())
+    assert again.surprise_cap == 8.0 and "surprise_cap" not in build_reference("m", humans).to_json()
+    edited = _pair([-1.0] * 60 + [-30.0] * 4, [-3.0] * 32)  # machine-like text with four broken tokens
+    assert again.p_value_of(edited)[1].p_value == pytest.approx(1 / 121)  # type: ignore[index]
+    plain = dataclasses.replace(again, surprise_cap=None)
+    assert plain.p_value_of(edited)[1].p_value == 1.0  # type: ignore[index]
+    single = build_reference("m", [scored([-2.0 - i / 100] * 64) for i in range(120)], surprise_cap=8.0)
+    assert single.value(scored([-2.0] * 63 + [-40.0]), 0, 64) == pytest.approx((-2.0 * 63 - 8.0) / 64)
+    with pytest.raises(ConfigurationError, match="surprise_cap"):
+        HumanReference.from_json(capped.to_json().replace('"surprise_cap": 8.0', '"surprise_cap": -1'))
+
+
 def test_cross_model_statistic_is_per_character_and_round_trips() -> None:
     from detect.cross_model import span_features
 

@@ -71,8 +71,12 @@ def test_capitals_two_letter_words_and_words_two_edits_away_are_restored_now() -
     out = PLAIN.restore(normalize_text(text))
     assert out.text == "The report, filed at 9 pm, said of the 5 mg dose vs placebo: research on Londn's NASA data."
     assert out.spelling_restored == 3
-    assert PLAIN.correction("Obama") is None and PLAIN.correction("Teh") == "The"  # a known name stays
-    assert PLAIN.correction("Hospitl") == "Hospital" and PLAIN.correction("HOSPITL") is None
+    # a capital opening a sentence is restored, one inside a sentence marks a name
+    assert PLAIN.correction("Teh", True) == "The" and PLAIN.correction("Teh") is None
+    assert PLAIN.restore(normalize_text('He said so. "Hospitl staff met Kupffer."')).text == (
+        'He said so. "Hospital staff met Kupffer."'
+    )
+    assert PLAIN.correction("Obama", True) is None and PLAIN.correction("HOSPITL", True) is None
     # the first restoration, which references built with it keep: lower-case words one edit away
     assert [FIRST.correction(w) for w in ("Thw", "oy", "geszarch", "goverment")] == [None, None, None, "government"]
     assert FIRST.restore(normalize_text(text)).spelling_restored == 0
