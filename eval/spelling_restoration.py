@@ -1,8 +1,9 @@
 """Spelling restoration against random letter edits: the shipped detector before and after, same run.
 
 *Before*: the references of an earlier revision (``--baseline``, built without restoration or
-with an earlier one); *after*: this revision's (``detect/data/``). Each detector restores spelling
-as its references say (:mod:`detect.spelling`). Both are the service's default
+with an earlier one, without a surprise cap or with another); *after*: this revision's
+(``detect/data/``). Each detector restores spelling and caps surprise as its references say
+(:mod:`detect.spelling`, :data:`detect.cross_model.SURPRISE_CAP`). Both are the service's default
 detector (both models, the screen at 0.25, ``ASSAY_AI_PRECISION=auto``), applied to the
 evaluation half of the ``fast-detect-gpt`` sets and the Jargon File: every human text (realised
 false-positive rate at 1 %, per domain, with Clopper–Pearson intervals), and every ChatGPT text
@@ -66,6 +67,8 @@ class Results:
     baseline: str
     before_spelling: str | None  # the baseline references' restoration
     after_spelling: str | None
+    before_surprise_cap: float | None  # the two-model references' floor on a token's log-likelihood
+    after_surprise_cap: float | None
     humans: int
     machine: int
     before: Column
@@ -139,8 +142,8 @@ def main() -> None:
         _reference_at(args.baseline, "human_reference.json"),
         _reference_at(args.baseline, "human_reference_single.json"),
     )
-    if before_refs[0].spelling == after_refs[0].spelling:
-        raise SystemExit(f"the baseline's references restore spelling as this revision's do ({after_refs[0].spelling})")
+    if (before_refs[0].spelling, before_refs[0].surprise_cap) == (after_refs[0].spelling, after_refs[0].surprise_cap):
+        raise SystemExit("the baseline's references restore spelling and cap surprise as this revision's do")
     cols = {}
     for label, (cross, single) in (("before", before_refs), ("after", after_refs)):
         det = TextAIDetector(lm, cross, second=second, screen=Screen(single, DEFAULT_SCREEN))
@@ -150,6 +153,8 @@ def main() -> None:
         args.baseline,
         before_refs[0].spelling,
         after_refs[0].spelling,
+        before_refs[0].surprise_cap,
+        after_refs[0].surprise_cap,
         len(humans),
         len(chat),
         cols["before"],
@@ -166,19 +171,21 @@ def _head(title: str, columns: Sequence[str]) -> list[str]:
     return ["", title, "", "| | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
 
 
-def _restoration(name: str | None) -> str:
-    return "no spelling restoration" if name is None else f"spelling restored by `{name}`"
+def _restoration(name: str | None, cap: float | None) -> str:
+    said = "no spelling restoration" if name is None else f"spelling restored by `{name}`"
+    return said + ("" if cap is None else f", surprise capped at {cap:g} nats")
 
 
 def _md(r: Results) -> str:
     kinds = list(r.after.tpr)
+    before = _restoration(r.before_spelling, r.before_surprise_cap)
+    after = _restoration(r.after_spelling, r.after_surprise_cap)
     lines = [
         "# Spelling restoration against letter edits",
         "",
         f"Command: `.venv/bin/python eval/spelling_restoration.py --baseline {r.baseline}`. The service's default "
         f"detector (both models, screened at {DEFAULT_SCREEN:g}) with the references of {r.baseline} (before: "
-        f"{_restoration(r.before_spelling)}) and of this revision (after: {_restoration(r.after_spelling)}; the same "
-        "texts and weights); evaluation half only: "
+        f"{before}) and of this revision (after: {after}; the same texts and weights); evaluation half only: "
         f"{r.humans} human texts ({r.restored_human_texts} of them have a word restored), {r.machine} ChatGPT texts.",
         "",
         "| | " + " | ".join(f"ChatGPT TPR at 1 %, {k}" for k in kinds) + " | edits kept (3 %) |",
