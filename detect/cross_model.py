@@ -75,12 +75,12 @@ CROSS_FEATURES = (
 
 FloatArray = npt.NDArray[np.float64]
 
-# The floor on the embedded model's per-token log-likelihood (nats) in the statistic, as
-# references built since spelling restoration learnt capitals say (``surprise_cap``): a word that
-# letter edits left broken costs the statistic at most this much per token. Measured over 20
-# reference draws (``eval/surprise_cap.py``): 8 keeps the clean catch rate and the
-# false-positive rate and more than doubles the catch rate under 3 % letter edits; lower floors
-# trade the clean catch rate away.
+# The floor on the embedded model's per-token log-likelihood (nats) in the statistic, recorded in
+# the references built with it (``surprise_cap``; older references have none and keep their
+# meaning): a word that letter edits left broken costs the statistic at most this much per
+# token. Measured over 20 reference draws (``eval/surprise_cap.py``): 8 keeps the clean catch
+# rate and the false-positive rate and more than doubles the catch rate under 3 % letter edits;
+# lower floors trade the clean catch rate away.
 SURPRISE_CAP = 8.0
 
 

@@ -13,12 +13,12 @@ How an unknown word is restored is a named :class:`Restoration`:
 - ``symspell-en-82765-d2c`` (the current): as the first, and also a *capitalised* word that opens
   a sentence and whose lower-case form is unknown (an edit to a sentence's first word; a capital
   inside a sentence marks a name, which stays), restored in lower case and capitalised again; a
-  *two-letter* word that
-  is neither one of the dictionary's 36 nor a common abbreviation or unit (:data:`TWO_LETTER`),
-  read as the most frequent dictionary two-letter word one letter away (``oy`` -> ``of``); and a
-  word of six letters or more with nothing one edit away, read as the most frequent word *two*
-  edits away whose length is within one letter of it. On 200 ChatGPT texts under 3 % random
-  letter edits, the words left broken fall from 28 % to 11 % of those edited (``docs/figures.md``).
+  *two-letter* word that is neither one of the dictionary's 36 nor a common abbreviation or unit
+  (:data:`TWO_LETTER`), read as the most frequent dictionary two-letter word one letter away
+  (``oy`` -> ``of``); and a word of six letters or more with nothing one edit away, read as the
+  most frequent word *two* edits away whose length is within one letter of it. On 200 ChatGPT
+  texts under 3 % random letter edits, the edited words left broken fall from 28 % to 13 %
+  (``docs/figures.md``).
 
 Words in capitals (acronyms) and words with an apostrophe are always left alone.
 
@@ -162,7 +162,7 @@ class SpellingRestorer:
             found = [(t, c) for t, c in _lookup(lower, 2) if abs(len(t) - len(lower)) <= 1]
         if not found or found[0][0] == lower:
             return None
-        return found[0][0] if lower is word else found[0][0].capitalize()
+        return found[0][0] if word.islower() else found[0][0].capitalize()
 
     def restore(self, norm: NormalizedText) -> NormalizedText:
         """``norm`` with its unknown words restored, the count in ``spelling_restored``."""
