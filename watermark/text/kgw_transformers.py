@@ -38,6 +38,7 @@ __all__ = ["TransformersKGWScheme"]
 
 _TABLE_SIZE = 1_000_003  # transformers' fixed table for selfhash
 _MOD = 2**64 - 1
+_CACHED = 16384  # green lists kept per scheme (~100 MB at most for a 49 k vocabulary)
 DEFAULTS: dict[str, Any] = {
     "greenlist_ratio": 0.25,
     "bias": 2.0,
@@ -79,7 +80,7 @@ class TransformersKGWScheme(GreenListScheme):
         # transformers standardises its z-score with greenlist_ratio itself; so do we, for agreement.
         self.z_gamma = self.greenlist_ratio
         self._fixed_table: torch.Tensor | None = None
-        self._cache: OrderedDict[int, torch.Tensor] = OrderedDict()
+        self._cache: OrderedDict[int, np.ndarray] = OrderedDict()  # seed -> green list, packed bits
 
     def parameters(self) -> dict[str, Any]:
         return {
@@ -124,18 +125,22 @@ class TransformersKGWScheme(GreenListScheme):
         seeds = (self._hashing_key * a * b[:, None]).amin(dim=1)  # int64 wrap-around, as torch does
         return [int(s) % _MOD for s in seeds.tolist()], first
 
-    def _greenlist(self, seed: int) -> torch.Tensor:
-        hit = self._cache.get(seed)
-        if hit is not None:
+    def _green(self, seed: int, token: int) -> bool:
+        """Whether ``token`` is in the green list of ``seed``. A list costs a ``torch.randperm``
+        of the vocabulary; the last ``_CACHED`` lists are kept as packed bits (6 KB each for a
+        49 k vocabulary, not 48 KB as booleans), enough for the distinct contexts of a few
+        hundred texts."""
+        packed = self._cache.get(seed)
+        if packed is not None:
             self._cache.move_to_end(seed)
-            return hit
-        rng = torch.Generator(device="cpu").manual_seed(seed)
-        member = torch.zeros(self.vocab_size, dtype=torch.bool)
-        member[torch.randperm(self.vocab_size, generator=rng)[: self.greenlist_size]] = True
-        self._cache[seed] = member
-        if len(self._cache) > 4096:
-            self._cache.popitem(last=False)
-        return member
+        else:
+            rng = torch.Generator(device="cpu").manual_seed(seed)
+            member = np.zeros(self.vocab_size, dtype=np.bool_)
+            member[torch.randperm(self.vocab_size, generator=rng)[: self.greenlist_size].numpy()] = True
+            packed = self._cache[seed] = np.packbits(member)
+            if len(self._cache) > _CACHED:
+                self._cache.popitem(last=False)
+        return bool((packed[token >> 3] >> (7 - (token & 7))) & 1)
 
     def score_tokens(self, ids: Sequence[int] | IntArray, *, skip_ids: frozenset[int] = frozenset()) -> PositionScores:
         arr = self._check_ids(ids)
@@ -153,5 +158,5 @@ class TransformersKGWScheme(GreenListScheme):
                 continue
             seen.add((seed, token))
             scored[t] = True
-            values[t] = float(self._greenlist(seed)[token])
+            values[t] = float(self._green(seed, token))
         return PositionScores(scored, values)
