@@ -158,8 +158,14 @@ def _meaning(r: AiLikelihood) -> str:
     )
     restored = r.normalized.get("spelling_restored", 0)
     if restored:
-        words = "1 misspelt word was" if restored == 1 else f"{restored} misspelt words were"
-        base += f" {words} read as the nearest dictionary word, as the reference texts were."
+        words = (
+            "1 word unknown to the dictionary was"
+            if restored == 1
+            else f"{restored} words unknown to the dictionary were"
+        )
+        base += (
+            f" {words} read as the nearest dictionary word (as a misspelling would be), as the reference texts were."
+        )
     if r.verdict == "ai":
         return "Statistically unlike human writing. " + base
     return "No statistical evidence of machine generation (this does not show a human wrote it). " + base

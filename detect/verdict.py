@@ -333,8 +333,10 @@ def _details(
             )
         restored = ai.normalization.get("spelling_restored", 0)
         if restored:
-            words = "1 misspelt word" if restored == 1 else f"{restored} misspelt words"
-            lines.append(f"  {words} read as the nearest dictionary word before scoring")
+            words = "1 word" if restored == 1 else f"{restored} words"
+            lines.append(
+                f"  {words} unknown to the dictionary read as the nearest one before scoring (as misspellings)"
+            )
         if ai.classifier_probability is not None:
             lines.append(f"  classifier (corroborates only): {ai.classifier_probability:.0%} machine-written")
     for mk in markers:

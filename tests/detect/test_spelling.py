@@ -129,11 +129,16 @@ def test_a_reference_built_with_restoration_makes_the_detector_restore(
     restoring = TextAIDetector(tiny_lm, ref, fpr=0.05).score(edited)
     before = restorer.restore(normalize_text(text)).spelling_restored  # jargon has words of its own
     assert restoring.normalized == {"spelling_restored": before + 1}
-    words = "1 misspelt word was" if before == 0 else f"{before + 1} misspelt words were"
+    words = (
+        "1 word unknown to the dictionary was" if before == 0 else f"{before + 1} words unknown to the dictionary were"
+    )
     assert f"{words} read as the nearest dictionary word" in restoring.finding().meaning
     report = assemble(content_type="text/plain", content_sha256="0" * 64, ai_likelihood=restoring.finding())
-    counted = "1 misspelt word" if before == 0 else f"{before + 1} misspelt words"
-    assert f"  {counted} read as the nearest dictionary word before scoring" in report.details
+    counted = "1 word" if before == 0 else f"{before + 1} words"
+    assert (
+        f"  {counted} unknown to the dictionary read as the nearest one before scoring (as misspellings)"
+        in report.details
+    )
     # the statistic of the restored text, exactly as the reference's texts were scored
     expected = ref.p_value_of(ScoredText(score_tokens(tiny_lm, [restorer.restore(normalize_text(edited)).text])[0]))
     assert expected is not None and restoring.score == pytest.approx(expected[0], abs=1e-9)
