@@ -40,7 +40,7 @@ import numpy.typing as npt
 
 from watermark.errors import ConfigurationError
 
-from .cross_model import Combination, ScoredText, span_features
+from .cross_model import Combination, ScoredText, floored, span_features
 
 __all__ = ["BUCKETS", "CONTEXT", "MIN_REFERENCE", "WINDOW", "HumanReference", "build_reference"]
 
@@ -104,8 +104,7 @@ class HumanReference:
     def value(self, text: ScoredText, start: int, stop: int) -> float:
         """The statistic on the embedded model's scored tokens ``start:stop`` of a text."""
         if self.combination is None:
-            ll = text.first.log_likelihood[start:stop]
-            return float(np.mean(ll if self.surprise_cap is None else np.maximum(ll, -self.surprise_cap)))
+            return float(np.mean(floored(text.first.log_likelihood[start:stop], self.surprise_cap)))
         return self.combination.score(span_features(text, start, stop, self.second_window, self.surprise_cap))
 
     def statistic(self, text: ScoredText, bucket: int) -> float:

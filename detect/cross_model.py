@@ -53,6 +53,7 @@ __all__ = [
     "ScoredText",
     "family_weights",
     "fit_combination",
+    "floored",
     "score_texts",
     "second_range",
     "span_features",
@@ -150,8 +151,13 @@ class _Sums:
     n: int
 
 
+def floored(log_likelihood: FloatArray, cap: float | None) -> FloatArray:
+    """Per-token log-likelihoods floored at ``-cap`` (:data:`SURPRISE_CAP`); as they are without one."""
+    return log_likelihood if cap is None else np.maximum(log_likelihood, -cap)
+
+
 def _sums(scores: TokenScores, sl: slice | npt.NDArray[np.bool_], cap: float | None = None) -> _Sums:
-    ll = scores.log_likelihood[sl] if cap is None else np.maximum(scores.log_likelihood[sl], -cap)
+    ll = floored(scores.log_likelihood[sl], cap)
     entropy, mu, var = (float(a[sl].sum()) for a in (scores.entropy, scores.mean, scores.variance))
     return _Sums(float(ll.sum()), entropy, mu, var, len(ll))
 

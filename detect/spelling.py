@@ -196,7 +196,8 @@ def restore_spelling(norm: NormalizedText, correction: Callable[[str, bool], str
     at = restored = 0
     for m in _WORD.finditer(text):
         a, b = m.span()
-        new = correction(m.group(), _starts_sentence(text, a))
+        word = m.group()  # only a capitalised word asks whether it opens a sentence
+        new = correction(word, word[0].isupper() and _starts_sentence(text, a))
         if new is None:
             continue
         pieces += [text[at:a], new]
