@@ -14,7 +14,13 @@ by ±0.10 between draws (``eval/reference_draws.py``), so one split decides noth
 Every text is restored and scored once, as the service scores (both models,
 ``ASSAY_AI_PRECISION=auto``); the two-model statistic is computed without the screen.
 
-    python eval/surprise_cap.py   # -> eval/results/surprise_cap.{json,md}
+With ``--single`` the same study is made for the single-model statistic (the embedded model's
+mean log-likelihood: the screen, and the whole AI-likelihood where the second model is off): it
+has no weights to fit, so its reference is every human text of the calibration half (as the
+shipped single-model reference is) on the shipped split, and a random half of them per draw.
+
+    python eval/surprise_cap.py            # -> eval/results/surprise_cap.{json,md}
+    python eval/surprise_cap.py --single   # -> eval/results/surprise_cap_single.{json,md}
 """
 
 from __future__ import annotations
@@ -32,10 +38,11 @@ sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
 
+from detect.calibration import build_reference  # noqa: E402
 from detect.cross_model import ScoredText, score_texts  # noqa: E402
 from detect.defaults import load_reference  # noqa: E402
 from detect.features import DEFAULT_MAX_TOKENS  # noqa: E402
-from detect.spelling import SpellingRestorer, prepare  # noqa: E402
+from detect.spelling import SPELLING, SpellingRestorer, prepare  # noqa: E402
 from detect.text import abstain_reason  # noqa: E402
 from detect.training import LabelledText, distinct, fit_cross_reference, in_calibration_half, in_reference_part  # noqa: E402
 from eval.build_detector import corpus  # noqa: E402
@@ -56,7 +63,7 @@ class Draw:
     tpr: dict[str, float]  # kind -> pooled ChatGPT TPR at 1 %
     flagged: int  # human texts of the evaluation half at p <= 1 %
     humans: int
-    weights: tuple[float, float]  # c2 (second model's entropy), c1 (embedded model's)
+    weights: tuple[float, float] | None  # c2 (second model's entropy), c1 (embedded model's); None: single model
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,7 @@ class Results:
     humans: int
     caps: list[Cap]
     seconds: float
+    statistic: str = "cross_model"  # or "log_likelihood" (--single)
 
 
 def judge(
@@ -89,24 +97,27 @@ def judge(
     cap: float | None,
 ) -> Draw:
     """Fit and calibrate on the calibration rows (``part``: the reference part) with the surprise
-    ``cap`` (the reference then applies it to every text it judges), judge the evaluation texts."""
-    ref = fit_cross_reference(
-        "embedded", cal, cal_scores, SECOND_MODEL, vocabulary, reference_part=part, surprise_cap=cap
-    )
+    ``cap`` (the reference then applies it to every text it judges), judge the evaluation texts.
+    Without a ``vocabulary`` the statistic is the single-model one: the reference part's human
+    texts are its reference, and nothing is fitted."""
+    if vocabulary is None:
+        chosen = [s for r, s, k in zip(cal, cal_scores, part, strict=True) if k and r.label == 0]
+        ref = build_reference("embedded", chosen, spelling=SPELLING, surprise_cap=cap)
+    else:
+        ref = fit_cross_reference(
+            "embedded", cal, cal_scores, SECOND_MODEL, vocabulary, reference_part=part, surprise_cap=cap
+        )
 
     def flags(texts: Sequence[ScoredText]) -> np.ndarray:
         found = [ref.p_value_of(s) for s in texts]
         return np.asarray([f is not None and f[1].p_value <= 0.01 for f in found])
 
-    assert ref.combination is not None
-    w = dict(zip(ref.combination.features, ref.combination.weights, strict=True))
+    weights = None
+    if ref.combination is not None:
+        w = dict(zip(ref.combination.features, ref.combination.weights, strict=True))
+        weights = (float(-w["neg_entropy_second"]), float(-w["neg_entropy_first"]))
     h = flags(humans)
-    return Draw(
-        {k: float(flags(v).mean()) for k, v in machine.items()},
-        int(h.sum()),
-        len(h),
-        (float(-w["neg_entropy_second"]), float(-w["neg_entropy_first"])),
-    )
+    return Draw({k: float(flags(v).mean()) for k, v in machine.items()}, int(h.sum()), len(h), weights)
 
 
 def main() -> None:
@@ -114,6 +125,7 @@ def main() -> None:
     ap.add_argument("--draws", type=int, default=20, help="random reference/fit splits")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=REPO / "eval" / "results")
+    ap.add_argument("--single", action="store_true", help="the single-model statistic instead of the two-model one")
     args = ap.parse_args()
     t0 = time.perf_counter()
     rows = list(distinct(corpus()).values())
@@ -127,8 +139,11 @@ def main() -> None:
         attacked[kind] = [edited(t, share, edits) for t in chat]
     precision = resolve_precision("auto")
     lm = as_precision(load_model(cache_dir=default_model_cache()), precision)
-    second = as_precision(load_model(SECOND_MODEL, cache_dir=default_model_cache()), precision, keep=False)
-    vocabulary = load_reference().second_vocabulary
+    second = None
+    vocabulary = None
+    if not args.single:
+        second = as_precision(load_model(SECOND_MODEL, cache_dir=default_model_cache()), precision, keep=False)
+        vocabulary = load_reference().second_vocabulary
     restorer = SpellingRestorer.for_tokenizer(lm.tokenizer)
 
     def scored(texts: list[str]) -> list[ScoredText]:
@@ -140,7 +155,8 @@ def main() -> None:
     cal_scores = scored([r.text for r in cal])
     humans = scored(human_texts)
     machine = {k: scored(v) for k, v in attacked.items()}
-    shipped_part = [r.label == 0 and in_reference_part(r.text) for r in cal]
+    # the single-model reference ships with every human text of the calibration half
+    shipped_part = [r.label == 0 and (args.single or in_reference_part(r.text)) for r in cal]
     human_rows = [i for i, r in enumerate(cal) if r.label == 0]
     parts = random_halves(human_rows, len(cal), args.draws, args.seed)
     caps = []
@@ -158,28 +174,41 @@ def main() -> None:
             )
         )
         print(f"cap {cap}: {caps[-1].tpr}", file=sys.stderr)
-    res = Results(args.draws, str(precision), len(chat), len(human_texts), caps, time.perf_counter() - t0)
-    args.out.mkdir(parents=True, exist_ok=True)
-    write_json(args.out / "surprise_cap.json", res)
+    statistic = "log_likelihood" if args.single else "cross_model"
+    res = Results(args.draws, str(precision), len(chat), len(human_texts), caps, time.perf_counter() - t0, statistic)
+    name = "surprise_cap_single" if args.single else "surprise_cap"
+    write_json(args.out / f"{name}.json", res)
     page = markdown(res)
-    (args.out / "surprise_cap.md").write_text(page)
+    (args.out / f"{name}.md").write_text(page)
     print(page)
 
 
 def markdown(r: Results) -> str:
+    single = r.statistic == "log_likelihood"
+    if single:
+        what = (
+            "`.venv/bin/python eval/surprise_cap.py --single`. The single-model statistic (the embedded model's "
+            "mean log-likelihood) with each token's log-likelihood floored at -cap nats, its reference rebuilt "
+            "with the cap (the shipped split: every human text of the calibration half; a draw: a random half "
+            "of them)"
+        )
+    else:
+        what = (
+            "`.venv/bin/python eval/surprise_cap.py`. The two-model statistic (no screen) with the embedded "
+            "model's per-token log-likelihood floored at -cap nats, its weights refitted and its reference rebuilt "
+            "with the cap"
+        )
     lines = [
-        "# Capping per-token surprise against letter edits",
+        "# Capping per-token surprise against letter edits" + (": the single-model statistic" if single else ""),
         "",
-        f"Command: `.venv/bin/python eval/surprise_cap.py`. The two-model statistic (no screen) with the embedded "
-        "model's per-token log-likelihood floored at -cap nats, its weights refitted and its reference rebuilt "
-        f"with the cap; every text spelling-restored, scored in {r.precision}; evaluation half: {r.humans} human, "
+        f"Command: {what}; every text spelling-restored, scored in {r.precision}; evaluation half: {r.humans} human, "
         f"{r.machine} ChatGPT texts. Over {r.draws} random reference/fit splits: mean ± sd (5th–95th percentile).",
         "",
         "| cap (nats) | "
         + " | ".join(f"ChatGPT TPR at 1 %, {k}" for k in KINDS)
         + " | 3 % edits: share of clean kept | realised FPR at 1 % | shipped split: TPR "
         + " / ".join(KINDS)
-        + "; flagged humans; weights c2, c1 |",
+        + ("; flagged humans |" if single else "; flagged humans; weights c2, c1 |"),
         "|---|" + "---|" * (len(KINDS) + 3),
     ]
     for c in r.caps:
@@ -189,7 +218,9 @@ def markdown(r: Results) -> str:
             + " | ".join(format_spread(c.tpr[k], digits=2) for k in KINDS)
             + f" | {format_spread(c.kept, digits=2)} | {format_spread(c.fpr, pct=True)} | "
             + " / ".join(f"{s.tpr[k]:.2f}" for k in KINDS)
-            + f"; {s.flagged}/{s.humans}; {s.weights[0]:g}, {s.weights[1]:g} |"
+            + f"; {s.flagged}/{s.humans}"
+            + ("" if s.weights is None else f"; {s.weights[0]:g}, {s.weights[1]:g}")
+            + " |"
         )
     lines += ["", f"Time: {r.seconds:.0f} s on this machine (scoring and every fit)."]
     return "\n".join(lines) + "\n"

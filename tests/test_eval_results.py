@@ -6,6 +6,8 @@ import dataclasses
 import json
 from pathlib import Path
 
+import pytest
+
 from eval.typed_results import from_json, write_json
 
 REPO = Path(__file__).resolve().parents[1]
@@ -120,16 +122,21 @@ def test_the_reference_draw_study_reads_back_and_renders() -> None:
     assert "\n".join(summary(results)) + "\n" == shipped
 
 
-def test_the_surprise_cap_study_reads_back_and_renders() -> None:
-    """Every cap is judged on the same draws; no cap is dropped from the page."""
+@pytest.mark.parametrize(
+    ("name", "statistic"), [("surprise_cap", "cross_model"), ("surprise_cap_single", "log_likelihood")]
+)
+def test_the_surprise_cap_study_reads_back_and_renders(name: str, statistic: str) -> None:
+    """Every cap is judged on the same draws; no cap is dropped from the page; only the two-model
+    statistic has weights to report."""
     from eval.surprise_cap import CAPS, KINDS, Results, markdown
 
-    results = from_json(Results, json.loads((REPO / "eval" / "results" / "surprise_cap.json").read_text()))
-    assert [c.cap for c in results.caps] == list(CAPS)
+    results = from_json(Results, json.loads((REPO / "eval" / "results" / f"{name}.json").read_text()))
+    assert [c.cap for c in results.caps] == list(CAPS) and results.statistic == statistic
     for c in results.caps:
         assert len(c.draws) == results.draws and set(c.tpr) == set(KINDS)
         assert c.fpr.low <= c.fpr.mean <= c.fpr.high and c.shipped.humans == results.humans
-    assert markdown(results) == (REPO / "eval" / "results" / "surprise_cap.md").read_text()
+        assert (c.shipped.weights is None) == (statistic == "log_likelihood")
+    assert markdown(results) == (REPO / "eval" / "results" / f"{name}.md").read_text()
 
 
 def test_the_larger_scorer_study_reads_back_and_renders() -> None:
