@@ -16,8 +16,9 @@ Every text is restored and scored once, as the service scores (both models,
 
 With ``--single`` the same study is made for the single-model statistic (the embedded model's
 mean log-likelihood: the screen, and the whole AI-likelihood where the second model is off): it
-has no weights to fit, so its reference is every human text of the calibration half (as the
-shipped single-model reference is) on the shipped split, and a random half of them per draw.
+has no weights to fit, so its reference is every human text of the calibration half the detector
+does not abstain on (the shipped single-model reference holds every one) on the shipped split, and
+a random half of them per draw.
 
     python eval/surprise_cap.py            # -> eval/results/surprise_cap.{json,md}
     python eval/surprise_cap.py --single   # -> eval/results/surprise_cap_single.{json,md}
@@ -189,8 +190,8 @@ def markdown(r: Results) -> str:
         what = (
             "`.venv/bin/python eval/surprise_cap.py --single`. The single-model statistic (the embedded model's "
             "mean log-likelihood) with each token's log-likelihood floored at -cap nats, its reference rebuilt "
-            "with the cap (the shipped split: every human text of the calibration half; a draw: a random half "
-            "of them)"
+            "with the cap (the shipped split: every human text of the calibration half the detector does not "
+            "abstain on; a draw: a random half of them)"
         )
     else:
         what = (
