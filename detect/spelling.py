@@ -127,16 +127,25 @@ class SpellingRestorer:
     restoration: Restoration = RESTORATIONS[SPELLING]
 
     @classmethod
-    def for_tokenizer(cls, tokenizer: Any, spelling: str = SPELLING) -> SpellingRestorer:
-        """A restorer by the restoration named ``spelling`` that also knows the words ``tokenizer``
-        holds whole (the dictionary is loaded now, once per process, not on the first text).
+    def loaded(cls, known: frozenset[str] = frozenset(), spelling: str = SPELLING) -> SpellingRestorer:
+        """A restorer by the restoration named ``spelling`` that also knows the words ``known``,
+        with the dictionary loaded now (once per process), not on the first text.
 
         Raises:
             KeyError: no restoration has that name.
         """
         restoration = RESTORATIONS[spelling]
         _dictionary()
-        return cls(whole_words(tokenizer), restoration)
+        return cls(known, restoration)
+
+    @classmethod
+    def for_tokenizer(cls, tokenizer: Any, spelling: str = SPELLING) -> SpellingRestorer:
+        """:meth:`loaded`, knowing the words ``tokenizer`` holds whole.
+
+        Raises:
+            KeyError: no restoration has that name.
+        """
+        return cls.loaded(whole_words(tokenizer), spelling)
 
     def correction(self, word: str, starts_sentence: bool = False) -> str | None:
         """The word ``word`` is restored to, ``None`` where it stays (``starts_sentence``: it opens

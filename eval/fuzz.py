@@ -86,10 +86,9 @@ def _target(name: str) -> Callable[[bytes], None]:
         from detect.spelling import SpellingRestorer
         from watermark.text.normalize import normalize_text
 
-        restorer = SpellingRestorer(frozenset())  # the AI-likelihood's spelling restoration after it
-        # Its dictionary loads on first use (3-6 s): now, not inside the first input, which libFuzzer
-        # would report as a slow unit on a slow or busy machine.
-        restorer.restore(normalize_text("Teh dictoinary"))
+        # The AI-likelihood's spelling restoration after it, its dictionary loaded now (3-6 s), not
+        # inside the first input, which libFuzzer would report as a slow unit on a slow machine.
+        restorer = SpellingRestorer.loaded()
 
         def normalize(data: bytes) -> None:
             text = data.decode("utf-8", "surrogateescape")  # invalid bytes become lone surrogates

@@ -7,9 +7,11 @@ import os
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
-    # Under `pytest -n N` (as `make test` runs): each worker, and every process its tests start,
-    # computes with its share of the cores, not all of them (set before torch is imported).
-    share = str(max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
+    # Under `pytest -n N` (`make test PYTEST_WORKERS=N`): each worker, and every process its tests
+    # start, computes with its share of the cores, not all of them (set before torch is imported).
+    from api.core.threads import share_of_cores
+
+    share = str(share_of_cores(int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
     for pool in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[pool] = share
 
