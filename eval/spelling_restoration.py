@@ -10,9 +10,10 @@ false-positive rate at 1 %, per domain, with Clopper–Pearson intervals), and e
 clean and with a share of its letters replaced by random letters (``eval/detection.py``'s
 attack; the same seed edits the same letters in both columns).
 
-    python eval/spelling_restoration.py --baseline 092cbb5   # -> eval/results/spelling_restoration.{json,md}
+    python eval/spelling_restoration.py --baseline b0d57ad   # -> eval/results/spelling_restoration.{json,md}
 
-``47e2440`` has no restoration, ``092cbb5`` the first (``symspell-en-82765-d1``).
+``47e2440`` has no restoration, ``092cbb5`` the first (``symspell-en-82765-d1``), ``b0d57ad`` the
+second (``symspell-en-82765-d2c``) with the surprise cap.
 """
 
 from __future__ import annotations

@@ -139,6 +139,19 @@ def test_the_surprise_cap_study_reads_back_and_renders(name: str, statistic: str
     assert markdown(results) == (REPO / "eval" / "results" / f"{name}.md").read_text()
 
 
+def test_the_restoration_counts_read_back_and_render() -> None:
+    """Every restoration is counted on both halves over the same damaged words, each word once."""
+    from detect.spelling import RESTORATIONS
+    from eval.restoration_counts import OUTCOMES, Results, markdown
+
+    results = from_json(Results, json.loads((REPO / "eval" / "results" / "restoration_counts.json").read_text()))
+    for half in ("calibration", "evaluation"):
+        mine = [c for c in results.counts if c.half == half]
+        assert [c.restoration for c in mine] == list(RESTORATIONS) and len({c.damaged for c in mine}) == 1
+        assert all(list(c.outcomes) == list(OUTCOMES) and sum(c.outcomes.values()) == c.damaged for c in mine)
+    assert markdown(results) == (REPO / "eval" / "results" / "restoration_counts.md").read_text()
+
+
 def test_the_larger_scorer_study_reads_back_and_renders() -> None:
     """The pair and the shipped default are judged on the same texts of every set."""
     from eval.larger_scorer import STATISTICS, Results, markdown

@@ -26,6 +26,7 @@ REPO = Path(__file__).resolve().parents[2]
 JARGON = [json.loads(line)["text"] for line in (REPO / "eval" / "data" / "human_jargon.jsonl").read_text().splitlines()]
 PLAIN = SpellingRestorer(frozenset())  # the dictionary alone
 FIRST = SpellingRestorer(frozenset(), RESTORATIONS["symspell-en-82765-d1"])  # the first restoration
+SECOND = SpellingRestorer(frozenset(), RESTORATIONS["symspell-en-82765-d2c"])  # the most frequent closest word
 
 
 def _edited(text: str, rng: random.Random) -> str:
@@ -68,9 +69,10 @@ def test_the_scoring_model_s_whole_words_are_known(tokenizer: Any) -> None:
 
 def test_capitals_two_letter_words_and_words_two_edits_away_are_restored_now() -> None:
     text = "Thw report, filed at 9 pm, said oy the 5 mg dose vs placebo: geszarch on Londn's NASA data."
-    out = PLAIN.restore(normalize_text(text))
+    out = SECOND.restore(normalize_text(text))
     assert out.text == "The report, filed at 9 pm, said of the 5 mg dose vs placebo: research on Londn's NASA data."
     assert out.spelling_restored == 3
+    assert PLAIN.restore(normalize_text(text)).text == out.text.replace("said of", "said on")  # by its neighbours
     # a capital opening a sentence is restored, one inside a sentence marks a name
     assert PLAIN.correction("Teh", True) == "The" and PLAIN.correction("Teh") is None
     assert PLAIN.restore(normalize_text('He said so. "Hospitl staff met Kupffer."')).text == (
@@ -82,21 +84,36 @@ def test_capitals_two_letter_words_and_words_two_edits_away_are_restored_now() -
     assert FIRST.restore(normalize_text(text)).spelling_restored == 0
 
 
+def test_the_current_restoration_reads_a_word_by_its_neighbours() -> None:
+    """Of the closest dictionary words, the one the neighbouring words make likeliest, not the most
+    frequent; a lower-case word restored where a sentence opens is capitalised."""
+    text = "Pain in the spinal aord. thw scan was clear."
+    out = PLAIN.restore(normalize_text(text))
+    assert out.text == "Pain in the spinal cord. The scan was clear."
+    assert SECOND.restore(normalize_text(text)).text == "Pain in the spinal word. the scan was clear."
+    assert out.original_offsets(np.array([19, 23])).tolist() == [19, 23]  # "cord" maps to "aord"
+    # the neighbours are the previous word as restored and the next as written, across spaces only
+    assert PLAIN.correction("aord", previous="spinal") == "cord" and PLAIN.correction("aord") == "word"
+    assert PLAIN.correction("aord", previous="the", following="blood") == "cord"  # "cord blood"
+
+
 def test_letter_edits_are_mostly_undone() -> None:
     """3 % of letters replaced at random (the benchmark's attack) on human paragraphs: most
     damaged words come back exactly, more of them by the current restoration than by the first."""
     rng = random.Random(3)
     damaged = 0
-    fixed = {"current": 0, "first": 0}
+    fixed = {"current": 0, "second": 0, "first": 0}
     for text in JARGON[:40]:
         edited = _edited(text, rng)
-        now, first = (r.restore(normalize_text(edited)).text.split() for r in (PLAIN, FIRST))
-        for a, b, c, d in zip(text.split(), edited.split(), now, first, strict=False):
+        now, second, first = (r.restore(normalize_text(edited)).text.split() for r in (PLAIN, SECOND, FIRST))
+        for a, b, c, d, e in zip(text.split(), edited.split(), now, second, first, strict=False):
             if a != b and a.isalpha():
                 damaged += 1
                 fixed["current"] += a == c
-                fixed["first"] += a == d
-    assert damaged > 100 and fixed["current"] / damaged > 0.72 and fixed["first"] / damaged < 0.66
+                fixed["second"] += a == d
+                fixed["first"] += a == e
+    assert damaged > 100 and fixed["current"] > fixed["second"] and fixed["second"] / damaged > 0.72
+    assert fixed["first"] / damaged < 0.66
 
 
 def _reference(lm: LanguageModel, restorer: SpellingRestorer | None) -> HumanReference:
@@ -165,5 +182,15 @@ def test_a_reference_built_with_the_first_restoration_keeps_it(tiny_lm: Language
     assert det.restorer is not None and det.restorer.restoration.name == "symspell-en-82765-d1"
     assert det.prepare(["Thw goverment said oy."])[0].text == "Thw government said oy."
     assert TextAIDetector(tiny_lm, dataclasses.replace(ref, spelling=SPELLING)).prepare(["Thw said oy."])[0].text == (
-        "The said of."
+        "The said on."
     )
+
+
+def test_the_restoration_count_sorts_each_edited_word() -> None:
+    """``eval/restoration_counts.py`` finds each edited word in the restored text by the character map."""
+    from eval.restoration_counts import outcomes
+
+    original = "Pain in the spinal cord was gone. However, it was Fred's pain."
+    edited = "Pain in the spinal aord was gone. bowever, it was Frxd's paid."
+    assert outcomes(PLAIN, [original], [edited]) == {"exact": 2, "left broken": 1, "hidden": 1}
+    assert outcomes(SECOND, [original], [edited]) == {"another word": 1, "case": 1, "left broken": 1, "hidden": 1}
