@@ -19,14 +19,14 @@ How an unknown word is restored is a named :class:`Restoration`:
   most frequent word *two* edits away whose length is within one letter of it. On 200 ChatGPT
   texts under 3 % random letter edits, the edited words left broken fall from 28 % to 13 %
   (``docs/figures.md``).
-- ``symspell-en-82765-d2c-bigrams`` (the current): the same words as the second, each read as the one of its
-  closest dictionary words that its neighbours make likeliest, by the bigram counts bundled with
-  ``symspellpy`` (242,342 word pairs): the previous word as restored and the next word as written,
-  where only spaces stand between (Stupid Backoff to the word's own count where a pair is not
-  listed), not simply the most frequent (``spinal aord`` -> ``cord``, not ``word``); and a
-  lower-case word restored where a sentence opens is capitalised (a random edit to a capital
-  leaves a lower-case letter). On the same kind of texts the edited words restored exactly rise
-  from 75 % to 79 % (``eval/restoration_counts.py``).
+- ``symspell-en-82765-d2c-bigrams`` (the current): the same words as the second, each read as
+  the one of its closest dictionary words that its neighbours make likeliest, by the bigram
+  counts bundled with ``symspellpy`` (242,342 word pairs): the previous word as restored and the
+  next word as written, where only spaces stand between (Stupid Backoff to the word's own count
+  where a pair is not listed), not simply the most frequent (``spinal aord`` -> ``cord``, not
+  ``word``); and a lower-case word restored where a sentence opens is capitalised (a random edit
+  to a capital leaves a lower-case letter). On the same kind of texts the edited words restored
+  exactly rise from 75 % to 79 % (``eval/restoration_counts.py``).
 
 Words in capitals (acronyms) and words with an apostrophe are always left alone.
 
@@ -113,7 +113,7 @@ def _dictionary() -> Any:
 @lru_cache(maxsize=1)
 def _bigrams() -> dict[str, int]:
     """The word-pair counts bundled with ``symspellpy`` (``"of the" -> count``), read once per
-    process (~0.5 s, ~30 MB)."""
+    process (~0.1 s, ~60 MB)."""
     path = files("symspellpy") / "frequency_bigramdictionary_en_243_342.txt"
     pairs = {}
     for line in path.read_text(encoding="utf-8").splitlines():
