@@ -24,6 +24,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -61,23 +63,21 @@ class Results:
 
 def outcomes(restorer: SpellingRestorer, originals: list[str], edits: list[str]) -> Counter[str]:
     """Each edited word's outcome (see the module docstring); an edit replaces a letter by a letter,
-    so a word keeps its span and the restored word is found by the character map."""
+    so a word keeps its span and the restored word is found by the character map (non-decreasing:
+    the first restored character that maps to the word's start is the restored word's)."""
     out: Counter[str] = Counter()
     for original, text in zip(originals, edits, strict=True):
         norm = normalize_text(text)
         if norm.text != text:  # the texts are normalised already; the edits add nothing to fold
             raise ValueError("an edited text changed under normalisation")
         restored = restorer.restore(norm)
-        starts = {int(restored.source[i]): i for i in range(len(restored.text))}
         for m in WORD.finditer(text):
             a, b = m.span()
             if text[a:b] == original[a:b]:
                 continue
-            i = starts[a]
-            j = i
-            while j < len(restored.text) and (restored.text[j].isalpha() or restored.text[j] in "'’"):
-                j += 1
-            new, was = restored.text[i:j], original[a:b]
+            at = int(np.searchsorted(restored.source, a))  # the restored word's first letter maps to a
+            found = WORD.match(restored.text, at)
+            new, was = (found.group() if found else ""), original[a:b]
             if new == text[a:b]:
                 out["hidden" if restorer.knows(new) else "left broken"] += 1
             elif new == was:
