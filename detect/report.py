@@ -42,7 +42,7 @@ __all__ = [
     "write_report_schema",
 ]
 
-SCHEMA_VERSION: Literal["1.2"] = "1.2"
+SCHEMA_VERSION: Literal["1.3"] = "1.3"
 
 Verdict = Literal["ai", "no-evidence", "inconclusive"]
 WatermarkVerdict = Literal["watermarked", "not-detected", "too-short", "too-small", "inconclusive"]
@@ -294,14 +294,18 @@ class AiLikelihoodFinding(_Model):
     reference_size: int | None = Field(
         default=None, description="Human texts of this length the p-value was computed against."
     )
-    reference_group: Literal["pooled"] | None = Field(
+    reference_group: str | None = Field(
         default=None,
-        description="Which human reference the text was calibrated against: 'pooled', one reference over every "
-        "source in reference_sources (no per-domain reference ships: no domain's human texts could certify a "
-        "1 % rate on their own; see docs/figures.md).",
+        description="Which human reference the text was calibrated against: a named group (a genre with its own "
+        "reference, such as 'bible-web', that the text's wording was routed to; schema 1.3) or 'pooled', one "
+        "reference over every source in reference_sources (the benchmark domains have too few human texts each "
+        "to certify a 1 % rate alone; see docs/figures.md).",
+    )
+    reference_group_description: str | None = Field(
+        default=None, description="A named group's human texts, in words (schema 1.3)."
     )
     reference_sources: dict[str, int] = Field(
-        default_factory=dict, description="The pooled reference's human texts per source (all lengths)."
+        default_factory=dict, description="The reference's human texts per source (all lengths)."
     )
     abstain_reason: str | None = None
     classifier_probability: float | None = Field(default=None, description="Corroborates; never decides.")
@@ -335,7 +339,7 @@ class Evidence(_Model):
 class Report(_Model):
     """Everything Assay found about one piece of content (text or image)."""
 
-    schema_version: Literal["1.2"] = SCHEMA_VERSION
+    schema_version: Literal["1.3"] = SCHEMA_VERSION
     content_type: str
     content_sha256: str = Field(description="SHA-256 of the bytes checked (UTF-8 for text): the audit log's subject.")
     label: str = Field(description="The headline for people: what was found and who vouches for it.")

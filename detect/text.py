@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -33,7 +33,9 @@ from watermark.text.normalize import NormalizedText
 
 from .calibration import WINDOW, ConformalResult, HumanReference
 from .cross_model import CROSS_FEATURES, ScoredText, score_texts, span_features, with_second
+from .embeddings import SentenceEmbedder
 from .features import DEFAULT_MAX_TOKENS, TextFeatures, aggregate
+from .groups import POOLED, Groups
 from .report import AiLikelihoodFinding
 from .spelling import RESTORATIONS, SpellingRestorer, prepare
 
@@ -103,11 +105,16 @@ class AiLikelihood:
     features: dict[str, float] = field(default_factory=dict)
     spans: tuple[Span, ...] = ()
     screened_above: float | None = None
+    group: str | None = None  # the named group (detect.groups) whose reference decided, if any
+    group_description: str | None = None
 
     @property
-    def reference_group(self) -> Literal["pooled"] | None:
-        """``pooled``: the reference holds human texts of several named sources in one."""
-        return "pooled" if len(self.reference_sources) > 1 else None
+    def reference_group(self) -> str | None:
+        """The named group the text was routed to, else ``pooled`` where the reference holds human
+        texts of several named sources in one."""
+        if self.group is not None:
+            return self.group
+        return POOLED if len(self.reference_sources) > 1 else None
 
     def finding(self) -> AiLikelihoodFinding:
         """The typed finding for the report."""
@@ -123,6 +130,7 @@ class AiLikelihood:
             length_bucket=self.bucket,
             reference_size=self.reference_size,
             reference_group=self.reference_group,
+            reference_group_description=self.group_description,
             reference_sources=self.reference_sources,
             abstain_reason=self.abstain_reason,
             classifier_probability=self.classifier_probability,
@@ -172,6 +180,8 @@ def _meaning(r: AiLikelihood) -> str:
 
 
 def _pooled(r: AiLikelihood) -> str:
+    if r.group is not None:
+        return f" of the group '{r.group}' ({r.group_description}), which this text's wording was routed to"
     if r.reference_group is None:
         return ""
     return f", one reference pooled over {len(r.reference_sources)} sources of human text"
@@ -224,6 +234,8 @@ class TextAIDetector:
         max_tokens: int = DEFAULT_MAX_TOKENS,
         classifier: Classifier | None = None,
         screen: Screen | None = None,
+        groups: Groups | None = None,
+        embedder: SentenceEmbedder | None = None,
     ) -> None:
         if not 0.0 < fpr < 1.0:
             raise ValueError(f"fpr must be in (0, 1), got {fpr}")
@@ -263,6 +275,12 @@ class TextAIDetector:
         self.restorer = (
             SpellingRestorer.for_tokenizer(lm.tokenizer, reference.spelling) if reference.spelling is not None else None
         )
+        if groups is not None:
+            groups.check_against(reference)
+            if self.screen is not None:
+                groups.check_against(self.screen.reference)
+        self.groups = groups
+        self.embedder = embedder if embedder is not None or groups is None else SentenceEmbedder()
         self.reference = reference
         self.fpr = fpr
         self.min_tokens = min_tokens
@@ -281,9 +299,14 @@ class TextAIDetector:
         """
         normalized = self.prepare(texts) if normalize else [_identity(t) for t in texts]
         plain = [n.text for n in normalized]
+        groups = self.route(plain)
         scored = score_texts(self.lm, plain, max_tokens=self.max_tokens)
         if self.second is not None:
-            need = [i for i, (n, s) in enumerate(zip(normalized, scored, strict=True)) if self._needs_second(n, s)]
+            need = [
+                i
+                for i, (n, s) in enumerate(zip(normalized, scored, strict=True))
+                if self._needs_second(n, s, groups[i])
+            ]
             both = with_second(
                 self.second,
                 [plain[i] for i in need],
@@ -294,7 +317,22 @@ class TextAIDetector:
             )
             for i, s in zip(need, both, strict=True):
                 scored[i] = s
-        return [self.verdict_for(n, s) for n, s in zip(normalized, scored, strict=True)]
+        return [self.verdict_for(n, s, g) for n, s, g in zip(normalized, scored, groups, strict=True)]
+
+    def route(self, texts: Sequence[str]) -> list[str]:
+        """The group each (normalised) text is judged in: :data:`detect.groups.POOLED` for every
+        text without groups, else the router's choice from its sentence embedding."""
+        if self.groups is None or self.embedder is None:
+            return [POOLED] * len(texts)
+        return self.groups.route(self.embedder.embed(texts))
+
+    def _references(self, group: str) -> tuple[HumanReference, Screen | None, str | None]:
+        """The reference, screen and group description a text of ``group`` is judged by."""
+        if group == POOLED or self.groups is None:
+            return self.reference, self.screen, None
+        g = self.groups.groups[group]
+        ref = g.reference if self.reference.combination is not None else g.single
+        return ref, (Screen(g.single, self.screen.above) if self.screen is not None else None), g.description
 
     def prepare(self, texts: Sequence[str]) -> list[NormalizedText]:
         """The texts as this detector scores them: Unicode-normalised and, where its reference
@@ -306,17 +344,20 @@ class TextAIDetector:
             return f"too-short (under {self.min_tokens} tokens)"
         return abstain_reason(text)
 
-    def _needs_second(self, norm: NormalizedText, scored: ScoredText) -> bool:
+    def _needs_second(self, norm: NormalizedText, scored: ScoredText, group: str = POOLED) -> bool:
         """Whether the verdict needs the second model: not for a text the detector abstains on
-        or the screen decides."""
+        or the screen (of its group) decides."""
         if self._abstains(norm.text, scored.tokens) is not None:
             return False
-        return self.screen is None or self.screen.decides(scored) is None
+        screen = self._references(group)[1]
+        return screen is None or screen.decides(scored) is None
 
-    def verdict_for(self, norm: NormalizedText, scored: ScoredText) -> AiLikelihood:
+    def verdict_for(self, norm: NormalizedText, scored: ScoredText, group: str = POOLED) -> AiLikelihood:
         """The verdict for a normalised text already scored (by :func:`score_texts` with this
-        detector's models and vocabulary): lets one scoring serve several references."""
+        detector's models and vocabulary) in ``group`` (:meth:`route`): lets one scoring serve
+        several references."""
         text = norm.text
+        ref, screen, description = self._references(group)
         feats = aggregate(scored.first)
         changes = {k: v for k, v in norm.changes().items() if v}
         base: dict[str, Any] = {
@@ -330,10 +371,8 @@ class TextAIDetector:
             return AiLikelihood(verdict="inconclusive", abstain_reason=reason, **base)
         prob = self.classifier.probability(text, feats) if self.classifier is not None else None
         features = feats.as_dict()
-        screen = self.screen
         found = screen.decides(scored) if screen is not None else None
         screened = found is not None  # the screen decided: the embedded model's own test, never a flag
-        ref = self.reference
         if screen is not None and screened:
             ref = screen.reference
         else:
@@ -365,6 +404,8 @@ class TextAIDetector:
             features=features,
             spans=self._spans(scored, norm, ref),
             screened_above=screen.above if screened and screen is not None else None,
+            group=None if description is None else group,
+            group_description=description,
             **(base | {"statistic": ref.statistic_name}),
         )
 

@@ -331,6 +331,12 @@ def _details(
                 f"  calibrated against one reference pooled over {len(ai.reference_sources)} sources of human text "
                 f"({sum(ai.reference_sources.values())} texts of all lengths; too few per domain for its own)"
             )
+        elif ai.reference_group is not None:
+            lines.append(
+                f"  calibrated against the '{ai.reference_group}' group's own reference "
+                f"({ai.reference_group_description}: {sum(ai.reference_sources.values())} texts of all lengths), "
+                "which this text's wording was routed to"
+            )
         restored = ai.normalization.get("spelling_restored", 0)
         if restored:
             words = "1 word" if restored == 1 else f"{restored} words"

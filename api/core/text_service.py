@@ -30,6 +30,8 @@ from watermark.text.model import SECOND_MODEL, load_vocab_size
 from watermark.text.precision import as_precision, resolve_precision
 
 if TYPE_CHECKING:
+    from detect.calibration import HumanReference
+    from detect.groups import Groups
     from detect.text import Screen
 
 __all__ = ["TextService", "ensure_keyring_file", "write_new_keyring"]
@@ -231,19 +233,37 @@ class TextService:
                             raise ConfigurationError(f"{reference} needs the second model: {exc}") from None
                         log.warning("AI-likelihood falls back to the embedded model alone: %s", exc)
                         ref = load_reference(single=True)
+                screen = self._screen(ref.spelling) if second is not None else None
+                clf = load_classifier(classifier if classifier.is_file() else None)
                 self._ai = TextAIDetector(
                     self.scoring_model(),
                     ref,
                     second=second,
                     fpr=self.settings.ai_fpr,
-                    classifier=load_classifier(classifier if classifier.is_file() else None),
-                    screen=self._screen(ref.spelling) if second is not None else None,
+                    classifier=clf,
+                    screen=screen,
+                    groups=None if reference.is_file() else self._groups(ref, screen),
+                    embedder=clf.embedder,
                 )
             except ConfigurationError as exc:
                 log.warning("AI-likelihood unavailable: %s", exc)
                 self.ai_unavailable = str(exc)
                 self._ai = False
         return self._ai or None
+
+    def _groups(self, ref: HumanReference, screen: Screen | None) -> Groups | None:
+        """The shipped genre groups (:mod:`detect.groups`) where they fit the references in use,
+        else none (with a warning: every text is then judged against the pooled reference)."""
+        from detect.defaults import load_groups
+
+        try:
+            groups = load_groups()
+            for r in (ref, *([screen.reference] if screen is not None else [])):
+                groups.check_against(r)
+        except ConfigurationError as exc:
+            log.warning("AI-likelihood runs without its genre groups: %s", exc)
+            return None
+        return groups
 
     def _screen(self, spelling: str | None) -> Screen | None:
         """The two-model detector's first stage (``ai_screen``; 1 = none): the single-model

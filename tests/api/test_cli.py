@@ -89,7 +89,7 @@ def test_generate_then_detect_round_trip(tmp_path: Path, env: Path) -> None:
     assert {"scheme", "key_id", "p_value", "detected", "decided_at_fpr", "verdict", "evidence_size", "spans"} <= set(
         best
     )
-    assert best["evidence_unit"] == "tokens" and report["schema_version"] == "1.2"
+    assert best["evidence_unit"] == "tokens" and report["schema_version"] == "1.3"
     code, out, _ = run("detect", "--keys", str(ring), "-", input=gen["text"])
     headline, *details = out.splitlines()
     assert code == 0 and headline == "Marked as AI-generated (Assay watermark)"

@@ -36,7 +36,7 @@ def test_published_report_schema_is_current() -> None:
         "detect/report.schema.json is stale: run `python -c 'from detect.report import write_report_schema; "
         "write_report_schema()'` and list any renamed field in the README"
     )
-    assert published["properties"]["schema_version"]["const"] == "1.2"
+    assert published["properties"]["schema_version"]["const"] == "1.3"
 
 
 def test_importing_report_and_errors_does_not_import_torch() -> None:
@@ -234,7 +234,7 @@ def test_a_generated_client_type_checks_and_verifies(
     with client:
         report = verify.sync(client=client, body=models.VerifyJsonBody(text=TEXT))
         assert isinstance(report, models.Report), report
-        assert report.schema_version == "1.2" and report.content_type == "text/plain" and report.label
+        assert report.schema_version == "1.3" and report.content_type == "text/plain" and report.label
         assert report.watermarks[0].key_id == "app-key" and report.watermarks[0].detected is False
         image = photo_jpeg((320, 240))
         found = verify.sync(client=client, body=client_mod.types.File(payload=_io(image), mime_type="image/jpeg"))

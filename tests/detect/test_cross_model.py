@@ -14,7 +14,7 @@ import torch
 
 import detect.text
 from detect.cross_model import CROSS_FEATURES, score_texts, span_features
-from detect.defaults import load_reference, load_text_detector
+from detect.defaults import load_groups, load_reference, load_text_detector
 from detect.features import score_tokens
 from detect.text import Screen, TextAIDetector
 from detect.training import in_calibration_half
@@ -128,7 +128,9 @@ def test_shipped_two_model_detector(
     gen = generate(
         embedded, ["Explain how a bicycle gear works."], scheme=None, max_new_tokens=90, temperature=0.0, chat=True
     )[0]
-    r = detector.score(gen.text)
+    routed = detector.score(gen.text)  # the shipped detector, with its genre groups: flagged wherever it is routed
+    assert routed.verdict == "ai" and routed.reference_group in {"pooled", *load_groups().groups}
+    r = TextAIDetector(scorer, detector.reference, second=second).score(gen.text)  # the pooled reference alone
     assert r.verdict == "ai" and r.statistic == "cross_model"
     s = screened.score(gen.text)
     assert (s.verdict, s.statistic, s.screened_above, s.p_value) == ("ai", "cross_model", None, r.p_value)
