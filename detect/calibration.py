@@ -34,6 +34,7 @@ import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -131,6 +132,10 @@ class HumanReference:
 
     def to_json(self) -> str:
         """Serialise (plain JSON; no pickle)."""
+        return json.dumps(self.to_dict())
+
+    def to_dict(self) -> dict[str, object]:
+        """The JSON object :meth:`to_json` writes."""
         raw: dict[str, object] = {
             "model": self.model,
             "statistic": self.statistic_name,
@@ -151,7 +156,7 @@ class HumanReference:
                 "vocabulary": [int(i) for i in vocabulary] if vocabulary is not None else None,
                 "window": self.second_window,
             }
-        return json.dumps(raw)
+        return raw
 
     @classmethod
     def from_json(cls, text: str) -> HumanReference:
@@ -162,6 +167,18 @@ class HumanReference:
         """
         try:
             raw = json.loads(text)
+        except ValueError as exc:
+            raise ConfigurationError(f"not a valid human reference file: {exc}") from None
+        return cls.from_dict(raw)
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> HumanReference:
+        """Load a reference from the JSON object :meth:`to_dict` gives.
+
+        Raises:
+            ConfigurationError: not a valid reference.
+        """
+        try:
             scores = {int(b): np.sort(np.asarray(v, dtype=np.float64)) for b, v in raw["buckets"].items()}
             windows = np.sort(np.asarray(raw.get("windows", []), dtype=np.float64))
             context = int(raw.get("context", 0))

@@ -8,6 +8,7 @@ model and the second model; the default) and ``human_reference_single.json`` for
 
 from __future__ import annotations
 
+import functools
 from importlib import resources
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from watermark.text.model import LanguageModel
 
 from .calibration import HumanReference
 from .classifier import CalibratedLogisticDetector
-from .embeddings import SentenceEmbedder
+from .embeddings import SentenceEmbedder, shared_embedder
 from .groups import Groups
 from .text import DEFAULT_FPR, TextAIDetector
 from .training import EmbeddingClassifier
@@ -47,19 +48,25 @@ def load_reference(path: Path | None = None, *, single: bool = False) -> HumanRe
 
 
 def load_groups(path: Path | None = None) -> Groups:
-    """The group references (router and per-group references) from ``path``, else the shipped ones.
+    """The group references (router and per-group references) from ``path``, else the shipped ones
+    (read once per process: every detector shares them).
 
     Raises:
         ConfigurationError: the file is missing or invalid.
     """
-    return Groups.from_json(_read(GROUPS, path))
+    return Groups.from_json(_read(GROUPS, path)) if path is not None else _shipped_groups()
+
+
+@functools.cache
+def _shipped_groups() -> Groups:
+    return Groups.from_json(_read(GROUPS, None))
 
 
 def load_classifier(path: Path | None = None, *, embedder: SentenceEmbedder | None = None) -> EmbeddingClassifier:
     """The classifier (shipped, or from ``path``), with the sentence embedder it was trained with."""
     model, meta = CalibratedLogisticDetector.from_json(_read("classifier.json", path))
     uses = bool(meta.get("uses_embeddings"))
-    return EmbeddingClassifier(model, (embedder or SentenceEmbedder()) if uses else None)
+    return EmbeddingClassifier(model, (embedder or shared_embedder()) if uses else None)
 
 
 def load_text_detector(

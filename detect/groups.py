@@ -80,8 +80,8 @@ class Groups:
                 "groups": {
                     name: {
                         "description": g.description,
-                        "reference": json.loads(g.reference.to_json()),
-                        "single": json.loads(g.single.to_json()),
+                        "reference": g.reference.to_dict(),
+                        "single": g.single.to_dict(),
                     }
                     for name, g in self.groups.items()
                 },
@@ -103,8 +103,8 @@ class Groups:
             groups = {
                 str(name): Group(
                     str(g["description"]),
-                    HumanReference.from_json(json.dumps(g["reference"])),
-                    HumanReference.from_json(json.dumps(g["single"])),
+                    HumanReference.from_dict(g["reference"]),
+                    HumanReference.from_dict(g["single"]),
                 )
                 for name, g in raw["groups"].items()
             }

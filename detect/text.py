@@ -15,6 +15,10 @@ keeps the false-positive guarantee exactly, and can only miss machine text the e
 alone places above ``above`` (``eval/detection.py`` measures how much).
 The detector abstains (verdict ``inconclusive``) when the text is too short, not English, or
 looks like code or a list, because the reference says nothing about such text.
+
+With :class:`detect.groups.Groups` each text is first routed by its sentence embedding; a text
+routed to a named group (a genre with its own human texts, such as scripture) is judged against
+that group's references and screen instead of the pooled ones, and the report names the group.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from watermark.text.normalize import NormalizedText
 
 from .calibration import WINDOW, ConformalResult, HumanReference
 from .cross_model import CROSS_FEATURES, ScoredText, score_texts, span_features, with_second
-from .embeddings import SentenceEmbedder
+from .embeddings import SentenceEmbedder, shared_embedder
 from .features import DEFAULT_MAX_TOKENS, TextFeatures, aggregate
 from .groups import POOLED, Groups
 from .report import AiLikelihoodFinding
@@ -280,7 +284,7 @@ class TextAIDetector:
             if self.screen is not None:
                 groups.check_against(self.screen.reference)
         self.groups = groups
-        self.embedder = embedder if embedder is not None or groups is None else SentenceEmbedder()
+        self.embedder = embedder if embedder is not None or groups is None else shared_embedder()
         self.reference = reference
         self.fpr = fpr
         self.min_tokens = min_tokens

@@ -35,7 +35,7 @@ from sklearn.metrics import roc_auc_score, roc_curve  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from detect.cross_model import score_texts  # noqa: E402
-from detect.defaults import load_classifier, load_reference  # noqa: E402
+from detect.defaults import load_classifier, load_groups, load_reference  # noqa: E402
 from detect.features import DEFAULT_MAX_TOKENS  # noqa: E402
 from detect.text import DEFAULT_SCREEN, AiLikelihood, Screen, TextAIDetector  # noqa: E402
 from detect.training import LabelledText, fast_detect_gpt_sets, in_calibration_half  # noqa: E402
@@ -49,7 +49,7 @@ HOMOGLYPHS = {"a": "а", "e": "е", "o": "о", "p": "р", "c": "с", "x": "х", 
 STATISTICS = ("cross_model", "screened", "log_likelihood")
 TITLES = {
     "cross_model": "two-model (`cross_model`)",
-    "screened": f"two-model, screened above {DEFAULT_SCREEN:.0%} (default)",
+    "screened": f"two-model, screened above {DEFAULT_SCREEN:.0%}, genre groups (default)",
     "log_likelihood": "embedded model alone (`log_likelihood`)",
 }
 SCREENS = (0.05, 0.1, 0.25, 0.5, 1.0)  # thresholds compared in the screen table
@@ -154,7 +154,9 @@ class Scorer:
         self.max_tokens = max_tokens
         self.detectors = {
             "cross_model": TextAIDetector(self.lm, cross, second=self.second, classifier=load_classifier()),
-            "screened": TextAIDetector(self.lm, cross, second=self.second, screen=Screen(single, DEFAULT_SCREEN)),
+            "screened": TextAIDetector(
+                self.lm, cross, second=self.second, screen=Screen(single, DEFAULT_SCREEN), groups=load_groups()
+            ),
             "log_likelihood": TextAIDetector(self.lm, single),
         }
 
@@ -171,8 +173,9 @@ class Scorer:
                 vocabulary=self.vocabulary,
                 window=self.window,
             )
-            for t, n, s in zip(batch, norm, scored, strict=True):
-                by = {k: d.verdict_for(n, s) for k, d in self.detectors.items()}
+            groups = self.detectors["screened"].route([n.text for n in norm])  # the others have no groups
+            for t, n, s, g in zip(batch, norm, scored, groups, strict=True):
+                by = {k: d.verdict_for(n, s, g) for k, d in self.detectors.items()}
                 out.append(Verdicts(hashlib.sha256(t.encode()).hexdigest(), s.tokens, by))
         return out
 

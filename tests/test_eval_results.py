@@ -180,3 +180,33 @@ def test_the_audio_studies_read_back_and_render() -> None:
         r.signal for r in budget.rows if r.rule == "uniform"
     }
     assert budget_md(budget.rows) == (REPO / "eval" / "results" / "audio_budget.md").read_text()
+
+
+def test_the_human_genres_study_reads_back_and_renders() -> None:
+    """Both forms judge the same texts of every genre, and the shipped groups are the ones measured."""
+    from detect.defaults import load_groups
+    from eval.human_genres import FORMS, Results, _md
+
+    results = from_json(Results, json.loads((REPO / "eval" / "results" / "human_genres.json").read_text()))
+    assert results.groups == {name: g.size for name, g in load_groups().groups.items()}
+    for g in results.genres.values():
+        assert list(g.forms) == list(FORMS) and len({len(f.p_values) for f in g.forms.values()}) == 1
+        assert sum(g.forms["grouped"].routed.values()) == g.texts == len(g.forms["pooled"].p_values) + g.abstained
+        assert all(k <= len(g.forms["pooled"].p_values) for f in g.forms.values() for k, _, _ in f.flagged.values())
+    assert _md(results, 0) == (REPO / "eval" / "results" / "human_genres.md").read_text()
+
+
+def test_human_passages_are_cut_at_unit_boundaries_within_their_bounds() -> None:
+    """Passages join whole units up to MIN_WORDS..MAX_WORDS words; the HTML reader takes paragraphs
+    (``<p>`` and DocBook's ``<div class="para">``, nested divs included) and skips headings."""
+    from eval.human_corpora import MAX_WORDS, MIN_WORDS, _pack, _Paragraphs
+
+    units = [" ".join(["w"] * n) for n in (60, 60, 60, 10, 300, 90, 90, 5)]
+    packed = [len(p.split()) for p in _pack(units)]
+    assert packed == [180, 180] and all(MIN_WORDS <= n <= MAX_WORDS for n in packed)
+    parser = _Paragraphs()
+    parser.feed(
+        "<h2>Intro</h2><p>One <b>bold</b> word.</p><div class='para'>Two <div>nested</div> parts.</div>"
+        "<h3>Next</h3><div class='note'>not a paragraph</div><p>Three.</p>"
+    )
+    assert parser.sections == [("", []), ("Intro", ["One bold word.", "Two nested parts."]), ("Next", ["Three."])]

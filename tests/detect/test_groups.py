@@ -83,7 +83,7 @@ def test_invalid_groups_files_are_refused(change: object, message: str) -> None:
         Groups.from_json(json.dumps(raw))
 
 
-# Genesis 27:1-6, World English Bible (public domain); a passage of the evaluation half (no
+# Genesis 27:1-7, World English Bible (public domain); a passage of the evaluation half (no
 # reference holds it). Against the pooled reference it scored p = 0.008 (flagged at 1 %).
 SCRIPTURE = (
     "When Isaac was old, and his eyes were dim, so that he could not see, he called Esau his elder son, and said "
