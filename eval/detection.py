@@ -633,6 +633,8 @@ def main() -> None:
         },
     )
     for x in [*all_h, *(v for rows in scored_m.values() for v in rows)]:  # the table's rule is the detector's
+        if x.by["screened"].group is not None:  # routed to a genre group: judged by the group's references
+            continue
         for f in FPRS:
             real = x.by["screened"].p_value is not None and x.by["screened"].p_value <= f
             assert real == flagged_screened(x, DEFAULT_SCREEN, f), x.key
