@@ -285,6 +285,14 @@ class TextAIDetector:
                 groups.check_against(self.screen.reference)
         self.groups = groups
         self.embedder = embedder if embedder is not None or groups is None else shared_embedder()
+        # what a text of each group is judged by: reference, screen, the group in words
+        self._judged: dict[str, tuple[HumanReference, Screen | None, str | None]] = {
+            POOLED: (reference, self.screen, None)
+        }
+        for name, g in (groups.groups if groups is not None else {}).items():
+            own = g.reference if reference.combination is not None else g.single
+            screen_of = Screen(g.single, self.screen.above) if self.screen is not None else None
+            self._judged[name] = (own, screen_of, g.description)
         self.reference = reference
         self.fpr = fpr
         self.min_tokens = min_tokens
@@ -332,11 +340,7 @@ class TextAIDetector:
 
     def _references(self, group: str) -> tuple[HumanReference, Screen | None, str | None]:
         """The reference, screen and group description a text of ``group`` is judged by."""
-        if group == POOLED or self.groups is None:
-            return self.reference, self.screen, None
-        g = self.groups.groups[group]
-        ref = g.reference if self.reference.combination is not None else g.single
-        return ref, (Screen(g.single, self.screen.above) if self.screen is not None else None), g.description
+        return self._judged.get(group, self._judged[POOLED])
 
     def prepare(self, texts: Sequence[str]) -> list[NormalizedText]:
         """The texts as this detector scores them: Unicode-normalised and, where its reference
