@@ -9,7 +9,8 @@ and against the pooled reference a quarter of the World English Bible's passages
 
 :class:`Groups` routes each text, by a function of the text alone (multinomial logistic
 regression on its MiniLM sentence embedding, :mod:`detect.embeddings`), to ``pooled`` or to a
-named group; a named group holds its own pair of references (two-model and single-model, with the
+named group (only where the router gives the group at least :data:`ROUTER_FLOOR` probability: a
+text it is unsure of stays pooled); a named group holds its own pair of references (two-model and single-model, with the
 pooled ones' statistic: the same weights, scoring vocabulary, spelling restoration and surprise
 cap), built from the calibration-half human texts the router sends there. Within a group the
 conformal argument is the usual one: a human text the router sends to a group is exchangeable with
@@ -32,10 +33,14 @@ from watermark.errors import ConfigurationError
 from .calibration import HumanReference
 from .embeddings import EMBEDDING_DIM
 
-__all__ = ["MIN_GROUP_TEXTS", "POOLED", "Group", "Groups", "fit_router"]
+__all__ = ["MIN_GROUP_TEXTS", "POOLED", "ROUTER_FLOOR", "Group", "Groups", "fit_router"]
 
 POOLED = "pooled"
 MIN_GROUP_TEXTS = 300  # a group's human texts: enough that 1 % is 3 texts, not an extrapolation
+# A text goes to a named group only where the router gives that group at least this probability;
+# anything less sure stays pooled. Without it the router's argmax sends text far from every class
+# (a short generic answer about rain) to whichever genre is least unlike it.
+ROUTER_FLOOR = 0.8
 
 
 @dataclass(frozen=True)
@@ -60,13 +65,26 @@ class Groups:
     coef: npt.NDArray[np.float64]  # (classes, EMBEDDING_DIM)
     intercept: npt.NDArray[np.float64]  # (classes,)
     groups: Mapping[str, Group]
+    floor: float = ROUTER_FLOOR  # a named group needs at least this probability, else POOLED
+
+    def probabilities(self, embeddings: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
+        """The router's probability of each class (columns: :attr:`labels`) for each text."""
+        logits = np.asarray(embeddings, dtype=np.float64).reshape(-1, self.coef.shape[1]) @ self.coef.T + self.intercept
+        logits -= logits.max(axis=1, keepdims=True)
+        e = np.exp(logits)
+        return e / e.sum(axis=1, keepdims=True)
 
     def route(self, embeddings: npt.NDArray[np.float32]) -> list[str]:
-        """The group of each text (rows: unit sentence embeddings)."""
+        """The group of each text (rows: unit sentence embeddings): the router's most probable
+        class where it is :data:`POOLED` or at least :attr:`floor` probable, else :data:`POOLED`."""
         if len(embeddings) == 0:
             return []
-        logits = np.asarray(embeddings, dtype=np.float64) @ self.coef.T + self.intercept
-        return [self.labels[i] for i in np.argmax(logits, axis=1)]
+        p = self.probabilities(embeddings)
+        best = np.argmax(p, axis=1)
+        return [
+            self.labels[i] if self.labels[i] == POOLED or row[i] >= self.floor else POOLED
+            for i, row in zip(best, p, strict=True)
+        ]
 
     def to_json(self) -> str:
         """Serialise (plain JSON; no pickle)."""
@@ -76,6 +94,7 @@ class Groups:
                     "labels": list(self.labels),
                     "coef": [[round(float(x), 7) for x in row] for row in self.coef],
                     "intercept": [round(float(x), 7) for x in self.intercept],
+                    "floor": self.floor,
                 },
                 "groups": {
                     name: {
@@ -100,6 +119,7 @@ class Groups:
             labels = tuple(str(x) for x in raw["router"]["labels"])
             coef = np.asarray(raw["router"]["coef"], dtype=np.float64)
             intercept = np.asarray(raw["router"]["intercept"], dtype=np.float64)
+            floor = float(raw["router"].get("floor", 0.0))  # files from before the floor route by argmax
             groups = {
                 str(name): Group(
                     str(g["description"]),
@@ -108,6 +128,8 @@ class Groups:
                 )
                 for name, g in raw["groups"].items()
             }
+            if not 0.0 <= floor < 1.0:
+                raise ValueError(f"the router's floor must be in [0, 1), not {floor}")
             if POOLED not in labels or len(set(labels)) != len(labels):
                 raise ValueError(f"the router's classes must be distinct and include {POOLED!r}")
             if coef.shape != (len(labels), EMBEDDING_DIM) or intercept.shape != (len(labels),):
@@ -119,7 +141,7 @@ class Groups:
                     raise ValueError(f"group {name!r}: needs a two-model and a single-model reference")
                 if g.size < MIN_GROUP_TEXTS:
                     raise ValueError(f"group {name!r} holds {g.size} human texts, under {MIN_GROUP_TEXTS}")
-            return cls(labels, coef, intercept, groups)
+            return cls(labels, coef, intercept, groups, floor)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ConfigurationError(f"not a valid groups file: {exc}") from None
 

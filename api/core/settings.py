@@ -73,6 +73,12 @@ class Settings(BaseSettings):
         "above this is decided there (no evidence), without the second model; the false-positive rate holds "
         "exactly (only two-model p-values flag). 1 runs the second model on every text.",
     )
+    ai_groups: bool = Field(
+        default=True,
+        description="Judge a text of a genre with its own human reference (scripture, system administration "
+        "manuals: detect/groups.py) against that reference instead of the pooled one; off: every text against "
+        "the pooled reference. Only with the shipped references (a retrained detector runs without).",
+    )
     detector_dir: Path | None = Field(
         default=None, description="Retrained reference/classifier; unset = data_dir/detector, else the shipped ones."
     )

@@ -253,9 +253,12 @@ class TextService:
 
     def _groups(self, ref: HumanReference, screen: Screen | None) -> Groups | None:
         """The shipped genre groups (:mod:`detect.groups`) where they fit the references in use,
-        else none (with a warning: every text is then judged against the pooled reference)."""
+        else none (with a warning: every text is then judged against the pooled reference); none
+        where ``ai_groups`` is off."""
         from detect.defaults import load_groups
 
+        if not self.settings.ai_groups:
+            return None
         try:
             groups = load_groups()
             for r in (ref, *([screen.reference] if screen is not None else [])):

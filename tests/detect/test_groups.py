@@ -12,7 +12,7 @@ import pytest
 
 from detect.defaults import load_groups, load_reference, load_text_detector
 from detect.embeddings import EMBEDDING_DIM
-from detect.groups import MIN_GROUP_TEXTS, POOLED, Groups, fit_router
+from detect.groups import MIN_GROUP_TEXTS, POOLED, ROUTER_FLOOR, Groups, fit_router
 from detect.text import TextAIDetector
 from detect.training import in_calibration_half
 from detect.verdict import assemble
@@ -52,6 +52,23 @@ def test_router_with_one_group_keeps_both_classes() -> None:
         fit_router(x[:2], ["a", "b"])
 
 
+def test_a_text_the_router_is_unsure_of_stays_pooled() -> None:
+    """Between two genres (the router gives each about half) a text is pooled under the floor, and
+    goes to the more probable genre without it; a sure text goes to its genre either way."""
+    x, y = _clusters()
+    labels, coef, intercept = fit_router(x, y)
+    router = Groups(labels, coef, intercept, {}, floor=ROUTER_FLOOR)
+    between = np.eye(EMBEDDING_DIM, dtype=np.float32)[[1]] + np.eye(EMBEDDING_DIM, dtype=np.float32)[[2]]
+    between[0, 2] *= 1.05  # a little nearer the novels
+    between /= np.linalg.norm(between)
+    p = router.probabilities(between)[0]
+    assert p.sum() == pytest.approx(1.0) and 0.3 < p[labels.index("novels")] < ROUTER_FLOOR
+    assert router.route(between) == [POOLED]
+    assert dataclasses.replace(router, floor=0.0).route(between) == ["novels"]
+    sure = np.eye(EMBEDDING_DIM, dtype=np.float32)[[1]]
+    assert router.route(sure) == ["scripture"] and router.probabilities(sure)[0].max() >= ROUTER_FLOOR
+
+
 def test_shipped_groups_round_trip_and_fit_the_shipped_references() -> None:
     groups = load_groups()
     assert groups.groups and POOLED in groups.labels
@@ -59,6 +76,10 @@ def test_shipped_groups_round_trip_and_fit_the_shipped_references() -> None:
         assert g.size >= MIN_GROUP_TEXTS and g.description
     again = Groups.from_json(groups.to_json())
     assert again.labels == groups.labels and np.allclose(again.coef, groups.coef)
+    assert again.floor == groups.floor
+    raw = json.loads(groups.to_json())
+    del raw["router"]["floor"]  # a file written before the floor: the router's argmax, as it was built
+    assert Groups.from_json(json.dumps(raw)).floor == 0.0
     for reference in (load_reference(), load_reference(single=True)):
         groups.check_against(reference)
     other = dataclasses.replace(load_reference(), spelling=None)
@@ -74,6 +95,7 @@ def test_shipped_groups_round_trip_and_fit_the_shipped_references() -> None:
         (lambda raw: raw["groups"].clear(), "every class but 'pooled'"),
         (lambda raw: [g["single"].update(sources={"x": 12}) for g in raw["groups"].values()], "under 300"),
         (lambda raw: raw.pop("router"), "router"),
+        (lambda raw: raw["router"].update(floor=1.0), "floor"),
     ],
 )
 def test_invalid_groups_files_are_refused(change: object, message: str) -> None:

@@ -11,7 +11,7 @@ import torch
 from api.core.runtime import Runtime
 from api.core.settings import Settings
 from api.scan.run import scan_settings
-from detect.defaults import load_text_detector
+from detect.defaults import load_groups, load_reference, load_text_detector
 from detect.spelling import SPELLING
 from detect.text import DEFAULT_SCREEN
 from watermark.text.model import LanguageModel
@@ -57,6 +57,14 @@ def test_the_screen_follows_the_setting(tmp_path: Path) -> None:
     )
     # a two-model reference trained before spelling restoration runs without the (restoring) shipped screen
     assert TextService(Settings(data_dir=tmp_path))._screen(None) is None
+
+
+def test_the_genre_groups_follow_the_setting(tmp_path: Path) -> None:
+    from api.core.text_service import TextService
+
+    ref = load_reference()
+    assert TextService(Settings(data_dir=tmp_path))._groups(ref, None) is load_groups()
+    assert TextService(Settings(ai_groups=False, data_dir=tmp_path))._groups(ref, None) is None
 
 
 def test_auto_precision_follows_the_cpu_and_scans_record_it(tmp_path: Path) -> None:
