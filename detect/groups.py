@@ -71,8 +71,8 @@ class Groups:
         """The router's probability of each class (columns: :attr:`labels`) for each text."""
         logits = np.asarray(embeddings, dtype=np.float64).reshape(-1, self.coef.shape[1]) @ self.coef.T + self.intercept
         logits -= logits.max(axis=1, keepdims=True)
-        e = np.exp(logits)
-        return e / e.sum(axis=1, keepdims=True)
+        e: npt.NDArray[np.float64] = np.exp(logits)
+        return e / e.sum(axis=1, keepdims=True)  # type: ignore[no-any-return]
 
     def route(self, embeddings: npt.NDArray[np.float32]) -> list[str]:
         """The group of each text (rows: unit sentence embeddings): the router's most probable

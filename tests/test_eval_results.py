@@ -196,6 +196,23 @@ def test_the_human_genres_study_reads_back_and_renders() -> None:
     assert _md(results, 0) == (REPO / "eval" / "results" / "human_genres.md").read_text()
 
 
+def test_the_group_router_study_reads_back_and_renders() -> None:
+    """Every text is routed once each way; the floor moves exactly the named-group texts under it,
+    and only to the pooled reference."""
+    from detect.defaults import load_groups
+    from detect.groups import POOLED, ROUTER_FLOOR
+    from eval.group_router import md, read
+
+    results = read(REPO / "eval" / "results" / "group_router.json")
+    assert results.floor == ROUTER_FLOOR and results.groups == list(load_groups().groups)
+    for row in results.rows:
+        assert sum(row.argmax.values()) == sum(row.at_floor.values()) == row.texts
+        moved = row.named_below[f"{results.floor:g}"]
+        assert row.at_floor.get(POOLED, 0) - row.argmax.get(POOLED, 0) == moved
+        assert all(row.at_floor.get(g, 0) <= n for g, n in row.argmax.items() if g != POOLED)
+    assert md(results) == (REPO / "eval" / "results" / "group_router.md").read_text()
+
+
 def test_human_passages_are_cut_at_unit_boundaries_within_their_bounds() -> None:
     """Passages join whole units up to MIN_WORDS..MAX_WORDS words; the HTML reader takes paragraphs
     (``<p>`` and DocBook's ``<div class="para">``, nested divs included) and skips headings."""
