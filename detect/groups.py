@@ -10,8 +10,8 @@ and against the pooled reference a quarter of the World English Bible's passages
 :class:`Groups` routes each text, by a function of the text alone (multinomial logistic
 regression on its MiniLM sentence embedding, :mod:`detect.embeddings`), to ``pooled`` or to a
 named group (only where the router gives the group at least :data:`ROUTER_FLOOR` probability: a
-text it is unsure of stays pooled); a named group holds its own pair of references (two-model and single-model, with the
-pooled ones' statistic: the same weights, scoring vocabulary, spelling restoration and surprise
+text it is unsure of stays pooled); a named group holds its own pair of references (two-model and
+single-model, with the pooled ones' statistic: the same weights, scoring vocabulary, spelling restoration and surprise
 cap), built from the calibration-half human texts the router sends there. Within a group the
 conformal argument is the usual one: a human text the router sends to a group is exchangeable with
 that group's reference texts, so its p-value is valid and the false-positive rate holds group by
