@@ -18,7 +18,7 @@ import json
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -83,10 +83,10 @@ def main() -> None:
     rows = []
     for (half, source), texts in text_sets().items():
         print(f"{half} {source}: {len(texts)} texts", flush=True)
-        p = groups.probabilities(embedder.embed([n.text for n in prepare(texts, restorer)]))
-        best = [groups.labels[i] for i in p.argmax(axis=1)]
-        top = p.max(axis=1)
-        at_floor = [b if b == POOLED or q >= ROUTER_FLOOR else POOLED for b, q in zip(best, top, strict=True)]
+        embeddings = embedder.embed([n.text for n in prepare(texts, restorer)])
+        best = replace(groups, floor=0.0).route(embeddings)  # the argmax
+        at_floor = replace(groups, floor=ROUTER_FLOOR).route(embeddings)
+        top = groups.probabilities(embeddings).max(axis=1)
         below = {f"{c:g}": int(sum(b != POOLED and q < c for b, q in zip(best, top, strict=True))) for c in CANDIDATES}
         rows.append(
             Row(half, source, source in groups.groups, len(texts), dict(Counter(best)), dict(Counter(at_floor)), below)
